@@ -1,0 +1,83 @@
+namespace Compliance.Domain.Registry;
+
+/// <summary>Where the borrower is: selects rule sets and the local time zone(s).</summary>
+public sealed record Location(string CountryCode, string Region, string PostalCode, string TimeZone)
+{
+    public static readonly Location Empty = new("", "", "", "");
+}
+
+/// <summary>
+/// A contact point as stored: never the raw value, only the keyed hash of its normalised form and a masked
+/// display form.
+/// </summary>
+public sealed record ContactPoint(
+    string ContactPointId,
+    ContactPointKind Kind,
+    ContactPointUse Use,
+    string ValueHash,
+    string Masked,
+    string Region,
+    bool Invalid,
+    IReadOnlyList<string> TimeZones);
+
+/// <summary>A person other than the borrower, registered on an account.</summary>
+public sealed record Party(string PartyId, PartyRole Role, string DisplayName, IReadOnlyList<ContactPoint> ContactPoints)
+{
+    public bool Related => Role.IsRelated();
+}
+
+/// <summary>A local wall-clock range in minutes after midnight, on the given ISO weekdays (empty: every day).</summary>
+public sealed record LocalTimeRange(int StartMinute, int EndMinute, IReadOnlyList<int> Weekdays);
+
+/// <summary>A flag with its effective period. Flags are never deleted: clearing sets <see cref="ClearedAt"/>.</summary>
+public sealed record Flag(
+    string FlagId,
+    FlagType Type,
+    DateTimeOffset EffectiveFrom,
+    DateTimeOffset? ExpiresAt,
+    Channel Channel,
+    string PartyId,
+    string ContactPointId,
+    string Note,
+    string SetBy,
+    DateTimeOffset? ClearedAt)
+{
+    /// <summary>Whether the flag is in force at an instant.</summary>
+    public bool InForceAt(DateTimeOffset at) =>
+        EffectiveFrom <= at && (ExpiresAt is null || at < ExpiresAt) && (ClearedAt is null || at < ClearedAt);
+}
+
+/// <summary>One debt of one borrower at one lender.</summary>
+public sealed record Account(
+    string LenderId,
+    string AccountId,
+    string BorrowerId,
+    string BorrowerName,
+    Location Location,
+    IReadOnlyList<ContactPoint> ContactPoints,
+    IReadOnlyList<Party> Parties,
+    IReadOnlyList<Flag> Flags,
+    IReadOnlyList<string> Profiles,
+    IReadOnlyList<LocalTimeRange> InconvenientTimes,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    long Revision);
+
+/// <summary>A collection agency of a lender.</summary>
+public sealed record Agency(string LenderId, string AgencyId, string DisplayName, bool Active);
+
+/// <summary>A person or system that contacts borrowers for a lender.</summary>
+public sealed record Collector(string LenderId, string CollectorId, string AgencyId, string DisplayName, CollectorKind Kind, bool Active);
+
+/// <summary>The tenant.</summary>
+public sealed record Lender(string LenderId, string DisplayName, string CountryCode, DateTimeOffset CreatedAt);
+
+/// <summary>An API key's stored form: the secret only as a hash.</summary>
+public sealed record ApiKey(
+    string KeyId,
+    string LenderId,
+    Role Role,
+    string DisplayName,
+    string SecretHash,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? RevokedAt);

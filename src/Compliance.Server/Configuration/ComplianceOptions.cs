@@ -1,0 +1,117 @@
+using Microsoft.Extensions.Options;
+
+namespace Compliance.Server.Configuration;
+
+/// <summary>The "Compliance" section of configuration (appsettings.json or COMPLIANCE__* environment variables).</summary>
+public sealed class ComplianceOptions
+{
+    public const string Section = "Compliance";
+
+    /// <summary>Where the embedded database, the generated hash key and the development key file live.
+    /// Default: the user's local application data folder, "compliance".</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory();
+
+    public StoreOptions Store { get; set; } = new();
+
+    public AuthOptions Auth { get; set; } = new();
+
+    public PrivacyOptions Privacy { get; set; } = new();
+
+    public static string DefaultDataDirectory() =>
+        Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
+}
+
+/// <summary>Which database holds the records.</summary>
+public sealed class StoreOptions
+{
+    /// <summary>"Sqlite" (embedded default) or "SqlServer".</summary>
+    public string Provider { get; set; } = "Sqlite";
+
+    /// <summary>SQLite: the database file (default: compliance.db in the data directory). SQL Server: unused.</summary>
+    public string? SqlitePath { get; set; }
+
+    /// <summary>SQL Server connection string.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+/// <summary>How callers prove who they are.</summary>
+public sealed class AuthOptions
+{
+    /// <summary>Bearer token of the platform administrator, who creates lenders and their first keys.
+    /// Required outside Development unless <see cref="DemoLender"/> is on.</summary>
+    public string? PlatformAdminKey { get; set; }
+
+    /// <summary>On first start with an empty database, create a demo lender, print its keys once and write them
+    /// to dev-keys.json in the data directory. Default: on in Development, off elsewhere.</summary>
+    public bool? DemoLender { get; set; }
+
+    /// <summary>How long a verified key is trusted before it is looked up again (revocation delay across replicas).</summary>
+    public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Protection of borrowers' personal data.</summary>
+public sealed class PrivacyOptions
+{
+    /// <summary>Base64 key (at least 32 bytes) for the keyed hashes of phone numbers and addresses. In Development a
+    /// key is generated into the data directory when unset; elsewhere it is required. Changing it orphans every
+    /// stored hash.</summary>
+    public string? ContactHashKey { get; set; }
+}
+
+/// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
+internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) : IValidateOptions<ComplianceOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ComplianceOptions options)
+    {
+        var problems = new List<string>();
+        var provider = options.Store.Provider;
+        if (!string.Equals(provider, "Sqlite", StringComparison.OrdinalIgnoreCase) && !string.Equals(provider, "SqlServer", StringComparison.OrdinalIgnoreCase))
+        {
+            problems.Add($"Compliance:Store:Provider must be 'Sqlite' or 'SqlServer', not '{provider}'.");
+        }
+
+        if (string.Equals(provider, "SqlServer", StringComparison.OrdinalIgnoreCase) && string.IsNullOrWhiteSpace(options.Store.ConnectionString))
+        {
+            problems.Add("Compliance:Store:ConnectionString is required when Compliance:Store:Provider is 'SqlServer'.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            problems.Add("Compliance:DataDirectory must not be empty.");
+        }
+
+        var demo = options.Auth.DemoLender ?? environment.IsDevelopment();
+        if (!demo && string.IsNullOrWhiteSpace(options.Auth.PlatformAdminKey))
+        {
+            problems.Add("Compliance:Auth:PlatformAdminKey is required outside Development (set COMPLIANCE__AUTH__PLATFORMADMINKEY to a random secret of 32 or more characters).");
+        }
+
+        if (options.Auth.PlatformAdminKey is { Length: > 0 and < 32 })
+        {
+            problems.Add("Compliance:Auth:PlatformAdminKey must be at least 32 characters long.");
+        }
+
+        if (options.Auth.KeyCacheTtl < TimeSpan.Zero || options.Auth.KeyCacheTtl > TimeSpan.FromMinutes(10))
+        {
+            problems.Add("Compliance:Auth:KeyCacheTtl must be between 00:00:00 and 00:10:00.");
+        }
+
+        if (options.Privacy.ContactHashKey is { Length: > 0 } key && !IsKey(key))
+        {
+            problems.Add("Compliance:Privacy:ContactHashKey must be base64 of at least 32 bytes.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Privacy.ContactHashKey) && !environment.IsDevelopment())
+        {
+            problems.Add("Compliance:Privacy:ContactHashKey is required outside Development (base64 of at least 32 random bytes, e.g. `openssl rand -base64 32`).");
+        }
+
+        return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static bool IsKey(string value)
+    {
+        Span<byte> buffer = stackalloc byte[value.Length];
+        return Convert.TryFromBase64String(value, buffer, out var written) && written >= 32;
+    }
+}

@@ -1,0 +1,72 @@
+using Compliance.Domain.Contacts;
+using Compliance.Server.Configuration;
+using Compliance.Server.Security;
+using Compliance.Server.Services;
+using Compliance.Storage;
+using Grpc.AspNetCore.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace Compliance.Server.Infrastructure;
+
+/// <summary>The pieces Program.cs puts together, one extension per concern.</summary>
+internal static class ServiceRegistration
+{
+    public static WebApplicationBuilder AddComplianceOptions(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<ComplianceOptions>().Bind(builder.Configuration.GetSection(ComplianceOptions.Section)).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<ComplianceOptions>, ComplianceOptionsValidator>();
+        builder.Services.AddSingleton<IPostConfigureOptions<ComplianceOptions>, DevelopmentSecrets>();
+        builder.Services.AddSingleton<TimeProvider, MillisecondClock>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceStore(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IComplianceStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ComplianceOptions>>().Value;
+            return string.Equals(options.Store.Provider, "SqlServer", StringComparison.OrdinalIgnoreCase)
+                ? new SqlServerStore(options.Store.ConnectionString!)
+                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"));
+        });
+        builder.Services.AddSingleton<ITenantStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton(sp => new ContactHasher(Convert.FromBase64String(sp.GetRequiredService<IOptions<ComplianceOptions>>().Value.Privacy.ContactHashKey!)));
+        builder.Services.AddHostedService<Startup>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceAuthentication(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ApiKeyVerifier>();
+        builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceGrpc(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddGrpc(o => o.EnableDetailedErrors = builder.Environment.IsDevelopment());
+        builder.Services.AddGrpcReflection();
+        builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", _ => true)).AddCheck<StoreHealthCheck>("store");
+        builder.Services.Configure<GrpcHealthChecksOptions>(o => o.UseHealthChecksCache = false);
+        return builder;
+    }
+
+    public static WebApplication MapComplianceServices(this WebApplication app)
+    {
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGrpcService<RegistryGrpcService>();
+        app.MapGrpcService<ContactGateGrpcService>();
+        app.MapGrpcService<EventIngestGrpcService>();
+        app.MapGrpcService<PolicyGrpcService>();
+        app.MapGrpcService<ReportGrpcService>();
+        app.MapGrpcService<AuditGrpcService>();
+        app.MapGrpcService<AlertGrpcService>();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
+        app.MapGrpcReflectionService().AllowAnonymous();
+        return app;
+    }
+}

@@ -1,0 +1,85 @@
+using System.Text.Json;
+using Compliance.Server.Configuration;
+using Compliance.Server.Security;
+using Compliance.Server.Services;
+using Compliance.Storage;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using Model = Compliance.Domain.Registry;
+
+namespace Compliance.Server.Infrastructure;
+
+/// <summary>
+/// Runs before the server accepts calls: applies schema migrations and, on a fresh development database,
+/// creates the demo lender and hands out its keys.
+/// </summary>
+internal sealed class Startup(
+    IComplianceStore store,
+    IOptions<ComplianceOptions> options,
+    IHostEnvironment environment,
+    IServer server,
+    IHostApplicationLifetime lifetime,
+    TimeProvider clock,
+    ILogger<Startup> logger) : IHostedService
+{
+    public const string KeyFileName = "dev-keys.json";
+
+    public async Task StartAsync(CancellationToken ct)
+    {
+        var status = await store.MigrateAsync(ct);
+        if (status.Applied.Count > 0)
+        {
+            logger.LogInformation("Schema migrated from version {From} to {To}: {Scripts}", status.PreviousVersion, status.CurrentVersion, string.Join(", ", status.Applied));
+        }
+
+        var demo = options.Value.Auth.DemoLender ?? environment.IsDevelopment();
+        if (demo && !await store.AnyLenderAsync(ct))
+        {
+            await CreateDemoLenderAsync(ct);
+        }
+    }
+
+    public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+
+    private void WriteKeyFile(string file, string lenderId, Dictionary<string, string> keys, string? endpoint)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        var content = new { lender_id = lenderId, endpoint, platform_admin_key = options.Value.Auth.PlatformAdminKey, keys };
+        File.WriteAllText(file, JsonSerializer.Serialize(content, new JsonSerializerOptions { WriteIndented = true }));
+        if (!OperatingSystem.IsWindows())
+        {
+            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        }
+    }
+
+    private async Task CreateDemoLenderAsync(CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        const string lenderId = "demo";
+        await store.CreateLenderAsync(new Model.Lender(lenderId, "Demo Lender", "US", now), ct);
+        await store.UpsertAgencyAsync(new Model.Agency(lenderId, "in-house", "In-house collections", true), ct);
+        await store.UpsertCollectorAsync(new Model.Collector(lenderId, "collector-1", "in-house", "Demo collector", Model.CollectorKind.Human, true), ct);
+
+        var keys = new Dictionary<string, string>();
+        foreach (var role in new[] { Model.Role.CollectionSystem, Model.Role.ComplianceOfficer, Model.Role.Auditor, Model.Role.Administrator })
+        {
+            var (_, token) = await RegistryGrpcService.IssueKeyAsync(store, lenderId, role, $"demo {role}", now, ct);
+            keys[JsonNamingPolicy.SnakeCaseLower.ConvertName(role.ToString())] = token;
+        }
+
+        var file = Path.Combine(options.Value.DataDirectory, KeyFileName);
+        WriteKeyFile(file, lenderId, keys, endpoint: null);
+        // The addresses are known only once the server listens; the CLI reads the endpoint from the file.
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var endpoint = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault();
+            WriteKeyFile(file, lenderId, keys, endpoint?.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal));
+        });
+
+        // Printed once, on the first start only: the keys are not recoverable later (only hashes are stored).
+        logger.LogWarning(
+            "Created demo lender '{Lender}'. Its API keys (shown once; also written to {File}):{NewLine}{Keys}",
+            lenderId, file, Environment.NewLine, string.Join(Environment.NewLine, keys.Select(k => $"  {k.Key,-18} {k.Value}")));
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.RegularExpressions;
+using Compliance.Server.Infrastructure;
+
+namespace Compliance.Server.Mapping;
+
+/// <summary>Field checks that add a <see cref="FieldError"/> naming the field instead of throwing at the first.</summary>
+internal static partial class Validate
+{
+    public const int MaxIdLength = 128;
+
+    /// <summary>A caller-chosen id: 1 to 128 characters of letters, digits and ._:@/- .</summary>
+    public static void Id(List<FieldError> errors, string field, string value, bool required = true)
+    {
+        if (string.IsNullOrEmpty(value))
+        {
+            if (required)
+            {
+                errors.Add(new FieldError(field, "is required"));
+            }
+
+            return;
+        }
+
+        if (value.Length > MaxIdLength || !IdPattern().IsMatch(value))
+        {
+            errors.Add(new FieldError(field, $"must be 1 to {MaxIdLength} characters of letters, digits and . _ : @ / -"));
+        }
+    }
+
+    public static void Text(List<FieldError> errors, string field, string value, int maxLength)
+    {
+        if (value.Length > maxLength)
+        {
+            errors.Add(new FieldError(field, $"must be at most {maxLength} characters"));
+        }
+    }
+
+    public static void Defined<TEnum>(List<FieldError> errors, string field, TEnum value, bool required = true) where TEnum : struct, Enum
+    {
+        if (!Enum.IsDefined(value))
+        {
+            errors.Add(new FieldError(field, $"unknown value {Convert.ToInt32(value)}"));
+        }
+        else if (required && Convert.ToInt32(value) == 0)
+        {
+            errors.Add(new FieldError(field, "is required"));
+        }
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9._:@/\-]+$")]
+    private static partial Regex IdPattern();
+}

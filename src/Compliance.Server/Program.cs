@@ -1,0 +1,14 @@
+using Compliance.Server.Infrastructure;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddComplianceOptions()
+    .AddComplianceStore()
+    .AddComplianceAuthentication()
+    .AddComplianceGrpc();
+
+var app = builder.Build();
+app.MapComplianceServices();
+app.Run();
+
+/// <summary>Entry point; public so integration tests can host it.</summary>
+public partial class Program;

@@ -1,0 +1,92 @@
+using System.Collections.Concurrent;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Compliance.Server.Configuration;
+using Compliance.Storage;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+
+namespace Compliance.Server.Security;
+
+/// <summary>Authenticates "authorization: Bearer cmp_..." against the stored, hashed API keys.</summary>
+internal sealed class ApiKeyAuthenticationHandler(
+    IOptionsMonitor<AuthenticationSchemeOptions> options,
+    ILoggerFactory logger,
+    UrlEncoder encoder,
+    ApiKeyVerifier verifier)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "ApiKey";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? header = Request.Headers.Authorization;
+        if (string.IsNullOrEmpty(header))
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.Fail("The authorization header must be 'Bearer <api key>'.");
+        }
+
+        var caller = await verifier.VerifyAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        if (caller is null)
+        {
+            return AuthenticateResult.Fail("Unknown or revoked API key.");
+        }
+
+        var claims = new List<Claim> { new(Caller.KeyClaim, caller.KeyId), new(ClaimTypes.Role, caller.Role) };
+        if (caller.LenderId is not null)
+        {
+            claims.Add(new Claim(Caller.LenderClaim, caller.LenderId));
+        }
+
+        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+    }
+}
+
+/// <summary>Checks tokens, caching verified keys briefly so the gate's hot path does not query for every call.</summary>
+internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOptions> options, TimeProvider clock)
+{
+    private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _cache = new();
+    private readonly string? _platformHash = options.Value.Auth.PlatformAdminKey is { Length: > 0 } k ? ApiKeyTokens.HashSecret(k) : null;
+    private readonly TimeSpan _ttl = options.Value.Auth.KeyCacheTtl;
+
+    public async Task<Caller?> VerifyAsync(string token, CancellationToken ct)
+    {
+        var tokenHash = ApiKeyTokens.HashSecret(token);
+        if (_platformHash is not null && ApiKeyTokens.HashesEqual(tokenHash, _platformHash))
+        {
+            return new Caller("platform", null, Roles.PlatformAdministrator);
+        }
+
+        var now = clock.GetUtcNow();
+        if (_cache.TryGetValue(tokenHash, out var cached) && cached.Until > now)
+        {
+            return cached.Caller;
+        }
+
+        Caller? caller = null;
+        if (ApiKeyTokens.TryParse(token, out var keyId, out var secret))
+        {
+            var key = await store.GetApiKeyAsync(keyId, ct);
+            if (key is { RevokedAt: null } && ApiKeyTokens.HashesEqual(key.SecretHash, ApiKeyTokens.HashSecret(secret)))
+            {
+                caller = new Caller(key.KeyId, key.LenderId, key.Role.ToString());
+            }
+        }
+
+        if (_cache.Count > 100_000)
+        {
+            _cache.Clear();
+        }
+
+        _cache[tokenHash] = (caller, now + _ttl);
+        return caller;
+    }
+
+    /// <summary>Forgets every cached verification (after a revocation on this replica).</summary>
+    public void Forget() => _cache.Clear();
+}

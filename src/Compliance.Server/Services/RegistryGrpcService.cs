@@ -1,0 +1,231 @@
+using Compliance.Api.V1;
+using Compliance.Domain.Contacts;
+using Compliance.Server.Infrastructure;
+using Compliance.Server.Mapping;
+using Compliance.Server.Security;
+using Compliance.Storage;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Model = Compliance.Domain.Registry;
+
+namespace Compliance.Server.Services;
+
+/// <summary>Accounts, flags, agencies, collectors, lenders and keys. Every call is scoped to the caller's lender.</summary>
+[Authorize(Roles = Roles.Readers)]
+internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, TimeProvider clock)
+    : RegistryService.RegistryServiceBase
+{
+    [Authorize(Roles = Roles.Writers)]
+    public override async Task<UpsertAccountResponse> UpsertAccount(UpsertAccountRequest request, ServerCallContext context)
+    {
+        if (request.Account is null)
+        {
+            throw RpcErrors.InvalidArgument("account", "is required");
+        }
+
+        var account = RegistryMapping.ToDomain(request.Account, context.Caller().Lender, hasher, clock.GetUtcNow());
+        var (stored, created) = await store.UpsertAccountAsync(account, context.CancellationToken);
+        return new UpsertAccountResponse { Account = RegistryMapping.ToProto(stored), Created = created };
+    }
+
+    public override async Task<GetAccountResponse> GetAccount(GetAccountRequest request, ServerCallContext context) =>
+        new() { Account = RegistryMapping.ToProto(await RequireAccountAsync(request.AccountId, "account_id", context)) };
+
+    public override async Task<ListAccountsResponse> ListAccounts(ListAccountsRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(request.Page);
+        var page = await store.ListAccountsAsync(context.Caller().Lender, request.BorrowerId, limit, after, context.CancellationToken);
+        var response = new ListAccountsResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Accounts.AddRange(page.Items.Select(RegistryMapping.ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = Roles.FlagSetters)]
+    public override async Task<SetFlagResponse> SetFlag(SetFlagRequest request, ServerCallContext context)
+    {
+        if (request.Flag is null)
+        {
+            throw RpcErrors.InvalidArgument("flag", "is required");
+        }
+
+        var account = await RequireAccountAsync(request.AccountId, "account_id", context);
+        var caller = context.Caller();
+        var now = clock.GetUtcNow();
+        var flag = RegistryMapping.ToDomain(request.Flag, account, caller.KeyId, now);
+        var stored = await store.AddFlagAsync(caller.Lender, account.AccountId, flag, now, context.CancellationToken)
+            ?? throw RpcErrors.NotFound("account", request.AccountId);
+        return new SetFlagResponse { Flag = RegistryMapping.ToProto(stored) };
+    }
+
+    [Authorize(Roles = Roles.FlagSetters)]
+    public override async Task<ClearFlagResponse> ClearFlag(ClearFlagRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "account_id", request.AccountId);
+        Validate.Id(errors, "flag_id", request.FlagId);
+        errors.ThrowIfAny();
+        var at = Proto.Time(request.ClearedAt) ?? clock.GetUtcNow();
+        var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, context.CancellationToken)
+            ?? throw RpcErrors.NotFound("flag", request.FlagId);
+        return new ClearFlagResponse { Flag = RegistryMapping.ToProto(flag) };
+    }
+
+    [Authorize(Roles = Roles.Writers)]
+    public override async Task<UpsertAgencyResponse> UpsertAgency(UpsertAgencyRequest request, ServerCallContext context)
+    {
+        var a = request.Agency ?? throw RpcErrors.InvalidArgument("agency", "is required");
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "agency.agency_id", a.AgencyId);
+        Validate.Text(errors, "agency.display_name", a.DisplayName, 256);
+        errors.ThrowIfAny();
+        var agency = new Model.Agency(context.Caller().Lender, a.AgencyId, a.DisplayName, a.Active);
+        await store.UpsertAgencyAsync(agency, context.CancellationToken);
+        return new UpsertAgencyResponse { Agency = RegistryMapping.ToProto(agency) };
+    }
+
+    public override async Task<ListAgenciesResponse> ListAgencies(ListAgenciesRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(request.Page);
+        var page = await store.ListAgenciesAsync(context.Caller().Lender, limit, after, context.CancellationToken);
+        var response = new ListAgenciesResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Agencies.AddRange(page.Items.Select(RegistryMapping.ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = Roles.Writers)]
+    public override async Task<UpsertCollectorResponse> UpsertCollector(UpsertCollectorRequest request, ServerCallContext context)
+    {
+        var c = request.Collector ?? throw RpcErrors.InvalidArgument("collector", "is required");
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "collector.collector_id", c.CollectorId);
+        Validate.Id(errors, "collector.agency_id", c.AgencyId);
+        Validate.Text(errors, "collector.display_name", c.DisplayName, 256);
+        Validate.Defined(errors, "collector.kind", c.Kind);
+        errors.ThrowIfAny();
+        var collector = new Model.Collector(context.Caller().Lender, c.CollectorId, c.AgencyId, c.DisplayName, (Model.CollectorKind)c.Kind, c.Active);
+        await store.UpsertCollectorAsync(collector, context.CancellationToken);
+        return new UpsertCollectorResponse { Collector = RegistryMapping.ToProto(collector) };
+    }
+
+    public override async Task<GetCollectorResponse> GetCollector(GetCollectorRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "collector_id", request.CollectorId);
+        errors.ThrowIfAny();
+        var collector = await store.GetCollectorAsync(context.Caller().Lender, request.CollectorId, context.CancellationToken)
+            ?? throw RpcErrors.NotFound("collector", request.CollectorId);
+        return new GetCollectorResponse { Collector = RegistryMapping.ToProto(collector) };
+    }
+
+    public override async Task<ListCollectorsResponse> ListCollectors(ListCollectorsRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(request.Page);
+        var page = await store.ListCollectorsAsync(context.Caller().Lender, request.AgencyId, limit, after, context.CancellationToken);
+        var response = new ListCollectorsResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Collectors.AddRange(page.Items.Select(RegistryMapping.ToProto));
+        return response;
+    }
+
+    public override async Task<GetLenderResponse> GetLender(GetLenderRequest request, ServerCallContext context)
+    {
+        var lenderId = context.Caller().Lender;
+        var lender = await store.GetLenderAsync(lenderId, context.CancellationToken) ?? throw RpcErrors.NotFound("lender", lenderId);
+        return new GetLenderResponse { Lender = RegistryMapping.ToProto(lender) };
+    }
+
+    [Authorize(Roles = Roles.PlatformAdministrator)]
+    public override async Task<CreateLenderResponse> CreateLender(CreateLenderRequest request, ServerCallContext context)
+    {
+        var l = request.Lender ?? throw RpcErrors.InvalidArgument("lender", "is required");
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "lender.lender_id", l.LenderId);
+        Validate.Text(errors, "lender.display_name", l.DisplayName, 256);
+        if (l.CountryCode.Length != 2 || !l.CountryCode.All(char.IsAsciiLetterUpper))
+        {
+            errors.Add(new FieldError("lender.country_code", "must be an ISO 3166-1 alpha-2 code such as 'US' or 'CN'"));
+        }
+
+        errors.ThrowIfAny();
+        var lender = new Model.Lender(l.LenderId, l.DisplayName, l.CountryCode, clock.GetUtcNow());
+        if (!await store.CreateLenderAsync(lender, context.CancellationToken))
+        {
+            throw RpcErrors.AlreadyExists("lender", l.LenderId);
+        }
+
+        return new CreateLenderResponse { Lender = RegistryMapping.ToProto(lender) };
+    }
+
+    [Authorize(Roles = $"{Roles.Administrator},{Roles.PlatformAdministrator}")]
+    public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
+    {
+        var caller = context.Caller();
+        var errors = new List<FieldError>();
+        Validate.Defined(errors, "role", request.Role);
+        Validate.Text(errors, "display_name", request.DisplayName, 256);
+        string lenderId;
+        if (caller.IsPlatformAdministrator)
+        {
+            Validate.Id(errors, "lender_id", request.LenderId);
+            lenderId = request.LenderId;
+        }
+        else
+        {
+            if (request.LenderId.Length > 0 && request.LenderId != caller.Lender)
+            {
+                throw RpcErrors.PermissionDenied("A lender's administrator issues keys for its own lender only.");
+            }
+
+            lenderId = caller.Lender;
+        }
+
+        errors.ThrowIfAny();
+        if (await store.GetLenderAsync(lenderId, context.CancellationToken) is null)
+        {
+            throw RpcErrors.NotFound("lender", lenderId);
+        }
+
+        var (key, token) = await IssueKeyAsync(store, lenderId, (Model.Role)request.Role, request.DisplayName, clock.GetUtcNow(), context.CancellationToken);
+        return new CreateApiKeyResponse { Key = RegistryMapping.ToProto(key), Secret = token };
+    }
+
+    [Authorize(Roles = Roles.Administrator)]
+    public override async Task<ListApiKeysResponse> ListApiKeys(ListApiKeysRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(request.Page);
+        var page = await store.ListApiKeysAsync(context.Caller().Lender, limit, after, context.CancellationToken);
+        var response = new ListApiKeysResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Keys.AddRange(page.Items.Select(RegistryMapping.ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = Roles.Administrator)]
+    public override async Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "key_id", request.KeyId);
+        errors.ThrowIfAny();
+        var key = await store.RevokeApiKeyAsync(context.Caller().Lender, request.KeyId, clock.GetUtcNow(), context.CancellationToken)
+            ?? throw RpcErrors.NotFound("api key", request.KeyId);
+        keys.Forget();
+        return new RevokeApiKeyResponse { Key = RegistryMapping.ToProto(key) };
+    }
+
+    /// <summary>Creates a key and returns its one-time bearer token.</summary>
+    internal static async Task<(Model.ApiKey Key, string Token)> IssueKeyAsync(
+        ITenantStore store, string lenderId, Model.Role role, string displayName, DateTimeOffset now, CancellationToken ct)
+    {
+        var (keyId, token, hash) = ApiKeyTokens.Generate();
+        var key = new Model.ApiKey(keyId, lenderId, role, displayName, hash, now, null);
+        await store.CreateApiKeyAsync(key, ct);
+        return (key, token);
+    }
+
+    private async Task<Model.Account> RequireAccountAsync(string accountId, string field, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, field, accountId);
+        errors.ThrowIfAny();
+        return await store.GetAccountAsync(context.Caller().Lender, accountId, context.CancellationToken)
+            ?? throw RpcErrors.NotFound("account", accountId);
+    }
+}

@@ -1,0 +1,405 @@
+using System.Data;
+using System.Data.Common;
+using System.Reflection;
+using System.Text.Json;
+using Compliance.Domain.Registry;
+
+namespace Compliance.Storage;
+
+/// <summary>
+/// The store over ADO.NET. Holds every query and its mapping; <see cref="SqliteStore"/> and
+/// <see cref="SqlServerStore"/> override only connection handling, paging and error codes.
+/// </summary>
+public abstract class AdoStore : IComplianceStore
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>Folder of this provider's schema scripts among the embedded resources, e.g. "Sqlite".</summary>
+    protected abstract string SchemaFolder { get; }
+
+    /// <summary>Appended to an ordered SELECT to return at most @limit rows.</summary>
+    protected abstract string LimitClause { get; }
+
+    protected abstract DbConnection CreateConnection();
+
+    /// <summary>Whether an exception is a primary-key or unique-index violation.</summary>
+    protected abstract bool IsUniqueViolation(DbException e);
+
+    /// <summary>Creates the schema_version table when missing (its DDL differs per provider).</summary>
+    protected abstract string CreateSchemaVersionTable { get; }
+
+    protected virtual async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = CreateConnection();
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    protected virtual ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+        connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+
+    // ---- schema ----
+
+    public async Task<SchemaStatus> MigrateAsync(CancellationToken ct)
+    {
+        var scripts = SchemaScripts();
+        var known = scripts.Count == 0 ? 0 : scripts[^1].Version;
+        await using var connection = await OpenAsync(ct);
+        await ExecuteAsync(connection, null, CreateSchemaVersionTable, ct);
+        var previous = Convert.ToInt32(await ScalarAsync(connection, null, Sql.SelectSchemaVersion, ct));
+        if (previous > known)
+        {
+            throw new SchemaTooNewException(previous, known);
+        }
+
+        var applied = new List<string>();
+        foreach (var script in scripts.Where(s => s.Version > previous))
+        {
+            await using var tx = await BeginWriteAsync(connection, ct);
+            await ExecuteAsync(connection, tx, script.Text, ct);
+            await ExecuteAsync(connection, tx, Sql.InsertSchemaVersion, ct,
+                ("version", script.Version), ("description", script.Name), ("applied_at", ToMs(DateTimeOffset.UtcNow)));
+            await tx.CommitAsync(ct);
+            applied.Add(script.Name);
+        }
+
+        return new SchemaStatus(previous, Math.Max(previous, known), applied);
+    }
+
+    /// <summary>The embedded scripts of this provider, ordered by their numeric prefix ("0001_registry.sql").</summary>
+    internal IReadOnlyList<(int Version, string Name, string Text)> SchemaScripts()
+    {
+        var assembly = typeof(AdoStore).Assembly;
+        var prefix = $"{assembly.GetName().Name}.Schema.{SchemaFolder}.";
+        return assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal) && n.EndsWith(".sql", StringComparison.Ordinal))
+            .Select(n =>
+            {
+                var name = n[prefix.Length..^4];
+                using var reader = new StreamReader(assembly.GetManifestResourceStream(n)!);
+                return (Version: int.Parse(name[..name.IndexOf('_', StringComparison.Ordinal)]), Name: name, Text: reader.ReadToEnd());
+            })
+            .OrderBy(s => s.Version)
+            .ToList();
+    }
+
+    public async Task<bool> PingAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return Convert.ToInt32(await ScalarAsync(connection, null, Sql.Ping, ct)) == 1;
+    }
+
+    // ---- lenders and keys ----
+
+    public async Task<bool> AnyLenderAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return Convert.ToInt64(await ScalarAsync(connection, null, Sql.AnyLender, ct)) > 0;
+    }
+
+    public async Task<Lender?> GetLenderAsync(string lenderId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = await QueryAsync(connection, Sql.SelectLender, ReadLender, ct, ("lender_id", lenderId));
+        return rows.FirstOrDefault();
+    }
+
+    public async Task<bool> CreateLenderAsync(Lender lender, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        try
+        {
+            await ExecuteAsync(connection, null, Sql.InsertLender, ct,
+                ("lender_id", lender.LenderId), ("display_name", lender.DisplayName), ("country_code", lender.CountryCode), ("created_at", ToMs(lender.CreatedAt)));
+            return true;
+        }
+        catch (DbException e) when (IsUniqueViolation(e))
+        {
+            return false;
+        }
+    }
+
+    public async Task CreateApiKeyAsync(ApiKey key, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await ExecuteAsync(connection, null, Sql.InsertApiKey, ct,
+            ("key_id", key.KeyId), ("lender_id", key.LenderId), ("role", (int)key.Role), ("display_name", key.DisplayName),
+            ("secret_hash", key.SecretHash), ("created_at", ToMs(key.CreatedAt)));
+    }
+
+    public async Task<ApiKey?> GetApiKeyAsync(string keyId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await QueryAsync(connection, Sql.SelectApiKey, ReadApiKey, ct, ("key_id", keyId))).FirstOrDefault();
+    }
+
+    public async Task<Page<ApiKey>> ListApiKeysAsync(string lenderId, int limit, string? after, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = await QueryAsync(connection, Sql.ListApiKeys + LimitClause, ReadApiKey, ct,
+            ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1));
+        return ToPage(rows, limit, k => k.KeyId);
+    }
+
+    public async Task<ApiKey?> RevokeApiKeyAsync(string lenderId, string keyId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await ExecuteAsync(connection, null, Sql.RevokeApiKey, ct, ("lender_id", lenderId), ("key_id", keyId), ("revoked_at", ToMs(at)));
+        return (await QueryAsync(connection, Sql.SelectApiKeyOfLender, ReadApiKey, ct, ("lender_id", lenderId), ("key_id", keyId))).FirstOrDefault();
+    }
+
+    // ---- accounts ----
+
+    public async Task<(Account Account, bool Created)> UpsertAccountAsync(Account account, CancellationToken ct)
+    {
+        // Update-then-insert in one transaction works on every provider; a concurrent insert of the same
+        // account surfaces as a unique violation and is retried once as an update.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return await UpsertAccountOnceAsync(account, ct);
+            }
+            catch (DbException e) when (attempt == 0 && IsUniqueViolation(e))
+            {
+            }
+        }
+    }
+
+    private async Task<(Account, bool)> UpsertAccountOnceAsync(Account account, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var key = new (string, object?)[] { ("lender_id", account.LenderId), ("account_id", account.AccountId) };
+        var existing = (await QueryAsync(connection, Sql.SelectAccountRevision, r => (Revision: r.GetInt64(0), CreatedAt: FromMs(r.GetInt64(1))), ct, tx, key)).FirstOrDefault();
+        var created = existing == default;
+        var updatedAt = FromMs(ToMs(account.UpdatedAt));
+        var stored = account with
+        {
+            Revision = created ? 1 : existing.Revision + 1,
+            CreatedAt = created ? updatedAt : existing.CreatedAt,
+            UpdatedAt = updatedAt,
+        };
+        var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes), Json);
+        await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
+            ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
+            ("country_code", stored.Location.CountryCode), ("region", stored.Location.Region), ("postal_code", stored.Location.PostalCode),
+            ("time_zone", stored.Location.TimeZone), ("document", document), ("created_at", ToMs(stored.CreatedAt)),
+            ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision));
+
+        await ExecuteAsync(connection, tx, Sql.DeleteContactIndex, ct, key);
+        var indexed = stored.ContactPoints.Select(c => (Point: c, PartyId: ""))
+            .Concat(stored.Parties.SelectMany(p => p.ContactPoints.Select(c => (Point: c, p.PartyId))));
+        foreach (var (point, partyId) in indexed)
+        {
+            await ExecuteAsync(connection, tx, Sql.InsertContactIndex, ct, ("lender_id", stored.LenderId), ("account_id", stored.AccountId),
+                ("contact_point_id", point.ContactPointId), ("party_id", partyId), ("value_hash", point.ValueHash));
+        }
+
+        var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
+        await tx.CommitAsync(ct);
+        return (stored with { Flags = flags }, created);
+    }
+
+    public async Task<Account?> GetAccountAsync(string lenderId, string accountId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var key = new (string, object?)[] { ("lender_id", lenderId), ("account_id", accountId) };
+        var account = (await QueryAsync(connection, Sql.SelectAccount, ReadAccount, ct, null, key)).FirstOrDefault();
+        if (account is null)
+        {
+            return null;
+        }
+
+        return account with { Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, null, key) };
+    }
+
+    public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = string.IsNullOrEmpty(borrowerId)
+            ? await QueryAsync(connection, Sql.ListAccounts + LimitClause, ReadAccount, ct, ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1))
+            : await QueryAsync(connection, Sql.ListAccountsOfBorrower + LimitClause, ReadAccount, ct,
+                ("lender_id", lenderId), ("borrower_id", borrowerId), ("after", after ?? ""), ("limit", limit + 1));
+        var page = ToPage(rows, limit, a => a.AccountId);
+        var withFlags = new List<Account>(page.Items.Count);
+        foreach (var account in page.Items)
+        {
+            withFlags.Add(account with
+            {
+                Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, ("lender_id", lenderId), ("account_id", account.AccountId)),
+            });
+        }
+
+        return page with { Items = withFlags };
+    }
+
+    public async Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var exists = (await QueryAsync(connection, Sql.SelectAccountRevision, r => r.GetInt64(0), ct, tx,
+            ("lender_id", lenderId), ("account_id", accountId))).Count > 0;
+        if (!exists)
+        {
+            return null;
+        }
+
+        await ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
+            ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
+            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
+            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
+        await tx.CommitAsync(ct);
+        return flag;
+    }
+
+    public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var key = new (string, object?)[] { ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flagId) };
+        await ExecuteAsync(connection, null, Sql.ClearFlag, ct, [.. key, ("cleared_at", ToMs(at))]);
+        return (await QueryAsync(connection, Sql.SelectFlag, ReadFlag, ct, null, key)).FirstOrDefault();
+    }
+
+    // ---- agencies and collectors ----
+
+    public Task UpsertAgencyAsync(Agency agency, CancellationToken ct) =>
+        UpsertAsync(Sql.UpdateAgency, Sql.InsertAgency, ct,
+            ("lender_id", agency.LenderId), ("agency_id", agency.AgencyId), ("display_name", agency.DisplayName), ("active", agency.Active));
+
+    public async Task<Page<Agency>> ListAgenciesAsync(string lenderId, int limit, string? after, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = await QueryAsync(connection, Sql.ListAgencies + LimitClause,
+            r => new Agency(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3)), ct,
+            ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1));
+        return ToPage(rows, limit, a => a.AgencyId);
+    }
+
+    public Task UpsertCollectorAsync(Collector collector, CancellationToken ct) =>
+        UpsertAsync(Sql.UpdateCollector, Sql.InsertCollector, ct,
+            ("lender_id", collector.LenderId), ("collector_id", collector.CollectorId), ("agency_id", collector.AgencyId),
+            ("display_name", collector.DisplayName), ("kind", (int)collector.Kind), ("active", collector.Active));
+
+    public async Task<Collector?> GetCollectorAsync(string lenderId, string collectorId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await QueryAsync(connection, Sql.SelectCollector, ReadCollector, ct, ("lender_id", lenderId), ("collector_id", collectorId))).FirstOrDefault();
+    }
+
+    public async Task<Page<Collector>> ListCollectorsAsync(string lenderId, string? agencyId, int limit, string? after, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var rows = string.IsNullOrEmpty(agencyId)
+            ? await QueryAsync(connection, Sql.ListCollectors + LimitClause, ReadCollector, ct, ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1))
+            : await QueryAsync(connection, Sql.ListCollectorsOfAgency + LimitClause, ReadCollector, ct,
+                ("lender_id", lenderId), ("agency_id", agencyId), ("after", after ?? ""), ("limit", limit + 1));
+        return ToPage(rows, limit, c => c.CollectorId);
+    }
+
+    // ---- helpers ----
+
+    private async Task UpsertAsync(string update, string insert, CancellationToken ct, params (string, object?)[] parameters)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var connection = await OpenAsync(ct);
+            try
+            {
+                await using var tx = await BeginWriteAsync(connection, ct);
+                if (await ExecuteAsync(connection, tx, update, ct, parameters) == 0)
+                {
+                    await ExecuteAsync(connection, tx, insert, ct, parameters);
+                }
+
+                await tx.CommitAsync(ct);
+                return;
+            }
+            catch (DbException e) when (attempt == 0 && IsUniqueViolation(e))
+            {
+            }
+        }
+    }
+
+    private static Page<T> ToPage<T>(IReadOnlyList<T> rows, int limit, Func<T, string> key) =>
+        rows.Count > limit ? new Page<T>(rows.Take(limit).ToList(), key(rows[limit - 1])) : new Page<T>(rows, null);
+
+    protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteNonQueryAsync(ct);
+    }
+
+    protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        return await command.ExecuteScalarAsync(ct);
+    }
+
+    protected static Task<IReadOnlyList<T>> QueryAsync<T>(DbConnection connection, string sql, Func<DbDataReader, T> read, CancellationToken ct, params (string Name, object? Value)[] parameters) =>
+        QueryAsync(connection, sql, read, ct, null, parameters);
+
+    protected static async Task<IReadOnlyList<T>> QueryAsync<T>(DbConnection connection, string sql, Func<DbDataReader, T> read, CancellationToken ct, DbTransaction? tx, params (string Name, object? Value)[] parameters)
+    {
+        await using var command = Command(connection, tx, sql, parameters);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        var rows = new List<T>();
+        while (await reader.ReadAsync(ct))
+        {
+            rows.Add(read(reader));
+        }
+
+        return rows;
+    }
+
+    private static DbCommand Command(DbConnection connection, DbTransaction? tx, string sql, (string Name, object? Value)[] parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        command.Transaction = tx;
+        foreach (var (name, value) in parameters)
+        {
+            var p = command.CreateParameter();
+            p.ParameterName = "@" + name;
+            p.Value = value ?? DBNull.Value;
+            command.Parameters.Add(p);
+        }
+
+        return command;
+    }
+
+    protected static long ToMs(DateTimeOffset t) => t.ToUnixTimeMilliseconds();
+
+    protected static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
+
+    private static DateTimeOffset? FromMsOrNull(DbDataReader r, int i) => r.IsDBNull(i) ? null : FromMs(r.GetInt64(i));
+
+    private static Lender ReadLender(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), FromMs(r.GetInt64(3)));
+
+    private static ApiKey ReadApiKey(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), (Role)r.GetInt32(2), r.GetString(3), r.GetString(4), FromMs(r.GetInt64(5)), FromMsOrNull(r, 6));
+
+    private static Collector ReadCollector(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CollectorKind)r.GetInt32(4), r.GetBoolean(5));
+
+    private static Flag ReadFlag(DbDataReader r) =>
+        new(r.GetString(0), (FlagType)r.GetInt32(1), FromMs(r.GetInt64(2)), FromMsOrNull(r, 3), (Channel)r.GetInt32(4),
+            r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), FromMsOrNull(r, 9));
+
+    private static Account ReadAccount(DbDataReader r)
+    {
+        var document = JsonSerializer.Deserialize<AccountDocument>(r.GetString(8), Json)
+            ?? throw new InvalidDataException($"Account {r.GetString(1)} has an empty document.");
+        return new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
+            new Location(r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)),
+            document.ContactPoints, document.Parties, [], document.Profiles, document.InconvenientTimes,
+            FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)), r.GetInt64(11));
+    }
+
+    /// <summary>The parts of an account kept as one JSON document; the columns hold what is queried.</summary>
+    private sealed record AccountDocument(
+        IReadOnlyList<ContactPoint> ContactPoints,
+        IReadOnlyList<Party> Parties,
+        IReadOnlyList<string> Profiles,
+        IReadOnlyList<LocalTimeRange> InconvenientTimes);
+}

@@ -1,0 +1,24 @@
+using System.Data.Common;
+using Microsoft.Data.SqlClient;
+
+namespace Compliance.Storage;
+
+/// <summary>SQL Server: the store for production and for running several replicas.</summary>
+public sealed class SqlServerStore(string connectionString) : AdoStore
+{
+    // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index.
+    private static readonly int[] UniqueViolations = [2627, 2601];
+
+    protected override string SchemaFolder => "SqlServer";
+
+    protected override string LimitClause => " OFFSET 0 ROWS FETCH NEXT @limit ROWS ONLY";
+
+    protected override string CreateSchemaVersionTable => """
+        IF OBJECT_ID(N'schema_version', N'U') IS NULL
+            CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, description NVARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)
+        """;
+
+    protected override DbConnection CreateConnection() => new SqlConnection(connectionString);
+
+    protected override bool IsUniqueViolation(DbException e) => e is SqlException s && UniqueViolations.Contains(s.Number);
+}

@@ -1,0 +1,48 @@
+using System.Data.Common;
+using Microsoft.Data.Sqlite;
+
+namespace Compliance.Storage;
+
+/// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
+public sealed class SqliteStore : AdoStore
+{
+    private const int SqliteConstraint = 19;
+    private readonly string _connectionString;
+
+    public SqliteStore(string path)
+    {
+        Path = System.IO.Path.GetFullPath(path);
+        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path,
+            Mode = SqliteOpenMode.ReadWriteCreate,
+            Cache = SqliteCacheMode.Private,
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+    }
+
+    public string Path { get; }
+
+    protected override string SchemaFolder => "Sqlite";
+
+    protected override string LimitClause => " LIMIT @limit";
+
+    protected override string CreateSchemaVersionTable =>
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+
+    protected override DbConnection CreateConnection() => new SqliteConnection(_connectionString);
+
+    protected override async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        var connection = await base.OpenAsync(ct);
+        await using var pragma = connection.CreateCommand();
+        // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
+        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;";
+        await pragma.ExecuteNonQueryAsync(ct);
+        return connection;
+    }
+
+    protected override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };
+}

@@ -8,7 +8,7 @@ builder.AddComplianceOptions()
 
 var app = builder.Build();
 app.MapComplianceServices();
-app.Run();
+return app.RunExplainingStartupErrors();
 
 /// <summary>Entry point; public so integration tests can host it.</summary>
 public partial class Program;

@@ -11,7 +11,9 @@ using Model = Compliance.Domain.Registry;
 namespace Compliance.Server.Services;
 
 /// <summary>Accounts, flags, agencies, collectors, lenders and keys. Every call is scoped to the caller's lender.</summary>
-[Authorize(Roles = Roles.Readers)]
+/// <remarks>Reads are open to every role of the lender; the platform administrator has no lender and is refused by
+/// <see cref="Caller.Lender"/>. Writes name their roles.</remarks>
+[Authorize]
 internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, TimeProvider clock)
     : RegistryService.RegistryServiceBase
 {

@@ -1,0 +1,186 @@
+using Compliance.Domain.Registry;
+
+namespace Compliance.Storage.Tests;
+
+/// <summary>
+/// The behaviour every store provider must have. Each provider's test class derives from this and supplies a
+/// fresh, migrated store; the same tests then run against SQLite and SQL Server.
+/// </summary>
+public abstract class StoreContract
+{
+    protected static readonly DateTimeOffset T0 = new(2026, 11, 2, 9, 30, 0, TimeSpan.Zero);
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    /// <summary>A migrated, empty store with lenders "lender-a" and "lender-b".</summary>
+    protected abstract Task<IComplianceStore> CreateStoreAsync();
+
+    private async Task<IComplianceStore> StoreWithLendersAsync()
+    {
+        var store = await CreateStoreAsync();
+        Assert.True(await store.CreateLenderAsync(new Lender("lender-a", "Lender A", "US", T0), Ct));
+        Assert.True(await store.CreateLenderAsync(new Lender("lender-b", "Lender B", "CN", T0), Ct));
+        return store;
+    }
+
+    protected static Account NewAccount(string lenderId, string accountId, string borrowerId = "b-1") => new(
+        lenderId, accountId, borrowerId, "Jane Roe", new Location("US", "US-MA", "02110", "America/New_York"),
+        [new ContactPoint("cp-1", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-1", "+1 617***0100", "US", false, ["America/New_York"])],
+        [new Party("p-1", PartyRole.EmergencyContact, "John", [new ContactPoint("cp-2", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-2", "+1 617***0101", "US", false, [])])],
+        [], ["US-MA"], [new LocalTimeRange(720, 780, [1, 2, 3, 4, 5])], T0, T0, 0);
+
+    [Fact]
+    public async Task Migrate_IsIdempotent()
+    {
+        var store = await CreateStoreAsync();
+        var again = await store.MigrateAsync(Ct);
+        Assert.Empty(again.Applied);
+        Assert.Equal(again.PreviousVersion, again.CurrentVersion);
+        Assert.True(again.CurrentVersion >= 1);
+    }
+
+    [Fact]
+    public async Task UpsertAccount_ThenGet_RoundTripsEveryField()
+    {
+        var store = await StoreWithLendersAsync();
+        var (stored, created) = await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        var read = await store.GetAccountAsync("lender-a", "acc-1", Ct);
+
+        Assert.True(created);
+        Assert.Equal(1, stored.Revision);
+        Assert.NotNull(read);
+        Assert.Equal("b-1", read.BorrowerId);
+        Assert.Equal(new Location("US", "US-MA", "02110", "America/New_York"), read.Location);
+        Assert.Equal("hash-1", Assert.Single(read.ContactPoints).ValueHash);
+        Assert.Equal(["America/New_York"], read.ContactPoints[0].TimeZones);
+        Assert.Equal(PartyRole.EmergencyContact, Assert.Single(read.Parties).Role);
+        Assert.Equal("hash-2", read.Parties[0].ContactPoints[0].ValueHash);
+        Assert.Equal(["US-MA"], read.Profiles);
+        Assert.Equal([1, 2, 3, 4, 5], Assert.Single(read.InconvenientTimes).Weekdays);
+    }
+
+    [Fact]
+    public async Task UpsertAccount_Again_IncrementsRevision_KeepsCreatedAtAndFlags()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        var flag = new Flag("flg-1", FlagType.AttorneyRepresented, T0, null, Channel.Unspecified, "", "", "letter from counsel", "key-1", null);
+        await store.AddFlagAsync("lender-a", "acc-1", flag, T0, Ct);
+
+        var later = NewAccount("lender-a", "acc-1") with { BorrowerName = "Jane Doe", UpdatedAt = T0.AddHours(1) };
+        var (stored, created) = await store.UpsertAccountAsync(later, Ct);
+
+        Assert.False(created);
+        Assert.Equal(2, stored.Revision);
+        Assert.Equal(T0, stored.CreatedAt);
+        Assert.Equal("Jane Doe", (await store.GetAccountAsync("lender-a", "acc-1", Ct))!.BorrowerName);
+        Assert.Equal("flg-1", Assert.Single(stored.Flags).FlagId);
+    }
+
+    [Fact]
+    public async Task Accounts_AreInvisibleToOtherLenders()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+
+        Assert.Null(await store.GetAccountAsync("lender-b", "acc-1", Ct));
+        Assert.Empty((await store.ListAccountsAsync("lender-b", null, 10, null, Ct)).Items);
+        Assert.Null(await store.AddFlagAsync("lender-b", "acc-1",
+            new Flag("flg-x", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct));
+        Assert.Null(await store.ClearFlagAsync("lender-b", "acc-1", "flg-x", T0, Ct));
+    }
+
+    [Fact]
+    public async Task SameAccountId_InTwoLenders_AreSeparateRecords()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        var (_, created) = await store.UpsertAccountAsync(NewAccount("lender-b", "acc-1") with { BorrowerName = "Li Wei" }, Ct);
+
+        Assert.True(created);
+        Assert.Equal("Jane Roe", (await store.GetAccountAsync("lender-a", "acc-1", Ct))!.BorrowerName);
+        Assert.Equal("Li Wei", (await store.GetAccountAsync("lender-b", "acc-1", Ct))!.BorrowerName);
+    }
+
+    [Fact]
+    public async Task ListAccounts_PagesInIdOrder_AndFiltersByBorrower()
+    {
+        var store = await StoreWithLendersAsync();
+        foreach (var id in new[] { "acc-3", "acc-1", "acc-2", "acc-4", "acc-5" })
+        {
+            await store.UpsertAccountAsync(NewAccount("lender-a", id, borrowerId: id == "acc-2" ? "b-2" : "b-1"), Ct);
+        }
+
+        var first = await store.ListAccountsAsync("lender-a", null, 2, null, Ct);
+        var second = await store.ListAccountsAsync("lender-a", null, 2, first.NextAfter, Ct);
+        var third = await store.ListAccountsAsync("lender-a", null, 2, second.NextAfter, Ct);
+        var ofB2 = await store.ListAccountsAsync("lender-a", "b-2", 10, null, Ct);
+
+        Assert.Equal(["acc-1", "acc-2"], first.Items.Select(a => a.AccountId));
+        Assert.Equal(["acc-3", "acc-4"], second.Items.Select(a => a.AccountId));
+        Assert.Equal(["acc-5"], third.Items.Select(a => a.AccountId));
+        Assert.Null(third.NextAfter);
+        Assert.Equal("acc-2", Assert.Single(ofB2.Items).AccountId);
+    }
+
+    [Fact]
+    public async Task ClearFlag_EndsTheFlag_AndKeepsItInHistory()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        var flag = new Flag("flg-1", FlagType.MediumOptOut, T0, T0.AddDays(30), Channel.Sms, "", "", "", "key-1", null);
+        await store.AddFlagAsync("lender-a", "acc-1", flag, T0, Ct);
+
+        var cleared = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(1), Ct);
+        var clearedAgain = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(2), Ct);
+        var account = await store.GetAccountAsync("lender-a", "acc-1", Ct);
+
+        Assert.Equal(T0.AddDays(1), cleared!.ClearedAt);
+        Assert.Equal(T0.AddDays(1), clearedAgain!.ClearedAt);
+        Assert.True(account!.Flags.Single().InForceAt(T0.AddHours(1)));
+        Assert.False(account.Flags.Single().InForceAt(T0.AddDays(1)));
+        Assert.Equal(Channel.Sms, account.Flags.Single().Channel);
+    }
+
+    [Fact]
+    public async Task ApiKeys_CreateFindRevoke_ScopedToLender()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.CreateApiKeyAsync(new ApiKey("k1", "lender-a", Role.Auditor, "audit", "hash", T0, null), Ct);
+
+        Assert.Equal(Role.Auditor, (await store.GetApiKeyAsync("k1", Ct))!.Role);
+        Assert.Null(await store.RevokeApiKeyAsync("lender-b", "k1", T0, Ct));
+        Assert.Null((await store.GetApiKeyAsync("k1", Ct))!.RevokedAt);
+        Assert.Equal(T0, (await store.RevokeApiKeyAsync("lender-a", "k1", T0, Ct))!.RevokedAt);
+        Assert.Single((await store.ListApiKeysAsync("lender-a", 10, null, Ct)).Items);
+        Assert.Empty((await store.ListApiKeysAsync("lender-b", 10, null, Ct)).Items);
+    }
+
+    [Fact]
+    public async Task CreateLender_Twice_ReturnsFalse()
+    {
+        var store = await StoreWithLendersAsync();
+        Assert.False(await store.CreateLenderAsync(new Lender("lender-a", "Again", "US", T0), Ct));
+    }
+
+    [Fact]
+    public async Task Collectors_AndAgencies_UpsertAndList()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency One", true), Ct);
+        await store.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency 1", false), Ct);
+        await store.UpsertCollectorAsync(new Collector("lender-a", "c-1", "ag-1", "Ann", CollectorKind.Human, true), Ct);
+        await store.UpsertCollectorAsync(new Collector("lender-a", "c-2", "ag-2", "Bot", CollectorKind.AiVoice, true), Ct);
+
+        Assert.Equal(new Agency("lender-a", "ag-1", "Agency 1", false), Assert.Single((await store.ListAgenciesAsync("lender-a", 10, null, Ct)).Items));
+        Assert.Equal(CollectorKind.AiVoice, (await store.GetCollectorAsync("lender-a", "c-2", Ct))!.Kind);
+        Assert.Null(await store.GetCollectorAsync("lender-b", "c-2", Ct));
+        Assert.Equal("c-1", Assert.Single((await store.ListCollectorsAsync("lender-a", "ag-1", 10, null, Ct)).Items).CollectorId);
+    }
+
+    [Fact]
+    public async Task Ping_Answers()
+    {
+        var store = await CreateStoreAsync();
+        Assert.True(await store.PingAsync(Ct));
+    }
+}

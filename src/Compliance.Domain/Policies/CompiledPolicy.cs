@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+
+namespace Compliance.Domain.Policies;
+
+/// <summary>
+/// A lender's policy compiled for the gate: profiles, rules with their effective parameters and shadow state, and
+/// blocked dates, fixed at compile time. Immutable and shared by all threads; the request path parses nothing.
+/// </summary>
+public sealed class CompiledPolicy
+{
+    /// <summary>How far <see cref="Evaluate"/> searches for the next allowed instant when a time or frequency rule denies.</summary>
+    public static readonly TimeSpan SearchHorizon = TimeSpan.FromDays(35);
+
+    private const int MaxSearchSteps = 64;
+
+    private readonly IReadOnlyList<Profile> _profiles;
+    private readonly Dictionary<string, RuleCheck[]> _checks;
+    private readonly bool _byLocation;
+    private readonly IReadOnlyList<string> _include;
+    private readonly IReadOnlyList<string> _exclude;
+    private readonly BlockedDate[] _blockedDates;
+    private readonly ConcurrentDictionary<(string Country, string Region), Selection> _byPlace = new();
+    private readonly ConcurrentDictionary<string, Selection> _byKey = new(StringComparer.OrdinalIgnoreCase);
+
+    internal CompiledPolicy(
+        string version,
+        DateTimeOffset effectiveAt,
+        IReadOnlyList<Profile> profiles,
+        Dictionary<string, RuleCheck[]> checks,
+        bool byLocation,
+        IReadOnlyList<string> include,
+        IReadOnlyList<string> exclude,
+        IReadOnlyList<BlockedDate> blockedDates)
+    {
+        Version = version;
+        EffectiveAt = effectiveAt;
+        _profiles = profiles;
+        _checks = checks;
+        _byLocation = byLocation;
+        _include = include;
+        _exclude = exclude;
+        _blockedDates = blockedDates.ToArray();
+        var longest = TimeSpan.Zero;
+        foreach (var rules in checks.Values)
+        {
+            foreach (var rule in rules)
+            {
+                longest = rule.Window > longest ? rule.Window : longest;
+            }
+        }
+
+        Lookback = longest + TimeSpan.FromDays(1);
+    }
+
+    public string Version { get; }
+
+    public DateTimeOffset EffectiveAt { get; }
+
+    /// <summary>How much history <see cref="Evaluate"/> needs: the longest window of any rule, plus a day.</summary>
+    public TimeSpan Lookback { get; }
+
+    /// <summary>The lender's blocked dates.</summary>
+    public IReadOnlyList<BlockedDate> BlockedDates => _blockedDates;
+
+    /// <summary>
+    /// The profiles that apply to an account: those whose applies_to matches its country or region (when the policy
+    /// selects by location), the policy's includes and the account's explicit profiles, minus the policy's excludes.
+    /// Unknown ids on the account are ignored. Catalog order.
+    /// </summary>
+    public IReadOnlyList<string> ProfilesFor(Account account) => Select(account).Profiles;
+
+    /// <summary>
+    /// Decides whether the candidate contact may happen at <c>candidate.At</c>. <paramref name="history"/> is every
+    /// attempt of the same borrower (all of the borrower's accounts at this lender) from at least
+    /// <c>At - Lookback</c>, in any order; attempts later than <c>At</c> (reservations) are counted by the rolling
+    /// caps, so that concurrent reservations cannot overshoot.
+    /// </summary>
+    public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history)
+    {
+        var selection = Select(candidate.Account);
+        var zones = LocalZones.For(candidate.Account, candidate.Destination);
+        var hits = Run(selection, candidate, history, zones, candidate.At);
+        DateTimeOffset? next = null;
+        var allowed = Decide(hits, out var timeOnly, out var earliest);
+        if (!allowed && timeOnly)
+        {
+            next = Search(selection, candidate, history, zones, earliest, candidate.At + SearchHorizon);
+        }
+
+        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version);
+    }
+
+    /// <summary>
+    /// The earliest instant at or after <c>candidate.At</c>, within <paramref name="horizon"/>, at which
+    /// <see cref="Evaluate"/> would allow the contact; null when a rule denies without end (unknown third party,
+    /// cease, attorney, ...) or nothing is allowed within the horizon. The history is taken as it is: attempts not
+    /// yet made are not imagined.
+    /// </summary>
+    public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
+    {
+        var selection = Select(candidate.Account);
+        var zones = LocalZones.For(candidate.Account, candidate.Destination);
+        var hits = Run(selection, candidate, history, zones, candidate.At);
+        if (Decide(hits, out var timeOnly, out var earliest))
+        {
+            return candidate.At;
+        }
+
+        return timeOnly ? Search(selection, candidate, history, zones, earliest, candidate.At + horizon) : null;
+    }
+
+    /// <summary>
+    /// Steps forward to the latest next-allowed instant of the denying rules and re-evaluates there, until every
+    /// rule allows. Each step moves strictly forward, so the search ends.
+    /// </summary>
+    private DateTimeOffset? Search(Selection selection, ContactCandidate candidate, IReadOnlyList<Attempt> history,
+        TimeZoneInfo[] zones, DateTimeOffset at, DateTimeOffset limit)
+    {
+        for (var step = 0; step < MaxSearchSteps && at <= limit; step++)
+        {
+            var hits = Run(selection, candidate, history, zones, at);
+            if (Decide(hits, out var timeOnly, out var next))
+            {
+                return at;
+            }
+
+            if (!timeOnly)
+            {
+                return null;
+            }
+
+            at = next > at ? next : at.AddMinutes(1);
+        }
+
+        return null;
+    }
+
+    private List<RuleHit>? Run(Selection selection, ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeZoneInfo[] zones, DateTimeOffset at)
+    {
+        var context = new GateContext(candidate, history, zones, _blockedDates, at);
+        List<RuleHit>? hits = null;
+        foreach (var check in selection.Checks)
+        {
+            check.Check(in context, ref hits);
+        }
+
+        return hits;
+    }
+
+    /// <summary>Allowed when no non-shadow rule hit; otherwise reports whether every deny ends, and the latest end.</summary>
+    private static bool Decide(List<RuleHit>? hits, out bool timeOnly, out DateTimeOffset latest)
+    {
+        timeOnly = true;
+        latest = DateTimeOffset.MinValue;
+        var allowed = true;
+        if (hits is null)
+        {
+            return true;
+        }
+
+        foreach (var hit in hits)
+        {
+            if (hit.Shadow)
+            {
+                continue;
+            }
+
+            allowed = false;
+            if (hit.NextAllowedAt is { } next)
+            {
+                latest = next > latest ? next : latest;
+            }
+            else
+            {
+                timeOnly = false;
+            }
+        }
+
+        return allowed;
+    }
+
+    private Selection Select(Account account)
+    {
+        var location = account.Location;
+        if (account.Profiles.Count == 0)
+        {
+            return _byPlace.GetOrAdd((location.CountryCode, location.Region), static (key, self) => self.Build(key.Country, key.Region, []), this);
+        }
+
+        var cacheKey = $"{location.CountryCode}|{location.Region}|{string.Join(',', account.Profiles)}";
+        return _byKey.GetOrAdd(cacheKey, static (_, state) => state.self.Build(state.CountryCode, state.Region, state.Profiles),
+            (self: this, location.CountryCode, location.Region, account.Profiles));
+    }
+
+    private Selection Build(string country, string region, IReadOnlyList<string> explicitProfiles)
+    {
+        var ids = new List<string>();
+        var checks = new List<RuleCheck>();
+        foreach (var profile in _profiles)
+        {
+            var chosen = (_byLocation && Matches(profile, country, region))
+                || Contains(_include, profile.Id) || Contains(explicitProfiles, profile.Id);
+            if (chosen && !Contains(_exclude, profile.Id))
+            {
+                ids.Add(profile.Id);
+                checks.AddRange(_checks[profile.Id]);
+            }
+        }
+
+        return new Selection(ids.ToArray(), checks.ToArray());
+    }
+
+    private static bool Matches(Profile profile, string country, string region)
+    {
+        foreach (var place in profile.AppliesTo)
+        {
+            if (place == "*" || (country.Length > 0 && string.Equals(place, country, StringComparison.OrdinalIgnoreCase))
+                || (region.Length > 0 && string.Equals(place, region, StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool Contains(IReadOnlyList<string> list, string id) => list.Any(x => string.Equals(x, id, StringComparison.OrdinalIgnoreCase));
+
+    private sealed record Selection(string[] Profiles, RuleCheck[] Checks);
+}

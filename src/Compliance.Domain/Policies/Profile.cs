@@ -1,0 +1,27 @@
+using Compliance.Domain.Rules;
+
+namespace Compliance.Domain.Policies;
+
+/// <summary>A named rule set (a law or guideline) with the places it applies to.</summary>
+public sealed record Profile(
+    string Id,
+    string Title,
+    IReadOnlyList<string> AppliesTo,
+    string Version,
+    IReadOnlyList<RuleDefinition> Rules);
+
+/// <summary>
+/// One rule of a profile as data: its kind (implemented in code), citation and parameters. Parameters are kept in
+/// their canonical text form (lists comma-separated). <see cref="Correctable"/> names the parameters whose value
+/// comes from a reprint and which a lender may therefore change in either direction; all others may only be
+/// tightened.
+/// </summary>
+public sealed record RuleDefinition(
+    string Id,
+    string Kind,
+    string Citation,
+    string Description,
+    Severity Severity,
+    bool Shadow,
+    IReadOnlyDictionary<string, string> Parameters,
+    IReadOnlyList<string> Correctable);

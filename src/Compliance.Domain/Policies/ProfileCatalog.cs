@@ -1,0 +1,207 @@
+using Compliance.Domain.Rules;
+using YamlDotNet.RepresentationModel;
+
+namespace Compliance.Domain.Policies;
+
+/// <summary>The rule sets a lender's policy can select from. The built-in catalog is read from YAML embedded in this assembly.</summary>
+public sealed class ProfileCatalog
+{
+    private static readonly Lazy<ProfileCatalog> BuiltInCatalog = new(LoadBuiltIn);
+    private readonly Dictionary<string, Profile> _byId;
+
+    private ProfileCatalog(IReadOnlyList<Profile> profiles)
+    {
+        Profiles = profiles;
+        _byId = profiles.ToDictionary(p => p.Id, StringComparer.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The profiles shipped with the service (US-REGF, US-MA, US-WA, CN, IN-RBI, IE, BASE).</summary>
+    public static ProfileCatalog BuiltIn => BuiltInCatalog.Value;
+
+    public IReadOnlyList<Profile> Profiles { get; }
+
+    public Profile? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>Builds a catalog from profile documents (name, YAML text); throws listing every problem when any is invalid.</summary>
+    public static ProfileCatalog Load(IEnumerable<(string Name, string Yaml)> documents)
+    {
+        var problems = new List<PolicyProblem>();
+        var profiles = new List<Profile>();
+        foreach (var (name, yaml) in documents)
+        {
+            if (Parse(name, yaml, problems) is { } profile)
+            {
+                if (profiles.Any(p => string.Equals(p.Id, profile.Id, StringComparison.OrdinalIgnoreCase)))
+                {
+                    problems.Add(new PolicyProblem($"{name}: id", $"duplicate profile id '{profile.Id}'"));
+                }
+
+                profiles.Add(profile);
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new InvalidDataException("Invalid profile documents: " + string.Join("; ", problems.Select(p => $"{p.Path}: {p.Message}")));
+        }
+
+        return new ProfileCatalog(profiles);
+    }
+
+    private static ProfileCatalog LoadBuiltIn()
+    {
+        var assembly = typeof(ProfileCatalog).Assembly;
+        var documents = new List<(string, string)>();
+        foreach (var name in assembly.GetManifestResourceNames().Where(n => n.Contains(".Policies.Profiles.", StringComparison.Ordinal)).Order(StringComparer.Ordinal))
+        {
+            using var reader = new StreamReader(assembly.GetManifestResourceStream(name)!);
+            documents.Add((name[(name.IndexOf(".Profiles.", StringComparison.Ordinal) + 10)..], reader.ReadToEnd()));
+        }
+
+        return Load(documents);
+    }
+
+    /// <summary>Parses one profile document, adding problems (paths prefixed with the document name) when invalid.</summary>
+    internal static Profile? Parse(string name, string yaml, List<PolicyProblem> problems)
+    {
+        var before = problems.Count;
+        var root = YamlText.Load(yaml, name, problems);
+        if (root is null || YamlText.Mapping(root, name, problems) is not { } map)
+        {
+            return null;
+        }
+
+        string id = "", title = "", version = "";
+        List<string> appliesTo = [];
+        var rules = new List<RuleDefinition>();
+        foreach (var (key, node) in YamlText.Entries(map))
+        {
+            var path = $"{name}: {key}";
+            switch (key)
+            {
+                case "id": id = YamlText.Scalar(node, path, problems) ?? ""; break;
+                case "title": title = YamlText.Scalar(node, path, problems) ?? ""; break;
+                case "version": version = YamlText.Scalar(node, path, problems) ?? ""; break;
+                case "applies_to": appliesTo = YamlText.Strings(node, path, problems) ?? []; break;
+                case "rules":
+                    if (node is YamlSequenceNode sequence)
+                    {
+                        for (var i = 0; i < sequence.Children.Count; i++)
+                        {
+                            if (ParseRule(sequence.Children[i], $"{name}: rules[{i}]", problems) is { } rule)
+                            {
+                                rules.Add(rule);
+                            }
+                        }
+                    }
+                    else
+                    {
+                        problems.Add(new PolicyProblem(path, "expected a list of rules"));
+                    }
+
+                    break;
+                default: problems.Add(new PolicyProblem(path, "unknown key")); break;
+            }
+        }
+
+        if (id.Length == 0)
+        {
+            problems.Add(new PolicyProblem($"{name}: id", "a profile needs an id"));
+        }
+
+        foreach (var rule in rules.Where(r => !r.Id.StartsWith(id + ".", StringComparison.Ordinal)))
+        {
+            problems.Add(new PolicyProblem($"{name}: rules", $"rule id '{rule.Id}' must start with '{id}.'"));
+        }
+
+        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules) : null;
+    }
+
+    private static RuleDefinition? ParseRule(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        if (YamlText.Mapping(node, path, problems) is not { } map)
+        {
+            return null;
+        }
+
+        var before = problems.Count;
+        string id = "", kindName = "", citation = "", description = "";
+        var severity = Severity.Medium;
+        var shadow = false;
+        var parameters = new Dictionary<string, string>(StringComparer.Ordinal);
+        List<string> correctable = [];
+        YamlMappingNode? parameterNode = null;
+        foreach (var (key, value) in YamlText.Entries(map))
+        {
+            var at = $"{path}.{key}";
+            switch (key)
+            {
+                case "id": id = YamlText.Scalar(value, at, problems) ?? ""; break;
+                case "kind": kindName = YamlText.Scalar(value, at, problems) ?? ""; break;
+                case "citation": citation = YamlText.Scalar(value, at, problems) ?? ""; break;
+                case "description": description = YamlText.Scalar(value, at, problems) ?? ""; break;
+                case "shadow": shadow = YamlText.Scalar(value, at, problems) == "true"; break;
+                case "correctable": correctable = YamlText.Strings(value, at, problems) ?? []; break;
+                case "parameters": parameterNode = YamlText.Mapping(value, at, problems); break;
+                case "severity":
+                    if (!Words.TryParse(YamlText.Scalar(value, at, problems) ?? "", out severity))
+                    {
+                        problems.Add(new PolicyProblem(at, "expected low, medium, high or critical"));
+                    }
+
+                    break;
+                default: problems.Add(new PolicyProblem(at, "unknown key")); break;
+            }
+        }
+
+        if (citation.Length == 0)
+        {
+            problems.Add(new PolicyProblem($"{path}.citation", "every rule needs a citation"));
+        }
+
+        if (!RuleKinds.All.TryGetValue(kindName, out var kind))
+        {
+            problems.Add(new PolicyProblem($"{path}.kind", $"unknown rule kind '{kindName}'"));
+            return null;
+        }
+
+        foreach (var (key, value) in parameterNode is null ? [] : YamlText.Entries(parameterNode))
+        {
+            var at = $"{path}.parameters.{key}";
+            if (kind.Find(key) is not { } spec)
+            {
+                problems.Add(new PolicyProblem(at, $"unknown parameter for kind {kind.Name}"));
+            }
+            else if (YamlText.Value(value, at, problems) is { } text)
+            {
+                if (RuleKinds.Invalid(spec, text) is { } why)
+                {
+                    problems.Add(new PolicyProblem(at, why));
+                }
+
+                parameters[key] = text;
+            }
+        }
+
+        foreach (var spec in kind.Parameters.Where(s => !parameters.ContainsKey(s.Name)))
+        {
+            if (spec.Default is null)
+            {
+                problems.Add(new PolicyProblem($"{path}.parameters", $"missing required parameter '{spec.Name}'"));
+            }
+            else
+            {
+                parameters[spec.Name] = spec.Default;
+            }
+        }
+
+        foreach (var name in correctable.Where(c => kind.Find(c) is null))
+        {
+            problems.Add(new PolicyProblem($"{path}.correctable", $"'{name}' is not a parameter of kind {kind.Name}"));
+        }
+
+        return problems.Count == before
+            ? new RuleDefinition(id, kindName, citation, description, severity, shadow, parameters, correctable)
+            : null;
+    }
+}

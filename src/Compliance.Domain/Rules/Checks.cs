@@ -1,0 +1,553 @@
+using Compliance.Domain.Policies;
+using Compliance.Domain.Registry;
+
+namespace Compliance.Domain.Rules;
+
+/// <summary>Everything one evaluation looks at. <see cref="At"/> is the instant evaluated (the search moves it).</summary>
+internal readonly struct GateContext(
+    ContactCandidate candidate,
+    IReadOnlyList<Attempt> history,
+    TimeZoneInfo[] zones,
+    BlockedDate[] blockedDates,
+    DateTimeOffset at)
+{
+    public ContactCandidate Candidate { get; } = candidate;
+    public IReadOnlyList<Attempt> History { get; } = history;
+    public TimeZoneInfo[] Zones { get; } = zones;
+    public BlockedDate[] BlockedDates { get; } = blockedDates;
+    public DateTimeOffset At { get; } = at;
+    public Account Account => Candidate.Account;
+    public ResolvedDestination Destination => Candidate.Destination;
+
+    public bool IsConsumer => Destination.Class is DestinationClass.Own or DestinationClass.RelatedParty;
+
+    /// <summary>Whether a flag of the type, for the channel (or for every channel), is in force at the instant.</summary>
+    public bool FlagInForce(FlagType type, Channel channel, DateTimeOffset at)
+    {
+        var flags = Account.Flags;
+        for (var i = 0; i < flags.Count; i++)
+        {
+            var f = flags[i];
+            if (f.Type == type && (f.Channel == Channel.Unspecified || f.Channel == channel) && f.InForceAt(at))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a flag of the type naming this party (or this contact point) is in force.</summary>
+    public bool PartyFlagInForce(FlagType type)
+    {
+        var flags = Account.Flags;
+        var party = Destination.Party?.PartyId ?? "";
+        var point = Destination.ContactPoint?.ContactPointId ?? "";
+        for (var i = 0; i < flags.Count; i++)
+        {
+            var f = flags[i];
+            if (f.Type == type && f.InForceAt(At)
+                && ((f.PartyId.Length > 0 && f.PartyId == party) || (f.ContactPointId.Length > 0 && f.ContactPointId == point)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    public bool IsBlocked(DateOnly date, out string reason)
+    {
+        foreach (var blocked in BlockedDates)
+        {
+            if (blocked.Date == date && blocked.AppliesTo(Account.Location))
+            {
+                reason = blocked.Reason;
+                return true;
+            }
+        }
+
+        reason = "";
+        return false;
+    }
+}
+
+/// <summary>One compiled rule: its identity and parameters fixed, ready to check a contact.</summary>
+internal abstract class RuleCheck(RuleSetup setup)
+{
+    public string RuleId { get; } = setup.Definition.Id;
+    public string Profile { get; } = setup.ProfileId;
+    public string Citation { get; } = setup.Definition.Citation;
+    public Severity Severity { get; } = setup.Definition.Severity;
+    public bool Shadow { get; } = setup.Shadow;
+
+    /// <summary>Longest history this rule looks back over.</summary>
+    public virtual TimeSpan Window => TimeSpan.Zero;
+
+    public abstract void Check(in GateContext context, ref List<RuleHit>? hits);
+
+    protected void Hit(ref List<RuleHit>? hits, string message, DateTimeOffset? nextAllowedAt, Severity? severity = null) =>
+        (hits ??= new List<RuleHit>(4)).Add(new RuleHit(RuleId, Profile, Citation, message, Shadow, severity ?? Severity, nextAllowedAt));
+
+    protected static string ChannelWord(Channel channel) => Words.Of(channel);
+}
+
+/// <summary>At most N counted attempts to the person about the debt in any rolling window (US caps).</summary>
+internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly int _max = setup.Int("max_attempts");
+    private readonly TimeSpan _window = TimeSpan.FromDays(setup.Int("window_days"));
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
+    private readonly bool _perDebt = setup.Word("count_per") == "debt";
+    private readonly bool _excludeConsented = setup.Bool("exclude_consented");
+
+    public override TimeSpan Window => _window;
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var candidate = context.Candidate;
+        if (!_channels[(int)candidate.Channel] || !context.IsConsumer
+            || !_uses[(int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified)]
+            || (_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, candidate.Channel, context.At)))
+        {
+            return;
+        }
+
+        var from = context.At - _window;
+        var to = context.At + _window;
+        var history = context.History;
+        var count = 0;
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (Counts(context, history[i], from, to))
+            {
+                count++;
+            }
+        }
+
+        if (count < _max)
+        {
+            return;
+        }
+
+        // The window frees up when enough of the oldest counted attempts have slid out of it.
+        var times = new List<DateTimeOffset>(count);
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (Counts(context, history[i], from, to))
+            {
+                times.Add(history[i].At);
+            }
+        }
+
+        times.Sort();
+        var next = times[count - _max] + _window;
+        Hit(ref hits,
+            $"{count} counted attempts to this person about this debt within {_window.TotalDays:0} days; at most {_max} allowed",
+            next > context.At ? next : context.At.AddMinutes(1));
+    }
+
+    private bool Counts(in GateContext context, Attempt a, DateTimeOffset from, DateTimeOffset to) =>
+        a.At > from && a.At < to
+        && _channels[(int)a.Channel]
+        && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
+        && _uses[(int)a.DestinationUse]
+        && a.Outcome != AttemptOutcome.NotConnected
+        && (!_perDebt || a.AccountId == context.Account.AccountId)
+        && !(_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, a.Channel, a.At));
+}
+
+/// <summary>No contact within N local days after a conversation about the debt, the conversation's day being day 1.</summary>
+internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly int _days = setup.Int("days");
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+
+    public override TimeSpan Window => TimeSpan.FromDays(_days + 1);
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (!_channels[(int)context.Candidate.Channel] || !context.IsConsumer)
+        {
+            return;
+        }
+
+        DateTimeOffset? latest = null;
+        var from = context.At - Window;
+        var history = context.History;
+        for (var i = 0; i < history.Count; i++)
+        {
+            var a = history[i];
+            if (a.Outcome == AttemptOutcome.Conversation && a.At > from && a.At <= context.At && _channels[(int)a.Channel]
+                && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
+                && a.AccountId == context.Account.AccountId && (latest is null || a.At > latest))
+            {
+                latest = a.At;
+            }
+        }
+
+        if (latest is not { } conversation)
+        {
+            return;
+        }
+
+        var next = DateTimeOffset.MinValue;
+        foreach (var zone in context.Zones)
+        {
+            var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, conversation));
+            var start = LocalZones.StartOfDay(zone, day.AddDays(_days));
+            if (start > next)
+            {
+                next = start;
+            }
+        }
+
+        if (context.At < next)
+        {
+            Hit(ref hits,
+                $"a conversation about this debt took place on {LocalZones.ToLocal(context.Zones[0], conversation):yyyy-MM-dd}; no call until local day {_days + 1}",
+                next);
+        }
+    }
+}
+
+/// <summary>At most N counted contacts per calendar day in the borrower's local zone (CN caps).</summary>
+internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly int _max = setup.Int("max_attempts");
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly bool[] _outcomes = setup.Set<AttemptOutcome>("outcomes");
+    private readonly string _per = setup.Word("count_per");
+
+    public override TimeSpan Window => TimeSpan.FromDays(2);
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (!_channels[(int)context.Candidate.Channel] || (_per != "destination" && !context.IsConsumer))
+        {
+            return;
+        }
+
+        DateTimeOffset? next = null;
+        var worst = 0;
+        foreach (var zone in context.Zones)
+        {
+            var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, context.At));
+            var start = LocalZones.StartOfDay(zone, day);
+            var end = LocalZones.StartOfDay(zone, day.AddDays(1));
+            var count = Count(context, start, end);
+            if (count >= _max)
+            {
+                worst = Math.Max(worst, count);
+                next = next is null || end > next ? end : next;
+            }
+        }
+
+        if (next is not null)
+        {
+            var scope = _per switch
+            {
+                "destination" => "to this number",
+                "debt" => "about this debt",
+                _ => "to this debtor across all debts",
+            };
+            Hit(ref hits, $"{worst} counted contacts {scope} today (local day); at most {_max} per day", next);
+        }
+    }
+
+    private int Count(in GateContext context, DateTimeOffset start, DateTimeOffset end)
+    {
+        var count = 0;
+        var history = context.History;
+        for (var i = 0; i < history.Count; i++)
+        {
+            var a = history[i];
+            if (a.At < start || a.At >= end || !_channels[(int)a.Channel] || !_outcomes[(int)a.Outcome])
+            {
+                continue;
+            }
+
+            var match = _per switch
+            {
+                "destination" => a.DestinationHash == context.Destination.DestinationHash,
+                "debt" => a.AccountId == context.Account.AccountId && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty,
+                _ => a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty,
+            };
+            if (match)
+            {
+                count++;
+            }
+        }
+
+        return count;
+    }
+}
+
+/// <summary>Contact only between local start and end times on allowed weekdays and dates, in every possible zone.</summary>
+internal sealed class AllowedHoursCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly int _start = setup.Minutes("start");
+    private readonly int _end = setup.Minutes("end");
+    private readonly bool[] _weekdays = setup.Weekdays("weekdays");
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly bool _honourConsent = setup.Bool("honour_consent_outside_hours");
+    private readonly bool _honourBlocked = setup.Bool("honour_blocked_dates");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var channel = context.Candidate.Channel;
+        if (!_channels[(int)channel] || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
+        {
+            return;
+        }
+
+        DateTimeOffset? next = null;
+        string? reason = null;
+        foreach (var zone in context.Zones)
+        {
+            var local = LocalZones.ToLocal(zone, context.At);
+            var why = Closed(context, local);
+            if (why is null)
+            {
+                continue;
+            }
+
+            reason ??= $"{local:yyyy-MM-dd HH:mm} in {zone.Id}: {why}";
+            var opening = NextOpening(context, zone, local);
+            if (opening is null)
+            {
+                next = null;
+                break;
+            }
+
+            next = next is null || opening > next ? opening : next;
+        }
+
+        if (reason is not null)
+        {
+            Hit(ref hits, reason, next);
+        }
+    }
+
+    private string? Closed(in GateContext context, DateTime local)
+    {
+        if (!_weekdays[LocalZones.IsoWeekday(local)])
+        {
+            return $"no contact on {local.DayOfWeek}s";
+        }
+
+        if (_honourBlocked && context.IsBlocked(DateOnly.FromDateTime(local), out var reason))
+        {
+            return $"blocked date ({reason})";
+        }
+
+        var minute = (local.Hour * 60) + local.Minute;
+        return minute >= _start && minute < _end ? null : $"outside {Clock(_start)}-{Clock(_end)} local time";
+    }
+
+    private DateTimeOffset? NextOpening(in GateContext context, TimeZoneInfo zone, DateTime local)
+    {
+        var day = DateOnly.FromDateTime(local);
+        for (var d = 0; d < 15; d++, day = day.AddDays(1))
+        {
+            var midnight = day.ToDateTime(TimeOnly.MinValue);
+            if (!_weekdays[LocalZones.IsoWeekday(midnight)] || (_honourBlocked && context.IsBlocked(day, out _)))
+            {
+                continue;
+            }
+
+            var open = LocalZones.ToInstant(zone, midnight.AddMinutes(_start));
+            var close = LocalZones.ToInstant(zone, midnight.AddMinutes(_end));
+            if (context.At < open)
+            {
+                return open;
+            }
+
+            if (context.At < close)
+            {
+                return context.At.AddMinutes(1);
+            }
+        }
+
+        return null;
+    }
+
+    private static string Clock(int minutes) => $"{minutes / 60:00}:{minutes % 60:00}";
+}
+
+/// <summary>No contact at times the consumer named as inconvenient.</summary>
+internal sealed class InconvenientTimesCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var ranges = context.Account.InconvenientTimes;
+        if (ranges.Count == 0 || !_channels[(int)context.Candidate.Channel] || !context.IsConsumer)
+        {
+            return;
+        }
+
+        DateTimeOffset? next = null;
+        foreach (var zone in context.Zones)
+        {
+            var local = LocalZones.ToLocal(zone, context.At);
+            var minute = (local.Hour * 60) + local.Minute;
+            foreach (var range in ranges)
+            {
+                var wraps = range.EndMinute <= range.StartMinute;
+                var inside = wraps ? minute >= range.StartMinute || minute < range.EndMinute
+                                   : minute >= range.StartMinute && minute < range.EndMinute;
+                // A range that wraps past midnight belongs to the weekday it starts on.
+                var startDay = wraps && minute < range.EndMinute ? local.AddDays(-1) : local;
+                if (!inside || (range.Weekdays.Count > 0 && !range.Weekdays.Contains(LocalZones.IsoWeekday(startDay))))
+                {
+                    continue;
+                }
+
+                var endDate = wraps && minute >= range.StartMinute ? local.Date.AddDays(1) : local.Date;
+                var end = LocalZones.ToInstant(zone, endDate.AddMinutes(range.EndMinute));
+                next = next is null || end > next ? end : next;
+            }
+        }
+
+        if (next is not null)
+        {
+            Hit(ref hits, "the consumer named this time as inconvenient", next > context.At ? next : context.At.AddMinutes(1));
+        }
+    }
+}
+
+/// <summary>A flag in force stops contact (attorney, cease, bankruptcy, legal hold, medium opt-out, workplace).</summary>
+internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly FlagType _flag = setup.Enum<FlagType>("flag");
+    private readonly string _scope = setup.Word("scope");
+    private readonly bool[] _exceptPurposes = setup.Set<ContactPurpose>("except_purposes");
+    private readonly bool[] _exceptRoles = setup.Set<PartyRole>("except_party_roles");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var candidate = context.Candidate;
+        var destination = context.Destination;
+        if (_exceptPurposes[(int)candidate.Purpose] || (destination.Party is { } party && _exceptRoles[(int)party.Role]))
+        {
+            return;
+        }
+
+        foreach (var f in context.Account.Flags)
+        {
+            if (f.Type != _flag || !f.InForceAt(context.At) || !Matches(f, candidate, destination))
+            {
+                continue;
+            }
+
+            var message = _scope switch
+            {
+                "channel" => $"{Words.Of(_flag)} in force for {ChannelWord(candidate.Channel)}",
+                "work_destination" => $"{Words.Of(_flag)} in force and the destination is a work number or address",
+                _ => $"{Words.Of(_flag)} in force since {f.EffectiveFrom:yyyy-MM-dd}",
+            };
+            Hit(ref hits, message, null);
+            return;
+        }
+    }
+
+    private bool Matches(Flag f, ContactCandidate candidate, ResolvedDestination destination)
+    {
+        var party = f.PartyId.Length == 0 || f.PartyId == destination.Party?.PartyId;
+        var point = f.ContactPointId.Length == 0 || f.ContactPointId == destination.ContactPoint?.ContactPointId;
+        return _scope switch
+        {
+            "channel" => party && point && (f.Channel == Channel.Unspecified || f.Channel == candidate.Channel),
+            "work_destination" => party && point && destination.ContactPoint?.Use == ContactPointUse.Work,
+            _ => true,
+        };
+    }
+}
+
+/// <summary>Destinations not registered on the account are never contacted.</summary>
+internal sealed class UnknownDestinationCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (context.Destination.Class is DestinationClass.Unknown or DestinationClass.Unspecified)
+        {
+            Hit(ref hits, "the destination is not registered on the account (unknown third party)", null, Severity.Critical);
+        }
+    }
+}
+
+/// <summary>
+/// Third parties: unknown destinations never; unrelated parties only to locate the borrower or pass a message, only
+/// when the borrower is lost, and never after they refused.
+/// </summary>
+internal sealed class ThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly bool[] _purposes = setup.Set<ContactPurpose>("allowed_purposes");
+    private readonly bool _requireLost = setup.Bool("require_lost");
+    private readonly LostBorrower _lost = new(setup.Int("lost_failed_attempts"), TimeSpan.FromHours(setup.Int("lost_wait_hours")), setup.Int("lost_unreachable_days"));
+
+    public override TimeSpan Window => TimeSpan.FromDays(_lost.UnreachableDays + 2);
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        switch (context.Destination.Class)
+        {
+            case DestinationClass.Own or DestinationClass.RelatedParty:
+                return;
+            case DestinationClass.UnrelatedParty:
+                break;
+            default:
+                Hit(ref hits, "the destination is not registered on the account: contact with an unknown third party is never allowed", null, Severity.Critical);
+                return;
+        }
+
+        var purpose = context.Candidate.Purpose;
+        if (!_purposes[(int)purpose])
+        {
+            Hit(ref hits, $"an unrelated third party may not be contacted to {Words.Of(purpose)}", null);
+            return;
+        }
+
+        if (context.PartyFlagInForce(FlagType.ThirdPartyRefused))
+        {
+            Hit(ref hits, "this third party refused further contact", null);
+            return;
+        }
+
+        if (_requireLost && _lost.Why(context) is null)
+        {
+            // Not lost yet: may become lost later, but that depends on attempts not yet made, so no next time.
+            Hit(ref hits, "the borrower is not lost: an own contact point is valid and recent attempts do not show the borrower unreachable", null);
+        }
+    }
+}
+
+/// <summary>At most one location communication with each third party, unless that party consented (US 1006.10).</summary>
+internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var destination = context.Destination;
+        if (destination.Class != DestinationClass.UnrelatedParty || context.PartyFlagInForce(FlagType.ThirdPartyConsent))
+        {
+            return;
+        }
+
+        var party = destination.Party?.PartyId ?? "";
+        var history = context.History;
+        for (var i = 0; i < history.Count; i++)
+        {
+            var a = history[i];
+            if (a.DestinationClass == DestinationClass.UnrelatedParty && a.At <= context.At
+                && ((party.Length > 0 && a.PartyId == party) || a.DestinationHash == destination.DestinationHash)
+                && a.Outcome is not (AttemptOutcome.NoAnswer or AttemptOutcome.Rejected or AttemptOutcome.NotConnected))
+            {
+                Hit(ref hits, $"this third party was already contacted on {a.At:yyyy-MM-dd}; location contact is allowed once", null);
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,100 @@
+using Compliance.Domain.Registry;
+
+namespace Compliance.Domain.Rules;
+
+/// <summary>Who a destination belongs to, as far as the third-party rules are concerned.</summary>
+public enum DestinationClass
+{
+    Unspecified = 0,
+    Own = 1,
+    RelatedParty = 2,
+    UnrelatedParty = 3,
+    Unknown = 4,
+}
+
+/// <summary>Why a collector wants to make a contact.</summary>
+public enum ContactPurpose
+{
+    Unspecified = 0,
+    CollectDebt = 1,
+    LocateBorrower = 2,
+    PassMessage = 3,
+    RespondToConsumer = 4,
+    CeaseConfirmation = 5,
+}
+
+/// <summary>How serious a rule hit is.</summary>
+public enum Severity
+{
+    Unspecified = 0,
+    Low = 1,
+    Medium = 2,
+    High = 3,
+    Critical = 4,
+}
+
+/// <summary>
+/// Outcome of a recorded contact. Pending = reserved by the gate or placed with no outcome yet (counts as an attempt).
+/// </summary>
+public enum AttemptOutcome
+{
+    Pending = 0,
+    Conversation = 1,
+    AnsweredNoConversation = 2,
+    NoAnswer = 3,
+    Voicemail = 4,
+    Rejected = 5,
+    NotConnected = 6,
+    Delivered = 7,
+    Visited = 8,
+}
+
+/// <summary>One contact that happened or is reserved, as the windows count it.</summary>
+public sealed record Attempt(
+    DateTimeOffset At,
+    string AccountId,
+    string CollectorId,
+    Channel Channel,
+    string DestinationHash,
+    DestinationClass DestinationClass,
+    string PartyId,
+    ContactPointUse DestinationUse,
+    ContactPurpose Purpose,
+    AttemptOutcome Outcome);
+
+/// <summary>The destination as the server resolved it (by matching the keyed hash against the account's contact points).</summary>
+public sealed record ResolvedDestination(
+    DestinationClass Class,
+    string DestinationHash,
+    ContactPoint? ContactPoint,
+    Party? Party,
+    IReadOnlyList<string> TimeZones);
+
+/// <summary>A contact the gate is asked about.</summary>
+public sealed record ContactCandidate(
+    Account Account,
+    string CollectorId,
+    CollectorKind CollectorKind,
+    Channel Channel,
+    ContactPurpose Purpose,
+    ResolvedDestination Destination,
+    DateTimeOffset At);
+
+/// <summary>One rule that fired, with the citation a deny or report quotes.</summary>
+public sealed record RuleHit(
+    string RuleId,
+    string Profile,
+    string Citation,
+    string Message,
+    bool Shadow,
+    Severity Severity,
+    DateTimeOffset? NextAllowedAt);
+
+/// <summary>The gate's answer: allowed when no non-shadow rule fired.</summary>
+public sealed record GateResult(
+    bool Allowed,
+    IReadOnlyList<RuleHit> Hits,
+    DateTimeOffset? NextAllowedAt,
+    IReadOnlyList<string> Profiles,
+    DestinationClass DestinationClass,
+    string PolicyVersion);

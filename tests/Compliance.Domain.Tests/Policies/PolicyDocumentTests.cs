@@ -1,0 +1,79 @@
+using Compliance.Domain.Policies;
+using Compliance.Domain.Tests.Rules;
+
+namespace Compliance.Domain.Tests.Policies;
+
+/// <summary>Lender policy documents: the invalid ones in Policies/invalid are rejected whole, with every problem's path.</summary>
+public sealed class PolicyDocumentTests
+{
+    private static readonly DateTimeOffset Effective = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+    private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Policies");
+
+    public static TheoryData<string> InvalidDocuments() =>
+        new(Directory.GetFiles(Path.Combine(Folder, "invalid"), "*.yaml").Select(Path.GetFileNameWithoutExtension).Order(StringComparer.Ordinal)!);
+
+    [Theory]
+    [MemberData(nameof(InvalidDocuments))]
+    public void InvalidPolicy_IsRejected_WithEveryProblemsPathAndReason(string name)
+    {
+        var file = ScenarioFile.Parse<InvalidPolicyFile>(File.ReadAllText(Path.Combine(Folder, "invalid", name + ".yaml")));
+
+        var result = PolicyCompiler.Compile(file.Policy, "bad-1", Effective, ProfileCatalog.BuiltIn);
+
+        Assert.False(result.Ok);
+        Assert.Null(result.Policy);
+        var actual = string.Join("\n", result.Problems.Select(p => $"{p.Path}: {p.Message}"));
+        Assert.Equal(file.Problems.Count, result.Problems.Count);
+        foreach (var expected in file.Problems)
+        {
+            Assert.True(result.Problems.Any(p => p.Path == expected.Path && p.Message.Contains(expected.Message, StringComparison.Ordinal)),
+                $"expected a problem at {expected.Path}: {expected.Message}\nactual problems:\n{actual}");
+        }
+    }
+
+    [Fact]
+    public void TighteningAndCorrectingReprintedValues_IsAccepted()
+    {
+        var document = File.ReadAllText(Path.Combine(Folder, "valid", "tighten-and-correct.yaml"));
+
+        var result = PolicyCompiler.Compile(document, "good-1", Effective, ProfileCatalog.BuiltIn);
+
+        Assert.True(result.Ok, string.Join("; ", result.Problems.Select(p => $"{p.Path}: {p.Message}")));
+        Assert.Equal("good-1", result.Policy!.Version);
+        Assert.Equal(Effective, result.Policy.EffectiveAt);
+        Assert.Equal(2, result.Policy.BlockedDates.Count);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("   \n")]
+    public void EmptyDocument_IsTheDefaultPolicy(string? document)
+    {
+        var result = PolicyCompiler.Compile(document, "default", Effective, ProfileCatalog.BuiltIn);
+
+        Assert.True(result.Ok);
+        Assert.Empty(result.Problems);
+    }
+
+    [Fact]
+    public void Lookback_CoversTheLongestWindowPlusADay()
+    {
+        var policy = PolicyCompiler.Compile(null, "default", Effective, ProfileCatalog.BuiltIn).Policy!;
+
+        // US-MA counts calls to other numbers over 30 days.
+        Assert.Equal(TimeSpan.FromDays(31), policy.Lookback);
+    }
+
+    public sealed class InvalidPolicyFile
+    {
+        public string Policy { get; set; } = "";
+        public List<ExpectedProblem> Problems { get; set; } = [];
+    }
+
+    public sealed class ExpectedProblem
+    {
+        public string Path { get; set; } = "";
+        public string Message { get; set; } = "";
+    }
+}

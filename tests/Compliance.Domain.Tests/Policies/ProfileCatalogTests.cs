@@ -1,0 +1,100 @@
+using Compliance.Domain.Policies;
+
+namespace Compliance.Domain.Tests.Policies;
+
+/// <summary>The built-in profiles load from the embedded YAML and every rule can be quoted.</summary>
+public sealed class ProfileCatalogTests
+{
+    private static readonly string[] Shipped = ["US-REGF", "US-MA", "US-WA", "CN", "IN-RBI", "IE", "BASE"];
+
+    public static TheoryData<string> BuiltInProfileIds() => new(Shipped);
+
+    [Theory]
+    [MemberData(nameof(BuiltInProfileIds))]
+    public void BuiltInProfile_Loads_WithRulesThatAllHaveACitation(string id)
+    {
+        var profile = ProfileCatalog.BuiltIn.Find(id);
+
+        Assert.NotNull(profile);
+        Assert.NotEmpty(profile.AppliesTo);
+        Assert.False(string.IsNullOrWhiteSpace(profile.Title));
+        Assert.False(string.IsNullOrWhiteSpace(profile.Version));
+        Assert.NotEmpty(profile.Rules);
+        Assert.All(profile.Rules, rule =>
+        {
+            Assert.StartsWith(id + ".", rule.Id, StringComparison.Ordinal);
+            Assert.False(string.IsNullOrWhiteSpace(rule.Citation), $"{rule.Id} has no citation");
+            Assert.False(string.IsNullOrWhiteSpace(rule.Description), $"{rule.Id} has no description");
+            Assert.All(rule.Correctable, name => Assert.True(rule.Parameters.ContainsKey(name), $"{rule.Id}: correctable {name} is not a parameter"));
+        });
+    }
+
+    [Fact]
+    public void BuiltInCatalog_HasExactlyTheShippedProfiles()
+    {
+        Assert.Equal(
+            Shipped.Order(StringComparer.Ordinal),
+            ProfileCatalog.BuiltIn.Profiles.Select(p => p.Id).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("US-REGF.call-frequency", "12 CFR 1006.14(b)(2)(i)(A)", "max_attempts", "7")]
+    [InlineData("US-REGF.wait-after-conversation", "12 CFR 1006.14(b)(2)(i)(B)", "days", "7")]
+    [InlineData("US-REGF.hours", "12 CFR 1006.6(b)(1)(i)", "start", "08:00")]
+    [InlineData("US-MA.calls-other-numbers", "940 CMR 7.04(1)(f)", "window_days", "30")]
+    [InlineData("US-WA.work-weekly", "RCW 19.16.250", "max_attempts", "1")]
+    [InlineData("CN.effective-calls", "GB/T 45251-2025", "max_attempts", "3")]
+    [InlineData("CN.unanswered-attempts", "CBA guideline 2026", "max_attempts", "6")]
+    [InlineData("IN-RBI.hours", "India (RBI, 2022)", "end", "19:00")]
+    [InlineData("IE.hours", "Consumer Credit Act 1995 s.46", "weekdays", "mon,tue,wed,thu,fri,sat")]
+    public void BuiltInRule_CarriesTheCitationAndValueOfItsSource(string ruleId, string citation, string parameter, string value)
+    {
+        var rule = ProfileCatalog.BuiltIn.Profiles.SelectMany(p => p.Rules).Single(r => r.Id == ruleId);
+
+        Assert.Equal(citation, rule.Citation);
+        Assert.Equal(value, rule.Parameters[parameter]);
+    }
+
+    [Theory]
+    [InlineData("US-WA.weekly-communications", "max_attempts")]
+    [InlineData("CN.effective-calls", "max_attempts")]
+    [InlineData("CN.unanswered-attempts", "max_attempts")]
+    [InlineData("CN.hours", "end")]
+    public void ReprintedValues_AreCorrectable(string ruleId, string parameter)
+    {
+        var rule = ProfileCatalog.BuiltIn.Profiles.SelectMany(p => p.Rules).Single(r => r.Id == ruleId);
+
+        Assert.Contains(parameter, rule.Correctable);
+    }
+
+    [Fact]
+    public void ValuesFromTheRuleText_AreNotCorrectable()
+    {
+        var usRules = ProfileCatalog.BuiltIn.Find("US-REGF")!.Rules.Concat(ProfileCatalog.BuiltIn.Find("US-MA")!.Rules);
+
+        Assert.All(usRules, rule => Assert.Empty(rule.Correctable));
+    }
+
+    [Fact]
+    public void ProfileWithoutCitationOrWithUnknownKind_IsRejected()
+    {
+        const string yaml = """
+            id: XX
+            title: Test
+            applies_to: [XX]
+            version: "1"
+            rules:
+              - id: XX.cap
+                kind: rolling-window-cap
+                parameters: { max_attempts: 2, window_days: 7, channels: [voice_call] }
+              - id: XX.other
+                kind: no-such-kind
+                citation: "Nowhere"
+            """;
+
+        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
+
+        Assert.Contains("xx.yaml: rules[0].citation: every rule needs a citation", error.Message, StringComparison.Ordinal);
+        Assert.Contains("xx.yaml: rules[1].kind: unknown rule kind 'no-such-kind'", error.Message, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,192 @@
+using System.Globalization;
+using Compliance.Domain.Policies;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+using YamlDotNet.Serialization;
+using YamlDotNet.Serialization.NamingConventions;
+
+namespace Compliance.Domain.Tests.Rules;
+
+/// <summary>
+/// A file of gate scenarios (Scenarios/*.yaml), written for a compliance officer to read: the account, its
+/// history, the contact asked about and the expected answer. Every instant is written out, so the clock is pinned.
+/// </summary>
+public sealed class ScenarioFile
+{
+    public ScenarioAccount Defaults { get; set; } = new();
+    public List<Scenario> Scenarios { get; set; } = [];
+
+    private static readonly IDeserializer Reader = new DeserializerBuilder()
+        .WithNamingConvention(UnderscoredNamingConvention.Instance)
+        .Build();
+
+    public static string Directory => Path.Combine(AppContext.BaseDirectory, "Scenarios");
+
+    public static ScenarioFile Load(string name) =>
+        Reader.Deserialize<ScenarioFile>(File.ReadAllText(Path.Combine(Directory, name + ".yaml")));
+
+    public static T Parse<T>(string yaml) => Reader.Deserialize<T>(yaml);
+}
+
+public sealed class Scenario
+{
+    public string Name { get; set; } = "";
+    public ScenarioAccount? Account { get; set; }
+    public string? Policy { get; set; }
+    public List<ScenarioAttempt> History { get; set; } = [];
+    public ScenarioContact Contact { get; set; } = new();
+    public ScenarioExpectation Expect { get; set; } = new();
+}
+
+public sealed class ScenarioAccount
+{
+    public string? Country { get; set; }
+    public string? Region { get; set; }
+    public string? Zone { get; set; }
+    public List<string>? Invalid { get; set; }
+    public List<ScenarioFlag>? Flags { get; set; }
+    public List<string>? Profiles { get; set; }
+    public List<ScenarioTimeRange>? Inconvenient { get; set; }
+}
+
+public sealed class ScenarioFlag
+{
+    public string Type { get; set; } = "";
+    public string? Channel { get; set; }
+    public string? Party { get; set; }
+    public string? From { get; set; }
+    public string? Until { get; set; }
+}
+
+public sealed class ScenarioTimeRange
+{
+    public string From { get; set; } = "";
+    public string To { get; set; } = "";
+    public List<int> Days { get; set; } = [];
+}
+
+public sealed class ScenarioAttempt
+{
+    public string At { get; set; } = "";
+    public string Outcome { get; set; } = "no_answer";
+    public string Channel { get; set; } = "voice_call";
+    public string To { get; set; } = "mobile";
+    public string Account { get; set; } = "A1";
+    public string Purpose { get; set; } = "collect_debt";
+    public int Repeat { get; set; } = 1;
+    public string Every { get; set; } = "01:00:00";
+}
+
+public sealed class ScenarioContact
+{
+    public string At { get; set; } = "";
+    public string Channel { get; set; } = "voice_call";
+    public string To { get; set; } = "mobile";
+    public string Account { get; set; } = "A1";
+    public string Purpose { get; set; } = "collect_debt";
+    public string Collector { get; set; } = "human";
+    public List<string> Zones { get; set; } = [];
+}
+
+public sealed class ScenarioExpectation
+{
+    public bool Allow { get; set; }
+    public List<string> DeniedBy { get; set; } = [];
+    public List<string> Shadow { get; set; } = [];
+    public string? NextAllowedAt { get; set; }
+}
+
+/// <summary>
+/// Turns a scenario into domain objects. Every account has the same registered destinations, named in the files:
+/// own points mobile, home, work, other; related parties spouse and attorney; unrelated parties friend and
+/// colleague; anything else (e.g. "unknown") is a number registered nowhere.
+/// </summary>
+public static class ScenarioWorld
+{
+    private static readonly (string Key, ContactPointUse Use)[] OwnPoints =
+        [("mobile", ContactPointUse.Mobile), ("home", ContactPointUse.Home), ("work", ContactPointUse.Work), ("other", ContactPointUse.Other)];
+
+    private static readonly (string Key, PartyRole Role)[] PartyKeys =
+        [("spouse", PartyRole.Spouse), ("attorney", PartyRole.Attorney), ("friend", PartyRole.Friend), ("colleague", PartyRole.Colleague)];
+
+    public static ScenarioAccount Merge(ScenarioAccount defaults, ScenarioAccount? own) => new()
+    {
+        Country = own?.Country ?? defaults.Country,
+        Region = own?.Region ?? defaults.Region,
+        Zone = own?.Zone ?? defaults.Zone,
+        Invalid = own?.Invalid ?? defaults.Invalid,
+        Flags = own?.Flags ?? defaults.Flags,
+        Profiles = own?.Profiles ?? defaults.Profiles,
+        Inconvenient = own?.Inconvenient ?? defaults.Inconvenient,
+    };
+
+    public static Account Account(ScenarioAccount spec, string accountId)
+    {
+        var invalid = spec.Invalid ?? [];
+        var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))).ToList();
+        var parties = PartyKeys.Select(p => new Party(p.Key, p.Role, p.Key, [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
+        var flags = (spec.Flags ?? []).Select((f, i) => new Flag(
+            $"F{i}",
+            Enum<FlagType>(f.Type),
+            f.From is null ? DateTimeOffset.MinValue : Instant(f.From),
+            f.Until is null ? null : Instant(f.Until),
+            f.Channel is null ? Channel.Unspecified : Enum<Channel>(f.Channel),
+            f.Party ?? "",
+            "",
+            "",
+            "scenario",
+            null)).ToList();
+        var inconvenient = (spec.Inconvenient ?? []).Select(r => new LocalTimeRange(Minutes(r.From), Minutes(r.To), r.Days)).ToList();
+        var location = new Location(spec.Country ?? "", spec.Region ?? "", "", spec.Zone ?? "");
+        return new Account("L1", accountId, "B1", "Borrower", location, points, parties, flags, spec.Profiles ?? [], inconvenient,
+            DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1);
+    }
+
+    public static ResolvedDestination Destination(Account account, string key, IReadOnlyList<string> zones)
+    {
+        if (account.ContactPoints.FirstOrDefault(p => p.ContactPointId == key) is { } own)
+        {
+            return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones);
+        }
+
+        if (account.Parties.FirstOrDefault(p => p.PartyId == key) is { } party)
+        {
+            var cls = party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty;
+            return new ResolvedDestination(cls, party.ContactPoints[0].ValueHash, party.ContactPoints[0], party, zones);
+        }
+
+        return new ResolvedDestination(DestinationClass.Unknown, "hash-" + key, null, null, zones);
+    }
+
+    public static List<Attempt> History(Account account, IEnumerable<ScenarioAttempt> attempts)
+    {
+        var history = new List<Attempt>();
+        foreach (var a in attempts)
+        {
+            var destination = Destination(account, a.To, []);
+            var start = Instant(a.At);
+            var every = TimeSpan.Parse(a.Every, CultureInfo.InvariantCulture);
+            for (var i = 0; i < a.Repeat; i++)
+            {
+                history.Add(new Attempt(start + (every * i), a.Account, "C1", Enum<Channel>(a.Channel), destination.DestinationHash,
+                    destination.Class, destination.Party?.PartyId ?? "", destination.ContactPoint?.Use ?? ContactPointUse.Unspecified,
+                    Enum<ContactPurpose>(a.Purpose), Enum<AttemptOutcome>(a.Outcome)));
+            }
+        }
+
+        return history.OrderBy(a => a.At).ToList();
+    }
+
+    public static DateTimeOffset Instant(string text) => DateTimeOffset.Parse(text, CultureInfo.InvariantCulture);
+
+    public static T Enum<T>(string word) where T : struct, Enum
+    {
+        var pascal = string.Concat(word.Split('_').Select(w => char.ToUpperInvariant(w[0]) + w[1..]));
+        return System.Enum.Parse<T>(pascal);
+    }
+
+    private static ContactPoint Point(string key, ContactPointUse use, bool invalid) =>
+        new(key, ContactPointKind.Phone, use, "hash-" + key, "***" + key, "", invalid, []);
+
+    private static int Minutes(string hhmm) => RuleKinds.ParseMinutes(hhmm) ?? throw new FormatException(hhmm);
+}

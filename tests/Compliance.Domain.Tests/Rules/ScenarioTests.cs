@@ -1,0 +1,72 @@
+using System.Collections.Concurrent;
+using Compliance.Domain.Policies;
+using Compliance.Domain.Rules;
+
+namespace Compliance.Domain.Tests.Rules;
+
+/// <summary>Runs every scenario of every file in Scenarios/ as its own test case.</summary>
+public sealed class ScenarioTests
+{
+    private static readonly ConcurrentDictionary<string, ScenarioFile> Files = new();
+    private static readonly DateTimeOffset PolicyEffective = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+
+    public static TheoryData<string, string> All()
+    {
+        var data = new TheoryData<string, string>();
+        foreach (var path in Directory.GetFiles(ScenarioFile.Directory, "*.yaml").Order(StringComparer.Ordinal))
+        {
+            var file = Path.GetFileNameWithoutExtension(path);
+            foreach (var scenario in Files.GetOrAdd(file, ScenarioFile.Load).Scenarios)
+            {
+                data.Add(file, scenario.Name);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Scenario_GivesTheExpectedDecision(string file, string scenario)
+    {
+        // Arrange
+        var scenarios = Files.GetOrAdd(file, ScenarioFile.Load);
+        var s = scenarios.Scenarios.Single(x => x.Name == scenario);
+        var compiled = PolicyCompiler.Compile(s.Policy, "test-1", PolicyEffective, ProfileCatalog.BuiltIn);
+        Assert.True(compiled.Ok, string.Join("; ", compiled.Problems.Select(p => $"{p.Path}: {p.Message}")));
+        var spec = ScenarioWorld.Merge(scenarios.Defaults, s.Account);
+        var account = ScenarioWorld.Account(spec, s.Contact.Account);
+        var history = ScenarioWorld.History(account, s.History);
+        var candidate = new ContactCandidate(
+            account,
+            "C1",
+            ScenarioWorld.Enum<Registry.CollectorKind>(s.Contact.Collector),
+            ScenarioWorld.Enum<Registry.Channel>(s.Contact.Channel),
+            ScenarioWorld.Enum<ContactPurpose>(s.Contact.Purpose),
+            ScenarioWorld.Destination(account, s.Contact.To, s.Contact.Zones),
+            ScenarioWorld.Instant(s.Contact.At));
+
+        // Act
+        var result = compiled.Policy!.Evaluate(candidate, history);
+
+        // Assert
+        var explain = string.Join("\n", result.Hits.Select(h => $"{h.RuleId} [{h.Citation}] shadow={h.Shadow} next={h.NextAllowedAt:O}: {h.Message}"));
+        Assert.True(s.Expect.Allow == result.Allowed, $"expected allow={s.Expect.Allow}, got {result.Allowed}; profiles {string.Join(",", result.Profiles)}\n{explain}");
+        Assert.Equal(s.Expect.DeniedBy.Order(StringComparer.Ordinal), result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
+        Assert.Equal(s.Expect.Shadow.Order(StringComparer.Ordinal), result.Hits.Where(h => h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
+        Assert.All(result.Hits, h => Assert.False(string.IsNullOrWhiteSpace(h.Citation)));
+        if (s.Expect.NextAllowedAt is { } next)
+        {
+            Assert.Equal(ScenarioWorld.Instant(next), result.NextAllowedAt);
+            Assert.True(result.NextAllowedAt is null
+                || compiled.Policy.Evaluate(candidate with { At = result.NextAllowedAt.Value }, history).Allowed,
+                "the contact must be allowed at the next allowed instant");
+        }
+        else if (!s.Expect.Allow && !result.Allowed && s.Expect.NextAllowedAt is null && s.Expect.DeniedBy.Count > 0 && NeverEnds(result))
+        {
+            Assert.Null(result.NextAllowedAt);
+        }
+    }
+
+    private static bool NeverEnds(GateResult result) => result.Hits.Any(h => !h.Shadow && h.NextAllowedAt is null);
+}

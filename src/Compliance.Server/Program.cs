@@ -3,6 +3,7 @@ using Compliance.Server.Infrastructure;
 var builder = WebApplication.CreateBuilder(args);
 builder.AddComplianceOptions()
     .AddComplianceStore()
+    .AddComplianceGate()
     .AddComplianceAuthentication()
     .AddComplianceGrpc();
 

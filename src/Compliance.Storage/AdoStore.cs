@@ -10,9 +10,9 @@ namespace Compliance.Storage;
 /// The store over ADO.NET. Holds every query and its mapping; <see cref="SqliteStore"/> and
 /// <see cref="SqlServerStore"/> override only connection handling, paging and error codes.
 /// </summary>
-public abstract class AdoStore : IComplianceStore
+public abstract partial class AdoStore : IComplianceStore
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     /// <summary>Folder of this provider's schema scripts among the embedded resources, e.g. "Sqlite".</summary>
     protected abstract string SchemaFolder { get; }
@@ -180,7 +180,7 @@ public abstract class AdoStore : IComplianceStore
             CreatedAt = created ? updatedAt : existing.CreatedAt,
             UpdatedAt = updatedAt,
         };
-        var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes), Json);
+        var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes), JsonOptions);
         await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
             ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
             ("country_code", stored.Location.CountryCode), ("region", stored.Location.Region), ("postal_code", stored.Location.PostalCode),
@@ -388,7 +388,7 @@ public abstract class AdoStore : IComplianceStore
 
     private static Account ReadAccount(DbDataReader r)
     {
-        var document = JsonSerializer.Deserialize<AccountDocument>(r.GetString(8), Json)
+        var document = JsonSerializer.Deserialize<AccountDocument>(r.GetString(8), JsonOptions)
             ?? throw new InvalidDataException($"Account {r.GetString(1)} has an empty document.");
         return new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
             new Location(r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)),

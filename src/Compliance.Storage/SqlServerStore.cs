@@ -18,6 +18,9 @@ public sealed class SqlServerStore(string connectionString) : AdoStore
             CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, description NVARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)
         """;
 
+    protected override string LockResourceSql =>
+        "EXEC sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000";
+
     protected override DbConnection CreateConnection() => new SqlConnection(connectionString);
 
     protected override bool IsUniqueViolation(DbException e) => e is SqlException s && UniqueViolations.Contains(s.Number);

@@ -4,6 +4,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Compliance.Server.Tests;
 
@@ -11,7 +12,7 @@ namespace Compliance.Server.Tests;
 /// The real server in-process (WebApplicationFactory) on a fresh SQLite file, with the demo lender it creates on
 /// first start. Calls go through a real gRPC channel over the test server's HTTP handler.
 /// </summary>
-public sealed class ServerFixture : WebApplicationFactory<Program>
+public class ServerFixture : WebApplicationFactory<Program>
 {
     public string DataDirectory { get; } = Directory.CreateTempSubdirectory("compliance-server-").FullName;
 
@@ -22,6 +23,9 @@ public sealed class ServerFixture : WebApplicationFactory<Program>
         builder.UseEnvironment("Development");
         builder.UseSetting("Compliance:DataDirectory", DataDirectory);
     }
+
+    /// <summary>Typed access to the host's services (e.g. the store, to break it on purpose).</summary>
+    public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
     /// <summary>The demo lender's keys, as the server wrote them to the data directory on first start.</summary>
     public DemoKeys Keys => _keys ??= LoadKeys();

@@ -17,6 +17,8 @@ public sealed class ComplianceOptions
 
     public PrivacyOptions Privacy { get; set; } = new();
 
+    public GateOptions Gate { get; set; } = new();
+
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
 }
@@ -58,6 +60,22 @@ public sealed class PrivacyOptions
     public string? ContactHashKey { get; set; }
 }
 
+/// <summary>The contact gate's timing.</summary>
+public sealed class GateOptions
+{
+    /// <summary>How long an allowed Authorize holds its slot while no event confirms it (the dialer asked but never dialled).</summary>
+    public TimeSpan ReservationTtl { get; set; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>How often lapsed reservations are released.</summary>
+    public TimeSpan ReleaseInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How often policies stored by other replicas are picked up.</summary>
+    public TimeSpan PolicyRefreshInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>How far ahead the gate searches for the next allowed time of a denied contact.</summary>
+    public TimeSpan NextAllowedHorizon { get; set; } = TimeSpan.FromDays(35);
+}
+
 /// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
 internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) : IValidateOptions<ComplianceOptions>
 {
@@ -94,6 +112,21 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) :
         if (options.Auth.KeyCacheTtl < TimeSpan.Zero || options.Auth.KeyCacheTtl > TimeSpan.FromMinutes(10))
         {
             problems.Add("Compliance:Auth:KeyCacheTtl must be between 00:00:00 and 00:10:00.");
+        }
+
+        if (options.Gate.ReservationTtl <= TimeSpan.Zero || options.Gate.ReservationTtl > TimeSpan.FromHours(24))
+        {
+            problems.Add("Compliance:Gate:ReservationTtl must be between 00:00:01 and 1.00:00:00.");
+        }
+
+        if (options.Gate.ReleaseInterval <= TimeSpan.Zero || options.Gate.PolicyRefreshInterval <= TimeSpan.Zero)
+        {
+            problems.Add("Compliance:Gate:ReleaseInterval and Compliance:Gate:PolicyRefreshInterval must be positive.");
+        }
+
+        if (options.Gate.NextAllowedHorizon < TimeSpan.FromDays(1) || options.Gate.NextAllowedHorizon > TimeSpan.FromDays(400))
+        {
+            problems.Add("Compliance:Gate:NextAllowedHorizon must be between 1.00:00:00 and 400.00:00:00.");
         }
 
         if (options.Privacy.ContactHashKey is { Length: > 0 } key && !IsKey(key))

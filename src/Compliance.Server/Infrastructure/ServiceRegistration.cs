@@ -1,5 +1,6 @@
 using Compliance.Domain.Contacts;
 using Compliance.Server.Configuration;
+using Compliance.Server.Gate;
 using Compliance.Server.Security;
 using Compliance.Server.Services;
 using Compliance.Storage;
@@ -33,6 +34,19 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton(sp => new ContactHasher(Convert.FromBase64String(sp.GetRequiredService<IOptions<ComplianceOptions>>().Value.Privacy.ContactHashKey!)));
         builder.Services.AddHostedService<Startup>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceGate(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IGateStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton<IPolicyStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton<PolicyRegistry>();
+        builder.Services.AddSingleton<DestinationResolver>();
+        builder.Services.AddSingleton<ContactGate>();
+        builder.Services.AddSingleton<ReservationReleaser>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<ReservationReleaser>());
+        builder.Services.AddHostedService<PolicyRefresher>();
         return builder;
     }
 

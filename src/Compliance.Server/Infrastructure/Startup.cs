@@ -16,6 +16,7 @@ namespace Compliance.Server.Infrastructure;
 /// </summary>
 internal sealed class Startup(
     IComplianceStore store,
+    Gate.PolicyRegistry policies,
     IOptions<ComplianceOptions> options,
     IHostEnvironment environment,
     IServer server,
@@ -33,6 +34,7 @@ internal sealed class Startup(
             logger.LogInformation("Schema migrated from version {From} to {To}: {Scripts}", status.PreviousVersion, status.CurrentVersion, string.Join(", ", status.Applied));
         }
 
+        await policies.RefreshAsync(ct);
         var demo = options.Value.Auth.DemoLender ?? environment.IsDevelopment();
         if (demo && !await store.AnyLenderAsync(ct))
         {

@@ -3,6 +3,7 @@ using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Compliance.Server.Configuration;
 using Compliance.Storage;
+using Grpc.Core;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -44,6 +45,24 @@ internal sealed class ApiKeyAuthenticationHandler(
         }
 
         return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+    }
+
+    // gRPC clients read grpc-status, not the HTTP status: answer with a trailers-only gRPC response that says why.
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        GrpcRefusal(StatusCode.Unauthenticated, string.IsNullOrEmpty(Request.Headers.Authorization)
+            ? "This call needs an API key: send the header 'authorization: Bearer <api key>'."
+            : "The API key is unknown or revoked.");
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        GrpcRefusal(StatusCode.PermissionDenied, $"A key with role {Context.User.FindFirstValue(ClaimTypes.Role)} may not call {Request.Path}.");
+
+    private Task GrpcRefusal(StatusCode code, string message)
+    {
+        Response.StatusCode = StatusCodes.Status200OK;
+        Response.ContentType = "application/grpc";
+        Response.Headers["grpc-status"] = ((int)code).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        return Task.CompletedTask;
     }
 }
 

@@ -8,13 +8,7 @@ namespace Compliance.Server.Services;
 // them and callers get UNIMPLEMENTED (from the generated base classes) rather than an unknown service.
 
 [Authorize(Roles = Roles.Readers)]
-internal sealed class ContactGateGrpcService : ContactGateService.ContactGateServiceBase;
-
-[Authorize(Roles = Roles.Readers)]
 internal sealed class EventIngestGrpcService : EventIngestService.EventIngestServiceBase;
-
-[Authorize(Roles = Roles.Readers)]
-internal sealed class PolicyGrpcService : PolicyService.PolicyServiceBase;
 
 [Authorize(Roles = Roles.Readers)]
 internal sealed class ReportGrpcService : ReportService.ReportServiceBase;

@@ -1,0 +1,148 @@
+using System.Data.Common;
+using Compliance.Domain.Policies;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+using Compliance.Server.Configuration;
+using Compliance.Server.Infrastructure;
+using Compliance.Server.Mapping;
+using Compliance.Storage;
+using Microsoft.Extensions.Options;
+using V1 = Compliance.Api.V1;
+
+namespace Compliance.Server.Gate;
+
+/// <summary>
+/// The gate before every contact: validates the request, resolves the destination, evaluates the lender's policy
+/// against the borrower's history and records the decision. Authorize reserves the attempt under the borrower's
+/// lock; Evaluate is a dry run. When the store cannot be reached the gate denies (fails closed).
+/// </summary>
+internal sealed class ContactGate(
+    IComplianceStore store,
+    PolicyRegistry policies,
+    DestinationResolver resolver,
+    IOptions<ComplianceOptions> options,
+    TimeProvider clock,
+    ILogger<ContactGate> logger)
+{
+    private const string GateProfile = "GATE";
+    private readonly GateOptions _options = options.Value.Gate;
+
+    /// <summary>A validated request with everything loaded that the rules need.</summary>
+    private sealed record Prepared(V1.ContactRequest Request, Account Account, Collector Collector, Resolved Destination, ContactPurpose Purpose);
+
+    public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        Prepared prepared;
+        try
+        {
+            prepared = await PrepareAsync(lenderId, request, "contact", ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e))
+        {
+            return FailedClosed(lenderId, keyId, request!, now, e);
+        }
+
+        var policy = policies.For(lenderId, now);
+        try
+        {
+            return await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
+            {
+                var result = policy.Evaluate(Candidate(prepared, now), history);
+                var decision = Record(lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
+                var reservation = result.Allowed
+                    ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
+                        prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
+                        prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
+                    : null;
+                return new GateOutcome(decision, reservation);
+            }, ct);
+        }
+        catch (Exception e) when (IsStoreFailure(e))
+        {
+            return FailedClosed(lenderId, keyId, request!, now, e);
+        }
+    }
+
+    /// <summary>Dry run for one contact or a call list at a given instant; nothing is recorded or reserved.</summary>
+    public async Task<IReadOnlyList<DecisionRecord>> EvaluateAsync(string lenderId, string keyId, IReadOnlyList<V1.ContactRequest> requests, DateTimeOffset at, CancellationToken ct)
+    {
+        var decisions = new List<DecisionRecord>(requests.Count);
+        var histories = new Dictionary<string, IReadOnlyList<Attempt>>(StringComparer.Ordinal);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            try
+            {
+                var prepared = await PrepareAsync(lenderId, requests[i], $"contacts[{i}]", ct);
+                var policy = policies.For(lenderId, at);
+                if (!histories.TryGetValue(prepared.Account.BorrowerId, out var history))
+                {
+                    history = await store.HistoryAsync(lenderId, prepared.Account.BorrowerId, at - policy.Lookback, ct);
+                    histories[prepared.Account.BorrowerId] = history;
+                }
+
+                decisions.Add(Record(lenderId, keyId, prepared, policy.Evaluate(Candidate(prepared, at), history), at, null) with { DecisionId = "" });
+            }
+            catch (Exception e) when (IsStoreFailure(e))
+            {
+                decisions.Add(FailedClosed(lenderId, keyId, requests[i], at, e) with { DecisionId = "" });
+            }
+        }
+
+        return decisions;
+    }
+
+    private async Task<Prepared> PrepareAsync(string lenderId, V1.ContactRequest? request, string field, CancellationToken ct)
+    {
+        if (request is null)
+        {
+            throw RpcErrors.InvalidArgument(field, "is required");
+        }
+
+        var errors = new List<FieldError>();
+        Validate.Id(errors, $"{field}.account_id", request.AccountId);
+        Validate.Id(errors, $"{field}.collector_id", request.CollectorId);
+        Validate.Defined(errors, $"{field}.channel", request.Channel);
+        Validate.Defined(errors, $"{field}.purpose", request.Purpose, required: false);
+        errors.ThrowIfAny();
+
+        var account = await store.GetAccountAsync(lenderId, request.AccountId, ct) ?? throw RpcErrors.NotFound("account", request.AccountId);
+        var collector = await store.GetCollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
+        var destination = resolver.Resolve(request.Destination, (Channel)request.Channel, account, $"{field}.destination");
+        var purpose = request.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)request.Purpose;
+        return new Prepared(request, account, collector, destination, purpose);
+    }
+
+    private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
+        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at);
+
+    private static DecisionRecord Record(string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil)
+    {
+        var hits = result.Hits;
+        var allowed = result.Allowed;
+        if (!p.Collector.Active)
+        {
+            hits = [.. hits, new RuleHit("GATE.collector-inactive", GateProfile, "Lender configuration (RegistryService.UpsertCollector)",
+                $"Collector '{p.Collector.CollectorId}' is inactive.", false, Severity.High, null)];
+            allowed = false;
+            reservedUntil = null;
+        }
+
+        return new DecisionRecord(lenderId, NewDecisionId(), p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
+            p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, allowed, false, hits, result.Profiles,
+            allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, allowed ? reservedUntil : null, keyId);
+    }
+
+    private DecisionRecord FailedClosed(string lenderId, string keyId, V1.ContactRequest request, DateTimeOffset at, Exception e)
+    {
+        logger.LogError(e, "The gate could not reach its store and denied account {Account}", request.AccountId);
+        var hit = new RuleHit("GATE.undecidable", GateProfile, "Fail-closed design of the gate",
+            "The gate could not read the records it needs and denies to stay safe; retry shortly.", false, Severity.High, null);
+        return new DecisionRecord(lenderId, NewDecisionId(), request.AccountId, request.CollectorId, (Channel)request.Channel,
+            (ContactPurpose)request.Purpose, "", "", DestinationClass.Unspecified, false, true, [hit], [], null, "", at, null, keyId);
+    }
+
+    private static string NewDecisionId() => $"dec_{Guid.CreateVersion7():N}";
+
+    private static bool IsStoreFailure(Exception e) => e is DbException or TimeoutException or IOException or InvalidOperationException { Source: "Microsoft.Data.Sqlite" };
+}

@@ -1,0 +1,105 @@
+using Compliance.Domain.Contacts;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+using Compliance.Server.Infrastructure;
+using V1 = Compliance.Api.V1;
+
+namespace Compliance.Server.Gate;
+
+/// <summary>A destination the gate can reason about, with the masked form that decisions record.</summary>
+internal sealed record Resolved(ResolvedDestination Destination, string Masked, ContactPointUse Use);
+
+/// <summary>
+/// Classifies a destination against an account: the borrower's own contact point, a related or unrelated party's,
+/// or unknown (registered nowhere on the account: for example a number from the borrower's address book).
+/// Raw values are normalised and hashed with the same key as registered contact points, then forgotten.
+/// </summary>
+internal sealed class DestinationResolver(ContactHasher hasher)
+{
+    public Resolved Resolve(V1.Destination? destination, Channel channel, Account account, string field)
+    {
+        if (destination is null || destination.TargetCase == V1.Destination.TargetOneofCase.None)
+        {
+            throw RpcErrors.InvalidArgument(field, "is required: a contact_point_id or a phone number, e-mail address, messaging handle or postal address");
+        }
+
+        if (destination.TargetCase == V1.Destination.TargetOneofCase.ContactPointId)
+        {
+            var (point, party) = Find(account, c => c.ContactPointId == destination.ContactPointId);
+            if (point is null)
+            {
+                throw RpcErrors.InvalidArgument($"{field}.contact_point_id", $"'{destination.ContactPointId}' is not a contact point of account '{account.AccountId}'");
+            }
+
+            CheckChannel(channel, point.Kind, field);
+            return Classified(point.ValueHash, point.Masked, point.TimeZones, point, party);
+        }
+
+        var (kind, raw, subField) = destination.TargetCase switch
+        {
+            V1.Destination.TargetOneofCase.PhoneNumber => (ContactPointKind.Phone, destination.PhoneNumber, "phone_number"),
+            V1.Destination.TargetOneofCase.EmailAddress => (ContactPointKind.Email, destination.EmailAddress, "email_address"),
+            V1.Destination.TargetOneofCase.InstantMessageHandle => (ContactPointKind.InstantMessage, destination.InstantMessageHandle, "instant_message_handle"),
+            _ => (ContactPointKind.PostalAddress, destination.PostalAddress, "postal_address"),
+        };
+        var region = string.IsNullOrEmpty(destination.RegionHint) ? account.Location.CountryCode : destination.RegionHint;
+        var normalized = ContactNormalizer.Normalize(kind, raw, region);
+        if (!normalized.Ok)
+        {
+            throw RpcErrors.InvalidArgument($"{field}.{subField}", normalized.Error!);
+        }
+
+        CheckChannel(channel, kind, field);
+        var hash = hasher.Hash(normalized.Value!);
+        var (registered, owner) = Find(account, c => c.ValueHash == hash);
+        return registered is null
+            ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, normalized.Value!.TimeZones), normalized.Value!.Masked, ContactPointUse.Unspecified)
+            : Classified(hash, registered.Masked, normalized.Value!.TimeZones, registered, owner);
+    }
+
+    private static Resolved Classified(string hash, string masked, IReadOnlyList<string> zones, ContactPoint point, Party? party)
+    {
+        var @class = party is null ? DestinationClass.Own : party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty;
+        return new Resolved(new ResolvedDestination(@class, hash, point, party, zones), masked, point.Use);
+    }
+
+    private static (ContactPoint? Point, Party? Party) Find(Account account, Func<ContactPoint, bool> match)
+    {
+        foreach (var point in account.ContactPoints)
+        {
+            if (match(point))
+            {
+                return (point, null);
+            }
+        }
+
+        foreach (var party in account.Parties)
+        {
+            foreach (var point in party.ContactPoints)
+            {
+                if (match(point))
+                {
+                    return (point, party);
+                }
+            }
+        }
+
+        return (null, null);
+    }
+
+    private static void CheckChannel(Channel channel, ContactPointKind kind, string field)
+    {
+        var fits = channel switch
+        {
+            Channel.VoiceCall or Channel.Sms => kind == ContactPointKind.Phone,
+            Channel.Email => kind == ContactPointKind.Email,
+            Channel.InstantMessage => kind is ContactPointKind.InstantMessage or ContactPointKind.Phone,
+            Channel.Visit or Channel.Letter => kind == ContactPointKind.PostalAddress,
+            _ => true,
+        };
+        if (!fits)
+        {
+            throw RpcErrors.InvalidArgument(field, $"a {kind} destination cannot be reached by {channel}");
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using System.Data.Common;
+using System.Text.Json;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+
+namespace Compliance.Storage;
+
+/// <summary>Policies, decisions, reservations and attempts.</summary>
+public abstract partial class AdoStore
+{
+    /// <summary>
+    /// Takes an exclusive, transaction-scoped lock on a resource name, or null where the transaction itself
+    /// already excludes other writers (SQLite's immediate transactions lock the whole database).
+    /// </summary>
+    protected virtual string? LockResourceSql => null;
+
+    public async Task<StoredPolicy> AddPolicyAsync(string lenderId, string document, DateTimeOffset effectiveAt, DateTimeOffset createdAt, string createdBy, CancellationToken ct)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            await using var connection = await OpenAsync(ct);
+            try
+            {
+                await using var tx = await BeginWriteAsync(connection, ct);
+                var version = Convert.ToInt32(await ScalarAsync(connection, tx, GateSql.NextPolicyVersion, ct, ("lender_id", lenderId)));
+                var stored = new StoredPolicy(lenderId, version, FromMs(ToMs(effectiveAt)), document, FromMs(ToMs(createdAt)), createdBy);
+                await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, ("lender_id", lenderId), ("version", version),
+                    ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy));
+                await tx.CommitAsync(ct);
+                return stored;
+            }
+            catch (DbException e) when (attempt < 3 && IsUniqueViolation(e))
+            {
+            }
+        }
+    }
+
+    public async Task<IReadOnlyList<StoredPolicy>> ListPoliciesAsync(string? lenderId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        static StoredPolicy Read(DbDataReader r) =>
+            new(r.GetString(0), r.GetInt32(1), FromMs(r.GetInt64(2)), r.GetString(3), FromMs(r.GetInt64(4)), r.GetString(5));
+        return lenderId is null
+            ? await QueryAsync(connection, GateSql.ListAllPolicies, Read, ct)
+            : await QueryAsync(connection, GateSql.ListPoliciesOfLender, Read, ct, ("lender_id", lenderId));
+    }
+
+    public async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        if (LockResourceSql is { } lockSql)
+        {
+            await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"borrower:{lenderId}:{borrowerId}"));
+        }
+
+        var history = await QueryAsync(connection, GateSql.History, ReadAttempt, ct, tx,
+            ("lender_id", lenderId), ("borrower_id", borrowerId), ("since", ToMs(since)));
+        var (decision, reservation) = decide(history);
+        await InsertDecisionAsync(connection, tx, decision, ct);
+        if (reservation is not null)
+        {
+            await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, reservation, decision.ReservedUntil, ct);
+        }
+
+        await tx.CommitAsync(ct);
+        return decision;
+    }
+
+    public async Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, GateSql.History, ReadAttempt, ct,
+            ("lender_id", lenderId), ("borrower_id", borrowerId), ("since", ToMs(since)));
+    }
+
+    public async Task<DecisionRecord?> GetDecisionAsync(string lenderId, string decisionId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await QueryAsync(connection, GateSql.SelectDecision, ReadDecision, ct, ("lender_id", lenderId), ("decision_id", decisionId))).FirstOrDefault();
+    }
+
+    public async Task<bool> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await ExecuteAsync(connection, null, GateSql.ReleaseReservation, ct,
+            ("lender_id", lenderId), ("attempt_id", decisionId), ("released_at", ToMs(at)), ("pending", (int)AttemptOutcome.Pending)) == 1;
+    }
+
+    public async Task<IReadOnlyList<(string LenderId, string DecisionId)>> ReleaseExpiredAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var expired = await QueryAsync(connection, GateSql.SelectExpiredReservations, r => (r.GetString(0), r.GetString(1)), ct, tx,
+            ("now", ToMs(now)), ("pending", (int)AttemptOutcome.Pending));
+        foreach (var (lenderId, attemptId) in expired)
+        {
+            await ExecuteAsync(connection, tx, GateSql.ReleaseReservation, ct,
+                ("lender_id", lenderId), ("attempt_id", attemptId), ("released_at", ToMs(now)), ("pending", (int)AttemptOutcome.Pending));
+        }
+
+        await tx.CommitAsync(ct);
+        return expired;
+    }
+
+    private static Task<int> InsertDecisionAsync(DbConnection connection, DbTransaction tx, DecisionRecord d, CancellationToken ct) =>
+        ExecuteAsync(connection, tx, GateSql.InsertDecision, ct,
+            ("lender_id", d.LenderId), ("decision_id", d.DecisionId), ("account_id", d.AccountId), ("collector_id", d.CollectorId),
+            ("channel", (int)d.Channel), ("purpose", (int)d.Purpose), ("destination_hash", d.DestinationHash), ("destination_masked", d.DestinationMasked),
+            ("destination_class", (int)d.DestinationClass), ("allowed", d.Allowed), ("failed_closed", d.FailedClosed),
+            ("rules", JsonSerializer.Serialize(d.Rules, JsonOptions)), ("profiles", JsonSerializer.Serialize(d.Profiles, JsonOptions)),
+            ("next_allowed_at", d.NextAllowedAt is { } n ? ToMs(n) : null), ("policy_version", d.PolicyVersion), ("evaluated_at", ToMs(d.EvaluatedAt)),
+            ("reserved_until", d.ReservedUntil is { } r ? ToMs(r) : null), ("key_id", d.KeyId));
+
+    protected static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction tx, string lenderId, string attemptId, string borrowerId,
+        Attempt a, DateTimeOffset? reservedUntil, CancellationToken ct) =>
+        ExecuteAsync(connection, tx, GateSql.InsertAttempt, ct,
+            ("lender_id", lenderId), ("attempt_id", attemptId), ("borrower_id", borrowerId), ("account_id", a.AccountId), ("collector_id", a.CollectorId),
+            ("channel", (int)a.Channel), ("destination_hash", a.DestinationHash), ("destination_class", (int)a.DestinationClass), ("party_id", a.PartyId),
+            ("destination_use", (int)a.DestinationUse), ("purpose", (int)a.Purpose), ("outcome", (int)a.Outcome), ("at", ToMs(a.At)),
+            ("reserved_until", reservedUntil is { } r ? ToMs(r) : null));
+
+    private static Attempt ReadAttempt(DbDataReader r) =>
+        new(FromMs(r.GetInt64(0)), r.GetString(1), r.GetString(2), (Channel)r.GetInt32(3), r.GetString(4), (DestinationClass)r.GetInt32(5),
+            r.GetString(6), (ContactPointUse)r.GetInt32(7), (ContactPurpose)r.GetInt32(8), (AttemptOutcome)r.GetInt32(9));
+
+    private static DecisionRecord ReadDecision(DbDataReader r) =>
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (Channel)r.GetInt32(4), (ContactPurpose)r.GetInt32(5),
+            r.GetString(6), r.GetString(7), (DestinationClass)r.GetInt32(8), r.GetBoolean(9), r.GetBoolean(10),
+            JsonSerializer.Deserialize<List<RuleHit>>(r.GetString(11), JsonOptions) ?? [],
+            JsonSerializer.Deserialize<List<string>>(r.GetString(12), JsonOptions) ?? [],
+            r.IsDBNull(13) ? null : FromMs(r.GetInt64(13)), r.GetString(14), FromMs(r.GetInt64(15)),
+            r.IsDBNull(16) ? null : FromMs(r.GetInt64(16)), r.GetString(17));
+}
+
+/// <summary>Statements of the gate tables, shared by every provider.</summary>
+internal static class GateSql
+{
+    public const string NextPolicyVersion = "SELECT COALESCE(MAX(version), 0) + 1 FROM policies WHERE lender_id = @lender_id";
+    public const string InsertPolicy = """
+        INSERT INTO policies (lender_id, version, effective_at, document, created_at, created_by)
+        VALUES (@lender_id, @version, @effective_at, @document, @created_at, @created_by)
+        """;
+    private const string PolicyColumns = "lender_id, version, effective_at, document, created_at, created_by";
+    public const string ListAllPolicies = $"SELECT {PolicyColumns} FROM policies ORDER BY lender_id, version";
+    public const string ListPoliciesOfLender = $"SELECT {PolicyColumns} FROM policies WHERE lender_id = @lender_id ORDER BY version";
+
+    private const string DecisionColumns = """
+        lender_id, decision_id, account_id, collector_id, channel, purpose, destination_hash, destination_masked, destination_class,
+        allowed, failed_closed, rules, profiles, next_allowed_at, policy_version, evaluated_at, reserved_until, key_id
+        """;
+    public const string InsertDecision = $"""
+        INSERT INTO decisions ({DecisionColumns})
+        VALUES (@lender_id, @decision_id, @account_id, @collector_id, @channel, @purpose, @destination_hash, @destination_masked, @destination_class,
+            @allowed, @failed_closed, @rules, @profiles, @next_allowed_at, @policy_version, @evaluated_at, @reserved_until, @key_id)
+        """;
+    public const string SelectDecision = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";
+
+    public const string InsertAttempt = """
+        INSERT INTO attempts (lender_id, attempt_id, borrower_id, account_id, collector_id, channel, destination_hash, destination_class, party_id,
+            destination_use, purpose, outcome, at, reserved_until, released_at)
+        VALUES (@lender_id, @attempt_id, @borrower_id, @account_id, @collector_id, @channel, @destination_hash, @destination_class, @party_id,
+            @destination_use, @purpose, @outcome, @at, @reserved_until, NULL)
+        """;
+    public const string History = """
+        SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome
+        FROM attempts WHERE lender_id = @lender_id AND borrower_id = @borrower_id AND at >= @since AND released_at IS NULL ORDER BY at
+        """;
+    public const string ReleaseReservation = """
+        UPDATE attempts SET released_at = @released_at
+        WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND outcome = @pending AND reserved_until IS NOT NULL AND released_at IS NULL
+        """;
+    public const string SelectExpiredReservations = """
+        SELECT lender_id, attempt_id FROM attempts
+        WHERE reserved_until IS NOT NULL AND reserved_until < @now AND outcome = @pending AND released_at IS NULL
+        """;
+}

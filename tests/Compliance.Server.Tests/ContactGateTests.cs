@@ -1,0 +1,277 @@
+using Compliance.Api.V1;
+using Compliance.Server.Gate;
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Compliance.Server.Tests;
+
+/// <summary>
+/// The contact gate end to end over gRPC, with the server's clock pinned: the scenarios a dialer meets first.
+/// Each test starts its own server so the clock only moves forward within a test.
+/// </summary>
+public sealed class ContactGateTests
+{
+    private static readonly DateTimeOffset T0 = GateFixture.Start;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<(GateFixture Server, ContactGateService.ContactGateServiceClient Gate)> StartAsync()
+    {
+        var server = new GateFixture();
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
+        await registry.UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "US-1",
+                BorrowerName = "Jane Roe",
+                Location = new Location { Region = "US-NY" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+1 212 555 0134" } },
+                Parties = { new Party { PartyId = "friend", Role = PartyRole.Friend, ContactPoints = { new ContactPoint { Kind = ContactPointKind.Phone, Value = "+1 212 555 0199" } } } },
+            },
+        }, cancellationToken: Ct);
+        await registry.UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "CN-1",
+                BorrowerName = "Li Wei",
+                Location = new Location { CountryCode = "CN", TimeZone = "Asia/Shanghai" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+86 138 0013 8000" } },
+            },
+        }, cancellationToken: Ct);
+        return (server, new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem)));
+    }
+
+    private static ContactRequest Call(string account, Destination destination) => new()
+    {
+        AccountId = account,
+        CollectorId = "collector-1",
+        Channel = Channel.VoiceCall,
+        Destination = destination,
+    };
+
+    private static Destination Own => new() { ContactPointId = "mobile" };
+
+    private static async Task<Decision> AuthorizeAsync(ContactGateService.ContactGateServiceClient gate, ContactRequest contact) =>
+        (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = contact }, cancellationToken: Ct)).Decision;
+
+    [Fact]
+    public async Task UnknownNumber_IsDenied_WithTheThirdPartyRuleAndCitation()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        var decision = await AuthorizeAsync(gate, Call("US-1", new Destination { PhoneNumber = "+1 212 555 0177" }));
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Equal(DestinationClass.Unknown, decision.DestinationClass);
+        var rule = Assert.Single(decision.Rules, r => r.RuleId == "US-REGF.third-parties");
+        Assert.Equal("12 CFR 1006.6(d)", rule.Citation);
+        Assert.Equal(Severity.Critical, rule.Severity);
+        Assert.Null(decision.NextAllowedAt);
+    }
+
+    [Fact]
+    public async Task RegisteredFriend_ToCollectTheDebt_IsDenied()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        var decision = await AuthorizeAsync(gate, Call("US-1", new Destination { PhoneNumber = "(212) 555-0199" }));
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Equal(DestinationClass.UnrelatedParty, decision.DestinationClass);
+        Assert.Contains(decision.Rules, r => r.RuleId == "US-REGF.third-parties");
+    }
+
+    [Fact]
+    public async Task EighthCallInSevenDays_IsDenied_WithTheEarliestAllowedTime()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        for (var i = 0; i < 7; i++)
+        {
+            Assert.Equal(Verdict.Allow, (await AuthorizeAsync(gate, Call("US-1", Own))).Verdict);
+        }
+
+        var eighth = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal(Verdict.Deny, eighth.Verdict);
+        Assert.Equal("US-REGF.call-frequency", Assert.Single(eighth.Rules).RuleId);
+        Assert.Equal("12 CFR 1006.14(b)(2)(i)(A)", eighth.Rules[0].Citation);
+        Assert.Equal(T0.AddDays(7), eighth.NextAllowedAt.ToDateTimeOffset());
+        Assert.Equal(T0.AddDays(7), eighth.Rules[0].NextAllowedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task ChineseAccount_At2200Shanghai_IsDenied_Until0800()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        var at2159 = await AuthorizeAsync(gate, Call("CN-1", Own));
+        server.Clock.Advance(TimeSpan.FromMinutes(1));
+        var at2200 = await AuthorizeAsync(gate, Call("CN-1", Own));
+
+        Assert.Equal(Verdict.Allow, at2159.Verdict);
+        Assert.Equal(Verdict.Deny, at2200.Verdict);
+        Assert.Contains(at2200.Rules, r => r.RuleId == "CN.hours");
+        Assert.Equal(new DateTimeOffset(2026, 11, 28, 0, 0, 0, TimeSpan.Zero), at2200.NextAllowedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task ConcurrentCallers_NeverExceedTheCap()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        var decisions = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => AuthorizeAsync(gate, Call("US-1", Own))));
+
+        Assert.Equal(7, decisions.Count(d => d.Verdict == Verdict.Allow));
+        Assert.All(decisions.Where(d => d.Verdict == Verdict.Deny), d => Assert.Equal("US-REGF.call-frequency", d.Rules.Single().RuleId));
+    }
+
+    [Fact]
+    public async Task LapsedReservation_IsReleased_AndFreesItsSlot()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var allowed = new List<Decision>();
+        for (var i = 0; i < 7; i++)
+        {
+            allowed.Add(await AuthorizeAsync(gate, Call("US-1", Own)));
+        }
+
+        var released = await gate.ReleaseReservationAsync(new ReleaseReservationRequest { DecisionId = allowed[0].DecisionId }, cancellationToken: Ct);
+        var releasedAgain = await gate.ReleaseReservationAsync(new ReleaseReservationRequest { DecisionId = allowed[0].DecisionId }, cancellationToken: Ct);
+        var afterExplicitRelease = await AuthorizeAsync(gate, Call("US-1", Own));
+        var full = await AuthorizeAsync(gate, Call("US-1", Own));
+        // Past the reservation time the background releaser frees the slots; releasing once more here makes
+        // sure its pass has finished before the next call.
+        server.Clock.Advance(TimeSpan.FromMinutes(3));
+        await server.Get<ReservationReleaser>().ReleaseOnceAsync(Ct);
+        var afterLapse = await AuthorizeAsync(gate, Call("US-1", Own));
+        var stillFree = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.True(released.Released);
+        Assert.False(releasedAgain.Released);
+        Assert.Equal(Verdict.Allow, afterExplicitRelease.Verdict);
+        Assert.Equal(Verdict.Deny, full.Verdict);
+        Assert.Equal(Verdict.Allow, afterLapse.Verdict);
+        Assert.Equal(Verdict.Allow, stillFree.Verdict);
+        Assert.Equal((T0 + TimeSpan.FromMinutes(2)).ToUniversalTime(), allowed[0].ReservationExpiresAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task Evaluate_ReservesNothing_AndPlansAFutureTime()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        for (var i = 0; i < 10; i++)
+        {
+            await gate.EvaluateAsync(new EvaluateRequest { Contacts = { Call("US-1", Own) } }, cancellationToken: Ct);
+        }
+
+        var list = await gate.EvaluateAsync(new EvaluateRequest
+        {
+            Contacts = { Call("US-1", Own), Call("CN-1", Own) },
+            At = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(12)), // 20:59 New York, 09:59 Shanghai next day
+        }, cancellationToken: Ct);
+        var authorize = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal([Verdict.Allow, Verdict.Allow], list.Decisions.Select(d => d.Verdict));
+        Assert.All(list.Decisions, d => Assert.Equal("", d.DecisionId));
+        Assert.Equal(Verdict.Allow, authorize.Verdict);
+    }
+
+    [Fact]
+    public async Task Decision_IsRecorded_AndReadableByItsId_OnlyByItsLender()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var decision = await AuthorizeAsync(gate, Call("US-1", new Destination { PhoneNumber = "+1 212 555 0177" }));
+
+        var read = (await new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.Auditor))
+            .GetDecisionAsync(new GetDecisionRequest { DecisionId = decision.DecisionId }, cancellationToken: Ct)).Decision;
+
+        Assert.Equal(decision.Rules, read.Rules);
+        Assert.Equal(decision.PolicyVersion, read.PolicyVersion);
+        Assert.Equal(Verdict.Deny, read.Verdict);
+    }
+
+    [Fact]
+    public async Task UnknownAccount_IsNotFound_AndMissingFields_AreInvalidArgument()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(() => gate.AuthorizeAsync(new AuthorizeRequest { Contact = Call("nope", Own) }).ResponseAsync);
+        var missing = await Assert.ThrowsAsync<RpcException>(() => gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1" } }).ResponseAsync);
+        var strangerContact = Call("US-1", Own);
+        strangerContact.CollectorId = "stranger";
+        var unknownCollector = await Assert.ThrowsAsync<RpcException>(() => gate.AuthorizeAsync(new AuthorizeRequest { Contact = strangerContact }).ResponseAsync);
+
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, missing.StatusCode);
+        Assert.Equal(["contact.collector_id", "contact.channel"], missing.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations.Select(v => v.Field));
+        Assert.Equal(StatusCode.NotFound, unknownCollector.StatusCode);
+    }
+
+    [Fact]
+    public async Task StoreFailure_FailsClosed()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        await ExecuteAsync(server, "ALTER TABLE attempts RENAME TO attempts_away");
+
+        var decision = await AuthorizeAsync(gate, Call("US-1", Own));
+        await ExecuteAsync(server, "ALTER TABLE attempts_away RENAME TO attempts");
+        var recovered = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.True(decision.FailedClosed);
+        Assert.Equal("GATE.undecidable", Assert.Single(decision.Rules).RuleId);
+        Assert.Equal(Verdict.Allow, recovered.Verdict);
+    }
+
+    [Fact]
+    public async Task LenderPolicy_TightensTheCap_AndDecisionsQuoteItsVersion_InvalidPolicyIsRejectedWhole()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
+
+        var bad = await Assert.ThrowsAsync<RpcException>(() => policies.PutPolicyAsync(new PutPolicyRequest
+        {
+            Document = "overrides:\n  US-REGF.call-frequency:\n    max_attempts: 9\n",
+        }).ResponseAsync);
+        var put = await policies.PutPolicyAsync(new PutPolicyRequest
+        {
+            Document = "overrides:\n  US-REGF.call-frequency:\n    max_attempts: 2\n",
+        }, cancellationToken: Ct);
+        var decisions = new List<Decision>();
+        for (var i = 0; i < 3; i++)
+        {
+            decisions.Add(await AuthorizeAsync(gate, Call("US-1", Own)));
+        }
+
+        Assert.Equal(StatusCode.InvalidArgument, bad.StatusCode);
+        Assert.Contains("max_attempts", bad.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations.Single().Field, StringComparison.Ordinal);
+        Assert.Equal("1", put.Policy.Version);
+        Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Deny], decisions.Select(d => d.Verdict));
+        Assert.All(decisions, d => Assert.Equal("1", d.PolicyVersion));
+    }
+
+    private static async Task ExecuteAsync(ServerFixture server, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "compliance.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+}

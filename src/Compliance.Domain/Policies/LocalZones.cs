@@ -31,9 +31,9 @@ public static class LocalZones
         var location = account.Location;
         var destinationZones = destination.TimeZones;
         if (destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown or DestinationClass.Unspecified
-            && destinationZones.Count > 0)
+            && destinationZones.Count > 0 && FromList(destinationZones) is { Length: > 0 } theirs)
         {
-            return FromList(destinationZones);
+            return theirs;
         }
 
         if (location.TimeZone.Length > 0 && Resolve(location.TimeZone) is { Length: > 0 } own)

@@ -47,6 +47,7 @@ public static class PolicyCompiler
             }
         }
 
+        CheckHours(rules, overrides, problems);
         foreach (var id in shadow.Intersect(enforce, StringComparer.Ordinal))
         {
             problems.Add(new PolicyProblem("enforce", $"rule '{id}' is listed both in shadow and in enforce"));
@@ -178,6 +179,27 @@ public static class PolicyCompiler
                 }
 
                 values[name] = value;
+            }
+        }
+    }
+
+    /// <summary>Overridden hours must still leave a window: start before end on the same day.</summary>
+    private static void CheckHours(Dictionary<string, RuleDefinition> rules, Dictionary<string, Dictionary<string, string>> overrides, List<PolicyProblem> problems)
+    {
+        foreach (var (ruleId, values) in overrides)
+        {
+            var rule = rules[ruleId];
+            if (rule.Kind != "allowed-hours" || !(values.ContainsKey("start") || values.ContainsKey("end")))
+            {
+                continue;
+            }
+
+            var start = values.GetValueOrDefault("start") ?? rule.Parameters["start"];
+            var end = values.GetValueOrDefault("end") ?? rule.Parameters["end"];
+            if (RuleKinds.ParseMinutes(start) >= RuleKinds.ParseMinutes(end))
+            {
+                problems.Add(new PolicyProblem(YamlText.Key(YamlText.Key("overrides", ruleId), values.ContainsKey("start") ? "start" : "end"),
+                    $"start ({start}) must be before end ({end}) on the same day"));
             }
         }
     }

@@ -110,7 +110,11 @@ internal static class RuleKinds
             List("except_purposes", Tighten.Subset, Purposes, ""),
             List("except_party_roles", Tighten.Subset, Roles, ""),
         ], s => new FlagBlockCheck(s)),
-        ["unknown-destination"] = new("unknown-destination", [], s => new UnknownDestinationCheck(s)),
+        ["destination-block"] = new("destination-block",
+        [
+            List("channels", Tighten.Superset, Channels),
+            List("destination_uses", Tighten.Superset, Uses),
+        ], s => new DestinationBlockCheck(s)),
         ["third-party"] = new("third-party",
         [
             List("allowed_purposes", Tighten.Subset, Purposes, "locate_borrower,pass_message"),

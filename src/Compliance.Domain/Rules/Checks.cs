@@ -90,6 +90,9 @@ internal abstract class RuleCheck(RuleSetup setup)
         (hits ??= new List<RuleHit>(4)).Add(new RuleHit(RuleId, Profile, Citation, message, Shadow, severity ?? Severity, nextAllowedAt));
 
     protected static string ChannelWord(Channel channel) => Words.Of(channel);
+
+    /// <summary>Set membership that treats values unknown to this build (a newer client's enum) as not listed.</summary>
+    protected static bool Has(bool[] set, int value) => (uint)value < (uint)set.Length && set[value];
 }
 
 /// <summary>At most N counted attempts to the person about the debt in any rolling window (US caps).</summary>
@@ -107,8 +110,8 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
         var candidate = context.Candidate;
-        if (!_channels[(int)candidate.Channel] || !context.IsConsumer
-            || !_uses[(int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified)]
+        if (!Has(_channels, (int)candidate.Channel) || !context.IsConsumer
+            || !Has(_uses, (int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
             || (_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, candidate.Channel, context.At)))
         {
             return;
@@ -131,6 +134,12 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
             return;
         }
 
+        if (_max == 0)
+        {
+            Hit(ref hits, $"the lender's policy allows no {Words.Of(candidate.Channel)} of this kind", null);
+            return;
+        }
+
         // The window frees up when enough of the oldest counted attempts have slid out of it.
         var times = new List<DateTimeOffset>(count);
         for (var i = 0; i < history.Count; i++)
@@ -144,15 +153,15 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         times.Sort();
         var next = times[count - _max] + _window;
         Hit(ref hits,
-            $"{count} counted attempts to this person about this debt within {_window.TotalDays:0} days; at most {_max} allowed",
+            $"{count} counted attempts to this person {(_perDebt ? "about this debt " : "")}in the last {_window.TotalDays:0} days; the cap is {_max}",
             next > context.At ? next : context.At.AddMinutes(1));
     }
 
     private bool Counts(in GateContext context, Attempt a, DateTimeOffset from, DateTimeOffset to) =>
         a.At > from && a.At < to
-        && _channels[(int)a.Channel]
+        && Has(_channels, (int)a.Channel)
         && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
-        && _uses[(int)a.DestinationUse]
+        && Has(_uses, (int)a.DestinationUse)
         && a.Outcome != AttemptOutcome.NotConnected
         && (!_perDebt || a.AccountId == context.Account.AccountId)
         && !(_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, a.Channel, a.At));
@@ -168,7 +177,7 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        if (!_channels[(int)context.Candidate.Channel] || !context.IsConsumer)
+        if (!Has(_channels, (int)context.Candidate.Channel) || !context.IsConsumer)
         {
             return;
         }
@@ -179,7 +188,7 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (a.Outcome == AttemptOutcome.Conversation && a.At > from && a.At <= context.At && _channels[(int)a.Channel]
+            if (a.Outcome == AttemptOutcome.Conversation && a.At > from && a.At <= context.At && Has(_channels, (int)a.Channel)
                 && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
                 && a.AccountId == context.Account.AccountId && (latest is null || a.At > latest))
             {
@@ -212,7 +221,11 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
     }
 }
 
-/// <summary>At most N counted contacts per calendar day in the borrower's local zone (CN caps).</summary>
+/// <summary>
+/// At most N counted contacts per calendar day in the borrower's local zone (CN caps). Which outcomes count is a
+/// parameter; the built-in caps count pending attempts, because a reserved call may still connect (effective
+/// calls) or go unanswered, and counting it keeps concurrent reservations from overshooting the cap.
+/// </summary>
 internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
 {
     private readonly int _max = setup.Int("max_attempts");
@@ -224,7 +237,7 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        if (!_channels[(int)context.Candidate.Channel] || (_per != "destination" && !context.IsConsumer))
+        if (!Has(_channels, (int)context.Candidate.Channel) || (_per != "destination" && !context.IsConsumer))
         {
             return;
         }
@@ -244,7 +257,11 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
             }
         }
 
-        if (next is not null)
+        if (next is not null && _max == 0)
+        {
+            Hit(ref hits, $"the lender's policy allows no {Words.Of(context.Candidate.Channel)} of this kind", null);
+        }
+        else if (next is not null)
         {
             var scope = _per switch
             {
@@ -252,7 +269,7 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
                 "debt" => "about this debt",
                 _ => "to this debtor across all debts",
             };
-            Hit(ref hits, $"{worst} counted contacts {scope} today (local day); at most {_max} per day", next);
+            Hit(ref hits, $"{worst} counted contacts {scope} this local day; the cap is {_max} a day", next);
         }
     }
 
@@ -260,20 +277,20 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
     {
         var count = 0;
         var history = context.History;
+        var perDestination = _per == "destination";
+        var perDebt = _per == "debt";
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (a.At < start || a.At >= end || !_channels[(int)a.Channel] || !_outcomes[(int)a.Outcome])
+            if (a.At < start || a.At >= end || !Has(_channels, (int)a.Channel) || !Has(_outcomes, (int)a.Outcome))
             {
                 continue;
             }
 
-            var match = _per switch
-            {
-                "destination" => a.DestinationHash == context.Destination.DestinationHash,
-                "debt" => a.AccountId == context.Account.AccountId && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty,
-                _ => a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty,
-            };
+            var match = perDestination
+                ? a.DestinationHash == context.Destination.DestinationHash
+                : a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
+                  && (!perDebt || a.AccountId == context.Account.AccountId);
             if (match)
             {
                 count++;
@@ -297,7 +314,7 @@ internal sealed class AllowedHoursCheck(RuleSetup setup) : RuleCheck(setup)
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
         var channel = context.Candidate.Channel;
-        if (!_channels[(int)channel] || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
+        if (!Has(_channels, (int)channel) || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
         {
             return;
         }
@@ -384,7 +401,7 @@ internal sealed class InconvenientTimesCheck(RuleSetup setup) : RuleCheck(setup)
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
         var ranges = context.Account.InconvenientTimes;
-        if (ranges.Count == 0 || !_channels[(int)context.Candidate.Channel] || !context.IsConsumer)
+        if (ranges.Count == 0 || !Has(_channels, (int)context.Candidate.Channel) || !context.IsConsumer)
         {
             return;
         }
@@ -431,7 +448,7 @@ internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
     {
         var candidate = context.Candidate;
         var destination = context.Destination;
-        if (_exceptPurposes[(int)candidate.Purpose] || (destination.Party is { } party && _exceptRoles[(int)party.Role]))
+        if (Has(_exceptPurposes, (int)candidate.Purpose) || (destination.Party is { } party && Has(_exceptRoles, (int)party.Role)))
         {
             return;
         }
@@ -467,14 +484,18 @@ internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
     }
 }
 
-/// <summary>Destinations not registered on the account are never contacted.</summary>
-internal sealed class UnknownDestinationCheck(RuleSetup setup) : RuleCheck(setup)
+/// <summary>Some channels may never be used to some kinds of destination (e-mail to a work address).</summary>
+internal sealed class DestinationBlockCheck(RuleSetup setup) : RuleCheck(setup)
 {
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
+
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        if (context.Destination.Class is DestinationClass.Unknown or DestinationClass.Unspecified)
+        var channel = context.Candidate.Channel;
+        if (context.Destination.ContactPoint is { } point && Has(_channels, (int)channel) && Has(_uses, (int)point.Use))
         {
-            Hit(ref hits, "the destination is not registered on the account (unknown third party)", null, Severity.Critical);
+            Hit(ref hits, $"no {Words.Of(channel)} to a {Words.Of(point.Use)} destination", null);
         }
     }
 }
@@ -505,7 +526,7 @@ internal sealed class ThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
         }
 
         var purpose = context.Candidate.Purpose;
-        if (!_purposes[(int)purpose])
+        if (!Has(_purposes, (int)purpose))
         {
             Hit(ref hits, $"an unrelated third party may not be contacted to {Words.Of(purpose)}", null);
             return;
@@ -541,7 +562,8 @@ internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (a.DestinationClass == DestinationClass.UnrelatedParty && a.At <= context.At
+            // Reservations later than this instant count too: two concurrent location calls must not both pass.
+            if (a.DestinationClass == DestinationClass.UnrelatedParty
                 && ((party.Length > 0 && a.PartyId == party) || a.DestinationHash == destination.DestinationHash)
                 && a.Outcome is not (AttemptOutcome.NoAnswer or AttemptOutcome.Rejected or AttemptOutcome.NotConnected))
             {

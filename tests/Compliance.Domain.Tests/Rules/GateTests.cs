@@ -1,12 +1,11 @@
-using System.Diagnostics;
 using Compliance.Domain.Policies;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
 
 namespace Compliance.Domain.Tests.Rules;
 
-/// <summary>The gate's API beyond single decisions: result fields, the next-allowed search, speed.</summary>
-public sealed class GateTests(ITestOutputHelper output)
+/// <summary>The gate's API beyond single decisions: result fields, the next-allowed search, thread safety.</summary>
+public sealed class GateTests
 {
     private static readonly DateTimeOffset Monday10 = new(2026, 2, 2, 10, 0, 0, TimeSpan.FromHours(-5));
     private static readonly CompiledPolicy Default = PolicyCompiler.Compile(null, "v7", Monday10, ProfileCatalog.BuiltIn).Policy!;
@@ -98,30 +97,6 @@ public sealed class GateTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Evaluate_IsFast_WithFiftyAttemptsAndThreeProfiles()
-    {
-        var candidate = Candidate("US-MA", new DateTimeOffset(2026, 3, 2, 12, 0, 0, TimeSpan.FromHours(-5)));
-        var history = Calls(candidate, candidate.At.AddDays(-30), 50, TimeSpan.FromHours(14), AttemptOutcome.NotConnected);
-        Assert.True(Default.Evaluate(candidate, history).Allowed);
-        for (var i = 0; i < 2_000; i++)
-        {
-            Default.Evaluate(candidate, history);
-        }
-
-        const int runs = 20_000;
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < runs; i++)
-        {
-            Default.Evaluate(candidate, history);
-        }
-
-        var perCall = clock.Elapsed / runs;
-        output.WriteLine($"Evaluate: {perCall.TotalMicroseconds:0.0} µs per call ({Default.ProfilesFor(candidate.Account).Count} profiles, {history.Count} attempts)");
-        // The goal is < 20 µs; the bound leaves room for slow, shared CI machines.
-        Assert.True(perCall < TimeSpan.FromMicroseconds(200), $"Evaluate took {perCall.TotalMicroseconds:0.0} µs");
-    }
-
-    [Fact]
     public void Evaluate_GivesTheSameAnswersFromManyThreads()
     {
         var candidate = Candidate("US-NY", Monday10.AddDays(6).AddHours(8));
@@ -132,5 +107,53 @@ public sealed class GateTests(ITestOutputHelper output)
         Parallel.For(0, 64, _ => answers.Add(Default.Evaluate(candidate, history).NextAllowedAt));
 
         Assert.All(answers, a => Assert.Equal(expected.NextAllowedAt, a));
+    }
+
+    [Fact]
+    public void ProfilesFor_AddsTheAccountsExplicitProfiles_AndIgnoresUnknownIds()
+    {
+        var spec = new ScenarioAccount { Country = "US", Region = "US-NY", Profiles = ["US-WA", "XX-NONE"] };
+        var account = ScenarioWorld.Account(spec, "A1");
+
+        Assert.Equal(["BASE", "US-REGF", "US-WA"], Default.ProfilesFor(account).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void Lookback_GrowsWithALongerWindowSetByTheLender()
+    {
+        const string document = """
+            overrides:
+              US-MA.calls-other-numbers: { window_days: 45 }
+            """;
+
+        var policy = PolicyCompiler.Compile(document, "v8", Monday10, ProfileCatalog.BuiltIn).Policy!;
+
+        Assert.Equal(TimeSpan.FromDays(46), policy.Lookback);
+    }
+
+    [Fact]
+    public void UnknownZoneOnAThirdPartysPhone_FallsBackToTheBorrowersZone()
+    {
+        var spec = new ScenarioAccount { Country = "US", Region = "US-NY", Zone = "America/New_York", Invalid = ["mobile", "home", "work", "other"] };
+        var account = ScenarioWorld.Account(spec, "A1");
+        var destination = ScenarioWorld.Destination(account, "friend", ["Mars/Olympus_Mons"]);
+        var candidate = new ContactCandidate(account, "C1", CollectorKind.Human, Channel.VoiceCall, ContactPurpose.LocateBorrower,
+            destination, new DateTimeOffset(2026, 2, 3, 7, 30, 0, TimeSpan.FromHours(-5)));
+
+        var result = Default.Evaluate(candidate, []);
+
+        Assert.Equal(["US-REGF.hours"], result.Hits.Select(h => h.RuleId));
+        Assert.Equal(new DateTimeOffset(2026, 2, 3, 8, 0, 0, TimeSpan.FromHours(-5)), result.NextAllowedAt);
+    }
+
+    [Fact]
+    public void ChannelUnknownToThisBuild_DoesNotThrow()
+    {
+        var candidate = Candidate("US-NY", Monday10) with { Channel = (Channel)99 };
+        var history = Calls(candidate, Monday10.AddDays(-1), 3, TimeSpan.FromHours(1)).Select(a => a with { Channel = (Channel)99 }).ToList();
+
+        var result = Default.Evaluate(candidate, history);
+
+        Assert.Equal("v7", result.PolicyVersion);
     }
 }

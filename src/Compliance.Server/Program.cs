@@ -4,6 +4,7 @@ var builder = WebApplication.CreateBuilder(args);
 builder.AddComplianceOptions()
     .AddComplianceStore()
     .AddComplianceGate()
+    .AddComplianceIngest()
     .AddComplianceAuthentication()
     .AddComplianceGrpc();
 

@@ -56,7 +56,13 @@ public abstract partial class AdoStore : IComplianceStore
         foreach (var script in scripts.Where(s => s.Version > previous))
         {
             await using var tx = await BeginWriteAsync(connection, ct);
-            await ExecuteAsync(connection, tx, script.Text, ct);
+            // "GO" alone on a line separates batches (SQL Server compiles a batch before running it, so a column
+            // added in one batch can be indexed only in the next).
+            foreach (var batch in BatchSeparator().Split(script.Text).Where(b => !string.IsNullOrWhiteSpace(b)))
+            {
+                await ExecuteAsync(connection, tx, batch, ct);
+            }
+
             await ExecuteAsync(connection, tx, Sql.InsertSchemaVersion, ct,
                 ("version", script.Version), ("description", script.Name), ("applied_at", ToMs(DateTimeOffset.UtcNow)));
             await tx.CommitAsync(ct);
@@ -395,6 +401,9 @@ public abstract partial class AdoStore : IComplianceStore
             document.ContactPoints, document.Parties, [], document.Profiles, document.InconvenientTimes,
             FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)), r.GetInt64(11));
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"^\s*GO\s*$", System.Text.RegularExpressions.RegexOptions.Multiline | System.Text.RegularExpressions.RegexOptions.IgnoreCase)]
+    private static partial System.Text.RegularExpressions.Regex BatchSeparator();
 
     /// <summary>The parts of an account kept as one JSON document; the columns hold what is queried.</summary>
     private sealed record AccountDocument(

@@ -19,6 +19,8 @@ public sealed class ComplianceOptions
 
     public GateOptions Gate { get; set; } = new();
 
+    public IngestOptions Ingest { get; set; } = new();
+
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
 }
@@ -76,6 +78,34 @@ public sealed class GateOptions
     public TimeSpan NextAllowedHorizon { get; set; } = TimeSpan.FromDays(35);
 }
 
+/// <summary>The event stream's batching, windows and pattern thresholds.</summary>
+public sealed class IngestOptions
+{
+    /// <summary>Most events written in one group commit.</summary>
+    public int MaxBatch { get; set; } = 2000;
+
+    /// <summary>Events waiting to be stored before senders are slowed down (backpressure).</summary>
+    public int QueueCapacity { get; set; } = 20_000;
+
+    /// <summary>How late an event may arrive on the live stream; older events go through ImportHistory.</summary>
+    public TimeSpan LateWindow { get; set; } = TimeSpan.FromDays(2);
+
+    /// <summary>How far in the future an event's time may lie (clock skew of the sender).</summary>
+    public TimeSpan FutureSkew { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How far back ImportHistory accepts events.</summary>
+    public TimeSpan ImportWindow { get; set; } = TimeSpan.FromDays(400);
+
+    /// <summary>Keep full message bodies and transcripts (otherwise only matched excerpts are stored).</summary>
+    public bool KeepMessageBodies { get; set; }
+
+    /// <summary>Address-book blast: more than this many distinct third parties contacted about one account ...</summary>
+    public int BlastThreshold { get; set; } = 3;
+
+    /// <summary>... within this window raises a critical incident.</summary>
+    public TimeSpan BlastWindow { get; set; } = TimeSpan.FromDays(1);
+}
+
 /// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
 internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) : IValidateOptions<ComplianceOptions>
 {
@@ -127,6 +157,16 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) :
         if (options.Gate.NextAllowedHorizon < TimeSpan.FromDays(1) || options.Gate.NextAllowedHorizon > TimeSpan.FromDays(400))
         {
             problems.Add("Compliance:Gate:NextAllowedHorizon must be between 1.00:00:00 and 400.00:00:00.");
+        }
+
+        if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)
+        {
+            problems.Add("Compliance:Ingest:MaxBatch must be 1..100000 and Compliance:Ingest:QueueCapacity at least MaxBatch.");
+        }
+
+        if (options.Ingest.BlastThreshold < 1 || options.Ingest.BlastWindow <= TimeSpan.Zero)
+        {
+            problems.Add("Compliance:Ingest:BlastThreshold must be at least 1 and Compliance:Ingest:BlastWindow positive.");
         }
 
         if (options.Privacy.ContactHashKey is { Length: > 0 } key && !IsKey(key))

@@ -18,6 +18,7 @@ namespace Compliance.Server.Gate;
 /// </summary>
 internal sealed class ContactGate(
     IComplianceStore store,
+    AccountCache accounts,
     PolicyRegistry policies,
     DestinationResolver resolver,
     IOptions<ComplianceOptions> options,
@@ -106,8 +107,8 @@ internal sealed class ContactGate(
         Validate.Defined(errors, $"{field}.purpose", request.Purpose, required: false);
         errors.ThrowIfAny();
 
-        var account = await store.GetAccountAsync(lenderId, request.AccountId, ct) ?? throw RpcErrors.NotFound("account", request.AccountId);
-        var collector = await store.GetCollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
+        var account = await accounts.AccountAsync(lenderId, request.AccountId, ct) ?? throw RpcErrors.NotFound("account", request.AccountId);
+        var collector = await accounts.CollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
         var destination = resolver.Resolve(request.Destination, (Channel)request.Channel, account, $"{field}.destination");
         var purpose = request.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)request.Purpose;
         return new Prepared(request, account, collector, destination, purpose);

@@ -1,6 +1,8 @@
 using Compliance.Domain.Contacts;
 using Compliance.Server.Configuration;
+using Compliance.Domain.Content;
 using Compliance.Server.Gate;
+using Compliance.Server.Ingest;
 using Compliance.Server.Security;
 using Compliance.Server.Services;
 using Compliance.Storage;
@@ -42,11 +44,23 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IGateStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IPolicyStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<PolicyRegistry>();
+        builder.Services.AddSingleton<AccountCache>();
         builder.Services.AddSingleton<DestinationResolver>();
         builder.Services.AddSingleton<ContactGate>();
         builder.Services.AddSingleton<ReservationReleaser>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReservationReleaser>());
         builder.Services.AddHostedService<PolicyRefresher>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceIngest(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton(new ContentAnalyzer(Lexicon.BuiltIn));
+        builder.Services.AddSingleton<EventProcessor>();
+        builder.Services.AddSingleton<IncidentHub>();
+        builder.Services.AddSingleton<IngestPipeline>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<IngestPipeline>());
         return builder;
     }
 

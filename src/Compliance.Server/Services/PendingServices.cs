@@ -8,13 +8,7 @@ namespace Compliance.Server.Services;
 // them and callers get UNIMPLEMENTED (from the generated base classes) rather than an unknown service.
 
 [Authorize(Roles = Roles.Readers)]
-internal sealed class EventIngestGrpcService : EventIngestService.EventIngestServiceBase;
-
-[Authorize(Roles = Roles.Readers)]
 internal sealed class ReportGrpcService : ReportService.ReportServiceBase;
 
 [Authorize(Roles = Roles.Readers)]
 internal sealed class AuditGrpcService : AuditService.AuditServiceBase;
-
-[Authorize(Roles = Roles.Readers)]
-internal sealed class AlertGrpcService : AlertService.AlertServiceBase;

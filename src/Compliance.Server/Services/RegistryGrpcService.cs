@@ -1,5 +1,6 @@
 using Compliance.Api.V1;
 using Compliance.Domain.Contacts;
+using Compliance.Server.Gate;
 using Compliance.Server.Infrastructure;
 using Compliance.Server.Mapping;
 using Compliance.Server.Security;
@@ -14,7 +15,7 @@ namespace Compliance.Server.Services;
 /// <remarks>Reads are open to every role of the lender; the platform administrator has no lender and is refused by
 /// <see cref="Caller.Lender"/>. Writes name their roles.</remarks>
 [Authorize]
-internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, TimeProvider clock)
+internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, AccountCache cache, TimeProvider clock)
     : RegistryService.RegistryServiceBase
 {
     [Authorize(Roles = Roles.Writers)]
@@ -27,6 +28,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
 
         var account = RegistryMapping.ToDomain(request.Account, context.Caller().Lender, hasher, clock.GetUtcNow());
         var (stored, created) = await store.UpsertAccountAsync(account, context.CancellationToken);
+        cache.EvictAccount(stored.LenderId, stored.AccountId);
         return new UpsertAccountResponse { Account = RegistryMapping.ToProto(stored), Created = created };
     }
 
@@ -56,6 +58,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var flag = RegistryMapping.ToDomain(request.Flag, account, caller.KeyId, now);
         var stored = await store.AddFlagAsync(caller.Lender, account.AccountId, flag, now, context.CancellationToken)
             ?? throw RpcErrors.NotFound("account", request.AccountId);
+        cache.EvictAccount(caller.Lender, account.AccountId);
         return new SetFlagResponse { Flag = RegistryMapping.ToProto(stored) };
     }
 
@@ -69,6 +72,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var at = Proto.Time(request.ClearedAt) ?? clock.GetUtcNow();
         var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, context.CancellationToken)
             ?? throw RpcErrors.NotFound("flag", request.FlagId);
+        cache.EvictAccount(context.Caller().Lender, request.AccountId);
         return new ClearFlagResponse { Flag = RegistryMapping.ToProto(flag) };
     }
 
@@ -106,6 +110,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         errors.ThrowIfAny();
         var collector = new Model.Collector(context.Caller().Lender, c.CollectorId, c.AgencyId, c.DisplayName, (Model.CollectorKind)c.Kind, c.Active);
         await store.UpsertCollectorAsync(collector, context.CancellationToken);
+        cache.EvictCollector(collector.LenderId, collector.CollectorId);
         return new UpsertCollectorResponse { Collector = RegistryMapping.ToProto(collector) };
     }
 

@@ -1,0 +1,554 @@
+using Compliance.Domain.Content;
+using Compliance.Domain.Events;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+using Compliance.Server.Configuration;
+using Compliance.Server.Gate;
+using Compliance.Server.Mapping;
+using Compliance.Storage;
+using Google.Rpc;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using V1 = Compliance.Api.V1;
+
+namespace Compliance.Server.Ingest;
+
+/// <summary>What one group commit produced: an acknowledgement per event (in order) and the incidents raised.</summary>
+internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, HashSet<(string LenderId, string AccountId)> ChangedAccounts);
+
+/// <summary>
+/// Scores and records a batch of events inside one ingest transaction. Each contact is checked against the same
+/// rules as the gate, at the event's own time and against the attempts before it; an event that did not ask the
+/// gate and would have been denied is a "contact without authorization". Content is analysed, flags the lender
+/// reports (refusals, consumer requests) are set, and address-book blasts raise incidents.
+/// </summary>
+internal sealed class EventProcessor(
+    AccountCache accounts,
+    PolicyRegistry policies,
+    DestinationResolver resolver,
+    ContentAnalyzer content,
+    IOptions<ComplianceOptions> options,
+    TimeProvider clock)
+{
+    public const string UnauthorizedRule = "INGEST.contact-without-authorization";
+    public const string DespiteDenyRule = "INGEST.contact-despite-deny";
+    public const string BlastRule = "INGEST.address-book-blast";
+    public const string DisclosureRule = "INGEST.debt-disclosure-unknown-number";
+    private const string IngestProfile = "INGEST";
+    private const string GateCitation = "Lender policy: every contact passes the contact gate (ContactGateService.Authorize) first";
+    private const string ThirdPartyCitation = "12 CFR 1006.6(d); GB/T 45251-2025; CBA collection guideline 2026 (third parties)";
+
+    private readonly IngestOptions _options = options.Value.Ingest;
+
+    /// <summary>Why an event is refused: the field and the reason.</summary>
+    private sealed class Rejected(string field, string reason) : Exception(reason)
+    {
+        public string Field { get; } = field;
+    }
+
+    /// <summary>What the batch has read and changed so far, so later events see earlier ones.</summary>
+    private sealed class BatchState(IIngestSession session)
+    {
+        public IIngestSession Session { get; } = session;
+        public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = [];
+        public Dictionary<(string, string), Account> Accounts { get; } = [];
+        public Dictionary<(string, string), V1.EventAck> Seen { get; } = [];
+        public Dictionary<(string, string), List<(string EventId, DateTimeOffset At)>> ThirdPartyContacts { get; } = [];
+        public List<Incident> Incidents { get; } = [];
+        public HashSet<(string, string)> ChangedAccounts { get; } = [];
+    }
+
+    /// <summary>An event with what it refers to, loaded and checked.</summary>
+    private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId);
+
+    public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct)
+    {
+        var state = new BatchState(session);
+        var acks = new V1.EventAck[batch.Count];
+        var existing = new Dictionary<(string, string), StoredEvent>();
+        foreach (var group in batch.GroupBy(p => p.LenderId))
+        {
+            var ids = group.Select(p => p.Event.EventId).Where(id => id.Length > 0).Distinct(StringComparer.Ordinal).ToList();
+            foreach (var (id, stored) in await session.ExistingEventsAsync(group.Key, ids))
+            {
+                existing[(group.Key, id)] = stored;
+            }
+        }
+
+        // First pass: check and load, so every borrower's history is read once from early enough.
+        var items = new Item?[batch.Count];
+        var earliest = new Dictionary<(string, string), DateTimeOffset>();
+        for (var i = 0; i < batch.Count; i++)
+        {
+            var pending = batch[i];
+            var key = (pending.LenderId, pending.Event.EventId);
+            if (existing.TryGetValue(key, out var stored))
+            {
+                acks[i] = Duplicate(stored);
+                continue;
+            }
+
+            try
+            {
+                var item = await LoadAsync(pending, ct);
+                items[i] = item;
+                var borrower = (pending.LenderId, item.Account.BorrowerId);
+                earliest[borrower] = earliest.TryGetValue(borrower, out var at) && at < item.At ? at : item.At;
+            }
+            catch (Rejected r)
+            {
+                acks[i] = Reject(pending, r.Field, r.Message);
+            }
+        }
+
+        foreach (var ((lender, borrower), at) in earliest)
+        {
+            var since = at - policies.For(lender, at).Lookback;
+            state.Histories[(lender, borrower)] = await session.HistoryAsync(lender, borrower, since);
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (items[i] is not { } item)
+            {
+                continue;
+            }
+
+            var key = (item.Pending.LenderId, item.Pending.Event.EventId);
+            if (state.Seen.TryGetValue(key, out var first))
+            {
+                acks[i] = first.Clone();
+                acks[i].Status = V1.AckStatus.Duplicate;
+                continue;
+            }
+
+            try
+            {
+                acks[i] = await ScoreAndStoreAsync(state, item);
+                state.Seen[key] = acks[i];
+            }
+            catch (Rejected r)
+            {
+                acks[i] = Reject(item.Pending, r.Field, r.Message);
+            }
+        }
+
+        await DetectBlastsAsync(state);
+        return new BatchResult(acks, state.Incidents, state.ChangedAccounts);
+    }
+
+    /// <summary>Evicts the accounts whose flags the batch changed, once it is committed.</summary>
+    public void AfterCommit(BatchResult result)
+    {
+        foreach (var (lender, account) in result.ChangedAccounts)
+        {
+            accounts.EvictAccount(lender, account);
+        }
+    }
+
+    private async Task<Item> LoadAsync(PendingEvent pending, CancellationToken ct)
+    {
+        var e = pending.Event;
+        var f = pending.Field;
+        CheckId(e.EventId, $"{f}.event_id");
+        CheckId(e.AccountId, $"{f}.account_id");
+        if (e.DecisionId.Length > 0)
+        {
+            CheckId(e.DecisionId, $"{f}.decision_id");
+        }
+
+        var kind = e.KindCase switch
+        {
+            V1.Event.KindOneofCase.CallPlaced => EventKind.CallPlaced,
+            V1.Event.KindOneofCase.CallConnected => EventKind.CallConnected,
+            V1.Event.KindOneofCase.CallEnded => EventKind.CallEnded,
+            V1.Event.KindOneofCase.MessageSent => EventKind.MessageSent,
+            V1.Event.KindOneofCase.VoicemailLeft => EventKind.VoicemailLeft,
+            V1.Event.KindOneofCase.Visit => EventKind.Visit,
+            V1.Event.KindOneofCase.Refusal => EventKind.Refusal,
+            V1.Event.KindOneofCase.ConsumerRequest => EventKind.ConsumerRequest,
+            _ => throw new Rejected($"{f}.kind", "one of call_placed, call_connected, call_ended, message_sent, voicemail_left, visit, refusal, consumer_request is required"),
+        };
+
+        if (e.OccurredAt is null)
+        {
+            throw new Rejected($"{f}.occurred_at", "is required");
+        }
+
+        var at = Proto.Time(e.OccurredAt)!.Value;
+        var now = clock.GetUtcNow();
+        var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
+        if (at > now + _options.FutureSkew)
+        {
+            throw new Rejected($"{f}.occurred_at", $"lies more than {_options.FutureSkew} in the future");
+        }
+
+        if (at < now - window)
+        {
+            throw new Rejected($"{f}.occurred_at", pending.Imported
+                ? $"is older than the import window ({window.TotalDays:0} days)"
+                : $"is older than the late-arrival window ({window.TotalDays:0} days); load older events with ImportHistory");
+        }
+
+        var channel = ChannelOf(kind, e, f);
+        var account = await AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{f}.account_id", $"account '{e.AccountId}' not found");
+        Collector? collector = null;
+        if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest) || e.CollectorId.Length > 0)
+        {
+            CheckId(e.CollectorId, $"{f}.collector_id");
+            collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new Rejected($"{f}.collector_id", $"collector '{e.CollectorId}' not found");
+        }
+
+        var callId = e.KindCase switch
+        {
+            V1.Event.KindOneofCase.CallPlaced => e.CallPlaced.CallId,
+            V1.Event.KindOneofCase.CallConnected => e.CallConnected.CallId,
+            V1.Event.KindOneofCase.CallEnded => e.CallEnded.CallId,
+            V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
+            _ => "",
+        };
+        if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
+        {
+            throw new Rejected($"{f}.{(kind == EventKind.CallConnected ? "call_connected" : "call_ended")}.call_id", "is required to join the call's events");
+        }
+
+        return new Item(pending, kind, account, collector, channel, at, callId);
+
+        ValueTask<Account?> AccountAsync(string lender, string id, CancellationToken token) => accounts.AccountAsync(lender, id, token);
+    }
+
+    private async Task<V1.EventAck> ScoreAndStoreAsync(BatchState state, Item item)
+    {
+        var lender = item.Pending.LenderId;
+        var account = state.Accounts.TryGetValue((lender, item.Account.AccountId), out var changed) ? changed : item.Account;
+        var e = item.Pending.Event;
+        var history = state.Histories[(lender, account.BorrowerId)];
+        var violations = new List<Violation>();
+        Resolved? destination = null;
+        var outcome = AttemptOutcome.Pending;
+        var durationMs = 0L;
+        string? text = null;
+
+        switch (item.Kind)
+        {
+            case EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit:
+            case EventKind.VoicemailLeft when FindCall(history, item.CallId) is null:
+                outcome = item.Kind switch
+                {
+                    EventKind.MessageSent => AttemptOutcome.Delivered,
+                    EventKind.Visit => AttemptOutcome.Visited,
+                    EventKind.VoicemailLeft => AttemptOutcome.Voicemail,
+                    _ => AttemptOutcome.Pending,
+                };
+                text = item.Kind switch
+                {
+                    EventKind.MessageSent => e.MessageSent.Body,
+                    EventKind.VoicemailLeft => e.VoicemailLeft.Transcript,
+                    _ => null,
+                };
+                destination = Resolve(e, item, account);
+                await ContactAsync(state, item, account, destination, outcome, violations);
+                break;
+
+            case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
+                var row = FindCall(history, item.CallId) ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
+                    ?? throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
+                (outcome, durationMs, text) = item.Kind switch
+                {
+                    EventKind.CallConnected => (e.CallConnected.Conversation ? AttemptOutcome.Conversation : AttemptOutcome.AnsweredNoConversation, 0L, (string?)null),
+                    EventKind.CallEnded => (OutcomeOf(e.CallEnded.Outcome, row.Attempt.Outcome), (long)(e.CallEnded.Duration?.ToTimeSpan().TotalMilliseconds ?? 0), e.CallEnded.Transcript),
+                    _ => (AttemptOutcome.Voicemail, 0L, e.VoicemailLeft.Transcript),
+                };
+                await state.Session.SetOutcomeAsync(lender, row.AttemptId, outcome);
+                Replace(history, row, row with { Attempt = row.Attempt with { Outcome = outcome } });
+                destination = new Resolved(new ResolvedDestination(row.Attempt.DestinationClass, row.Attempt.DestinationHash, null, null, []), "", row.Attempt.DestinationUse);
+                break;
+
+            case EventKind.Refusal:
+                var party = account.Parties.FirstOrDefault(p => p.PartyId == e.Refusal.PartyId)
+                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", $"'{e.Refusal.PartyId}' is not a party of account '{account.AccountId}'");
+                await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
+                break;
+
+            case EventKind.ConsumerRequest:
+                if (FlagOf(e.ConsumerRequest.Type) is { } flagType)
+                {
+                    await AddFlagAsync(state, lender, account, flagType, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item);
+                }
+
+                break;
+        }
+
+        if (!string.IsNullOrEmpty(text))
+        {
+            AnalyseContent(text, item, account, destination, violations, state);
+        }
+
+        var risk = RiskScore.Of(violations);
+        await state.Session.AddEventAsync(new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
+            e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
+            destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null));
+        return Accepted(e.EventId, violations, risk);
+    }
+
+    /// <summary>A contact: checked as if it had asked the gate at its own time, then counted.</summary>
+    private async Task ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
+    {
+        var lender = item.Pending.LenderId;
+        var e = item.Pending.Event;
+        var history = state.Histories[(lender, account.BorrowerId)];
+        DecisionRecord? decision = null;
+        if (e.DecisionId.Length > 0)
+        {
+            decision = await state.Session.DecisionAsync(lender, e.DecisionId);
+            if (decision is null || decision.AccountId != account.AccountId)
+            {
+                throw new Rejected($"{item.Pending.Field}.decision_id", $"no gate decision '{e.DecisionId}' for account '{account.AccountId}'");
+            }
+        }
+
+        // The contact is judged against what happened before it, without itself (its own reservation included).
+        var before = new List<Attempt>(history.Count);
+        foreach (var row in history)
+        {
+            if (row.Attempt.At <= item.At && row.AttemptId != e.DecisionId)
+            {
+                before.Add(row.Attempt);
+            }
+        }
+
+        var policy = policies.For(lender, item.At);
+        var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At);
+        var result = policy.Evaluate(candidate, before);
+        foreach (var hit in result.Hits)
+        {
+            violations.Add(new Violation(hit, ""));
+        }
+
+        if (decision is { Allowed: false })
+        {
+            violations.Add(new Violation(new RuleHit(DespiteDenyRule, IngestProfile, GateCitation,
+                $"The contact went ahead although gate decision {decision.DecisionId} denied it.", false, Severity.Critical, null), ""));
+        }
+        else if (decision is null && !result.Allowed && !item.Pending.Imported)
+        {
+            violations.Add(new Violation(new RuleHit(UnauthorizedRule, IngestProfile, GateCitation,
+                $"The contact did not ask the gate, which would have denied it ({string.Join(", ", result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId))}).",
+                false, Severity.High, null), ""));
+        }
+
+        var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
+            destination.Destination.Class, destination.Destination.Party?.PartyId ?? "", destination.Use, PurposeOf(e), outcome);
+        var reservation = decision is null ? null : history.FirstOrDefault(r => r.AttemptId == decision.DecisionId);
+        if (reservation is not null && await state.Session.ConfirmReservationAsync(lender, decision!.DecisionId, item.CallId, item.At))
+        {
+            if (outcome != AttemptOutcome.Pending)
+            {
+                await state.Session.SetOutcomeAsync(lender, decision.DecisionId, outcome);
+            }
+
+            Replace(history, reservation, reservation with { CallId = item.CallId, Attempt = attempt });
+        }
+        else
+        {
+            await state.Session.AddAttemptAsync(lender, e.EventId, account.BorrowerId, item.CallId, attempt);
+            history.Add(new AttemptRow(e.EventId, item.CallId, attempt));
+        }
+
+        if (destination.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
+        {
+            var key = (lender, account.AccountId);
+            if (!state.ThirdPartyContacts.TryGetValue(key, out var list))
+            {
+                state.ThirdPartyContacts[key] = list = [];
+            }
+
+            list.Add((e.EventId, item.At));
+        }
+    }
+
+    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, List<Violation> violations, BatchState state)
+    {
+        var toThirdParty = destination?.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
+        var profiles = policies.For(item.Pending.LenderId, item.At).ProfilesFor(account);
+        var requireOptOut = item.Channel is Channel.Sms or Channel.Email && profiles.Any(p => p.StartsWith("US-", StringComparison.Ordinal));
+        foreach (var finding in content.Analyze(text, new ContentContext(item.Channel, toThirdParty, requireOptOut)))
+        {
+            var hit = new RuleHit(finding.RuleId, "CONTENT", finding.Citation, $"{finding.Category}: '{finding.Term}'", false, finding.Severity, null);
+            violations.Add(new Violation(hit, finding.Excerpt));
+            if (finding.Category == ContentCategory.DebtDisclosure && destination?.Destination.Class == DestinationClass.Unknown && !item.Pending.Imported
+                && !state.Incidents.Any(i => i.RuleId == DisclosureRule && i.EventIds[0] == item.Pending.Event.EventId))
+            {
+                state.Incidents.Add(NewIncident(item.Pending.LenderId, DisclosureRule, ThirdPartyCitation, account.AccountId, item.Collector?.CollectorId ?? "",
+                    $"A message mentioning the debt went to a number not registered on the account ({destination.Masked}): \"{finding.Excerpt}\"",
+                    [item.Pending.Event.EventId], item.At));
+            }
+        }
+    }
+
+    /// <summary>More than the threshold of distinct third parties contacted about one account within the window: one critical incident.</summary>
+    private async Task DetectBlastsAsync(BatchState state)
+    {
+        foreach (var ((lender, accountId), contacts) in state.ThirdPartyContacts)
+        {
+            var latest = contacts.Max(c => c.At);
+            var since = latest - _options.BlastWindow;
+            var account = await accounts.AccountAsync(lender, accountId, CancellationToken.None);
+            if (account is null || !state.Histories.TryGetValue((lender, account.BorrowerId), out var history))
+            {
+                continue;
+            }
+
+            var thirdParties = history
+                .Where(r => r.Attempt.AccountId == accountId && r.Attempt.At >= since && r.Attempt.At <= latest
+                    && r.Attempt.DestinationClass is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
+                .ToList();
+            var distinct = thirdParties.Select(r => r.Attempt.DestinationHash).Distinct(StringComparer.Ordinal).Count();
+            if (distinct <= _options.BlastThreshold || await state.Session.IncidentExistsAsync(lender, accountId, BlastRule, since))
+            {
+                continue;
+            }
+
+            var incident = NewIncident(lender, BlastRule, ThirdPartyCitation, accountId, thirdParties[^1].Attempt.CollectorId,
+                $"{distinct} distinct third parties were contacted about account {accountId} within {_options.BlastWindow.TotalHours:0} hours (more than {_options.BlastThreshold}): address-book blast.",
+                thirdParties.Select(r => r.AttemptId).ToList(), latest);
+            await state.Session.AddIncidentAsync(incident);
+            state.Incidents.Add(incident);
+        }
+
+        foreach (var incident in state.Incidents.Where(i => i.RuleId == DisclosureRule))
+        {
+            await state.Session.AddIncidentAsync(incident);
+        }
+    }
+
+    private Incident NewIncident(string lender, string rule, string citation, string account, string collector, string summary, IReadOnlyList<string> events, DateTimeOffset at) =>
+        new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, Severity.Critical, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
+
+    private async Task AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item)
+    {
+        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, null, channel, partyId, "", note, $"event:{item.Pending.Event.EventId}", null);
+        await state.Session.AddFlagAsync(lender, account.AccountId, flag, clock.GetUtcNow());
+        state.Accounts[(lender, account.AccountId)] = account with { Flags = [.. account.Flags, flag] };
+        state.ChangedAccounts.Add((lender, account.AccountId));
+    }
+
+    private Resolved Resolve(V1.Event e, Item item, Account account)
+    {
+        try
+        {
+            return resolver.Resolve(e.Destination, item.Channel, account, $"{item.Pending.Field}.destination");
+        }
+        catch (RpcException r) when (r.StatusCode == StatusCode.InvalidArgument)
+        {
+            var violation = r.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault();
+            throw new Rejected(violation?.Field ?? $"{item.Pending.Field}.destination", violation?.Description ?? r.Status.Detail);
+        }
+    }
+
+    private static AttemptRow? FindCall(List<AttemptRow> history, string callId)
+    {
+        if (callId.Length == 0)
+        {
+            return null;
+        }
+
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            if (history[i].CallId == callId)
+            {
+                return history[i];
+            }
+        }
+
+        return null;
+    }
+
+    private static void Replace(List<AttemptRow> history, AttemptRow old, AttemptRow updated)
+    {
+        var index = history.IndexOf(old);
+        if (index >= 0)
+        {
+            history[index] = updated;
+        }
+        else
+        {
+            history.Add(updated);
+        }
+    }
+
+    private static Channel ChannelOf(EventKind kind, V1.Event e, string f)
+    {
+        var channel = (Channel)e.Channel;
+        return kind switch
+        {
+            EventKind.CallPlaced or EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft =>
+                channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{f}.channel", "call events use CHANNEL_VOICE_CALL"),
+            EventKind.Visit => channel is Channel.Unspecified or Channel.Visit ? Channel.Visit : throw new Rejected($"{f}.channel", "visits use CHANNEL_VISIT"),
+            EventKind.MessageSent => channel is Channel.Sms or Channel.Email or Channel.InstantMessage or Channel.Letter
+                ? channel
+                : throw new Rejected($"{f}.channel", "message_sent needs CHANNEL_SMS, CHANNEL_EMAIL, CHANNEL_INSTANT_MESSAGE or CHANNEL_LETTER"),
+            _ => channel,
+        };
+    }
+
+    private static AttemptOutcome OutcomeOf(V1.CallOutcome outcome, AttemptOutcome current) => outcome switch
+    {
+        V1.CallOutcome.Conversation => AttemptOutcome.Conversation,
+        V1.CallOutcome.AnsweredNoConversation => AttemptOutcome.AnsweredNoConversation,
+        V1.CallOutcome.NoAnswer => AttemptOutcome.NoAnswer,
+        V1.CallOutcome.Voicemail => AttemptOutcome.Voicemail,
+        V1.CallOutcome.Rejected => AttemptOutcome.Rejected,
+        V1.CallOutcome.Busy or V1.CallOutcome.NotInService => AttemptOutcome.NotConnected,
+        _ => current,
+    };
+
+    private static FlagType? FlagOf(V1.ConsumerRequestType type) => type switch
+    {
+        V1.ConsumerRequestType.StopContact => FlagType.CeaseCommunication,
+        V1.ConsumerRequestType.OptOutMedium => FlagType.MediumOptOut,
+        V1.ConsumerRequestType.AttorneyRepresented => FlagType.AttorneyRepresented,
+        V1.ConsumerRequestType.Dispute => FlagType.Dispute,
+        _ => null,
+    };
+
+    private static ContactPurpose PurposeOf(V1.Event e) =>
+        e.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)e.Purpose;
+
+    private static void CheckId(string value, string field)
+    {
+        var errors = new List<Infrastructure.FieldError>();
+        Validate.Id(errors, field, value);
+        if (errors.Count > 0)
+        {
+            throw new Rejected(errors[0].Field, errors[0].Reason);
+        }
+    }
+
+    private static V1.EventAck Reject(PendingEvent pending, string field, string reason) => new()
+    {
+        EventId = pending.Event.EventId,
+        Status = V1.AckStatus.Rejected,
+        ErrorField = field,
+        ErrorMessage = reason,
+    };
+
+    private static V1.EventAck Duplicate(StoredEvent stored)
+    {
+        var ack = Accepted(stored.EventId, stored.Violations, stored.RiskScore);
+        ack.Status = V1.AckStatus.Duplicate;
+        return ack;
+    }
+
+    private static V1.EventAck Accepted(string eventId, IReadOnlyList<Violation> violations, double risk)
+    {
+        var ack = new V1.EventAck { EventId = eventId, Status = V1.AckStatus.Accepted, RiskScore = risk };
+        foreach (var v in violations)
+        {
+            ack.Violations.Add(new V1.Violation { Rule = GateMapping.ToProto(v.Rule), Excerpt = v.Excerpt });
+        }
+
+        return ack;
+    }
+}

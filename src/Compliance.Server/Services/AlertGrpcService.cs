@@ -1,0 +1,85 @@
+using Compliance.Api.V1;
+using Compliance.Server.Infrastructure;
+using Compliance.Server.Ingest;
+using Compliance.Server.Mapping;
+using Compliance.Server.Security;
+using Compliance.Storage;
+using Incident = Compliance.Api.V1.Incident;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Model = Compliance.Domain.Rules;
+
+namespace Compliance.Server.Services;
+
+/// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
+[Authorize]
+internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock) : AlertService.AlertServiceBase
+{
+    public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
+    {
+        var lender = context.Caller().Lender;
+        var (id, reader) = hub.Subscribe(lender);
+        try
+        {
+            // Headers go out at once so the watcher knows it is subscribed before the first incident.
+            await context.WriteResponseHeadersAsync([]);
+            await foreach (var incident in reader.ReadAllAsync(context.CancellationToken))
+            {
+                if ((int)incident.Severity >= (int)request.MinSeverity)
+                {
+                    await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, context.CancellationToken);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            hub.Unsubscribe(id);
+        }
+    }
+
+    public override async Task<ListIncidentsResponse> ListIncidents(ListIncidentsRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(new PageRequest { PageSize = request.PageSize, PageToken = request.PageToken });
+        var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
+        var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddYears(1);
+        var page = await store.ListIncidentsAsync(context.Caller().Lender, from, to, (Model.Severity)request.MinSeverity, limit, after, context.CancellationToken);
+        var response = new ListIncidentsResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Incidents.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = $"{Roles.ComplianceOfficer},{Roles.Administrator}")]
+    public override async Task<AcknowledgeIncidentResponse> AcknowledgeIncident(AcknowledgeIncidentRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "incident_id", request.IncidentId);
+        Validate.Text(errors, "note", request.Note, 2000);
+        errors.ThrowIfAny();
+        var caller = context.Caller();
+        var incident = await store.AcknowledgeIncidentAsync(caller.Lender, request.IncidentId, caller.KeyId, request.Note, clock.GetUtcNow(), context.CancellationToken)
+            ?? throw RpcErrors.NotFound("incident", request.IncidentId);
+        return new AcknowledgeIncidentResponse { Incident = ToProto(incident) };
+    }
+
+    internal static Api.V1.Incident ToProto(Storage.Incident i)
+    {
+        var incident = new Api.V1.Incident
+        {
+            IncidentId = i.IncidentId,
+            RuleId = i.RuleId,
+            Citation = i.Citation,
+            Severity = (Severity)i.Severity,
+            AccountId = i.AccountId,
+            CollectorId = i.CollectorId,
+            Summary = i.Summary,
+            OccurredAt = Proto.Time(i.OccurredAt),
+            AcknowledgedAt = Proto.Time(i.AcknowledgedAt),
+            AcknowledgedBy = i.AcknowledgedBy,
+        };
+        incident.EventIds.AddRange(i.EventIds);
+        return incident;
+    }
+}

@@ -1,0 +1,79 @@
+using Compliance.Domain.Events;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+
+namespace Compliance.Storage;
+
+/// <summary>An ingested event as recorded, with its verdict. Bodies are kept only where the policy says so.</summary>
+public sealed record StoredEvent(
+    string LenderId,
+    string EventId,
+    EventKind Kind,
+    string AccountId,
+    string BorrowerId,
+    string CollectorId,
+    string DecisionId,
+    string CallId,
+    Channel Channel,
+    ContactPurpose Purpose,
+    string DestinationHash,
+    string DestinationMasked,
+    DestinationClass DestinationClass,
+    string PartyId,
+    AttemptOutcome Outcome,
+    long DurationMs,
+    DateTimeOffset OccurredAt,
+    DateTimeOffset ReceivedAt,
+    bool Imported,
+    double RiskScore,
+    IReadOnlyList<Violation> Violations,
+    string? Body);
+
+/// <summary>A pattern or event that needs a person's attention.</summary>
+public sealed record Incident(
+    string LenderId,
+    string IncidentId,
+    string RuleId,
+    string Citation,
+    Severity Severity,
+    string AccountId,
+    string CollectorId,
+    string Summary,
+    IReadOnlyList<string> EventIds,
+    DateTimeOffset OccurredAt,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset? AcknowledgedAt,
+    string AcknowledgedBy,
+    string Note);
+
+/// <summary>An attempt with the ids that tie it to a reservation or a dialer's call.</summary>
+public sealed record AttemptRow(string AttemptId, string CallId, Attempt Attempt);
+
+/// <summary>One group commit of ingested events: everything runs in one write transaction.</summary>
+public interface IIngestSession
+{
+    /// <summary>Events already recorded under these ids (for idempotent resends).</summary>
+    Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds);
+    Task<List<AttemptRow>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since);
+    Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId);
+    Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId);
+    Task AddEventAsync(StoredEvent e);
+    Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt attempt);
+    /// <summary>Turns a gate reservation into a real attempt at the event's time; false when no pending reservation exists.</summary>
+    Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at);
+    Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome);
+    Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since);
+    Task AddIncidentAsync(Incident incident);
+    Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now);
+}
+
+/// <summary>Events, incidents and the ingest group commit.</summary>
+public interface IEventStore
+{
+    /// <summary>Runs <paramref name="work"/> in one write transaction and commits it; nothing is kept when it throws.</summary>
+    Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct);
+
+    Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
+    Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct);
+    Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct);
+}

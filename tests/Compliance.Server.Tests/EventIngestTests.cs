@@ -1,0 +1,243 @@
+using Compliance.Api.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Compliance.Server.Tests;
+
+/// <summary>The event stream end to end over gRPC with the server's clock pinned.</summary>
+public sealed class EventIngestTests
+{
+    private static readonly DateTimeOffset T0 = GateFixture.Start; // 08:59 New York, 21:59 Shanghai
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static async Task<GateFixture> StartAsync()
+    {
+        var server = new GateFixture();
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
+        foreach (var id in new[] { "US-1", "US-2" })
+        {
+            await registry.UpsertAccountAsync(new UpsertAccountRequest
+            {
+                Account = new Account
+                {
+                    AccountId = id,
+                    BorrowerId = $"borrower-{id}",
+                    Location = new Location { Region = "US-NY" },
+                    ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = id == "US-1" ? "+1 212 555 0134" : "+1 212 555 0135" } },
+                    Parties = { new Party { PartyId = "friend", Role = PartyRole.Friend, ContactPoints = { new ContactPoint { Kind = ContactPointKind.Phone, Value = "+1 212 555 0199" } } } },
+                },
+            }, cancellationToken: Ct);
+        }
+
+        return server;
+    }
+
+    internal static Event Placed(string id, string account, DateTimeOffset at, Destination destination, string decisionId = "", string? callId = null) => new()
+    {
+        EventId = id,
+        AccountId = account,
+        CollectorId = "collector-1",
+        DecisionId = decisionId,
+        OccurredAt = Timestamp.FromDateTimeOffset(at),
+        Channel = Channel.VoiceCall,
+        Destination = destination,
+        CallPlaced = new CallPlaced { CallId = callId ?? id },
+    };
+
+    internal static Event Sms(string id, string account, DateTimeOffset at, string body, Destination? destination = null) => new()
+    {
+        EventId = id,
+        AccountId = account,
+        CollectorId = "collector-1",
+        OccurredAt = Timestamp.FromDateTimeOffset(at),
+        Channel = Channel.Sms,
+        Destination = destination ?? new Destination { ContactPointId = "mobile" },
+        MessageSent = new MessageSent { Body = body },
+    };
+
+    private static Destination Own => new() { ContactPointId = "mobile" };
+
+    /// <summary>Sends the events in batches over one stream and returns every acknowledgement, in order.</summary>
+    internal static async Task<List<EventAck>> StreamAsync(EventIngestService.EventIngestServiceClient client, IReadOnlyList<Event> events, int batchSize = 100)
+    {
+        using var call = client.Stream(cancellationToken: Ct);
+        var acks = new List<EventAck>();
+        var reading = Task.Run(async () =>
+        {
+            await foreach (var response in call.ResponseStream.ReadAllAsync(Ct))
+            {
+                acks.AddRange(response.Acks);
+            }
+        }, Ct);
+        foreach (var chunk in events.Chunk(batchSize))
+        {
+            await call.RequestStream.WriteAsync(new StreamRequest { Events = { chunk } }, Ct);
+        }
+
+        await call.RequestStream.CompleteAsync();
+        await reading;
+        return acks;
+    }
+
+    private static EventIngestService.EventIngestServiceClient Ingest(GateFixture server) => new(server.Channel(server.Keys.CollectionSystem));
+
+    [Fact]
+    public async Task MixedEvents_GetTheirKnownVerdicts()
+    {
+        await using var server = await StartAsync();
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var allowed = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var denied = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = new Destination { PhoneNumber = "+1 646 555 0100" } } }, cancellationToken: Ct)).Decision;
+
+        var acks = await StreamAsync(Ingest(server),
+        [
+            Placed("e1", "US-1", T0, Own, allowed.DecisionId, "call-1"),
+            new Event { EventId = "e2", AccountId = "US-1", CollectorId = "collector-1", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(1)), CallEnded = new CallEnded { CallId = "call-1", Outcome = CallOutcome.Conversation, Duration = Duration.FromTimeSpan(TimeSpan.FromMinutes(3)) } },
+            Placed("e3", "US-1", T0.AddMinutes(2), new Destination { PhoneNumber = "+1 646 555 0100" }),
+            Placed("e4", "US-1", T0.AddMinutes(3), new Destination { PhoneNumber = "+1 646 555 0100" }, denied.DecisionId),
+            Sms("e5", "US-2", T0.AddMinutes(4), "Hello Jane, please call us about your account. Reply STOP to opt out."),
+            Sms("e6", "US-2", T0.AddMinutes(5), "Hello Jane, please call us about your account."),
+            Placed("e7", "US-2", T0.AddHours(-10), Own), // 22:59 the evening before in New York
+        ]);
+
+        Assert.Equal(7, acks.Count);
+        Assert.All(acks, a => Assert.Equal(AckStatus.Accepted, a.Status));
+        Assert.Empty(acks[0].Violations);
+        Assert.Empty(acks[1].Violations);
+        Assert.Contains(acks[2].Violations, v => v.Rule.RuleId == "US-REGF.third-parties");
+        Assert.Contains(acks[2].Violations, v => v.Rule.RuleId == "INGEST.contact-without-authorization");
+        Assert.Contains(acks[3].Violations, v => v.Rule.RuleId == "INGEST.contact-despite-deny" && v.Rule.Severity == Severity.Critical);
+        Assert.Empty(acks[4].Violations);
+        Assert.Contains(acks[5].Violations, v => v.Rule.Citation.Contains("1006.6(e)", StringComparison.Ordinal));
+        Assert.Contains(acks[6].Violations, v => v.Rule.RuleId == "US-REGF.hours");
+        Assert.True(acks[2].RiskScore > acks[5].RiskScore);
+        Assert.Equal(0, acks[0].RiskScore);
+    }
+
+    [Fact]
+    public async Task Resend_GetsTheOriginalVerdicts_AndCountsNothingTwice()
+    {
+        await using var server = await StartAsync();
+        var events = Enumerable.Range(0, 4).Select(i => Placed($"r{i}", "US-1", T0.AddMinutes(i), Own)).ToList();
+
+        var first = await StreamAsync(Ingest(server), events);
+        var again = await StreamAsync(Ingest(server), events);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var decisions = new List<Decision>();
+        for (var i = 0; i < 4; i++)
+        {
+            decisions.Add((await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision);
+        }
+
+        Assert.All(first, a => Assert.Equal(AckStatus.Accepted, a.Status));
+        Assert.All(again, a => Assert.Equal(AckStatus.Duplicate, a.Status));
+        Assert.Equal(first.Select(a => (a.EventId, a.RiskScore, a.Violations.Count)), again.Select(a => (a.EventId, a.RiskScore, a.Violations.Count)));
+        // 4 recorded calls + 3 allowed = 7 in 7 days; the 4th authorization is the 8th call.
+        Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Allow, Verdict.Deny], decisions.Select(d => d.Verdict));
+    }
+
+    [Fact]
+    public async Task ResendOfTheLastThousand_ReturnsTheSameVerdicts()
+    {
+        await using var server = await StartAsync();
+        var events = Enumerable.Range(0, 1500)
+            .Select(i => Sms($"m{i}", i % 2 == 0 ? "US-1" : "US-2", T0.AddMilliseconds(i * 100), i % 3 == 0 ? "Payment reminder." : "Payment reminder. Reply STOP to opt out."))
+            .ToList();
+
+        var first = await StreamAsync(Ingest(server), events);
+        var again = await StreamAsync(Ingest(server), events[^1000..]);
+
+        Assert.All(first, a => Assert.Equal(AckStatus.Accepted, a.Status));
+        Assert.All(again, a => Assert.Equal(AckStatus.Duplicate, a.Status));
+        Assert.Equal(first[^1000..].Select(a => (a.EventId, a.RiskScore, string.Join(",", a.Violations.Select(v => v.Rule.RuleId)))),
+            again.Select(a => (a.EventId, a.RiskScore, string.Join(",", a.Violations.Select(v => v.Rule.RuleId)))));
+    }
+
+    [Fact]
+    public async Task OneInvalidEvent_AmongTenThousand_IsRejectedAlone_NamingTheField()
+    {
+        await using var server = await StartAsync();
+        var events = Enumerable.Range(0, 10_000)
+            .Select(i => Sms($"v{i}", i % 2 == 0 ? "US-1" : "US-2", T0.AddMilliseconds(i * 10), "Payment reminder. Reply STOP to opt out."))
+            .ToList();
+        events[5_000] = Sms("v5000", "US-1", T0, "bad number", new Destination { PhoneNumber = "12" });
+        events[7_000].OccurredAt = null;
+
+        var acks = await StreamAsync(Ingest(server), events, batchSize: 500);
+
+        Assert.Equal(10_000, acks.Count);
+        Assert.Equal(9_998, acks.Count(a => a.Status == AckStatus.Accepted));
+        Assert.Equal(AckStatus.Rejected, acks[5_000].Status);
+        Assert.Equal("events[0].destination.phone_number", acks[5_000].ErrorField);
+        Assert.Equal(AckStatus.Rejected, acks[7_000].Status);
+        Assert.Equal("events[0].occurred_at", acks[7_000].ErrorField);
+    }
+
+    [Fact]
+    public async Task AddressBookBlast_RaisesOneIncident_AndOneAlert()
+    {
+        await using var server = await StartAsync();
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.ComplianceOfficer));
+        using var watch = alerts.Watch(new WatchRequest(), cancellationToken: Ct);
+        await watch.ResponseHeadersAsync;
+
+        var blast = Enumerable.Range(0, 6)
+            .Select(i => Sms($"b{i}", "US-1", T0.AddMinutes(i), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" }))
+            .ToList();
+        var acks = await StreamAsync(Ingest(server), blast, batchSize: 2);
+        Assert.True(await watch.ResponseStream.MoveNext(Ct));
+        var alert = watch.ResponseStream.Current.Incident;
+        var stored = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+
+        Assert.All(acks, a => Assert.Contains(a.Violations, v => v.Rule.Severity == Severity.Critical));
+        Assert.Equal("INGEST.address-book-blast", alert.RuleId);
+        Assert.Equal(Severity.Critical, alert.Severity);
+        Assert.Equal("US-1", alert.AccountId);
+        Assert.InRange(alert.EventIds.Count, 4, 6); // raised at the 4th distinct third party, or later when batches were committed together
+        Assert.Equal(alert.IncidentId, Assert.Single(stored.Incidents).IncidentId);
+    }
+
+    [Fact]
+    public async Task DebtMentionToAnUnknownNumber_RaisesACriticalIncident()
+    {
+        await using var server = await StartAsync();
+
+        var acks = await StreamAsync(Ingest(server), [Sms("d1", "US-1", T0, "Tell Jane her loan is overdue and she owes us $500.", new Destination { PhoneNumber = "+1 646 555 0100" })]);
+        var stored = await new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor)).ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+
+        Assert.Contains(acks[0].Violations, v => v.Excerpt.Length > 0);
+        Assert.Equal("INGEST.debt-disclosure-unknown-number", Assert.Single(stored.Incidents).RuleId);
+    }
+
+    [Fact]
+    public async Task RefusalAndConsumerRequests_SetFlagsThatTheGateHonours()
+    {
+        await using var server = await StartAsync();
+
+        await StreamAsync(Ingest(server),
+        [
+            new Event { EventId = "stop-1", AccountId = "US-2", OccurredAt = Timestamp.FromDateTimeOffset(T0), ConsumerRequest = new ConsumerRequest { Type = ConsumerRequestType.StopContact, Note = "letter received" } },
+        ]);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var decision = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-2", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Contains(decision.Rules, r => r.RuleId == "US-REGF.cease");
+    }
+
+    [Fact]
+    public async Task Stream_NeedsAWritingRole()
+    {
+        await using var server = await StartAsync();
+        using var call = new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.Auditor)).Stream(cancellationToken: Ct);
+
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+        {
+            await call.RequestStream.WriteAsync(new StreamRequest(), Ct);
+            await call.ResponseStream.MoveNext(Ct);
+        });
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+}

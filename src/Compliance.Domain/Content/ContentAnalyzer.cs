@@ -64,9 +64,9 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 var end = start + entry.Key.Length;
                 // A Latin edge needs a word boundary: the neighbour is not a Latin letter or digit, or a space or
                 // punctuation separated them in the original ("the police", not "xpolice" or "policeman").
-                var leftOk = !entry.LatinStart || start == 0 || gaps[start] || !TextFolder.IsLatin(span[start - 1]);
-                var rightOk = !entry.LatinEnd || end == span.Length || gaps[end] || !TextFolder.IsLatin(span[end]);
-                if (leftOk && rightOk)
+                var leftOk = !entry.LatinStart || gaps[start] != TextFolder.NoGap || !TextFolder.IsLatin(span[start - 1]);
+                var rightOk = !entry.LatinEnd || end == span.Length || gaps[end] != TextFolder.NoGap || !TextFolder.IsLatin(span[end]);
+                if (leftOk && rightOk && (!(entry.LatinStart || entry.LatinEnd) || WordsHold(gaps, start, entry)))
                 {
                     matches.Add(new Match(start, end, entry));
                 }
@@ -74,6 +74,40 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
 
             position = start + 1;
         }
+    }
+
+    /// <summary>
+    /// Whether a Latin match keeps the term's words: inside each word of the term the message may put no whitespace
+    /// ("police"), punctuation anywhere ("po-lice", "p.o.l.i.c.e") or whitespace between every letter ("p o l i c e"),
+    /// but not whitespace at one place only, which is two words of the message meeting by chance ("Re: pay" is not
+    /// "repay").
+    /// </summary>
+    private static bool WordsHold(byte[] gaps, int start, LexiconEntry entry)
+    {
+        var wordGaps = entry.WordGaps;
+        var letters = 0;
+        var gapped = 0;
+        var spaced = false;
+        for (var k = 1; k <= wordGaps.Length; k++)
+        {
+            if (k == wordGaps.Length || wordGaps[k])
+            {
+                if (spaced && gapped < letters)
+                {
+                    return false;
+                }
+
+                (letters, gapped, spaced) = (0, 0, false);
+                continue;
+            }
+
+            var gap = gaps[start + k];
+            letters++;
+            gapped += gap == TextFolder.NoGap ? 0 : 1;
+            spaced |= gap == TextFolder.WordGap;
+        }
+
+        return true;
     }
 
     private IReadOnlyList<ContentFinding> Report(string text, ContentContext context, ref FoldBuffer folded, ref MatchList matches)

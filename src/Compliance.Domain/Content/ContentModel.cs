@@ -56,10 +56,13 @@ internal enum TermRole
 internal readonly record struct TermUse(ContentRule Rule, TermRole Role, string Display);
 
 /// <summary>One folded key of the single search, with every category that uses it.</summary>
-internal sealed class LexiconEntry(string key, TermUse[] uses)
+internal sealed class LexiconEntry(string key, TermUse[] uses, bool[] wordGaps)
 {
     public string Key { get; } = key;
     public TermUse[] Uses { get; } = uses;
+
+    /// <summary>Positions of <see cref="Key"/> before which a term using it has a gap of its own ("court|order").</summary>
+    public bool[] WordGaps { get; } = wordGaps;
 
     // Word boundaries apply only at edges that are Latin, so Chinese terms match anywhere.
     public bool LatinStart { get; } = TextFolder.IsLatin(key[0]);

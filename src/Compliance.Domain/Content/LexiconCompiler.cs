@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using Compliance.Domain.Rules;
 using YamlDotNet.Core;
 using YamlDotNet.RepresentationModel;
@@ -99,12 +98,12 @@ internal static class LexiconCompiler
         }
 
         // Terms fold only once every file's variants are known, so a term in en.yaml sees zh.yaml's table too.
-        var folder = new TextFolder(variants.ToFrozenDictionary());
-        var byKey = new Dictionary<string, List<TermUse>>(StringComparer.Ordinal);
+        var folder = new TextFolder(variants);
+        var byKey = new Dictionary<string, (List<TermUse> Uses, bool[] WordGaps)>(StringComparer.Ordinal);
         var seen = new Dictionary<(string Key, ContentCategory Category, TermRole Role), string>();
         foreach (var term in pending)
         {
-            var key = folder.FoldTerm(term.Text);
+            var key = folder.FoldTerm(term.Text, out var wordGaps);
             if (key.Length == 0)
             {
                 problems.Add(new LexiconProblem(term.File, term.Path, term.Text.Trim().Length == 0
@@ -126,12 +125,16 @@ internal static class LexiconCompiler
             }
 
             seen[(key, term.Use.Rule.Category, term.Use.Role)] = $"{term.File}: {term.Path}";
-            if (!byKey.TryGetValue(key, out var uses))
+            if (!byKey.TryGetValue(key, out var entry))
             {
-                byKey[key] = uses = [];
+                byKey[key] = entry = ([], wordGaps);
             }
 
-            uses.Add(term.Use);
+            entry.Uses.Add(term.Use);
+            for (var k = 0; k < wordGaps.Length; k++)
+            {
+                entry.WordGaps[k] |= wordGaps[k];
+            }
         }
 
         if (problems.Count > 0)
@@ -139,7 +142,7 @@ internal static class LexiconCompiler
             return new LexiconCompileResult(null, problems);
         }
 
-        var entries = byKey.Select(kv => new LexiconEntry(kv.Key, [.. kv.Value])).ToArray();
+        var entries = byKey.Select(kv => new LexiconEntry(kv.Key, [.. kv.Value.Uses], kv.Value.WordGaps)).ToArray();
         return new LexiconCompileResult(new Lexicon(string.Join(';', versions), folder, entries, optOut), []);
     }
 

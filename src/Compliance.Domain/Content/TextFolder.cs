@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Collections.Frozen;
 using System.Globalization;
 using System.Text;
 
@@ -18,7 +17,8 @@ namespace Compliance.Domain.Content;
 /// look-alikes to Latin).</item>
 /// <item>Letters and digits are kept. Combining marks and invisible format characters (zero-width space, joiners, soft
 /// hyphen) vanish. Everything else (spaces, punctuation, symbols, emoji) vanishes too, but leaves a gap mark on the next
-/// kept character: gaps are how Latin word boundaries survive the squeeze ("the police" vs "xpolice").</item>
+/// kept character: gaps are how Latin word boundaries survive the squeeze ("the police" vs "xpolice"). A gap that
+/// held whitespace is a word gap, any other a mark gap ("po-lice").</item>
 /// <item>Inside a Latin token (a gap-free run holding an ASCII letter, or a one-character token spelled out next to
 /// another one-character Latin token, as in "p 0 l 1 c e") look-alike digits and symbols become letters:
 /// 0→o, 1→i, 3→e, 4→a, 5→s, 7→t, 8→b, @→a, $→s. Digits elsewhere ("500", "逾期3天") stay digits.</item>
@@ -28,18 +28,28 @@ namespace Compliance.Domain.Content;
 internal sealed class TextFolder
 {
     private const int ScratchLength = 32;
-    private readonly FrozenDictionary<char, char> variants;
+    // Indexed by character: its variant, or '\0'. A flat table because it is read for every non-ASCII character.
+    private readonly char[] variants = new char[char.MaxValue + 1];
 
-    public TextFolder(FrozenDictionary<char, char> variants) => this.variants = variants;
+    public TextFolder(IReadOnlyDictionary<char, char> variants)
+    {
+        foreach (var (from, to) in variants)
+        {
+            this.variants[from] = to;
+        }
+    }
 
     public static bool IsLatin(char c) => char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c);
+
+    /// <summary>Gap marks: nothing dropped before the character, only punctuation or symbols, or whitespace.</summary>
+    public const byte NoGap = 0, MarkGap = 1, WordGap = 2;
 
     /// <summary>Folds <paramref name="text"/> into <paramref name="buffer"/> (which is reset first).</summary>
     public void Fold(ReadOnlySpan<char> text, ref FoldBuffer buffer)
     {
         buffer.Reset(text.Length);
         Span<char> scratch = stackalloc char[ScratchLength];
-        var gap = false;
+        var gap = NoGap;
         for (var i = 0; i < text.Length;)
         {
             var c = text[i];
@@ -49,16 +59,16 @@ internal sealed class TextFolder
                 if (char.IsAsciiLetterOrDigit(c))
                 {
                     buffer.Add(char.IsAsciiLetterUpper(c) ? (char)(c | 0x20) : c, i, gap);
-                    gap = false;
+                    gap = NoGap;
                 }
                 else if (c is '@' or '$')
                 {
                     buffer.Add(c, i, gap);
-                    gap = false;
+                    gap = NoGap;
                 }
                 else
                 {
-                    gap = true;
+                    gap = Widen(gap, c);
                 }
 
                 i++;
@@ -74,7 +84,11 @@ internal sealed class TextFolder
             }
             else if (c is >= '\u4E00' and <= '\u9FFF')
             {
-                decomposed = text.Slice(i, 1);
+                // Unified ideographs have no decomposition and no case.
+                buffer.Add(variants[c] is var v && v != '\0' ? v : c, i, gap);
+                gap = NoGap;
+                i++;
+                continue;
             }
             else if (char.IsSurrogate(c))
             {
@@ -86,8 +100,15 @@ internal sealed class TextFolder
                 else
                 {
                     decomposed = [];
-                    gap = true;
+                    gap = Widen(gap, c);
                 }
+            }
+            else if (IsSeparatorOrInvisible(c, out var invisible))
+            {
+                // Punctuation and spaces decompose only to punctuation and spaces, so the costly NFKD call is skipped.
+                gap = invisible ? gap : Widen(gap, c);
+                i++;
+                continue;
             }
             else
             {
@@ -100,16 +121,16 @@ internal sealed class TextFolder
                 {
                     case Kind.Keep:
                         var lower = char.ToLowerInvariant(d);
-                        if (lower >= 0x80 && variants.TryGetValue(lower, out var variant))
+                        if (variants[lower] is var variant && variant != '\0')
                         {
                             lower = variant;
                         }
 
                         buffer.Add(lower, i, gap);
-                        gap = false;
+                        gap = NoGap;
                         break;
                     case Kind.Separator:
-                        gap = true;
+                        gap = Widen(gap, d);
                         break;
                     case Kind.Invisible:
                         break;
@@ -123,12 +144,21 @@ internal sealed class TextFolder
     }
 
     /// <summary>Folds a lexicon term; the result is what the search looks for.</summary>
-    public string FoldTerm(string term)
+    public string FoldTerm(string term) => FoldTerm(term, out _);
+
+    /// <summary>Folds a lexicon term, also telling before which folded characters the term itself has a word gap.</summary>
+    public string FoldTerm(string term, out bool[] wordGaps)
     {
         var buffer = new FoldBuffer();
         try
         {
             Fold(term, ref buffer);
+            wordGaps = new bool[buffer.Count];
+            for (var k = 1; k < buffer.Count; k++)
+            {
+                wordGaps[k] = buffer.Gap[k] != NoGap;
+            }
+
             return new string(buffer.Chars.AsSpan(0, buffer.Count));
         }
         finally
@@ -136,6 +166,18 @@ internal sealed class TextFolder
             buffer.Dispose();
         }
     }
+
+    private static bool IsSeparatorOrInvisible(char c, out bool invisible)
+    {
+        var category = CharUnicodeInfo.GetUnicodeCategory(c);
+        invisible = category is UnicodeCategory.Format or UnicodeCategory.NonSpacingMark or UnicodeCategory.EnclosingMark;
+        return invisible || category is UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator
+            or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Control or UnicodeCategory.ConnectorPunctuation
+            or UnicodeCategory.DashPunctuation or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation
+            or UnicodeCategory.InitialQuotePunctuation or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
+    }
+
+    private static byte Widen(byte gap, char separator) => char.IsWhiteSpace(separator) ? WordGap : Math.Max(gap, MarkGap);
 
     private static ReadOnlySpan<char> Decompose(ReadOnlySpan<char> unit, Span<char> scratch)
     {
@@ -175,7 +217,7 @@ internal sealed class TextFolder
         while (start < count)
         {
             var end = start + 1;
-            while (end < count && !buffer.Gap[end])
+            while (end < count && buffer.Gap[end] == NoGap)
             {
                 end++;
             }
@@ -187,7 +229,7 @@ internal sealed class TextFolder
             }
 
             var length = end - start;
-            var nextIsSpelledLatin = end < count && (end + 1 == count || buffer.Gap[end + 1]) && char.IsAsciiLetterLower(chars[end]);
+            var nextIsSpelledLatin = end < count && (end + 1 == count || buffer.Gap[end + 1] != NoGap) && char.IsAsciiLetterLower(chars[end]);
             var spelledOut = length == 1 && ((previousLength == 1 && previousLatin) || nextIsSpelledLatin);
             if (latin || spelledOut)
             {
@@ -227,7 +269,7 @@ internal struct FoldBuffer : IDisposable
 {
     public char[] Chars;
     public int[] Origin;
-    public bool[] Gap;
+    public byte[] Gap;
     public int Count;
 
     public void Reset(int capacity)
@@ -240,7 +282,7 @@ internal struct FoldBuffer : IDisposable
         }
     }
 
-    public void Add(char c, int origin, bool gap)
+    public void Add(char c, int origin, byte gap)
     {
         if (Count == Chars.Length)
         {
@@ -249,7 +291,7 @@ internal struct FoldBuffer : IDisposable
 
         Chars[Count] = c;
         Origin[Count] = origin;
-        Gap[Count] = gap || Count == 0;
+        Gap[Count] = Count == 0 ? TextFolder.WordGap : gap;
         Count++;
     }
 
@@ -260,7 +302,7 @@ internal struct FoldBuffer : IDisposable
             // Cleared: message text should not linger in shared pools.
             ArrayPool<char>.Shared.Return(Chars, clearArray: true);
             ArrayPool<int>.Shared.Return(Origin);
-            ArrayPool<bool>.Shared.Return(Gap);
+            ArrayPool<byte>.Shared.Return(Gap);
             Chars = null!;
             Origin = null!;
             Gap = null!;
@@ -271,7 +313,7 @@ internal struct FoldBuffer : IDisposable
     {
         Chars = ArrayPool<char>.Shared.Rent(capacity);
         Origin = ArrayPool<int>.Shared.Rent(capacity);
-        Gap = ArrayPool<bool>.Shared.Rent(capacity);
+        Gap = ArrayPool<byte>.Shared.Rent(capacity);
     }
 
     private void Grow()
@@ -283,6 +325,6 @@ internal struct FoldBuffer : IDisposable
         gap.AsSpan(0, Count).CopyTo(Gap);
         ArrayPool<char>.Shared.Return(chars, clearArray: true);
         ArrayPool<int>.Shared.Return(origin);
-        ArrayPool<bool>.Shared.Return(gap);
+        ArrayPool<byte>.Shared.Return(gap);
     }
 }

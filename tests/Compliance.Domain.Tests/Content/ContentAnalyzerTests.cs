@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Compliance.Domain.Content;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
@@ -6,7 +5,7 @@ using Compliance.Domain.Rules;
 namespace Compliance.Domain.Tests.Content;
 
 /// <summary>Content analysis against the built-in lexicon: the examples file, evidence excerpts, citations, speed.</summary>
-public sealed class ContentAnalyzerTests(ITestOutputHelper output)
+public sealed class ContentAnalyzerTests
 {
     private static readonly ContentAnalyzer Analyzer = new(Lexicon.BuiltIn);
     private static readonly ContentContext ToBorrower = new(Channel.Sms, ToThirdParty: false, RequireOptOutNotice: false);
@@ -149,28 +148,5 @@ public sealed class ContentAnalyzerTests(ITestOutputHelper output)
             var index = i % texts.Length;
             Assert.Equal(expected[index], Analyzer.Analyze(texts[index], ToThirdParty));
         });
-    }
-
-    [Fact]
-    public void FiveHundredCharacterMessage_IsAnalysedWellUnderAMillisecond()
-    {
-        var text = string.Concat(Enumerable.Repeat("您好，您的账单已出，请按时还款。Your statement is ready; please pay by Friday. ", 8))[..500];
-        var context = new ContentContext(Channel.Sms, ToThirdParty: true, RequireOptOutNotice: true);
-        for (var i = 0; i < 2000; i++)
-        {
-            Analyzer.Analyze(text, context);
-        }
-
-        const int runs = 20000;
-        var clock = Stopwatch.StartNew();
-        for (var i = 0; i < runs; i++)
-        {
-            Analyzer.Analyze(text, context);
-        }
-
-        var micros = clock.Elapsed.TotalMicroseconds / runs;
-        output.WriteLine($"Analyze, 500 chars, {Analyzer.Analyze(text, context).Count} findings: {micros:F2} µs per message");
-        // The goal is 50 µs; the bound leaves room for slow, shared CI machines.
-        Assert.InRange(micros, 0, 1000);
     }
 }

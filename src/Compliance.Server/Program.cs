@@ -5,6 +5,7 @@ builder.AddComplianceOptions()
     .AddComplianceStore()
     .AddComplianceGate()
     .AddComplianceIngest()
+    .AddComplianceAudit()
     .AddComplianceAuthentication()
     .AddComplianceGrpc();
 

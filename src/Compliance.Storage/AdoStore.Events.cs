@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Text.Json;
 using Compliance.Domain.Events;
+using Compliance.Domain.Ledger;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
 
@@ -13,8 +14,9 @@ public abstract partial class AdoStore
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        await using var session = new IngestSession(connection, tx, LockResourceSql, ct);
+        await using var session = new IngestSession(connection, tx, LockResourceSql, Ledger(connection, tx, ct), ct);
         await work(session);
+        await session.Ledger.FlushAsync();
         await tx.CommitAsync(ct);
     }
 
@@ -55,8 +57,10 @@ public abstract partial class AdoStore
     private static AttemptRow ReadAttemptRow(DbDataReader r) => new(r.GetString(10), r.GetString(11), ReadAttempt(r));
 
     /// <summary>One write transaction with prepared commands reused across the batch.</summary>
-    private sealed class IngestSession(DbConnection connection, DbTransaction tx, string? lockSql, CancellationToken ct) : IIngestSession, IAsyncDisposable
+    private sealed class IngestSession(DbConnection connection, DbTransaction tx, string? lockSql, LedgerAppender ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
     {
+        public LedgerAppender Ledger => ledger;
+
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
 
         public async Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds)
@@ -119,6 +123,7 @@ public abstract partial class AdoStore
                 (int)e.Purpose, e.DestinationHash, e.DestinationMasked, (int)e.DestinationClass, e.PartyId, (int)e.Outcome, e.DurationMs,
                 ToMs(e.OccurredAt), ToMs(e.ReceivedAt), e.Imported, e.RiskScore, JsonSerializer.Serialize(e.Violations, JsonOptions), e.Body);
             await command.ExecuteNonQueryAsync(ct);
+            await ledger.AppendAsync(e.LenderId, LedgerKind.Event, e.EventId, e.AccountId, e.ReceivedAt, e);
         }
 
         public async Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt a)
@@ -158,11 +163,11 @@ public abstract partial class AdoStore
                 ("occurred_at", ToMs(i.OccurredAt)), ("created_at", ToMs(i.CreatedAt)), ("acknowledged_by", ""), ("note", ""));
         }
 
-        public Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now) =>
-            ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
-                ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
-                ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
-                ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
+        public async Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now)
+        {
+            await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
+        }
 
         private DbCommand Prepared(string sql, params string[] names)
         {

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using System.Text.Json;
+using Compliance.Domain.Ledger;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
 
@@ -26,6 +27,9 @@ public abstract partial class AdoStore
                 var stored = new StoredPolicy(lenderId, version, FromMs(ToMs(effectiveAt)), document, FromMs(ToMs(createdAt)), createdBy);
                 await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, ("lender_id", lenderId), ("version", version),
                     ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy));
+                var ledger = Ledger(connection, tx, ct);
+                await ledger.AppendAsync(lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored);
+                await ledger.FlushAsync();
                 await tx.CommitAsync(ct);
                 return stored;
             }
@@ -63,6 +67,9 @@ public abstract partial class AdoStore
             await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, reservation, decision.ReservedUntil, ct);
         }
 
+        var ledger = Ledger(connection, tx, ct);
+        await ledger.AppendAsync(lenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision);
+        await ledger.FlushAsync();
         await tx.CommitAsync(ct);
         return decision;
     }

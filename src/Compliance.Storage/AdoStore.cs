@@ -2,6 +2,7 @@ using System.Data;
 using System.Data.Common;
 using System.Reflection;
 using System.Text.Json;
+using Compliance.Domain.Ledger;
 using Compliance.Domain.Registry;
 
 namespace Compliance.Storage;
@@ -251,20 +252,36 @@ public abstract partial class AdoStore : IComplianceStore
             return null;
         }
 
-        await ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
-            ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
-            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
-            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
+        await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+        var ledger = Ledger(connection, tx, ct);
+        await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
+        await ledger.FlushAsync();
         await tx.CommitAsync(ct);
         return flag;
     }
 
+    private static Task<int> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct) =>
+        ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
+            ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
+            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
+            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
+
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
         var key = new (string, object?)[] { ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flagId) };
-        await ExecuteAsync(connection, null, Sql.ClearFlag, ct, [.. key, ("cleared_at", ToMs(at))]);
-        return (await QueryAsync(connection, Sql.SelectFlag, ReadFlag, ct, null, key)).FirstOrDefault();
+        var cleared = await ExecuteAsync(connection, tx, Sql.ClearFlag, ct, [.. key, ("cleared_at", ToMs(at))]) == 1;
+        var flag = (await QueryAsync(connection, Sql.SelectFlag, ReadFlag, ct, tx, key)).FirstOrDefault();
+        if (cleared && flag is not null)
+        {
+            var ledger = Ledger(connection, tx, ct);
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagCleared, flagId, accountId, at, flag);
+            await ledger.FlushAsync();
+        }
+
+        await tx.CommitAsync(ct);
+        return flag;
     }
 
     // ---- agencies and collectors ----

@@ -38,7 +38,7 @@ public interface IRegistryStore
 }
 
 /// <summary>A provider's store: schema management plus every store interface.</summary>
-public interface IComplianceStore : ITenantStore, IRegistryStore, IGateStore, IPolicyStore, IEventStore
+public interface IComplianceStore : ITenantStore, IRegistryStore, IGateStore, IPolicyStore, IEventStore, ILedgerStore
 {
     /// <summary>Applies pending schema migrations; refuses a database whose schema is newer than this binary knows.</summary>
     Task<SchemaStatus> MigrateAsync(CancellationToken ct);

@@ -21,6 +21,8 @@ public sealed class ComplianceOptions
 
     public IngestOptions Ingest { get; set; } = new();
 
+    public AuditOptions Audit { get; set; } = new();
+
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
 }
@@ -106,6 +108,27 @@ public sealed class IngestOptions
     public TimeSpan BlastWindow { get; set; } = TimeSpan.FromDays(1);
 }
 
+/// <summary>The ledger's signing, checkpoints and retention.</summary>
+public sealed class AuditOptions
+{
+    /// <summary>PEM of the ECDSA P-256 private key (PKCS#8) that signs checkpoints. Generated into the data directory in
+    /// Development; required elsewhere. Auditors get the public half (VerificationKey).</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>PEM of the public key used to verify checkpoints; default: the public half of SigningKey.</summary>
+    public string? VerificationKey { get; set; }
+
+    /// <summary>How often each lender's chain head is signed.</summary>
+    public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Ledger entries older than this are purged (3 years: Regulation F keeps evidence 3 years after the last
+    /// collection activity; China's credit-card rules at least 2).</summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(3 * 365 + 1);
+
+    /// <summary>Quartz cron expression of the retention purge (default: daily at 03:00 UTC).</summary>
+    public string PurgeSchedule { get; set; } = "0 0 3 * * ?";
+}
+
 /// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
 internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) : IValidateOptions<ComplianceOptions>
 {
@@ -169,6 +192,26 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) :
             problems.Add("Compliance:Ingest:BlastThreshold must be at least 1 and Compliance:Ingest:BlastWindow positive.");
         }
 
+        if (string.IsNullOrWhiteSpace(options.Audit.SigningKey) && !environment.IsDevelopment())
+        {
+            problems.Add("Compliance:Audit:SigningKey is required outside Development (PEM of an ECDSA P-256 private key, e.g. `openssl ecparam -name prime256v1 -genkey | openssl pkcs8 -topk8 -nocrypt`).");
+        }
+
+        if (options.Audit.Retention < TimeSpan.FromDays(730))
+        {
+            problems.Add("Compliance:Audit:Retention must be at least 730.00:00:00 (China requires collection records to be kept at least 2 years).");
+        }
+
+        if (options.Audit.CheckpointInterval <= TimeSpan.Zero)
+        {
+            problems.Add("Compliance:Audit:CheckpointInterval must be positive.");
+        }
+
+        if (!IsCron(options.Audit.PurgeSchedule))
+        {
+            problems.Add($"Compliance:Audit:PurgeSchedule '{options.Audit.PurgeSchedule}' is not a valid Quartz cron expression.");
+        }
+
         if (options.Privacy.ContactHashKey is { Length: > 0 } key && !IsKey(key))
         {
             problems.Add("Compliance:Privacy:ContactHashKey must be base64 of at least 32 bytes.");
@@ -180,6 +223,19 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) :
         }
 
         return problems.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(problems);
+    }
+
+    private static bool IsCron(string expression)
+    {
+        try
+        {
+            _ = new Quartz.CronExpression(expression);
+            return true;
+        }
+        catch (FormatException)
+        {
+            return false;
+        }
     }
 
     private static bool IsKey(string value)

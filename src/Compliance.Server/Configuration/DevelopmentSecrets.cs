@@ -21,6 +21,23 @@ internal sealed class DevelopmentSecrets(IHostEnvironment environment) : IPostCo
             options.Privacy.ContactHashKey = ReadOrCreate(options.DataDirectory, "contact-hash.key", 32);
         }
 
+        if (string.IsNullOrWhiteSpace(options.Audit.SigningKey))
+        {
+            var file = Path.Combine(options.DataDirectory, "ledger-signing-key.pem");
+            if (!File.Exists(file))
+            {
+                using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+                Directory.CreateDirectory(options.DataDirectory);
+                File.WriteAllText(file, key.ExportPkcs8PrivateKeyPem());
+                if (!OperatingSystem.IsWindows())
+                {
+                    File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+                }
+            }
+
+            options.Audit.SigningKey = File.ReadAllText(file);
+        }
+
         if (string.IsNullOrWhiteSpace(options.Auth.PlatformAdminKey))
         {
             options.Auth.PlatformAdminKey = ReadOrCreate(options.DataDirectory, "platform-admin.key", 32);

@@ -1,4 +1,5 @@
 using Compliance.Domain.Contacts;
+using Compliance.Server.Audit;
 using Compliance.Server.Configuration;
 using Compliance.Domain.Content;
 using Compliance.Server.Gate;
@@ -8,6 +9,7 @@ using Compliance.Server.Services;
 using Compliance.Storage;
 using Grpc.AspNetCore.HealthChecks;
 using Microsoft.Extensions.Options;
+using Quartz;
 
 namespace Compliance.Server.Infrastructure;
 
@@ -50,6 +52,20 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<ReservationReleaser>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReservationReleaser>());
         builder.Services.AddHostedService<PolicyRefresher>();
+        return builder;
+    }
+
+    public static WebApplicationBuilder AddComplianceAudit(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton<LedgerKeys>();
+        builder.Services.AddSingleton<LedgerAuditor>();
+        builder.Services.AddSingleton<EvidencePack>();
+        builder.Services.AddHostedService<CheckpointService>();
+        builder.Services.AddTransient<RetentionPurgeJob>();
+        var schedule = builder.Configuration[$"{ComplianceOptions.Section}:Audit:PurgeSchedule"] ?? new AuditOptions().PurgeSchedule;
+        builder.Services.AddQuartz(q => q.ScheduleJob<RetentionPurgeJob>(t => t.WithIdentity("retention-purge").WithCronSchedule(schedule)));
+        builder.Services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         return builder;
     }
 

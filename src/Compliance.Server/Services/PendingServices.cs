@@ -9,6 +9,3 @@ namespace Compliance.Server.Services;
 
 [Authorize(Roles = Roles.Readers)]
 internal sealed class ReportGrpcService : ReportService.ReportServiceBase;
-
-[Authorize(Roles = Roles.Readers)]
-internal sealed class AuditGrpcService : AuditService.AuditServiceBase;

@@ -1,0 +1,39 @@
+using Compliance.Domain.Ledger;
+using Compliance.Server.Configuration;
+using Compliance.Storage;
+using Microsoft.Extensions.Options;
+using Quartz;
+
+namespace Compliance.Server.Audit;
+
+/// <summary>
+/// Removes ledger entries older than the retention period. Before removing, it signs an anchor at the last removed
+/// entry, so the remaining chain still verifies from there and a later cut is still detected.
+/// </summary>
+[DisallowConcurrentExecution]
+internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<RetentionPurgeJob> logger)
+    : IJob
+{
+    public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) => await PurgeAsync(clock.GetUtcNow(), cancellationToken);
+
+    public async Task<int> PurgeAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        var cutoff = now - options.Value.Audit.Retention;
+        var removed = 0;
+        foreach (var lender in await store.LedgerLendersAsync(ct))
+        {
+            if (await store.SeqRangeAsync(lender, DateTimeOffset.UnixEpoch, cutoff, ct) is not { } range)
+            {
+                continue;
+            }
+
+            var last = await store.EntriesAsync(lender, range.Last, range.Last, ct).SingleAsync(ct);
+            var anchor = CheckpointSignature.Sign(keys.Signer, lender, last.Seq, last.Hash, now, anchor: true);
+            var count = await store.PurgeAsync(lender, last.Seq, anchor, ct);
+            removed += count;
+            logger.LogInformation("Purged {Count} ledger entries of lender {Lender} recorded before {Cutoff:u}; anchored at entry {Seq}.", count, lender, cutoff, last.Seq);
+        }
+
+        return removed;
+    }
+}

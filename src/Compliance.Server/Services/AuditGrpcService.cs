@@ -1,0 +1,161 @@
+using Compliance.Api.V1;
+using Compliance.Domain.Ledger;
+using Compliance.Server.Audit;
+using Compliance.Server.Gate;
+using Compliance.Server.Infrastructure;
+using Compliance.Server.Mapping;
+using Compliance.Server.Security;
+using Compliance.Storage;
+using ComplaintSource = Compliance.Api.V1.ComplaintSource;
+using ComplaintStatus = Compliance.Api.V1.ComplaintStatus;
+using Google.Protobuf;
+using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
+using Model = Compliance.Storage;
+
+namespace Compliance.Server.Services;
+
+/// <summary>Verify the record chain, keep complaints, export evidence. Every evidence export is itself recorded.</summary>
+[Authorize]
+internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor auditor, EvidencePack evidence, AccountCache accounts, TimeProvider clock)
+    : AuditService.AuditServiceBase
+{
+    private const int ChunkSize = 64 * 1024;
+    private const string Officers = $"{Roles.ComplianceOfficer},{Roles.Administrator}";
+
+    public override async Task<VerifyResponse> Verify(VerifyRequest request, ServerCallContext context)
+    {
+        var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
+        var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddDays(1);
+        var result = await auditor.VerifyAsync(context.Caller().Lender, from, to, context.CancellationToken);
+        return new VerifyResponse
+        {
+            Valid = result.Valid,
+            EntriesChecked = result.EntriesChecked,
+            CheckpointsChecked = result.CheckpointsChecked,
+            FirstBadSequence = result.FirstBadSeq,
+            Reason = result.Reason,
+        };
+    }
+
+    [Authorize(Roles = Officers)]
+    public override async Task<RecordComplaintResponse> RecordComplaint(RecordComplaintRequest request, ServerCallContext context)
+    {
+        var c = request.Complaint ?? throw RpcErrors.InvalidArgument("complaint", "is required");
+        var errors = new List<FieldError>();
+        Validate.Defined(errors, "complaint.source", c.Source);
+        Validate.Id(errors, "complaint.account_id", c.AccountId);
+        Validate.Text(errors, "complaint.reference", c.Reference, 256);
+        Validate.Text(errors, "complaint.text", c.Text, 20_000);
+        errors.ThrowIfAny();
+        var lender = context.Caller().Lender;
+        if (await accounts.AccountAsync(lender, c.AccountId, context.CancellationToken) is null)
+        {
+            throw RpcErrors.NotFound("account", c.AccountId);
+        }
+
+        var now = clock.GetUtcNow();
+        var received = Proto.Time(c.ReceivedAt) ?? now;
+        var due = Proto.Time(c.DueAt) ?? (c.Source == ComplaintSource.RegulatorHotline ? AddWorkingDays(received, 15) : null);
+        var complaint = await store.AddComplaintAsync(new Model.Complaint(lender, $"cmpl_{Guid.CreateVersion7():N}", (Model.ComplaintSource)c.Source, c.Reference,
+            c.AccountId, received, c.Text, Model.ComplaintStatus.Received, due, now, now), context.CancellationToken);
+        return new RecordComplaintResponse { Complaint = ToProto(complaint) };
+    }
+
+    public override async Task<GetComplaintResponse> GetComplaint(GetComplaintRequest request, ServerCallContext context) =>
+        new() { Complaint = ToProto(await RequireComplaintAsync(request.ComplaintId, "complaint_id", context)) };
+
+    public override async Task<ListComplaintsResponse> ListComplaints(ListComplaintsRequest request, ServerCallContext context)
+    {
+        var (limit, after) = Paging.Read(new PageRequest { PageSize = request.PageSize, PageToken = request.PageToken });
+        var page = await store.ListComplaintsAsync(context.Caller().Lender, (Model.ComplaintStatus)request.Status, limit, after, context.CancellationToken);
+        var response = new ListComplaintsResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Complaints.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = Officers)]
+    public override async Task<UpdateComplaintStatusResponse> UpdateComplaintStatus(UpdateComplaintStatusRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "complaint_id", request.ComplaintId);
+        Validate.Defined(errors, "status", request.Status);
+        Validate.Text(errors, "note", request.Note, 2000);
+        errors.ThrowIfAny();
+        var caller = context.Caller();
+        var complaint = await store.UpdateComplaintStatusAsync(caller.Lender, request.ComplaintId, (Model.ComplaintStatus)request.Status, request.Note,
+            clock.GetUtcNow(), caller.KeyId, context.CancellationToken) ?? throw RpcErrors.NotFound("complaint", request.ComplaintId);
+        return new UpdateComplaintStatusResponse { Complaint = ToProto(complaint) };
+    }
+
+    public override async Task ExportEvidence(ExportEvidenceRequest request, IServerStreamWriter<ExportEvidenceResponse> responseStream, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "account_id", request.AccountId);
+        Validate.Id(errors, "complaint_id", request.ComplaintId, required: false);
+        errors.ThrowIfAny();
+        var caller = context.Caller();
+        var ct = context.CancellationToken;
+        var account = await store.GetAccountAsync(caller.Lender, request.AccountId, ct) ?? throw RpcErrors.NotFound("account", request.AccountId);
+        var complaint = request.ComplaintId.Length > 0 ? await RequireComplaintAsync(request.ComplaintId, "complaint_id", context) : null;
+        var now = clock.GetUtcNow();
+        var from = Proto.Time(request.PeriodStart) ?? complaint?.ReceivedAt.AddDays(-90) ?? now.AddDays(-90);
+        var to = Proto.Time(request.PeriodEnd) ?? now.AddMilliseconds(1);
+        if (to <= from)
+        {
+            throw RpcErrors.InvalidArgument("period_end", "must be after period_start");
+        }
+
+        // The read is recorded before anything is handed out.
+        await store.AppendAsync(caller.Lender, LedgerKind.EvidenceRead, complaint?.ComplaintId ?? $"export:{Guid.CreateVersion7():N}", account.AccountId, now,
+            new { by = caller.KeyId, role = caller.Role, accountId = account.AccountId, from, to, complaintId = complaint?.ComplaintId ?? "" }, ct);
+        var bundle = await evidence.BuildAsync(account, from, to, complaint, now, ct);
+        var fileName = $"evidence-{account.AccountId}-{now:yyyyMMddTHHmmssZ}.zip";
+        for (var offset = 0; offset < bundle.Length; offset += ChunkSize)
+        {
+            var chunk = new ExportEvidenceResponse { Chunk = ByteString.CopyFrom(bundle, offset, Math.Min(ChunkSize, bundle.Length - offset)) };
+            if (offset == 0)
+            {
+                chunk.FileName = fileName;
+            }
+
+            await responseStream.WriteAsync(chunk, ct);
+        }
+    }
+
+    private async Task<Model.Complaint> RequireComplaintAsync(string complaintId, string field, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, field, complaintId);
+        errors.ThrowIfAny();
+        return await store.GetComplaintAsync(context.Caller().Lender, complaintId, context.CancellationToken) ?? throw RpcErrors.NotFound("complaint", complaintId);
+    }
+
+    /// <summary>Monday-to-Friday days after a date (public holidays are not known here and are not skipped).</summary>
+    internal static DateTimeOffset AddWorkingDays(DateTimeOffset start, int days)
+    {
+        var at = start;
+        while (days > 0)
+        {
+            at = at.AddDays(1);
+            if (at.DayOfWeek is not (DayOfWeek.Saturday or DayOfWeek.Sunday))
+            {
+                days--;
+            }
+        }
+
+        return at;
+    }
+
+    private static Api.V1.Complaint ToProto(Model.Complaint c) => new()
+    {
+        ComplaintId = c.ComplaintId,
+        Source = (ComplaintSource)c.Source,
+        Reference = c.Reference,
+        AccountId = c.AccountId,
+        ReceivedAt = Proto.Time(c.ReceivedAt),
+        Text = c.Text,
+        Status = (ComplaintStatus)c.Status,
+        DueAt = Proto.Time(c.DueAt),
+    };
+}

@@ -1,0 +1,194 @@
+using System.IO.Compression;
+using Compliance.Api.V1;
+using Compliance.Domain.Ledger;
+using Compliance.Server.Audit;
+using Grpc.Core;
+using Microsoft.Data.Sqlite;
+
+namespace Compliance.Server.Tests;
+
+/// <summary>The tamper-evident record over gRPC: every kind of tampering is detected; evidence packs read as a timeline.</summary>
+public sealed class AuditTests
+{
+    private static readonly DateTimeOffset T0 = GateFixture.Start;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    /// <summary>A server whose demo lender has a chain of 2 registry flags, 8 gate decisions and 8 events, signed at its head.</summary>
+    private static async Task<GateFixture> StartWithChainAsync()
+    {
+        var server = new GateFixture();
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
+        await registry.UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "A-1",
+                BorrowerName = "Li Wei",
+                Location = new Location { CountryCode = "CN", TimeZone = "Asia/Shanghai" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Value = "+86 138 0013 8000" } },
+            },
+        }, cancellationToken: Ct);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var events = new List<Event>();
+        for (var i = 0; i < 8; i++)
+        {
+            var destination = i % 3 == 2 ? new Destination { PhoneNumber = $"+86 139 0000 00{i:00}" } : new Destination { ContactPointId = "mobile" };
+            var decision = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "A-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = destination } }, cancellationToken: Ct)).Decision;
+            events.Add(EventIngestTests.Placed($"e{i}", "A-1", T0.AddSeconds(i), destination, decision.Verdict == Verdict.Allow ? decision.DecisionId : ""));
+        }
+
+        await EventIngestTests.StreamAsync(new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.CollectionSystem)), events);
+        var officer = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer));
+        var flag = await officer.SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.MediumOptOut, Channel = Channel.Sms } }, cancellationToken: Ct);
+        await officer.ClearFlagAsync(new ClearFlagRequest { AccountId = "A-1", FlagId = flag.Flag.FlagId }, cancellationToken: Ct);
+        Assert.Equal(1, await server.Get<LedgerAuditor>().CheckpointAsync(Ct));
+        return server;
+    }
+
+    private static Task<VerifyResponse> VerifyAsync(GateFixture server) =>
+        new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor)).VerifyAsync(new VerifyRequest(), cancellationToken: Ct).ResponseAsync;
+
+    private static async Task ExecuteAsync(ServerFixture server, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "compliance.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+
+    [Fact]
+    public async Task UntouchedChain_Verifies()
+    {
+        await using var server = await StartWithChainAsync();
+
+        var result = await VerifyAsync(server);
+
+        Assert.True(result.Valid, result.Reason);
+        Assert.Equal(18, result.EntriesChecked);
+        Assert.Equal(1, result.CheckpointsChecked);
+    }
+
+    [Theory]
+    [InlineData("one byte changed", "UPDATE ledger SET payload = replace(payload, '\"collectorId\":\"collector-1\"', '\"collectorId\":\"collector-2\"') WHERE seq = 5", 5, "was changed")]
+    [InlineData("one row deleted", "DELETE FROM ledger WHERE seq = 7", 7, "is missing")]
+    [InlineData("two rows reordered", "UPDATE ledger SET seq = -1 WHERE seq = 3; UPDATE ledger SET seq = 3 WHERE seq = 4; UPDATE ledger SET seq = 4 WHERE seq = -1", 3, "does not link")]
+    [InlineData("tail truncated", "DELETE FROM ledger WHERE seq > 15; UPDATE ledger_heads SET seq = 15, hash = (SELECT hash FROM ledger WHERE seq = 15)", 16, "tail was cut")]
+    public async Task Tampering_IsDetected_AtTheFirstBadEntry(string tampering, string sql, long firstBad, string reason)
+    {
+        await using var server = await StartWithChainAsync();
+
+        await ExecuteAsync(server, sql);
+        var result = await VerifyAsync(server);
+
+        Assert.False(result.Valid, tampering);
+        Assert.Equal(firstBad, result.FirstBadSequence);
+        Assert.Contains(reason, result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RewritingTheWholeChain_IsDetectedByTheSignedCheckpoint()
+    {
+        await using var server = await StartWithChainAsync();
+        var store = server.Get<Storage.ILedgerStore>();
+        var entries = await store.EntriesAsync("demo", 1, long.MaxValue, Ct).ToListAsync(Ct);
+
+        // A database administrator edits entry 2 and recomputes every hash after it, so the chain is self-consistent.
+        var head = LedgerChain.Start("demo");
+        foreach (var e in entries)
+        {
+            var payload = e.Seq == 2 ? e.Payload.Replace("collector-1", "collector-9", StringComparison.Ordinal) : e.Payload;
+            var rewritten = LedgerChain.Next(head, e.LenderId, e.Kind, e.RefId, e.AccountId, e.RecordedAt, payload);
+            await ExecuteAsync(server, $"UPDATE ledger SET payload = '{payload.Replace("'", "''", StringComparison.Ordinal)}', prev_hash = '{Convert.ToHexStringLower(rewritten.PrevHash)}', hash = '{Convert.ToHexStringLower(rewritten.Hash)}' WHERE seq = {e.Seq}");
+            head = new LedgerHead(rewritten.Seq, rewritten.Hash);
+        }
+
+        var result = await VerifyAsync(server);
+
+        Assert.False(result.Valid);
+        Assert.Contains("chain was rewritten", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Complaint_EvidencePack_IsAReadableTimeline_WithMaskedNumbers_AndTheReadIsRecorded()
+    {
+        await using var server = await StartWithChainAsync();
+        var officer = new AuditService.AuditServiceClient(server.Channel(server.Keys.ComplianceOfficer));
+        var complaint = (await officer.RecordComplaintAsync(new RecordComplaintRequest
+        {
+            Complaint = new Complaint { Source = ComplaintSource.RegulatorHotline, Reference = "12378-2026-000123", AccountId = "A-1", Text = "Collectors called my friends about my loan." },
+        }, cancellationToken: Ct)).Complaint;
+        var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
+
+        var zip = await DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
+        var second = await DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
+        var html = Read(zip, "summary.html");
+        var secondHtml = Read(second, "summary.html");
+
+        Assert.Equal(T0.AddDays(21), complaint.DueAt.ToDateTimeOffset()); // 15 working days
+        Assert.Contains("12378-2026-000123", html, StringComparison.Ordinal);
+        Assert.Contains("The lender&#39;s hash chain verifies", html, StringComparison.Ordinal);
+        Assert.Contains("denied, contact blocked", html, StringComparison.Ordinal);
+        Assert.Contains("+86 138****8000", html, StringComparison.Ordinal);
+        Assert.Contains("BASE.third-parties", html, StringComparison.Ordinal);
+        Assert.DoesNotContain("13800138000", html, StringComparison.Ordinal);
+        Assert.Contains("Evidence exported", secondHtml, StringComparison.Ordinal);
+        Assert.NotEmpty(Read(zip, "ledger-entries.jsonl"));
+        Assert.Contains("BEGIN PUBLIC KEY", Read(zip, "verification-key.pem"), StringComparison.Ordinal);
+        Assert.True((await VerifyAsync(server)).Valid);
+    }
+
+    [Fact]
+    public async Task Auditor_ReadsButCannotRecordComplaints()
+    {
+        await using var server = await StartWithChainAsync();
+        var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
+
+        var error = await Assert.ThrowsAsync<RpcException>(() => auditor.RecordComplaintAsync(new RecordComplaintRequest
+        {
+            Complaint = new Complaint { Source = ComplaintSource.Borrower, AccountId = "A-1" },
+        }).ResponseAsync);
+
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+    }
+
+    [Fact]
+    public async Task RetentionPurge_RemovesOldEntries_AndWhatRemainsStillVerifies()
+    {
+        await using var server = await StartWithChainAsync();
+        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
+            .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+
+        // Three years and half a second later, the first 18 entries have expired; the flag set a second later has not.
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
+        var result = await VerifyAsync(server);
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 19");
+        var tampered = await VerifyAsync(server);
+
+        Assert.Equal(18, removed);
+        Assert.True(result.Valid, result.Reason);
+        Assert.Equal(1, result.EntriesChecked);
+        Assert.False(tampered.Valid);
+    }
+
+    private static async Task<byte[]> DownloadAsync(AuditService.AuditServiceClient client, ExportEvidenceRequest request)
+    {
+        using var call = client.ExportEvidence(request, cancellationToken: Ct);
+        using var buffer = new MemoryStream();
+        await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
+        {
+            chunk.Chunk.WriteTo(buffer);
+        }
+
+        return buffer.ToArray();
+    }
+
+    private static string Read(byte[] zip, string name)
+    {
+        using var archive = new ZipArchive(new MemoryStream(zip));
+        using var reader = new StreamReader(archive.GetEntry(name)!.Open());
+        return reader.ReadToEnd();
+    }
+}

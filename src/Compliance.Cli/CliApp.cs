@@ -10,7 +10,8 @@ internal static class CliApp
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand(
-            "Command-line client of the Compliance service: registers accounts, flags, agencies, collectors, lenders and API keys. "
+            "Command-line client of the Compliance service: checks contacts at the gate, sends collection events, watches incidents, "
+            + "manages conduct-limit policies, and registers accounts, flags, agencies, collectors, lenders and API keys. "
             + "Without --key it uses the development key file the server writes into its data directory.");
         GlobalOptions.AddTo(root);
         root.Subcommands.Add(HealthCommand.Create());
@@ -20,6 +21,10 @@ internal static class CliApp
         root.Subcommands.Add(CollectorCommands.Create());
         root.Subcommands.Add(LenderCommands.Create());
         root.Subcommands.Add(KeyCommands.Create());
+        root.Subcommands.Add(GateCommands.Create());
+        root.Subcommands.Add(EventCommands.Create());
+        root.Subcommands.Add(AlertCommands.Create());
+        root.Subcommands.Add(PolicyCommands.Create());
         return root;
     }
 
@@ -55,4 +60,7 @@ internal static class ExitCodes
 
     /// <summary>The request was refused: bad usage, invalid argument, not found, not permitted.</summary>
     public const int Rejected = 2;
+
+    /// <summary>The gate denied the contact (gate check), so scripts can branch on allow and deny without parsing output.</summary>
+    public const int Denied = 3;
 }

@@ -26,6 +26,10 @@ internal sealed class ClientContext : IDisposable
         // http:// endpoints speak HTTP/2 without TLS (h2c); the channel does that on its own for http URIs.
         _channel = GrpcChannel.ForAddress(endpoint);
         Registry = new RegistryService.RegistryServiceClient(_channel);
+        Gate = new ContactGateService.ContactGateServiceClient(_channel);
+        Policy = new PolicyService.PolicyServiceClient(_channel);
+        Alerts = new AlertService.AlertServiceClient(_channel);
+        Events = new EventIngestService.EventIngestServiceClient(_channel);
         Health = new Health.HealthClient(_channel);
     }
 
@@ -41,17 +45,32 @@ internal sealed class ClientContext : IDisposable
 
     public RegistryService.RegistryServiceClient Registry { get; }
 
+    public ContactGateService.ContactGateServiceClient Gate { get; }
+
+    public PolicyService.PolicyServiceClient Policy { get; }
+
+    public AlertService.AlertServiceClient Alerts { get; }
+
+    public EventIngestService.EventIngestServiceClient Events { get; }
+
     public Health.HealthClient Health { get; }
 
     /// <summary>Options for an authenticated call. The key is resolved on first use, so commands that need none
     /// (health) work without a key file.</summary>
     public CallOptions Call => new(
-        headers: _headers ??= new Metadata { { "authorization", $"Bearer {_key()}" } },
+        headers: Headers,
         deadline: DateTime.UtcNow + CallTimeout,
+        cancellationToken: CancellationToken);
+
+    /// <summary>Options for an authenticated stream that runs as long as it has work (event files) or until Ctrl+C (alerts watch).</summary>
+    public CallOptions StreamCall => new(
+        headers: Headers,
         cancellationToken: CancellationToken);
 
     /// <summary>Options for a call that needs no key.</summary>
     public CallOptions AnonymousCall => new(deadline: DateTime.UtcNow + CallTimeout, cancellationToken: CancellationToken);
+
+    private Metadata Headers => _headers ??= new Metadata { { "authorization", $"Bearer {_key()}" } };
 
     /// <summary>Resolves endpoint and key from options, environment and the key file, in that order.</summary>
     public static ClientContext Create(ParseResult parse, KeyRole defaultRole, CancellationToken cancellationToken)

@@ -25,6 +25,11 @@ internal static class CommandRunner
                 await Console.Error.WriteLineAsync($"error: {ex.Message}");
                 return ExitCodes.Rejected;
             }
+            catch (Exception ex) when (cancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
+            {
+                await Console.Error.WriteLineAsync("error: interrupted.");
+                return ExitCodes.Failed;
+            }
             catch (RpcException ex)
             {
                 // Only the body calls the server, so the context exists by now.

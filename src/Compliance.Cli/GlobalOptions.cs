@@ -27,7 +27,8 @@ internal static class GlobalOptions
     public static readonly Option<string?> Role = new Option<string?>("--role", "--as")
     {
         Description = $"Which key of the key file to use when no --key is given: {Words.KeyRoles.List}. Each command has its own default "
-            + "(account commands: collection-system; key commands: administrator; lender create: platform-admin). "
+            + "(account, gate and events commands: collection-system; alerts and policy: compliance-officer; "
+            + "key commands and policy put: administrator; lender create: platform-admin). "
             + "On 'key create', --role is the new key's role; use --as there.",
         HelpName = "role",
         Recursive = true,

@@ -130,6 +130,39 @@ internal static class Words
         ("im", ContactPointKind.InstantMessage),
         ("postal", ContactPointKind.PostalAddress));
 
+    public static readonly WordMap<ContactPurpose> Purposes = new(
+        ("collect", ContactPurpose.CollectDebt),
+        ("locate", ContactPurpose.LocateBorrower),
+        ("message", ContactPurpose.PassMessage),
+        ("respond", ContactPurpose.RespondToConsumer),
+        ("cease-confirmation", ContactPurpose.CeaseConfirmation));
+
+    public static readonly WordMap<DestinationClass> DestinationClasses = new(
+        ("own", DestinationClass.Own),
+        ("related-party", DestinationClass.RelatedParty),
+        ("unrelated-party", DestinationClass.UnrelatedParty),
+        ("unknown", DestinationClass.Unknown));
+
+    public static readonly WordMap<Verdict> Verdicts = new(
+        ("ALLOW", Verdict.Allow),
+        ("DENY", Verdict.Deny));
+
+    /// <summary>SHADOW marks a rule that would have denied but only reports.</summary>
+    public static readonly WordMap<RuleEffect> RuleEffects = new(
+        ("DENY", RuleEffect.Deny),
+        ("SHADOW", RuleEffect.ShadowDeny));
+
+    public static readonly WordMap<Severity> Severities = new(
+        ("low", Severity.Low),
+        ("medium", Severity.Medium),
+        ("high", Severity.High),
+        ("critical", Severity.Critical));
+
+    public static readonly WordMap<AckStatus> AckStatuses = new(
+        ("accepted", AckStatus.Accepted),
+        ("duplicate", AckStatus.Duplicate),
+        ("rejected", AckStatus.Rejected));
+
     public static readonly WordMap<CollectorKind> CollectorKinds = new(
         ("human", CollectorKind.Human),
         ("ai-voice", CollectorKind.AiVoice),

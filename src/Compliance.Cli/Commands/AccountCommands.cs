@@ -149,23 +149,14 @@ internal static class AccountCommands
 
     private static Account ReadAccount(string path)
     {
-        string text;
-        try
-        {
-            text = path == "-" ? Console.In.ReadToEnd() : File.ReadAllText(path);
-        }
-        catch (IOException ex)
-        {
-            throw new UsageException($"cannot read {path}: {ex.Message}");
-        }
-
+        var text = FileInput.ReadAllText(path);
         try
         {
             return JsonParser.Default.Parse<Account>(text);
         }
         catch (Exception ex) when (ex is InvalidProtocolBufferException or InvalidJsonException)
         {
-            throw new UsageException($"{(path == "-" ? "standard input" : path)} is not a compliance.v1.Account in protobuf JSON: {ex.Message}");
+            throw new UsageException($"{FileInput.Name(path)} is not a compliance.v1.Account in protobuf JSON: {ex.Message}");
         }
     }
 

@@ -49,4 +49,14 @@ internal static class ContactInput
 
         return party;
     }
+
+    /// <summary>The destination of a contact: a registered contact point by id, or a raw phone number or e-mail address.</summary>
+    public static Destination Destination(string? contactPointId, string? phone, string? email) =>
+        (contactPointId, phone, email) switch
+        {
+            ({ Length: > 0 } id, null, null) => new Destination { ContactPointId = id.Trim() },
+            (null, { Length: > 0 } number, null) => new Destination { PhoneNumber = number.Trim() },
+            (null, null, { Length: > 0 } address) => new Destination { EmailAddress = address.Trim() },
+            _ => throw new UsageException("Give exactly one destination: --contact-point, --phone or --email."),
+        };
 }

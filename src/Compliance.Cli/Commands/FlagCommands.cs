@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.CommandLine.Parsing;
-using System.Globalization;
 using Compliance.Api.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -26,8 +24,8 @@ internal static class FlagCommands
             .AcceptOnlyFromAmong([.. Words.Channels.Words]);
         var party = new Option<string?>("--party") { Description = "The party a third-party refusal or consent is about (its party id).", HelpName = "party-id" };
         var contactPoint = new Option<string?>("--contact-point") { Description = "The contact point the flag is limited to (its id).", HelpName = "contact-point-id" };
-        var from = TimeOption("--from", "When the flag takes effect. Default: now.");
-        var expires = TimeOption("--expires", "When the flag ends by itself, for example a consent's expiry. Default: never (until cleared).");
+        var from = TimeInput.Option("--from", "When the flag takes effect. Default: now.");
+        var expires = TimeInput.Option("--expires", "When the flag ends by itself, for example a consent's expiry. Default: never (until cleared).");
         var note = new Option<string?>("--note") { Description = "Free text kept with the flag, for example where the notice came from." };
         var command = new Command("set", "Set a flag on an account, effective now or from --from. Prints the stored flag.")
         {
@@ -56,7 +54,7 @@ internal static class FlagCommands
     {
         var account = new Argument<string>("account-id") { Description = "The flagged account." };
         var flagId = new Argument<string>("flag-id") { Description = "The flag's id, as shown by 'flag set' or 'account get'." };
-        var at = TimeOption("--at", "When the flag ends. Default: now.");
+        var at = TimeInput.Option("--at", "When the flag ends. Default: now.");
         var command = new Command("clear", "End a flag. It stays in the account's history with the time it was cleared.") { account, flagId, at };
         command.SetAction(CommandRunner.Run(KeyRole.ComplianceOfficer, async (parse, ctx) =>
         {
@@ -94,25 +92,5 @@ internal static class FlagCommands
         }
 
         table.WriteTo(writer);
-    }
-
-    /// <summary>An ISO 8601 time option; times without an offset are read as UTC, so a script means the same everywhere.</summary>
-    private static Option<DateTimeOffset?> TimeOption(string name, string description) => new(name)
-    {
-        Description = description + " ISO 8601, for example 2026-12-31T17:00:00Z; without an offset, UTC.",
-        HelpName = "time",
-        CustomParser = ParseTime,
-    };
-
-    private static DateTimeOffset? ParseTime(ArgumentResult result)
-    {
-        var text = result.Tokens.Single().Value;
-        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var value))
-        {
-            return value;
-        }
-
-        result.AddError($"'{text}' is not an ISO 8601 time such as 2026-12-31T17:00:00Z.");
-        return null;
     }
 }

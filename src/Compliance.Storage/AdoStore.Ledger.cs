@@ -97,7 +97,14 @@ public abstract partial class AdoStore
     public async Task AddCheckpointAsync(Checkpoint c, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await InsertCheckpointAsync(connection, null, c, ct);
+        try
+        {
+            await InsertCheckpointAsync(connection, null, c, ct);
+        }
+        catch (DbException e) when (IsUniqueViolation(e))
+        {
+            // Another replica signed the same head first; one checkpoint per position is enough.
+        }
     }
 
     private static Task<int> InsertCheckpointAsync(DbConnection connection, DbTransaction? tx, Checkpoint c, CancellationToken ct) =>

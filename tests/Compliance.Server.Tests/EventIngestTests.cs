@@ -174,6 +174,23 @@ public sealed class EventIngestTests
         Assert.Equal("events[0].occurred_at", acks[7_000].ErrorField);
     }
 
+    [Theory]
+    [InlineData("你已被法*院起诉，再不还钱就上门", "法*院", "CONTENT.impersonation")]
+    [InlineData("你已被法*院起诉，再不还钱就上门", "上门", "CONTENT.threat")]
+    [InlineData("ＰＯＬＩＣＥ will visit you, d e a d b e a t", "ＰＯＬＩＣＥ", "CONTENT.impersonation")]
+    [InlineData("the p0l1ce have your file", "p0l1ce", "CONTENT.impersonation")]
+    public async Task EvadedThreatsAndImpersonation_AreFound_AndOnlyTheExcerptIsKept(string body, string evidence, string rule)
+    {
+        await using var server = await StartAsync();
+
+        var acks = await StreamAsync(Ingest(server), [Sms("c1", "US-1", T0, body + " Reply STOP to opt out.")]);
+
+        var violation = Assert.Single(acks[0].Violations, v => v.Rule.RuleId == rule);
+        Assert.Contains(evidence, violation.Excerpt, StringComparison.Ordinal);
+        Assert.True(violation.Excerpt.Length <= 40);
+        Assert.True(acks[0].RiskScore > 0);
+    }
+
     [Fact]
     public async Task AddressBookBlast_RaisesOneIncident_AndOneAlert()
     {

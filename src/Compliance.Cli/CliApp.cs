@@ -11,7 +11,7 @@ internal static class CliApp
     {
         var root = new RootCommand(
             "Command-line client of the Compliance service: checks contacts at the gate, sends collection events, watches incidents, "
-            + "manages conduct-limit policies, and registers accounts, flags, agencies, collectors, lenders and API keys. "
+            + "manages conduct-limit policies, verifies the tamper-evident record, keeps complaints and exports evidence, and registers accounts, flags, agencies, collectors, lenders and API keys. "
             + "Without --key it uses the development key file the server writes into its data directory.");
         GlobalOptions.AddTo(root);
         root.Subcommands.Add(HealthCommand.Create());
@@ -25,6 +25,7 @@ internal static class CliApp
         root.Subcommands.Add(EventCommands.Create());
         root.Subcommands.Add(AlertCommands.Create());
         root.Subcommands.Add(PolicyCommands.Create());
+        root.Subcommands.Add(AuditCommands.Create());
         return root;
     }
 
@@ -63,4 +64,7 @@ internal static class ExitCodes
 
     /// <summary>The gate denied the contact (gate check), so scripts can branch on allow and deny without parsing output.</summary>
     public const int Denied = 3;
+
+    /// <summary>audit verify found the record altered: a hash chain link or signed checkpoint does not match.</summary>
+    public const int NotValid = 4;
 }

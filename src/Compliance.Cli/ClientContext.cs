@@ -30,6 +30,7 @@ internal sealed class ClientContext : IDisposable
         Policy = new PolicyService.PolicyServiceClient(_channel);
         Alerts = new AlertService.AlertServiceClient(_channel);
         Events = new EventIngestService.EventIngestServiceClient(_channel);
+        Audit = new AuditService.AuditServiceClient(_channel);
         Health = new Health.HealthClient(_channel);
     }
 
@@ -53,6 +54,8 @@ internal sealed class ClientContext : IDisposable
 
     public EventIngestService.EventIngestServiceClient Events { get; }
 
+    public AuditService.AuditServiceClient Audit { get; }
+
     public Health.HealthClient Health { get; }
 
     /// <summary>Options for an authenticated call. The key is resolved on first use, so commands that need none
@@ -62,7 +65,7 @@ internal sealed class ClientContext : IDisposable
         deadline: DateTime.UtcNow + CallTimeout,
         cancellationToken: CancellationToken);
 
-    /// <summary>Options for an authenticated stream that runs as long as it has work (event files) or until Ctrl+C (alerts watch).</summary>
+    /// <summary>Options for an authenticated stream that runs as long as it has work (event files, evidence exports) or until Ctrl+C (alerts watch).</summary>
     public CallOptions StreamCall => new(
         headers: Headers,
         cancellationToken: CancellationToken);

@@ -163,6 +163,18 @@ internal static class Words
         ("duplicate", AckStatus.Duplicate),
         ("rejected", AckStatus.Rejected));
 
+    public static readonly WordMap<ComplaintSource> ComplaintSources = new(
+        ("hotline", ComplaintSource.RegulatorHotline),
+        ("borrower", ComplaintSource.Borrower),
+        ("court", ComplaintSource.Court),
+        ("other", ComplaintSource.Other));
+
+    public static readonly WordMap<ComplaintStatus> ComplaintStatuses = new(
+        ("received", ComplaintStatus.Received),
+        ("investigating", ComplaintStatus.Investigating),
+        ("answered", ComplaintStatus.Answered),
+        ("closed", ComplaintStatus.Closed));
+
     public static readonly WordMap<CollectorKind> CollectorKinds = new(
         ("human", CollectorKind.Human),
         ("ai-voice", CollectorKind.AiVoice),

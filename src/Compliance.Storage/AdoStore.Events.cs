@@ -61,43 +61,51 @@ public abstract partial class AdoStore
     {
         public LedgerAppender Ledger => ledger;
 
+        private const int InChunk = 200;
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
 
         public async Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds)
         {
             var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
-            foreach (var id in eventIds)
+            foreach (var chunk in eventIds.Chunk(InChunk))
             {
-                var command = Prepared(EventSql.SelectEvent, "lender_id", "event_id");
-                Bind(command, lenderId, id);
+                var command = Prepared(EventSql.SelectEventsIn(chunk.Length), ["lender_id", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
+                Bind(command, [lenderId, .. chunk]);
                 await using var reader = await command.ExecuteReaderAsync(ct);
-                if (await reader.ReadAsync(ct))
+                while (await reader.ReadAsync(ct))
                 {
-                    found[id] = ReadEvent(reader);
+                    var e = ReadEvent(reader);
+                    found[e.EventId] = e;
                 }
             }
 
             return found;
         }
 
-        public async Task<List<AttemptRow>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since)
+        public async Task<Dictionary<string, List<AttemptRow>>> HistoriesAsync(string lenderId, IReadOnlyCollection<string> borrowerIds, DateTimeOffset since)
         {
-            if (lockSql is not null)
+            var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
+            foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
             {
-                // The same borrower lock the gate takes, so events and decisions of one borrower are counted in one order.
-                await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"borrower:{lenderId}:{borrowerId}"));
+                if (lockSql is not null)
+                {
+                    // The same borrower locks the gate takes (in a fixed order), so events and decisions of one borrower are counted in one order.
+                    foreach (var borrowerId in chunk)
+                    {
+                        await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"borrower:{lenderId}:{borrowerId}"));
+                    }
+                }
+
+                var command = Prepared(EventSql.HistoryIn(chunk.Length), ["lender_id", "since", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
+                Bind(command, [lenderId, ToMs(since), .. chunk]);
+                await using var reader = await command.ExecuteReaderAsync(ct);
+                while (await reader.ReadAsync(ct))
+                {
+                    histories[reader.GetString(12)].Add(ReadAttemptRow(reader));
+                }
             }
 
-            var command = Prepared(EventSql.HistoryWithIds, "lender_id", "borrower_id", "since");
-            Bind(command, lenderId, borrowerId, ToMs(since));
-            var rows = new List<AttemptRow>();
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                rows.Add(ReadAttemptRow(reader));
-            }
-
-            return rows;
+            return histories;
         }
 
         public async Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId)
@@ -227,7 +235,8 @@ internal static class EventSql
         VALUES (@lender_id, @event_id, @kind, @account_id, @borrower_id, @collector_id, @decision_id, @call_id, @channel, @purpose, @destination_hash,
             @destination_masked, @destination_class, @party_id, @outcome, @duration_ms, @occurred_at, @received_at, @imported, @risk_score, @violations, @body)
         """;
-    public const string SelectEvent = $"SELECT {EventColumns} FROM events WHERE lender_id = @lender_id AND event_id = @event_id";
+    public static string SelectEventsIn(int count) =>
+        $"SELECT {EventColumns} FROM events WHERE lender_id = @lender_id AND event_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})";
     public const string EventsOfAccount = $"""
         SELECT {EventColumns} FROM events
         WHERE lender_id = @lender_id AND account_id = @account_id AND occurred_at >= @from AND occurred_at < @to ORDER BY occurred_at, event_id
@@ -245,9 +254,11 @@ internal static class EventSql
             @destination_use, @purpose, @outcome, @at, NULL, NULL, @call_id)
         """;
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
-    public const string HistoryWithIds = $"""
-        SELECT {AttemptColumns} FROM attempts
-        WHERE lender_id = @lender_id AND borrower_id = @borrower_id AND at >= @since AND released_at IS NULL ORDER BY at
+    public static string HistoryIn(int count) => $"""
+        SELECT {AttemptColumns}, borrower_id FROM attempts
+        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL
+          AND borrower_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})
+        ORDER BY borrower_id, at
         """;
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND released_at IS NULL";
     public const string ConfirmReservation = """

@@ -54,7 +54,8 @@ public interface IIngestSession
 {
     /// <summary>Events already recorded under these ids (for idempotent resends).</summary>
     Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds);
-    Task<List<AttemptRow>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since);
+    /// <summary>The attempts since a time of each of these borrowers (locking each borrower where the provider needs it).</summary>
+    Task<Dictionary<string, List<AttemptRow>>> HistoriesAsync(string lenderId, IReadOnlyCollection<string> borrowerIds, DateTimeOffset since);
     Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId);
     Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId);
     Task AddEventAsync(StoredEvent e);

@@ -101,10 +101,14 @@ internal sealed class EventProcessor(
             }
         }
 
-        foreach (var ((lender, borrower), at) in earliest)
+        foreach (var group in earliest.GroupBy(e => e.Key.Item1))
         {
-            var since = at - policies.For(lender, at).Lookback;
-            state.Histories[(lender, borrower)] = await session.HistoryAsync(lender, borrower, since);
+            var at = group.Min(e => e.Value);
+            var histories = await session.HistoriesAsync(group.Key, group.Select(e => e.Key.Item2).ToList(), at - policies.For(group.Key, at).Lookback);
+            foreach (var (borrower, history) in histories)
+            {
+                state.Histories[(group.Key, borrower)] = history;
+            }
         }
 
         for (var i = 0; i < batch.Count; i++)

@@ -87,6 +87,13 @@ public abstract partial class AdoStore
         return (await QueryAsync(connection, GateSql.SelectDecision, ReadDecision, ct, ("lender_id", lenderId), ("decision_id", decisionId))).FirstOrDefault();
     }
 
+    public async Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, GateSql.DecisionsInPeriod + LimitClause, ReadDecision, ct,
+            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("limit", limit));
+    }
+
     public async Task<bool> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -162,6 +169,7 @@ internal static class GateSql
             @allowed, @failed_closed, @rules, @profiles, @next_allowed_at, @policy_version, @evaluated_at, @reserved_until, @key_id)
         """;
     public const string SelectDecision = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";
+    public const string DecisionsInPeriod = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND evaluated_at >= @from AND evaluated_at < @to ORDER BY evaluated_at, decision_id";
 
     public const string InsertAttempt = """
         INSERT INTO attempts (lender_id, attempt_id, borrower_id, account_id, collector_id, channel, destination_hash, destination_class, party_id,

@@ -55,6 +55,9 @@ public interface IGateStore
 
     Task<DecisionRecord?> GetDecisionAsync(string lenderId, string decisionId, CancellationToken ct);
 
+    /// <summary>The lender's recorded decisions in [from, to), oldest first, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
+
     /// <summary>Releases a pending reservation; false when there is none (unknown, consumed or already released).</summary>
     Task<bool> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct);
 

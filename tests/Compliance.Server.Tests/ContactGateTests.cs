@@ -266,6 +266,30 @@ public sealed class ContactGateTests
         Assert.All(decisions, d => Assert.Equal("1", d.PolicyVersion));
     }
 
+    [Fact]
+    public async Task PreviewPolicy_CountsTheContactsATighterCapWouldHaveDenied()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.Equal(Verdict.Allow, (await AuthorizeAsync(gate, Call("US-1", Own))).Verdict);
+            server.Clock.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        var preview = await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.ComplianceOfficer)).PreviewPolicyAsync(new PreviewPolicyRequest
+        {
+            Document = "overrides:\n  US-REGF.call-frequency:\n    max_attempts: 2\n",
+            PeriodStart = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(-1)),
+            PeriodEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(1)),
+        }, cancellationToken: Ct);
+
+        Assert.Equal(5, preview.DecisionsReplayed);
+        Assert.Equal(3, preview.NewlyDenied);
+        Assert.Equal(0, preview.NewlyAllowed);
+        Assert.Equal(3, preview.NewlyDeniedByRule["US-REGF.call-frequency"]);
+    }
+
     private static async Task ExecuteAsync(ServerFixture server, string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "compliance.db")};Pooling=False");

@@ -49,6 +49,7 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<AccountCache>();
         builder.Services.AddSingleton<DestinationResolver>();
         builder.Services.AddSingleton<ContactGate>();
+        builder.Services.AddSingleton<PolicyPreview>();
         builder.Services.AddSingleton<ReservationReleaser>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<ReservationReleaser>());
         builder.Services.AddHostedService<PolicyRefresher>();

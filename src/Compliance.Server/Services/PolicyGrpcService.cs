@@ -12,7 +12,7 @@ namespace Compliance.Server.Services;
 
 /// <summary>Built-in profiles and each lender's versioned policy.</summary>
 [Authorize]
-internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry registry, TimeProvider clock) : PolicyService.PolicyServiceBase
+internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry registry, PolicyPreview preview, TimeProvider clock) : PolicyService.PolicyServiceBase
 {
     public override Task<ListProfilesResponse> ListProfiles(ListProfilesRequest request, ServerCallContext context)
     {
@@ -71,6 +71,29 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         var response = new ValidatePolicyResponse { Valid = result.Ok };
         response.Problems.AddRange(result.Problems.Select(p => new Api.V1.PolicyProblem { Path = p.Path, Message = p.Message }));
         return Task.FromResult(response);
+    }
+
+    [Authorize(Roles = $"{Roles.Administrator},{Roles.ComplianceOfficer}")]
+    public override async Task<PreviewPolicyResponse> PreviewPolicy(PreviewPolicyRequest request, ServerCallContext context)
+    {
+        var now = clock.GetUtcNow();
+        var from = Proto.Time(request.PeriodStart) ?? now.AddDays(-7);
+        var to = Proto.Time(request.PeriodEnd) ?? now;
+        if (to <= from)
+        {
+            throw RpcErrors.InvalidArgument("period_end", "must be after period_start");
+        }
+
+        var compiled = Model.PolicyCompiler.Compile(request.Document, "preview", from, Model.ProfileCatalog.BuiltIn);
+        if (!compiled.Ok)
+        {
+            throw RpcErrors.InvalidArgument(compiled.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
+        }
+
+        var result = await preview.RunAsync(context.Caller().Lender, compiled.Policy!, from, to, context.CancellationToken);
+        var response = new PreviewPolicyResponse { DecisionsReplayed = result.Replayed, NewlyDenied = result.NewlyDenied, NewlyAllowed = result.NewlyAllowed };
+        response.NewlyDeniedByRule.Add(result.NewlyDeniedByRule.ToDictionary());
+        return response;
     }
 
     private static Policy ToProto(StoredPolicy p) => new()

@@ -1,0 +1,81 @@
+using Compliance.Domain.Policies;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+using Compliance.Storage;
+
+namespace Compliance.Server.Gate;
+
+/// <summary>What replaying a period's recorded gate decisions under a candidate policy changes.</summary>
+internal sealed record PreviewResult(long Replayed, long NewlyDenied, long NewlyAllowed, IReadOnlyDictionary<string, long> NewlyDeniedByRule);
+
+/// <summary>
+/// Replays the gate decisions recorded in a period under a candidate policy, each against the history the gate saw
+/// then (the attempts before it), and counts the contacts whose answer would change. Accounts are taken as they are
+/// now; decisions the gate could not make (failed closed) are skipped.
+/// </summary>
+internal sealed class PolicyPreview(IComplianceStore store, AccountCache accounts)
+{
+    public const int MaxDecisions = 100_000;
+
+    public async Task<PreviewResult> RunAsync(string lenderId, CompiledPolicy candidate, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        var decisions = await store.DecisionsAsync(lenderId, from, to, MaxDecisions, ct);
+        var histories = new Dictionary<string, IReadOnlyList<Attempt>>(StringComparer.Ordinal);
+        long replayed = 0, denied = 0, allowed = 0;
+        var byRule = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var d in decisions.Where(d => !d.FailedClosed))
+        {
+            var account = await accounts.AccountAsync(lenderId, d.AccountId, ct);
+            var collector = await accounts.CollectorAsync(lenderId, d.CollectorId, ct);
+            if (account is null || collector is null)
+            {
+                continue;
+            }
+
+            if (!histories.TryGetValue(account.BorrowerId, out var history))
+            {
+                history = await store.HistoryAsync(lenderId, account.BorrowerId, from - candidate.Lookback, ct);
+                histories[account.BorrowerId] = history;
+            }
+
+            var before = history.Where(a => a.At < d.EvaluatedAt).ToList();
+            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, Destination(account, d), d.EvaluatedAt), before);
+            replayed++;
+            if (d.Allowed && !result.Allowed)
+            {
+                denied++;
+                foreach (var hit in result.Hits.Where(h => !h.Shadow))
+                {
+                    byRule[hit.RuleId] = byRule.GetValueOrDefault(hit.RuleId) + 1;
+                }
+            }
+            else if (!d.Allowed && result.Allowed)
+            {
+                allowed++;
+            }
+        }
+
+        return new PreviewResult(replayed, denied, allowed, byRule);
+    }
+
+    private static ResolvedDestination Destination(Account account, DecisionRecord d)
+    {
+        foreach (var point in account.ContactPoints)
+        {
+            if (point.ValueHash == d.DestinationHash)
+            {
+                return new ResolvedDestination(DestinationClass.Own, d.DestinationHash, point, null, point.TimeZones);
+            }
+        }
+
+        foreach (var party in account.Parties)
+        {
+            foreach (var point in party.ContactPoints.Where(p => p.ValueHash == d.DestinationHash))
+            {
+                return new ResolvedDestination(party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty, d.DestinationHash, point, party, point.TimeZones);
+            }
+        }
+
+        return new ResolvedDestination(DestinationClass.Unknown, d.DestinationHash, null, null, []);
+    }
+}

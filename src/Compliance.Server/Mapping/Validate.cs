@@ -27,6 +27,14 @@ internal static partial class Validate
         }
     }
 
+    /// <summary>Throws INVALID_ARGUMENT at once when a required id is missing or malformed.</summary>
+    public static void RequireId(string field, string value)
+    {
+        var errors = new List<FieldError>();
+        Id(errors, field, value);
+        errors.ThrowIfAny();
+    }
+
     public static void Text(List<FieldError> errors, string field, string value, int maxLength)
     {
         if (value.Length > maxLength)

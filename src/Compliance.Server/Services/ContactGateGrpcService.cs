@@ -46,18 +46,14 @@ internal sealed class ContactGateGrpcService(ContactGate gate, IGateStore store,
     [Authorize(Roles = Roles.Writers)]
     public override async Task<ReleaseReservationResponse> ReleaseReservation(ReleaseReservationRequest request, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, "decision_id", request.DecisionId);
-        errors.ThrowIfAny();
+        Validate.RequireId("decision_id", request.DecisionId);
         var released = await store.ReleaseReservationAsync(context.Caller().Lender, request.DecisionId, clock.GetUtcNow(), context.CancellationToken);
         return new ReleaseReservationResponse { Released = released };
     }
 
     public override async Task<GetDecisionResponse> GetDecision(GetDecisionRequest request, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, "decision_id", request.DecisionId);
-        errors.ThrowIfAny();
+        Validate.RequireId("decision_id", request.DecisionId);
         var decision = await store.GetDecisionAsync(context.Caller().Lender, request.DecisionId, context.CancellationToken)
             ?? throw RpcErrors.NotFound("decision", request.DecisionId);
         return new GetDecisionResponse { Decision = GateMapping.ToProto(decision) };

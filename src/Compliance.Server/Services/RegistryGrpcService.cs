@@ -116,9 +116,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
 
     public override async Task<GetCollectorResponse> GetCollector(GetCollectorRequest request, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, "collector_id", request.CollectorId);
-        errors.ThrowIfAny();
+        Validate.RequireId("collector_id", request.CollectorId);
         var collector = await store.GetCollectorAsync(context.Caller().Lender, request.CollectorId, context.CancellationToken)
             ?? throw RpcErrors.NotFound("collector", request.CollectorId);
         return new GetCollectorResponse { Collector = RegistryMapping.ToProto(collector) };
@@ -208,9 +206,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
     [Authorize(Roles = Roles.Administrator)]
     public override async Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, "key_id", request.KeyId);
-        errors.ThrowIfAny();
+        Validate.RequireId("key_id", request.KeyId);
         var key = await store.RevokeApiKeyAsync(context.Caller().Lender, request.KeyId, clock.GetUtcNow(), context.CancellationToken)
             ?? throw RpcErrors.NotFound("api key", request.KeyId);
         keys.Forget();

@@ -1,0 +1,173 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Compliance.Api.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+using HdrHistogram;
+
+namespace Compliance.LoadTool;
+
+/// <summary>What one measured run produced. <see cref="Rows"/> counts the database rows written, where known.</summary>
+internal sealed record RunResult(string Name, long Events, TimeSpan Elapsed, HistogramBase Latency, AckTally Acks, long Rows = 0)
+{
+    public double EventsPerSecond => Events / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// Streams prepared batches over concurrent EventIngestService.Stream calls. Each stream pipelines: it keeps up to
+/// <c>outstanding</c> batches unacknowledged and sends the next as soon as one is acknowledged, so the measured
+/// rate is the server's, not the round trip's. Latency is per batch, from its send to its acknowledgement.
+/// </summary>
+internal static class IngestDriver
+{
+    public static async Task<RunResult> RunAsync(string name, GrpcChannel channel, Metadata headers, IReadOnlyList<StreamRequest[]> streams,
+        int outstanding, CancellationToken ct)
+    {
+        var client = new EventIngestService.EventIngestServiceClient(channel);
+        var tally = new AckTally();
+        var histograms = streams.Select(_ => NewHistogram()).ToArray();
+        var started = Stopwatch.GetTimestamp();
+        await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, histograms[i], tally, ct)));
+        var elapsed = Stopwatch.GetElapsedTime(started);
+
+        var latency = NewHistogram();
+        foreach (var histogram in histograms)
+        {
+            latency.Add(histogram);
+        }
+
+        return new RunResult(name, streams.Sum(s => s.Sum(r => (long)r.Events.Count)), elapsed, latency, tally);
+    }
+
+    /// <summary>Latencies in Stopwatch ticks, up to ten minutes, three significant digits.</summary>
+    public static LongHistogram NewHistogram() => new(Stopwatch.Frequency * 600, 3);
+
+    public static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    private static async Task RunStreamAsync(EventIngestService.EventIngestServiceClient client, Metadata headers, StreamRequest[] batches,
+        int outstanding, LongHistogram latency, AckTally tally, CancellationToken ct)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        using var call = client.Stream(headers, cancellationToken: stop.Token);
+        using var window = new SemaphoreSlim(outstanding);
+        // Acknowledgements come back in request order, one response per request.
+        var inFlight = new ConcurrentQueue<(long SentAt, StreamRequest Request)>();
+        var reader = Task.Run(async () =>
+        {
+            try
+            {
+                var received = 0;
+                await foreach (var response in call.ResponseStream.ReadAllAsync(stop.Token))
+                {
+                    var now = Stopwatch.GetTimestamp();
+                    if (!inFlight.TryDequeue(out var sent))
+                    {
+                        throw new InvalidOperationException("The server answered a request that was never sent.");
+                    }
+
+                    latency.RecordValue(now - sent.SentAt);
+                    tally.Add(sent.Request, response);
+                    received++;
+                    window.Release();
+                }
+
+                return received;
+            }
+            catch
+            {
+                // Unblock the sender, which may be waiting for a window slot that will never free up.
+                await stop.CancelAsync();
+                throw;
+            }
+        }, CancellationToken.None);
+
+        try
+        {
+            foreach (var request in batches)
+            {
+                await window.WaitAsync(stop.Token);
+                inFlight.Enqueue((Stopwatch.GetTimestamp(), request));
+                await call.RequestStream.WriteAsync(request, stop.Token);
+            }
+
+            await call.RequestStream.CompleteAsync();
+        }
+        catch (OperationCanceledException) when (reader.IsFaulted)
+        {
+            // The reader's exception says why; it is thrown below.
+        }
+
+        var answered = await reader;
+        if (answered != batches.Length)
+        {
+            throw new InvalidOperationException($"The stream ended after {answered} of {batches.Length} responses.");
+        }
+    }
+}
+
+/// <summary>Counts acknowledgements by status and violations by rule, across streams.</summary>
+internal sealed class AckTally
+{
+    private const int KeptRejections = 5;
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, long> _violationsByRule = new(StringComparer.Ordinal);
+    private readonly List<string> _rejections = [];
+
+    public long Accepted { get; private set; }
+    public long Duplicate { get; private set; }
+    public long Rejected { get; private set; }
+    public long Other { get; private set; }
+    public long EventsWithViolations { get; private set; }
+    public long Mismatched { get; private set; }
+
+    public IReadOnlyDictionary<string, long> ViolationsByRule => _violationsByRule;
+
+    /// <summary>The first rejections, with their fields and reasons.</summary>
+    public IReadOnlyList<string> Rejections => _rejections;
+
+    public void Add(StreamRequest request, StreamResponse response)
+    {
+        lock (_lock)
+        {
+            if (response.Acks.Count != request.Events.Count)
+            {
+                Mismatched += Math.Abs(request.Events.Count - response.Acks.Count);
+            }
+
+            for (var i = 0; i < response.Acks.Count; i++)
+            {
+                var ack = response.Acks[i];
+                if (i < request.Events.Count && ack.EventId != request.Events[i].EventId)
+                {
+                    Mismatched++;
+                }
+
+                switch (ack.Status)
+                {
+                    case AckStatus.Accepted: Accepted++; break;
+                    case AckStatus.Duplicate: Duplicate++; break;
+                    case AckStatus.Rejected:
+                        Rejected++;
+                        if (_rejections.Count < KeptRejections)
+                        {
+                            _rejections.Add($"{ack.EventId}: {ack.ErrorField}: {ack.ErrorMessage}");
+                        }
+
+                        break;
+                    default: Other++; break;
+                }
+
+                if (ack.Violations.Count > 0)
+                {
+                    EventsWithViolations++;
+                }
+
+                foreach (var violation in ack.Violations)
+                {
+                    var rule = violation.Rule.RuleId;
+                    _violationsByRule[rule] = _violationsByRule.GetValueOrDefault(rule) + 1;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+using System.Globalization;
+
+namespace Compliance.LoadTool;
+
+/// <summary>The command line: sizes of the run and its time limit.</summary>
+internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accounts, int Outstanding, int CommitSize, TimeSpan Timeout)
+{
+    public const string Usage = """
+        Usage: dotnet run -c Release --project tests/Compliance.LoadTool -- [options]
+          --events N       events to send (default 300000)
+          --batch N        events per StreamRequest (default 100)
+          --streams N      concurrent EventIngestService.Stream calls (default 4)
+          --accounts N     accounts registered on the server (default 1000)
+          --outstanding N  unacknowledged batches allowed per stream (default 16)
+          --commit N       events per transaction in the storage run; the server's MaxBatch (default 2000)
+          --timeout SECS   stop everything after this long (default 300)
+        """;
+
+    public static LoadOptions Parse(string[] args)
+    {
+        var options = new LoadOptions(300_000, 100, 4, 1000, 16, 2000, TimeSpan.FromMinutes(5));
+        for (var i = 0; i < args.Length; i++)
+        {
+            var name = args[i];
+            if (name is "-h" or "--help")
+            {
+                throw new ArgumentException(Usage);
+            }
+
+            if (i + 1 >= args.Length || !int.TryParse(args[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var value) || value < 1)
+            {
+                throw new ArgumentException($"{name} needs a positive whole number.\n{Usage}");
+            }
+
+            i++;
+            options = name switch
+            {
+                "--events" => options with { Events = value },
+                "--batch" => options with { Batch = value },
+                "--streams" => options with { Streams = value },
+                "--accounts" => options with { Accounts = value },
+                "--outstanding" => options with { Outstanding = value },
+                "--commit" => options with { CommitSize = value },
+                "--timeout" => options with { Timeout = TimeSpan.FromSeconds(value) },
+                _ => throw new ArgumentException($"Unknown option {name}.\n{Usage}"),
+            };
+        }
+
+        return options;
+    }
+}

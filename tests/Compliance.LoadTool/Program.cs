@@ -1,0 +1,101 @@
+using System.Diagnostics;
+using Compliance.Api.V1;
+using Compliance.LoadTool;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+// Sustained ingest over loopback, and its two limits, in one run:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- [--events 300000] [--batch 100] [--streams 4]
+LoadOptions options;
+try
+{
+    options = LoadOptions.Parse(args);
+}
+catch (ArgumentException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 2;
+}
+
+using var timeout = new CancellationTokenSource(options.Timeout);
+Console.CancelKeyPress += (_, e) =>
+{
+    e.Cancel = true;
+    timeout.Cancel();
+};
+var ct = timeout.Token;
+var temp = Directory.CreateTempSubdirectory("compliance-load-");
+try
+{
+    Console.WriteLine($"{options.Events:N0} events, batches of {options.Batch}, {options.Streams} streams, {options.Outstanding} batches outstanding per stream, {options.Accounts:N0} accounts; time limit {options.Timeout}.");
+    var accounts = Workload.CreateAccounts(options.Accounts);
+    RunResult service;
+    Workload workload;
+
+    // 1. The service: the real server process, its store on disk.
+    await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
+    {
+        var phase = Stopwatch.StartNew();
+        var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
+        Console.WriteLine($"Server pid {server.ProcessId} ready at {server.Endpoint} after {phase.Elapsed.TotalSeconds:0.0} s.");
+        var headers = new Metadata { { "authorization", $"Bearer {key}" } };
+        using var channel = OpenChannel(server.Endpoint);
+
+        phase.Restart();
+        var registry = new RegistryService.RegistryServiceClient(channel);
+        await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            async (account, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = account.ToProto() }, headers, cancellationToken: token));
+        Console.WriteLine($"Registered {accounts.Count:N0} accounts in {phase.Elapsed.TotalSeconds:0.0} s ({accounts.Count / phase.Elapsed.TotalSeconds:N0}/s).");
+
+        workload = Workload.Create(accounts, options, DateTimeOffset.UtcNow);
+        if (workload.SkippedRegions.Count > 0)
+        {
+            Console.WriteLine($"No events for accounts in {string.Join(", ", workload.SkippedRegions)}: the last hour there is outside calling hours.");
+        }
+
+        Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service ...");
+        service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct);
+        Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
+    }
+
+    // 2. The transport limit: the same batches to a server that only acknowledges.
+    RunResult transport;
+    await using (var noOp = await NoOpIngestServer.StartAsync(temp.FullName, ct))
+    {
+        using var channel = OpenChannel(noOp.Endpoint);
+        Console.WriteLine("Streaming the same batches to a no-op gRPC server ...");
+        transport = await IngestDriver.RunAsync("transport", channel, new Metadata(), workload.Streams, options.Outstanding, ct);
+        Console.WriteLine($"  {transport.EventsPerSecond:N0} events/s");
+    }
+
+    // 3. The storage limit: the same rows, inserted straight into a fresh store.
+    Console.WriteLine($"Inserting the same rows into a fresh SQLite store, {options.CommitSize:N0} events per transaction ...");
+    var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, options.CommitSize, ct);
+    Console.WriteLine($"  {storage.EventsPerSecond:N0} events/s");
+
+    ResultTable.Print(options, workload, service, transport, storage);
+    return service.Acks.Accepted == service.Events ? 0 : 1;
+}
+catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+{
+    Console.Error.WriteLine($"Stopped: the run took longer than {options.Timeout} (--timeout).");
+    return 3;
+}
+finally
+{
+    Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+    try
+    {
+        temp.Delete(recursive: true);
+    }
+    catch (IOException e)
+    {
+        Console.Error.WriteLine($"Could not delete {temp.FullName}: {e.Message}");
+    }
+}
+
+static GrpcChannel OpenChannel(string endpoint) => GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions
+{
+    HttpHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true },
+    MaxReceiveMessageSize = 64 * 1024 * 1024,
+});

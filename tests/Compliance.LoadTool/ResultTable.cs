@@ -1,0 +1,61 @@
+using System.Globalization;
+using HdrHistogram;
+
+namespace Compliance.LoadTool;
+
+/// <summary>The result table: rates, ratios against the goals, latency percentiles and the verdicts seen.</summary>
+internal static class ResultTable
+{
+    private const double ServiceGoal = 100_000;
+    private const double StorageShareGoal = 0.60;
+
+    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage)
+    {
+        var w = Console.Out;
+        w.WriteLine();
+        w.WriteLine($"| {"Run [latency measured]",-46} | {"Events",9} | {"Seconds",7} | {"Events/s",9} | {"p50 ms",8} | {"p99 ms",8} | {"max ms",8} |");
+        w.WriteLine($"|{new string('-', 48)}|{new string('-', 11)}|{new string('-', 9)}|{new string('-', 11)}|{new string('-', 10)}|{new string('-', 10)}|{new string('-', 10)}|");
+        Row(w, $"service (real server, {options.Streams} streams)", service, "per batch");
+        Row(w, "transport (no-op gRPC server)", transport, "per batch");
+        Row(w, $"storage (raw inserts, {options.CommitSize}/tx)", storage, "per tx");
+        w.WriteLine();
+        w.WriteLine($"storage rows: {storage.Rows:N0} ({storage.Rows / storage.Elapsed.TotalSeconds:N0} rows/s: events plus attempts)");
+        w.WriteLine($"service / transport: {Percent(service.EventsPerSecond / transport.EventsPerSecond)}");
+        w.WriteLine($"service / storage:   {Percent(service.EventsPerSecond / storage.EventsPerSecond)}  (goal >= {Percent(StorageShareGoal)}: {Verdict(service.EventsPerSecond >= StorageShareGoal * storage.EventsPerSecond)})");
+        w.WriteLine($"service events/s:    {service.EventsPerSecond:N0}  (goal >= {ServiceGoal:N0}: {Verdict(service.EventsPerSecond >= ServiceGoal)})");
+        w.WriteLine();
+
+        var acks = service.Acks;
+        w.WriteLine($"service acks: {acks.Accepted:N0} accepted, {acks.Duplicate:N0} duplicate, {acks.Rejected:N0} rejected, {acks.Other:N0} other, {acks.Mismatched:N0} out of order or missing");
+        w.WriteLine($"events with violations: {acks.EventsWithViolations:N0} (planted: {workload.PlantedViolations:N0})");
+        foreach (var (rule, count) in acks.ViolationsByRule.OrderByDescending(r => r.Value))
+        {
+            w.WriteLine($"  {rule,-45} {count,9:N0}");
+        }
+
+        foreach (var rejection in acks.Rejections)
+        {
+            w.WriteLine($"  rejected: {rejection}");
+        }
+
+        if (transport.Acks.Accepted != transport.Events)
+        {
+            w.WriteLine($"transport acks: {transport.Acks.Accepted:N0} of {transport.Events:N0} accepted");
+        }
+    }
+
+    private static void Row(TextWriter w, string name, RunResult run, string latencyOf)
+    {
+        var label = $"{name} [{latencyOf}]";
+        w.WriteLine($"| {label,-46} | {run.Events,9:N0} | {run.Elapsed.TotalSeconds,7:0.00} | {run.EventsPerSecond,9:N0} | {Ms(run.Latency, 50),8} | {Ms(run.Latency, 99),8} | {Max(run.Latency),8} |");
+    }
+
+    private static string Ms(HistogramBase h, double percentile) =>
+        IngestDriver.Milliseconds(h.GetValueAtPercentile(percentile)).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static string Max(HistogramBase h) => IngestDriver.Milliseconds(h.GetMaxValue()).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static string Percent(double ratio) => ratio.ToString("0%", CultureInfo.InvariantCulture);
+
+    private static string Verdict(bool met) => met ? "met" : "NOT met";
+}

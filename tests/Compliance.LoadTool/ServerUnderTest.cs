@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+
+namespace Compliance.LoadTool;
+
+/// <summary>
+/// The built Compliance.Server.dll (copied next to this tool by the project reference), run as its own process in
+/// Development with a private data directory and a free loopback port. Disposing kills it.
+/// </summary>
+internal sealed class ServerUnderTest : IAsyncDisposable
+{
+    private const int KeptOutputLines = 40;
+    private readonly Process _process;
+    private readonly string _dataDirectory;
+    private readonly Queue<string> _lastLines = new();
+
+    private ServerUnderTest(Process process, string dataDirectory, string endpoint)
+    {
+        _process = process;
+        _dataDirectory = dataDirectory;
+        Endpoint = endpoint;
+    }
+
+    public string Endpoint { get; }
+
+    public int ProcessId => _process.Id;
+
+    public static ServerUnderTest Start(string dataDirectory)
+    {
+        var endpoint = $"http://127.0.0.1:{FreePort()}";
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Compliance.Server.dll"));
+        start.ArgumentList.Add("--urls");
+        start.ArgumentList.Add(endpoint);
+        start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
+        start.Environment["COMPLIANCE__DATADIRECTORY"] = dataDirectory;
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning";
+
+        var process = new Process { StartInfo = start };
+        var server = new ServerUnderTest(process, dataDirectory, endpoint);
+        process.OutputDataReceived += (_, e) => server.Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return server;
+    }
+
+    /// <summary>Waits until the server listens and has written the demo lender's keys; returns the collection system's key.</summary>
+    public async Task<string> WaitForCollectionKeyAsync(TimeSpan timeout, CancellationToken ct)
+    {
+        var uri = new Uri(Endpoint);
+        var keyFile = Path.Combine(_dataDirectory, "dev-keys.json");
+        var deadline = Stopwatch.StartNew();
+        while (deadline.Elapsed < timeout)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The server exited with code {_process.ExitCode}:\n{RecentOutput}");
+            }
+
+            if (File.Exists(keyFile) && await ListensAsync(uri, ct))
+            {
+                try
+                {
+                    using var document = JsonDocument.Parse(await File.ReadAllTextAsync(keyFile, ct));
+                    return document.RootElement.GetProperty("keys").GetProperty("collection_system").GetString()
+                        ?? throw new InvalidDataException($"{keyFile} has no collection_system key.");
+                }
+                catch (Exception e) when (e is IOException or JsonException)
+                {
+                    // Being written; read it again on the next round.
+                }
+            }
+
+            await Task.Delay(100, ct);
+        }
+
+        throw new TimeoutException($"The server was not ready within {timeout}:\n{RecentOutput}");
+    }
+
+    public string RecentOutput
+    {
+        get
+        {
+            lock (_lastLines)
+            {
+                return string.Join(Environment.NewLine, _lastLines);
+            }
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync(CancellationToken.None);
+            }
+        }
+        finally
+        {
+            _process.Dispose();
+        }
+    }
+
+    private static async Task<bool> ListensAsync(Uri uri, CancellationToken ct)
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(uri.Host, uri.Port, ct);
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
+    private void Keep(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_lastLines)
+        {
+            _lastLines.Enqueue(line);
+            if (_lastLines.Count > KeptOutputLines)
+            {
+                _lastLines.Dequeue();
+            }
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,183 @@
+using Compliance.Api.V1;
+using Google.Protobuf.WellKnownTypes;
+
+namespace Compliance.LoadTool;
+
+/// <summary>A registered account of the run: its region decides the rules and the wording of its messages.</summary>
+internal sealed record LoadAccount(string AccountId, string BorrowerId, string Region, string Phone)
+{
+    public bool InUnitedStates => Region.StartsWith("US-", StringComparison.Ordinal);
+
+    public Account ToProto() => new()
+    {
+        AccountId = AccountId,
+        BorrowerId = BorrowerId,
+        BorrowerName = InUnitedStates ? "Jane Doe" : "张三",
+        Location = new Location { CountryCode = Region[..2], Region = Region },
+        ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = Phone } },
+    };
+}
+
+/// <summary>
+/// The events of one run, already cut into the batches each stream sends. Every account's events go over one
+/// stream, in time order, so a call's end never overtakes its start. The mix is what a dialer and an SMS gateway
+/// send: per account at most two calls (placed + ended), the rest text messages, all within the last hour. Within
+/// the limits by design, except for planted violations: one US text in 200 lacks the opt-out notice and one text
+/// in 1,000 threatens arrest.
+/// </summary>
+internal sealed class Workload
+{
+    public const string Collector = "collector-1";
+    private const int MissingOptOutEvery = 200;
+    private const int ThreatEvery = 1000;
+
+    private static readonly (string Region, string Zone, string Prefix)[] Places =
+    [
+        ("US-NY", "America/New_York", "+1 212 555 "),
+        ("US-CA", "America/Los_Angeles", "+1 213 555 "),
+        ("US-IL", "America/Chicago", "+1 312 555 "),
+        ("US-TX", "America/Chicago", "+1 713 555 "),
+        ("CN-GD", "Asia/Shanghai", "+86 138 "),
+        ("CN-BJ", "Asia/Shanghai", "+86 139 "),
+    ];
+
+    private Workload(IReadOnlyList<LoadAccount> accounts, IReadOnlyList<StreamRequest[]> streams, IReadOnlyList<string> skippedRegions, int plantedViolations)
+    {
+        Accounts = accounts;
+        Streams = streams;
+        SkippedRegions = skippedRegions;
+        PlantedViolations = plantedViolations;
+    }
+
+    /// <summary>Every account to register (US and CN).</summary>
+    public IReadOnlyList<LoadAccount> Accounts { get; }
+
+    /// <summary>Per stream, the requests in sending order.</summary>
+    public IReadOnlyList<StreamRequest[]> Streams { get; }
+
+    /// <summary>Regions whose accounts get no events because the last hour there lies outside calling hours.</summary>
+    public IReadOnlyList<string> SkippedRegions { get; }
+
+    /// <summary>How many events carry a planted violation.</summary>
+    public int PlantedViolations { get; }
+
+    public int EventCount => Streams.Sum(s => s.Sum(r => r.Events.Count));
+
+    public static IReadOnlyList<LoadAccount> CreateAccounts(int count) =>
+        Enumerable.Range(0, count).Select(i =>
+        {
+            var (region, _, prefix) = Places[i % Places.Length];
+            var phone = prefix.StartsWith("+86", StringComparison.Ordinal) ? $"{prefix}{i:D8}" : $"{prefix}{i % 10_000:D4}";
+            return new LoadAccount($"load-{i:D6}", $"borrower-{i:D6}", region, phone);
+        }).ToList();
+
+    public static Workload Create(IReadOnlyList<LoadAccount> accounts, LoadOptions options, DateTimeOffset now)
+    {
+        // Events happen within the last hour; a region where that hour is night would turn every event into an
+        // hours violation, so its accounts get none (the run prints which).
+        var skipped = Places.Where(p => !Daytime(p.Zone, now)).Select(p => p.Region).ToList();
+        var active = accounts.Where(a => !skipped.Contains(a.Region)).ToList();
+        if (active.Count == 0)
+        {
+            active = accounts.ToList();
+            skipped.Clear();
+        }
+
+        var random = new Random(20261127);
+        var perStream = Enumerable.Range(0, options.Streams).Select(_ => new List<Event>()).ToArray();
+        var messages = 0;
+        var planted = 0;
+        for (var i = 0; i < active.Count; i++)
+        {
+            var account = active[i];
+            var count = options.Events / active.Count + (i < options.Events % active.Count ? 1 : 0);
+            var times = Enumerable.Range(0, count).Select(_ => now.AddSeconds(-60 - random.Next(3480))).Order().ToArray();
+            // Calls start at the first and the middle event and end with the next one.
+            int[] callStarts = count >= 20 ? [0, count / 2] : count >= 6 ? [0] : [];
+            var events = perStream[i % options.Streams];
+            for (var n = 0; n < count; n++)
+            {
+                var id = $"{account.AccountId}-{n:D6}";
+                var starting = Array.IndexOf(callStarts, n);
+                var ending = Array.IndexOf(callStarts, n - 1);
+                if (starting >= 0)
+                {
+                    events.Add(Placed(id, account, times[n], $"{account.AccountId}-call-{starting}"));
+                }
+                else if (ending >= 0)
+                {
+                    // Only the last call may be a conversation: after one, US rules forbid calls for 7 days.
+                    var outcome = ending == callStarts.Length - 1 && i % 2 == 0 ? CallOutcome.Conversation : CallOutcome.NoAnswer;
+                    events.Add(Ended(id, account, times[n], $"{account.AccountId}-call-{ending}", outcome));
+                }
+                else
+                {
+                    messages++;
+                    var threat = messages % ThreatEvery == 0;
+                    var noOptOut = account.InUnitedStates && messages % MissingOptOutEvery == 0;
+                    planted += threat || noOptOut ? 1 : 0;
+                    events.Add(Text(id, account, times[n], Body(account, threat, noOptOut)));
+                }
+            }
+        }
+
+        var streams = perStream
+            .Select(events => events.OrderBy(e => e.OccurredAt.ToDateTimeOffset()).Chunk(options.Batch)
+                .Select(chunk => new StreamRequest { Events = { chunk } }).ToArray())
+            .ToList();
+        return new Workload(accounts, streams, skipped, planted);
+    }
+
+    private static bool Daytime(string zoneId, DateTimeOffset now)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);
+        var from = TimeZoneInfo.ConvertTime(now.AddHours(-1), zone).TimeOfDay;
+        var to = TimeZoneInfo.ConvertTime(now, zone).TimeOfDay;
+        return from >= TimeSpan.FromHours(8.5) && to <= TimeSpan.FromHours(20.5) && from < to;
+    }
+
+    private static Event Placed(string id, LoadAccount account, DateTimeOffset at, string callId) =>
+        Base(id, account, at, Channel.VoiceCall, e => e.CallPlaced = new CallPlaced { CallId = callId });
+
+    private static Event Ended(string id, LoadAccount account, DateTimeOffset at, string callId, CallOutcome outcome) =>
+        Base(id, account, at, Channel.VoiceCall, e => e.CallEnded = new CallEnded
+        {
+            CallId = callId,
+            Outcome = outcome,
+            Duration = Duration.FromTimeSpan(TimeSpan.FromSeconds(outcome == CallOutcome.Conversation ? 180 : 25)),
+        });
+
+    private static Event Text(string id, LoadAccount account, DateTimeOffset at, string body) =>
+        Base(id, account, at, Channel.Sms, e => e.MessageSent = new MessageSent { Body = body });
+
+    private static Event Base(string id, LoadAccount account, DateTimeOffset at, Channel channel, Action<Event> kind)
+    {
+        var e = new Event
+        {
+            EventId = id,
+            AccountId = account.AccountId,
+            CollectorId = Collector,
+            OccurredAt = Timestamp.FromDateTimeOffset(at),
+            Channel = channel,
+            Destination = new Destination { ContactPointId = "mobile" },
+            Purpose = ContactPurpose.CollectDebt,
+        };
+        kind(e);
+        return e;
+    }
+
+    private static string Body(LoadAccount account, bool threat, bool noOptOut)
+    {
+        if (!account.InUnitedStates)
+        {
+            return threat
+                ? "张先生，本期应还款1200元已逾期，今天不还后果自负。回复TD退订"
+                : "您好，北方信贷提醒您：本期应还款1200元，请于12月1日前通过手机银行还款。回复TD退订";
+        }
+
+        var text = threat
+            ? "Jane, your payment of $120.00 is overdue. Pay today or you will be arrested."
+            : "Hi Jane, this is Northwind Credit. Your payment of $120.00 is due Dec 1. Pay online or call 800-555-0100.";
+        return noOptOut ? text : text + " Reply STOP to opt out.";
+    }
+}

@@ -39,7 +39,7 @@ public sealed class SqliteStore : AdoStore
         var connection = await base.OpenAsync(ct);
         await using var pragma = connection.CreateCommand();
         // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON;";
+        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }

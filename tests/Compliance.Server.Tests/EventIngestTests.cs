@@ -138,6 +138,28 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task EventQuotingAReservationMadeAfterEarlierEvents_ConsumesIt_AndCountsOnce()
+    {
+        await using var server = await StartAsync();
+        var ingest = Ingest(server);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
+
+        await StreamAsync(ingest, Enumerable.Range(0, 3).Select(i => Placed($"p{i}", "US-1", T0.AddMinutes(-10 + i), Own)).ToList());
+        var fourth = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        var confirmed = await StreamAsync(ingest, [Placed("p3", "US-1", T0, Own, fourth.DecisionId)]);
+        var later = new List<Verdict>();
+        for (var i = 0; i < 4; i++)
+        {
+            later.Add((await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision.Verdict);
+        }
+
+        Assert.Equal(Verdict.Allow, fourth.Verdict);
+        Assert.Empty(confirmed[0].Violations);
+        Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Allow, Verdict.Deny], later);
+    }
+
+    [Fact]
     public async Task ResendOfTheLastThousand_ReturnsTheSameVerdicts()
     {
         await using var server = await StartAsync();

@@ -98,6 +98,10 @@ public sealed class IngestOptions
     /// <summary>How far back ImportHistory accepts events.</summary>
     public TimeSpan ImportWindow { get; set; } = TimeSpan.FromDays(400);
 
+    /// <summary>Keep borrowers' histories in memory between group commits. Default: on for the embedded SQLite store,
+    /// where this process is the only writer; off for SQL Server, where replicas write too.</summary>
+    public bool? CacheHistories { get; set; }
+
     /// <summary>Keep full message bodies and transcripts (otherwise only matched excerpts are stored).</summary>
     public bool KeepMessageBodies { get; set; }
 

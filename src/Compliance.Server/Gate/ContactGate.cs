@@ -21,6 +21,7 @@ internal sealed class ContactGate(
     AccountCache accounts,
     PolicyRegistry policies,
     DestinationResolver resolver,
+    Ingest.HistoryCache histories,
     IOptions<ComplianceOptions> options,
     TimeProvider clock,
     ILogger<ContactGate> logger)
@@ -47,7 +48,9 @@ internal sealed class ContactGate(
         var policy = policies.For(lenderId, now);
         try
         {
-            return await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
+            // Marked stale before and after, so the ingest writer never keeps a history read while this decision was pending.
+            histories.Invalidate(lenderId, prepared.Account.BorrowerId);
+            var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
@@ -58,6 +61,8 @@ internal sealed class ContactGate(
                     : null;
                 return new GateOutcome(decision, reservation);
             }, ct);
+            histories.Invalidate(lenderId, prepared.Account.BorrowerId);
+            return recorded;
         }
         catch (Exception e) when (IsStoreFailure(e))
         {

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Options;
 namespace Compliance.Server.Gate;
 
 /// <summary>Releases reservations that no event confirmed in time (the dialer asked but never dialled), and logs each release.</summary>
-internal sealed class ReservationReleaser(IGateStore store, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<ReservationReleaser> logger)
+internal sealed class ReservationReleaser(IGateStore store, Ingest.HistoryCache histories, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<ReservationReleaser> logger)
     : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -27,6 +27,11 @@ internal sealed class ReservationReleaser(IGateStore store, IOptions<ComplianceO
     internal async Task<int> ReleaseOnceAsync(CancellationToken ct)
     {
         var released = await store.ReleaseExpiredAsync(clock.GetUtcNow(), ct);
+        if (released.Count > 0)
+        {
+            histories.InvalidateAll();
+        }
+
         foreach (var (lender, decision) in released)
         {
             logger.LogInformation("Released lapsed reservation {Decision} of lender {Lender}", decision, lender);

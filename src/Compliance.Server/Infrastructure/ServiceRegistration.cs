@@ -46,6 +46,7 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IGateStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IPolicyStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<PolicyRegistry>();
+        builder.Services.AddSingleton<HistoryCache>();
         builder.Services.AddSingleton<AccountCache>();
         builder.Services.AddSingleton<DestinationResolver>();
         builder.Services.AddSingleton<ContactGate>();

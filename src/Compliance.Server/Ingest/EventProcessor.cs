@@ -27,6 +27,7 @@ internal sealed class EventProcessor(
     PolicyRegistry policies,
     DestinationResolver resolver,
     ContentAnalyzer content,
+    HistoryCache cache,
     IOptions<ComplianceOptions> options,
     TimeProvider clock)
 {
@@ -104,10 +105,27 @@ internal sealed class EventProcessor(
         foreach (var group in earliest.GroupBy(e => e.Key.Item1))
         {
             var at = group.Min(e => e.Value);
-            var histories = await session.HistoriesAsync(group.Key, group.Select(e => e.Key.Item2).ToList(), at - policies.For(group.Key, at).Lookback);
-            foreach (var (borrower, history) in histories)
+            var since = at - policies.For(group.Key, at).Lookback;
+            var missing = new List<string>();
+            foreach (var ((lender, borrower), _) in group)
             {
-                state.Histories[(group.Key, borrower)] = history;
+                if (cache.TryGet(lender, borrower, since) is { } cached)
+                {
+                    state.Histories[(lender, borrower)] = cached;
+                }
+                else
+                {
+                    missing.Add(borrower);
+                }
+            }
+
+            if (missing.Count > 0)
+            {
+                foreach (var (borrower, history) in await session.HistoriesAsync(group.Key, missing, since))
+                {
+                    state.Histories[(group.Key, borrower)] = history;
+                    cache.Put(group.Key, borrower, since, history);
+                }
             }
         }
 
@@ -140,6 +158,9 @@ internal sealed class EventProcessor(
         await DetectBlastsAsync(state);
         return new BatchResult(acks, state.Incidents, state.ChangedAccounts);
     }
+
+    /// <summary>A batch that was not committed leaves the cached histories ahead of the store: drop them.</summary>
+    public void AfterFailure() => cache.InvalidateAll();
 
     /// <summary>Evicts the accounts whose flags the batch changed, once it is committed.</summary>
     public void AfterCommit(BatchResult result)
@@ -345,6 +366,15 @@ internal sealed class EventProcessor(
         var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
             destination.Destination.Class, destination.Destination.Party?.PartyId ?? "", destination.Use, PurposeOf(e), outcome);
         var reservation = decision is null ? null : history.FirstOrDefault(r => r.AttemptId == decision.DecisionId);
+        if (decision is { Allowed: true } && reservation is null && decision.EvaluatedAt >= item.At - policies.For(lender, item.At).Lookback)
+        {
+            // The reservation is newer than the cached history (the gate wrote it since): read the history again.
+            var fresh = (await state.Session.HistoriesAsync(lender, [account.BorrowerId], item.At - policies.For(lender, item.At).Lookback))[account.BorrowerId];
+            history.Clear();
+            history.AddRange(fresh);
+            reservation = history.FirstOrDefault(r => r.AttemptId == decision.DecisionId);
+        }
+
         if (reservation is not null && await state.Session.ConfirmReservationAsync(lender, decision!.DecisionId, item.CallId, item.At))
         {
             if (outcome != AttemptOutcome.Pending)

@@ -56,6 +56,7 @@ internal sealed class IngestPipeline(
         {
             // Nothing of the batch was stored: fail every event so its sender resends (resends are idempotent).
             logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", batch.Count);
+            processor.AfterFailure();
             foreach (var pending in batch)
             {
                 pending.Done.TrySetException(e);

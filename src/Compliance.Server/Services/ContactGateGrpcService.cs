@@ -11,7 +11,7 @@ namespace Compliance.Server.Services;
 
 /// <summary>The contact gate over gRPC: Authorize (check and reserve), Evaluate (dry run), release, look up.</summary>
 [Authorize]
-internal sealed class ContactGateGrpcService(ContactGate gate, IGateStore store, TimeProvider clock) : ContactGateService.ContactGateServiceBase
+internal sealed class ContactGateGrpcService(ContactGate gate, IGateStore store, Ingest.HistoryCache histories, TimeProvider clock) : ContactGateService.ContactGateServiceBase
 {
     private const int MaxContactsPerEvaluate = 10_000;
 
@@ -48,6 +48,11 @@ internal sealed class ContactGateGrpcService(ContactGate gate, IGateStore store,
     {
         Validate.RequireId("decision_id", request.DecisionId);
         var released = await store.ReleaseReservationAsync(context.Caller().Lender, request.DecisionId, clock.GetUtcNow(), context.CancellationToken);
+        if (released)
+        {
+            histories.InvalidateAll();
+        }
+
         return new ReleaseReservationResponse { Released = released };
     }
 

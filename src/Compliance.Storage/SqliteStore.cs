@@ -8,9 +8,15 @@ public sealed class SqliteStore : AdoStore
 {
     private const int SqliteConstraint = 19;
     private readonly string _connectionString;
+    private readonly string _synchronous;
 
-    public SqliteStore(string path)
+    /// <param name="path">The database file.</param>
+    /// <param name="syncEveryCommit">FULL synchronous mode: every commit is on disk before it returns, surviving power loss.
+    /// Otherwise NORMAL (in WAL mode): a commit survives a crash of the service, and the last ones may be lost only
+    /// if the machine itself loses power.</param>
+    public SqliteStore(string path, bool syncEveryCommit = false)
     {
+        _synchronous = syncEveryCommit ? "FULL" : "NORMAL";
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
         _connectionString = new SqliteConnectionStringBuilder
@@ -39,7 +45,7 @@ public sealed class SqliteStore : AdoStore
         var connection = await base.OpenAsync(ct);
         await using var pragma = connection.CreateCommand();
         // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
-        pragma.CommandText = "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+        pragma.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_synchronous}; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }

@@ -7,10 +7,12 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
 {
     public const string Usage = """
         Usage: dotnet run -c Release --project tests/Compliance.LoadTool -- [options]
-          --events N       events to send (default 300000)
+               dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]       (gate latency)
+               dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [entries]   (ledger verification time)
+          --events N       events to send (default 200000)
           --batch N        events per StreamRequest (default 100)
           --streams N      concurrent EventIngestService.Stream calls (default 4)
-          --accounts N     accounts registered on the server (default 1000)
+          --accounts N     accounts registered on the server (default 10000)
           --outstanding N  unacknowledged batches allowed per stream (default 16)
           --commit N       events per transaction in the storage run; the server's MaxBatch (default 2000)
           --timeout SECS   stop everything after this long (default 300)
@@ -18,7 +20,7 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
 
     public static LoadOptions Parse(string[] args)
     {
-        var options = new LoadOptions(300_000, 100, 4, 1000, 16, 2000, TimeSpan.FromMinutes(5));
+        var options = new LoadOptions(200_000, 100, 4, 10_000, 16, 2000, TimeSpan.FromMinutes(5));
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];

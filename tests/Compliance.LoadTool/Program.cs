@@ -6,6 +6,20 @@ using Grpc.Net.Client;
 
 // Sustained ingest over loopback, and its two limits, in one run:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- [--events 300000] [--batch 100] [--streams 4]
+// Gate latency against a health-check baseline:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]
+// Ledger verification time:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [entries]
+if (args is ["gate", ..])
+{
+    return await GateLatencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000, CancellationToken.None);
+}
+
+if (args is ["ledger", ..])
+{
+    return await LedgerVerifyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 1_000_000, CancellationToken.None);
+}
+
 LoadOptions options;
 try
 {

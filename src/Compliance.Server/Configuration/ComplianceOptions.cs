@@ -36,6 +36,10 @@ public sealed class StoreOptions
     /// <summary>SQLite: the database file (default: compliance.db in the data directory). SQL Server: unused.</summary>
     public string? SqlitePath { get; set; }
 
+    /// <summary>SQLite: make every commit reach the disk before it returns (survives power loss, slower). By default a
+    /// commit survives a crash of the service, which is what an acknowledgement promises.</summary>
+    public bool SqliteSyncEveryCommit { get; set; }
+
     /// <summary>SQL Server connection string.</summary>
     public string? ConnectionString { get; set; }
 }

@@ -32,7 +32,7 @@ internal static class ServiceRegistration
             var options = sp.GetRequiredService<IOptions<ComplianceOptions>>().Value;
             return string.Equals(options.Store.Provider, "SqlServer", StringComparison.OrdinalIgnoreCase)
                 ? new SqlServerStore(options.Store.ConnectionString!)
-                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"));
+                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"), options.Store.SqliteSyncEveryCommit);
         });
         builder.Services.AddSingleton<ITenantStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());

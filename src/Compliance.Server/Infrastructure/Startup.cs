@@ -48,11 +48,15 @@ internal sealed class Startup(
     {
         Directory.CreateDirectory(Path.GetDirectoryName(file)!);
         var content = new { lender_id = lenderId, endpoint, platform_admin_key = options.Value.Auth.PlatformAdminKey, keys };
-        File.WriteAllText(file, JsonSerializer.Serialize(content, new JsonSerializerOptions { WriteIndented = true }));
+        // Written aside and moved into place, so a reader (the CLI) never sees a half-written file.
+        var temporary = file + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(content, new JsonSerializerOptions { WriteIndented = true }));
         if (!OperatingSystem.IsWindows())
         {
-            File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            File.SetUnixFileMode(temporary, UnixFileMode.UserRead | UnixFileMode.UserWrite);
         }
+
+        File.Move(temporary, file, overwrite: true);
     }
 
     private async Task CreateDemoLenderAsync(CancellationToken ct)

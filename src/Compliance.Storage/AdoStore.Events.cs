@@ -260,7 +260,7 @@ internal static class EventSql
           AND borrower_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})
         ORDER BY borrower_id, at
         """;
-    public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND released_at IS NULL";
+    public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
     public const string ConfirmReservation = """
         UPDATE attempts SET reserved_until = NULL, call_id = @call_id, at = @at
         WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND reserved_until IS NOT NULL AND released_at IS NULL

@@ -1,0 +1,8 @@
+-- Fewer index writes per ingested event: reservations and call ids are indexed only where they are set, and the
+-- per-collector event index waits for the reports that will read it.
+
+DROP INDEX ix_events_collector;
+DROP INDEX ix_attempts_reserved;
+DROP INDEX ix_attempts_call;
+CREATE INDEX ix_attempts_reserved ON attempts (reserved_until) WHERE reserved_until IS NOT NULL;
+CREATE INDEX ix_attempts_call ON attempts (lender_id, call_id) WHERE call_id <> '';

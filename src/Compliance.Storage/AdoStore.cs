@@ -41,7 +41,7 @@ public abstract partial class AdoStore : IComplianceStore
 
     // ---- schema ----
 
-    public async Task<SchemaStatus> MigrateAsync(CancellationToken ct)
+    public virtual async Task<SchemaStatus> MigrateAsync(CancellationToken ct)
     {
         var scripts = SchemaScripts();
         var known = scripts.Count == 0 ? 0 : scripts[^1].Version;

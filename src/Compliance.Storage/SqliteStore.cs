@@ -26,6 +26,7 @@ public sealed class SqliteStore : AdoStore
             Cache = SqliteCacheMode.Private,
             Pooling = true,
             DefaultTimeout = 30,
+            ForeignKeys = true,
         }.ToString();
     }
 
@@ -44,10 +45,24 @@ public sealed class SqliteStore : AdoStore
     {
         var connection = await base.OpenAsync(ct);
         await using var pragma = connection.CreateCommand();
-        // WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
-        pragma.CommandText = $"PRAGMA journal_mode = WAL; PRAGMA synchronous = {_synchronous}; PRAGMA busy_timeout = 30000; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+        // Per-connection settings (pooled connections run this on every open, so it stays short). The write-ahead log
+        // is a property of the file, set once at migration; busy waiting and foreign keys come from the connection string.
+        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
+    }
+
+    public override async Task<SchemaStatus> MigrateAsync(CancellationToken ct)
+    {
+        // WAL lets readers run beside the writer; it persists in the file, so it is set once here.
+        await using (var connection = await OpenAsync(ct))
+        {
+            await using var wal = connection.CreateCommand();
+            wal.CommandText = "PRAGMA journal_mode = WAL;";
+            await wal.ExecuteNonQueryAsync(ct);
+        }
+
+        return await base.MigrateAsync(ct);
     }
 
     protected override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };

@@ -92,7 +92,7 @@ public abstract partial class AdoStore
                     // The same borrower locks the gate takes (in a fixed order), so events and decisions of one borrower are counted in one order.
                     foreach (var borrowerId in chunk)
                     {
-                        await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"borrower:{lenderId}:{borrowerId}"));
+                        await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
                     }
                 }
 

@@ -15,6 +15,10 @@ public abstract partial class AdoStore
     /// </summary>
     protected virtual string? LockResourceSql => null;
 
+    /// <summary>Lock names fit sp_getapplock's 255 characters: long ones are replaced by their SHA-256.</summary>
+    protected static string LockName(string name) =>
+        name.Length <= 200 ? name : "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name)));
+
     public async Task<StoredPolicy> AddPolicyAsync(string lenderId, string document, DateTimeOffset effectiveAt, DateTimeOffset createdAt, string createdBy, CancellationToken ct)
     {
         for (var attempt = 0; ; attempt++)
@@ -55,7 +59,7 @@ public abstract partial class AdoStore
         await using var tx = await BeginWriteAsync(connection, ct);
         if (LockResourceSql is { } lockSql)
         {
-            await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"borrower:{lenderId}:{borrowerId}"));
+            await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
         }
 
         var history = await QueryAsync(connection, GateSql.History, ReadAttempt, ct, tx,

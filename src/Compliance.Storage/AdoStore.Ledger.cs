@@ -24,7 +24,7 @@ public abstract partial class AdoStore
             {
                 if (lockSql is not null)
                 {
-                    await ExecuteAsync(connection, tx, lockSql, ct, ("resource", $"ledger:{lenderId}"));
+                    await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"ledger:{lenderId}")));
                 }
 
                 var head = (await QueryAsync(connection, LedgerSql.SelectHead, r => new LedgerHead(r.GetInt64(0), Convert.FromHexString(r.GetString(1))), ct, tx,
@@ -137,6 +137,14 @@ public abstract partial class AdoStore
         var rows = await QueryAsync(connection, LedgerSql.SeqRange, r => r.IsDBNull(0) ? ((long, long)?)null : (r.GetInt64(0), r.GetInt64(1)), ct,
             ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)));
         return rows.FirstOrDefault();
+    }
+
+    public async Task<long> LastSeqOfPrefixBeforeAsync(string lenderId, DateTimeOffset cutoff, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var firstYoung = await ScalarAsync(connection, null, LedgerSql.FirstSeqFrom, ct, ("lender_id", lenderId), ("cutoff", ToMs(cutoff)));
+        var max = Convert.ToInt64(await ScalarAsync(connection, null, LedgerSql.MaxSeq, ct, ("lender_id", lenderId)));
+        return firstYoung is null or DBNull ? max : Convert.ToInt64(firstYoung) - 1;
     }
 
     public async Task<long> MaxSeqAsync(string lenderId, CancellationToken ct)
@@ -257,6 +265,7 @@ internal static class LedgerSql
         """;
     public const string SeqRange = "SELECT MIN(seq), MAX(seq) FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @from AND recorded_at < @to";
     public const string MaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM ledger WHERE lender_id = @lender_id";
+    public const string FirstSeqFrom = "SELECT MIN(seq) FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @cutoff";
     public const string PurgeEntries = "DELETE FROM ledger WHERE lender_id = @lender_id AND seq <= @last";
     public const string PurgeCheckpoints = "DELETE FROM checkpoints WHERE lender_id = @lender_id AND seq < @last";
 

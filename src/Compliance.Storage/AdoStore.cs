@@ -266,7 +266,7 @@ public abstract partial class AdoStore : IComplianceStore
             ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
             ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
 
-    public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, CancellationToken ct)
+    public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
@@ -276,7 +276,8 @@ public abstract partial class AdoStore : IComplianceStore
         if (cleared && flag is not null)
         {
             var ledger = Ledger(connection, tx, ct);
-            await ledger.AppendAsync(lenderId, LedgerKind.FlagCleared, flagId, accountId, at, flag);
+            // The ledger records when the change was made (the server's time), whatever time the caller says it took effect.
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag);
             await ledger.FlushAsync();
         }
 

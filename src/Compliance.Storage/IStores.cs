@@ -28,7 +28,7 @@ public interface IRegistryStore
     /// <summary>Adds a flag to an existing account; null when the account does not exist.</summary>
     Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct);
     /// <summary>Ends a flag; null when no such flag is on the account.</summary>
-    Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, CancellationToken ct);
+    Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct);
 
     Task UpsertAgencyAsync(Agency agency, CancellationToken ct);
     Task<Page<Agency>> ListAgenciesAsync(string lenderId, int limit, string? after, CancellationToken ct);

@@ -18,8 +18,13 @@ public sealed class SqlServerStore(string connectionString) : AdoStore
             CREATE TABLE schema_version (version INT NOT NULL PRIMARY KEY, description NVARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)
         """;
 
-    protected override string LockResourceSql =>
-        "EXEC sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000";
+    // sp_getapplock reports a timeout or deadlock by its return value, not an error: turn it into one, so the gate
+    // fails closed and the ingest batch is retried instead of going ahead without the lock.
+    protected override string LockResourceSql => """
+        DECLARE @lock_result int;
+        EXEC @lock_result = sp_getapplock @Resource = @resource, @LockMode = 'Exclusive', @LockOwner = 'Transaction', @LockTimeout = 10000;
+        IF @lock_result < 0 THROW 51000, 'A lock on the borrower or the ledger was not granted in time.', 1;
+        """;
 
     protected override DbConnection CreateConnection() => new SqlConnection(connectionString);
 

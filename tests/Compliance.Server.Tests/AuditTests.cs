@@ -88,6 +88,55 @@ public sealed class AuditTests
     }
 
     [Fact]
+    public async Task DeletingTheOldestEntries_UpToACheckpoint_IsDetected()
+    {
+        await using var server = await StartWithChainAsync();
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
+            .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+        Assert.Equal(1, await server.Get<LedgerAuditor>().CheckpointAsync(Ct));
+
+        await ExecuteAsync(server, "DELETE FROM ledger WHERE seq <= 18");
+        var result = await VerifyAsync(server);
+
+        Assert.False(result.Valid);
+        Assert.Equal(1, result.FirstBadSequence);
+        Assert.Contains("is missing", result.Reason, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ATamperedChain_IsNotSignedAgain()
+    {
+        await using var server = await StartWithChainAsync();
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
+            .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 19");
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Get<LedgerAuditor>().CheckpointAsync(Ct));
+
+        Assert.Contains("refusing to sign", error.Message, StringComparison.Ordinal);
+        Assert.Single(await server.Get<Storage.ILedgerStore>().CheckpointsAsync("demo", Ct));
+    }
+
+    [Fact]
+    public async Task ABackdatedFlagClear_CannotPullYoungEntriesIntoThePurge()
+    {
+        await using var server = await StartWithChainAsync();
+        var officer = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer));
+        var flag = await officer.SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+        await officer.ClearFlagAsync(new ClearFlagRequest
+        {
+            AccountId = "A-1",
+            FlagId = flag.Flag.FlagId,
+            ClearedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2020, 1, 1, 0, 0, 0, TimeSpan.Zero)),
+        }, cancellationToken: Ct);
+
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0.AddDays(1), Ct);
+
+        Assert.Equal(0, removed);
+        Assert.True((await VerifyAsync(server)).Valid);
+    }
+
+    [Fact]
     public async Task RewritingTheWholeChain_IsDetectedByTheSignedCheckpoint()
     {
         await using var server = await StartWithChainAsync();

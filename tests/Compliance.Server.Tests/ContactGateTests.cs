@@ -166,6 +166,30 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task InactiveCollector_IsDenied_AndItsDeniesReserveNothing()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator));
+        await registry.UpsertCollectorAsync(new UpsertCollectorRequest { Collector = new Collector { CollectorId = "collector-1", AgencyId = "in-house", Kind = CollectorKind.Human, Active = false } }, cancellationToken: Ct);
+        var denied = new List<Decision>();
+        for (var i = 0; i < 10; i++)
+        {
+            denied.Add(await AuthorizeAsync(gate, Call("US-1", Own)));
+        }
+
+        await registry.UpsertCollectorAsync(new UpsertCollectorRequest { Collector = new Collector { CollectorId = "collector-1", AgencyId = "in-house", Kind = CollectorKind.Human, Active = true } }, cancellationToken: Ct);
+        var afterwards = new List<Verdict>();
+        for (var i = 0; i < 8; i++)
+        {
+            afterwards.Add((await AuthorizeAsync(gate, Call("US-1", Own))).Verdict);
+        }
+
+        Assert.All(denied, d => Assert.Contains(d.Rules, r => r.RuleId == "GATE.collector-inactive"));
+        Assert.Equal([.. Enumerable.Repeat(Verdict.Allow, 7), Verdict.Deny], afterwards);
+    }
+
+    [Fact]
     public async Task Evaluate_ReservesNothing_AndPlansAFutureTime()
     {
         var (server, gate) = await StartAsync();

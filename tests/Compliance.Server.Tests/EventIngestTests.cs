@@ -160,6 +160,36 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task EventQuotingAnUnknownDecision_IsRecorded_WithACriticalViolation()
+    {
+        await using var server = await StartAsync();
+
+        var acks = await StreamAsync(Ingest(server), [Placed("u1", "US-1", T0, Own, "dec_made_up")]);
+
+        Assert.Equal(AckStatus.Accepted, acks[0].Status);
+        Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "INGEST.unknown-decision" && v.Rule.Severity == Severity.Critical);
+    }
+
+    [Fact]
+    public async Task CallEventsOfAnotherAccountsCall_AreRejected()
+    {
+        await using var server = await StartAsync();
+
+        var acks = await StreamAsync(Ingest(server),
+        [
+            Placed("x1", "US-1", T0, Own, callId: "call-x"),
+            new Event { EventId = "x2", AccountId = "US-2", CollectorId = "collector-1", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(1)), CallEnded = new CallEnded { CallId = "call-x", Outcome = CallOutcome.Conversation } },
+            new Event { EventId = "x3", AccountId = "US-1", CollectorId = "collector-1", OccurredAt = new Timestamp { Seconds = T0.ToUnixTimeSeconds(), Nanos = -5 }, CallEnded = new CallEnded { CallId = "call-x" } },
+        ]);
+
+        Assert.Equal(AckStatus.Accepted, acks[0].Status);
+        Assert.Equal(AckStatus.Rejected, acks[1].Status);
+        Assert.Contains("another account", acks[1].ErrorMessage, StringComparison.Ordinal);
+        Assert.Equal(AckStatus.Rejected, acks[2].Status);
+        Assert.Equal("events[2].occurred_at", acks[2].ErrorField);
+    }
+
+    [Fact]
     public async Task ResendOfTheLastThousand_ReturnsTheSameVerdicts()
     {
         await using var server = await StartAsync();

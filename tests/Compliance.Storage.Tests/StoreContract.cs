@@ -86,7 +86,7 @@ public abstract class StoreContract
         Assert.Empty((await store.ListAccountsAsync("lender-b", null, 10, null, Ct)).Items);
         Assert.Null(await store.AddFlagAsync("lender-b", "acc-1",
             new Flag("flg-x", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct));
-        Assert.Null(await store.ClearFlagAsync("lender-b", "acc-1", "flg-x", T0, Ct));
+        Assert.Null(await store.ClearFlagAsync("lender-b", "acc-1", "flg-x", T0, T0, Ct));
     }
 
     [Fact]
@@ -130,8 +130,8 @@ public abstract class StoreContract
         var flag = new Flag("flg-1", FlagType.MediumOptOut, T0, T0.AddDays(30), Channel.Sms, "", "", "", "key-1", null);
         await store.AddFlagAsync("lender-a", "acc-1", flag, T0, Ct);
 
-        var cleared = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(1), Ct);
-        var clearedAgain = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(2), Ct);
+        var cleared = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(1), T0.AddDays(1), Ct);
+        var clearedAgain = await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddDays(2), T0.AddDays(2), Ct);
         var account = await store.GetAccountAsync("lender-a", "acc-1", Ct);
 
         Assert.Equal(T0.AddDays(1), cleared!.ClearedAt);

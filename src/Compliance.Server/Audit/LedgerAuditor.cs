@@ -6,48 +6,72 @@ namespace Compliance.Server.Audit;
 /// <summary>Signs chain heads and verifies chains against the signed checkpoints.</summary>
 internal sealed class LedgerAuditor(ILedgerStore store, LedgerKeys keys, TimeProvider clock)
 {
-    /// <summary>Signs the head of every lender's chain that moved since its last checkpoint; returns how many were signed.</summary>
+    /// <summary>The last position this process signed per lender: a checkpoint table that shrinks below it was tampered with.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _signed = new();
+
+    /// <summary>
+    /// Signs the head of every lender's chain that moved since its last checkpoint; returns how many were signed.
+    /// A head is signed only if the entries since the last checkpoint link to it, so a chain rewritten or cut in the
+    /// database is never blessed by a new signature; such a lender is reported, not signed.
+    /// </summary>
     public async Task<int> CheckpointAsync(CancellationToken ct)
     {
         var signed = 0;
+        var problems = new List<string>();
         foreach (var lender in await store.LedgerLendersAsync(ct))
         {
             var head = await store.HeadAsync(lender, ct);
             var checkpoints = await store.CheckpointsAsync(lender, ct);
-            if (head is null || (checkpoints.Count > 0 && checkpoints[^1].Seq >= head.Seq))
+            var lastSigned = checkpoints.Count == 0 ? null : checkpoints[^1];
+            if (head is null || (lastSigned is not null && lastSigned.Seq >= head.Seq))
             {
                 continue;
             }
 
+            if (_signed.TryGetValue(lender, out var known) && (lastSigned?.Seq ?? 0) < known)
+            {
+                problems.Add($"Ledger of lender {lender}: checkpoints up to entry {known} were signed but the newest stored one is {lastSigned?.Seq ?? 0}; refusing to sign until an auditor has looked.");
+                continue;
+            }
+
+            var from = lastSigned is null ? LedgerChain.Start(lender) : new LedgerHead(lastSigned.Seq, lastSigned.Hash);
+            var stretch = new LedgerVerifier(keys.Verifier).Verify(from, store.EntriesAsync(lender, from.Seq + 1, head.Seq, ct).ToBlockingEnumerable(ct), [], head.Seq);
+            if (!stretch.Valid || stretch.EntriesChecked != head.Seq - from.Seq)
+            {
+                problems.Add($"Ledger of lender {lender} does not verify since its last checkpoint ({stretch.Reason}); refusing to sign its head.");
+                continue;
+            }
+
             await store.AddCheckpointAsync(CheckpointSignature.Sign(keys.Signer, lender, head.Seq, head.Hash, clock.GetUtcNow(), anchor: false), ct);
+            _signed[lender] = head.Seq;
             signed++;
         }
 
-        return signed;
+        return problems.Count == 0 ? signed : throw new InvalidOperationException(string.Join(Environment.NewLine, problems));
     }
 
-    /// <summary>Verifies the lender's chain over the entries recorded in [from, to), starting from the nearest trusted point before them.</summary>
+    /// <summary>
+    /// Verifies the lender's chain from its trusted start (the genesis, or the latest signed purge anchor) through the
+    /// last entry recorded before <paramref name="to"/>. The start never depends on which entries survive, so removing
+    /// a stretch of old entries is detected like any other removal; <paramref name="from"/> only says which period the
+    /// caller cares about (entries before it are verified too, because the chain links through them).
+    /// </summary>
     public async Task<VerifyResult> VerifyAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         var range = await store.SeqRangeAsync(lenderId, from, to, ct);
         var checkpoints = await store.CheckpointsAsync(lenderId, ct);
         var chainEnd = await store.MaxSeqAsync(lenderId, ct);
         var last = range?.Last ?? chainEnd;
-        var first = range?.First ?? chainEnd + 1;
 
-        // The start: the latest purge anchor, or a later regular checkpoint before the range, whose signature holds.
         var start = LedgerChain.Start(lenderId);
-        foreach (var c in checkpoints.Where(c => c.Seq < first && (c.Anchor || c.Seq >= start.Seq)).OrderBy(c => c.Seq).ThenByDescending(c => c.Anchor))
+        foreach (var anchor in checkpoints.Where(c => c.Anchor).OrderBy(c => c.Seq))
         {
-            if (!CheckpointSignature.Verify(keys.Verifier, c))
+            if (!CheckpointSignature.Verify(keys.Verifier, anchor))
             {
-                return VerifyResult.Bad(0, 0, c.Seq, $"the {(c.Anchor ? "purge anchor" : "checkpoint")} at entry {c.Seq} has an invalid signature");
+                return VerifyResult.Bad(0, 0, anchor.Seq, $"the purge anchor at entry {anchor.Seq} has an invalid signature");
             }
 
-            if (c.Anchor || range is not null)
-            {
-                start = new LedgerHead(c.Seq, c.Hash);
-            }
+            start = new LedgerHead(anchor.Seq, anchor.Hash);
         }
 
         var later = checkpoints.Where(c => c.Seq > start.Seq && !c.Anchor).ToList();
@@ -85,6 +109,10 @@ internal sealed class CheckpointService(LedgerAuditor auditor, Microsoft.Extensi
         try
         {
             await auditor.CheckpointAsync(ct);
+        }
+        catch (InvalidOperationException e) when (e.Message.StartsWith("Ledger of lender", StringComparison.Ordinal))
+        {
+            logger.LogCritical("{Problem}", e.Message);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

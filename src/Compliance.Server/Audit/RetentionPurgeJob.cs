@@ -22,12 +22,13 @@ internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOp
         var removed = 0;
         foreach (var lender in await store.LedgerLendersAsync(ct))
         {
-            if (await store.SeqRangeAsync(lender, DateTimeOffset.UnixEpoch, cutoff, ct) is not { } range)
+            var lastSeq = await store.LastSeqOfPrefixBeforeAsync(lender, cutoff, ct);
+            var last = lastSeq == 0 ? null : await store.EntriesAsync(lender, lastSeq, lastSeq, ct).SingleOrDefaultAsync(ct);
+            if (last is null)
             {
                 continue;
             }
 
-            var last = await store.EntriesAsync(lender, range.Last, range.Last, ct).SingleAsync(ct);
             var anchor = CheckpointSignature.Sign(keys.Signer, lender, last.Seq, last.Hash, now, anchor: true);
             var count = await store.PurgeAsync(lender, last.Seq, anchor, ct);
             removed += count;

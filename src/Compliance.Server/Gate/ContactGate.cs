@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Compliance.Domain.Policies;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
@@ -6,6 +5,7 @@ using Compliance.Server.Configuration;
 using Compliance.Server.Infrastructure;
 using Compliance.Server.Mapping;
 using Compliance.Storage;
+using Grpc.Core;
 using Microsoft.Extensions.Options;
 using V1 = Compliance.Api.V1;
 
@@ -54,7 +54,8 @@ internal sealed class ContactGate(
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
-                var reservation = result.Allowed
+                // Only the final answer reserves: a deny added after the rules (an inactive collector) reserves nothing.
+                var reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
                         prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
@@ -150,5 +151,6 @@ internal sealed class ContactGate(
 
     private static string NewDecisionId() => $"dec_{Guid.CreateVersion7():N}";
 
-    private static bool IsStoreFailure(Exception e) => e is DbException or TimeoutException or IOException or InvalidOperationException { Source: "Microsoft.Data.Sqlite" };
+    /// <summary>Anything but a refusal of the request itself (an RpcException) or a cancelled call means the gate could not decide.</summary>
+    private static bool IsStoreFailure(Exception e) => e is not (RpcException or OperationCanceledException);
 }

@@ -34,10 +34,15 @@ internal sealed class EventProcessor(
     public const string UnauthorizedRule = "INGEST.contact-without-authorization";
     public const string DespiteDenyRule = "INGEST.contact-despite-deny";
     public const string BlastRule = "INGEST.address-book-blast";
+    public const string UnknownDecisionRule = "INGEST.unknown-decision";
     public const string DisclosureRule = "INGEST.debt-disclosure-unknown-number";
     private const string IngestProfile = "INGEST";
     private const string GateCitation = "Lender policy: every contact passes the contact gate (ContactGateService.Authorize) first";
     private const string ThirdPartyCitation = "12 CFR 1006.6(d); GB/T 45251-2025; CBA collection guideline 2026 (third parties)";
+
+    private const long MinSeconds = -62_135_596_800; // 0001-01-01
+    private const long MaxSeconds = 253_402_300_799; // 9999-12-31
+    private const int MaxNoteLength = 2000;
 
     private readonly IngestOptions _options = options.Value.Ingest;
 
@@ -153,6 +158,11 @@ internal sealed class EventProcessor(
             {
                 acks[i] = Reject(item.Pending, r.Field, r.Message);
             }
+            catch (Exception e) when (e is not (OperationCanceledException or System.Data.Common.DbException))
+            {
+                // One event the service cannot handle must not sink its batch; store errors still fail the batch (all resend).
+                acks[i] = Reject(item.Pending, item.Pending.Field, $"could not be processed ({e.GetType().Name})");
+            }
         }
 
         await DetectBlastsAsync(state);
@@ -200,6 +210,11 @@ internal sealed class EventProcessor(
             throw new Rejected($"{f}.occurred_at", "is required");
         }
 
+        if (e.OccurredAt.Nanos is < 0 or > 999_999_999 || e.OccurredAt.Seconds is < MinSeconds or > MaxSeconds)
+        {
+            throw new Rejected($"{f}.occurred_at", "is not a valid timestamp");
+        }
+
         var at = Proto.Time(e.OccurredAt)!.Value;
         var now = clock.GetUtcNow();
         var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
@@ -232,9 +247,32 @@ internal sealed class EventProcessor(
             V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
             _ => "",
         };
+        var callField = $"{f}.{e.KindCase switch { V1.Event.KindOneofCase.CallPlaced => "call_placed", V1.Event.KindOneofCase.CallConnected => "call_connected", V1.Event.KindOneofCase.CallEnded => "call_ended", _ => "voicemail_left" }}.call_id";
         if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
         {
-            throw new Rejected($"{f}.{(kind == EventKind.CallConnected ? "call_connected" : "call_ended")}.call_id", "is required to join the call's events");
+            throw new Rejected(callField, "is required to join the call's events");
+        }
+
+        if (callId.Length > 0)
+        {
+            CheckId(callId, callField);
+        }
+
+        if (e.KindCase == V1.Event.KindOneofCase.CallEnded && e.CallEnded.Duration is { } duration
+            && (duration.Seconds < 0 || duration.Nanos is < 0 or > 999_999_999 || duration.Seconds > 7 * 24 * 3600))
+        {
+            throw new Rejected($"{f}.call_ended.duration", "must be between zero and seven days");
+        }
+
+        var note = e.KindCase switch
+        {
+            V1.Event.KindOneofCase.Refusal => ("refusal.note", e.Refusal.Note),
+            V1.Event.KindOneofCase.ConsumerRequest => ("consumer_request.note", e.ConsumerRequest.Note),
+            _ => ("", ""),
+        };
+        if (note.Item2.Length > MaxNoteLength)
+        {
+            throw new Rejected($"{f}.{note.Item1}", $"must be at most {MaxNoteLength} characters");
         }
 
         return new Item(pending, kind, account, collector, channel, at, callId);
@@ -257,7 +295,7 @@ internal sealed class EventProcessor(
         switch (item.Kind)
         {
             case EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit:
-            case EventKind.VoicemailLeft when FindCall(history, item.CallId) is null:
+            case EventKind.VoicemailLeft when FindCall(history, item.CallId, account.AccountId) is null:
                 outcome = item.Kind switch
                 {
                     EventKind.MessageSent => AttemptOutcome.Delivered,
@@ -276,8 +314,13 @@ internal sealed class EventProcessor(
                 break;
 
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
-                var row = FindCall(history, item.CallId) ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
+                var row = FindCall(history, item.CallId, account.AccountId) ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
                     ?? throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
+                if (row.Attempt.AccountId != account.AccountId)
+                {
+                    throw new Rejected($"{item.Pending.Field}.call_id", $"call '{item.CallId}' was placed about another account");
+                }
+
                 (outcome, durationMs, text) = item.Kind switch
                 {
                     EventKind.CallConnected => (e.CallConnected.Conversation ? AttemptOutcome.Conversation : AttemptOutcome.AnsweredNoConversation, 0L, (string?)null),
@@ -324,12 +367,17 @@ internal sealed class EventProcessor(
         var e = item.Pending.Event;
         var history = state.Histories[(lender, account.BorrowerId)];
         DecisionRecord? decision = null;
+        var unknownDecision = false;
         if (e.DecisionId.Length > 0)
         {
             decision = await state.Session.DecisionAsync(lender, e.DecisionId);
             if (decision is null || decision.AccountId != account.AccountId)
             {
-                throw new Rejected($"{item.Pending.Field}.decision_id", $"no gate decision '{e.DecisionId}' for account '{account.AccountId}'");
+                // The contact happened all the same: record and count it, and say that its authorization cannot be shown.
+                decision = null;
+                unknownDecision = true;
+                violations.Add(new Violation(new RuleHit(UnknownDecisionRule, IngestProfile, GateCitation,
+                    $"The event quotes gate decision '{e.DecisionId}', which the gate did not record for account {account.AccountId}.", false, Severity.Critical, null), ""));
             }
         }
 
@@ -356,7 +404,7 @@ internal sealed class EventProcessor(
             violations.Add(new Violation(new RuleHit(DespiteDenyRule, IngestProfile, GateCitation,
                 $"The contact went ahead although gate decision {decision.DecisionId} denied it.", false, Severity.Critical, null), ""));
         }
-        else if (decision is null && !result.Allowed && !item.Pending.Imported)
+        else if (decision is null && !unknownDecision && !result.Allowed && !item.Pending.Imported)
         {
             violations.Add(new Violation(new RuleHit(UnauthorizedRule, IngestProfile, GateCitation,
                 $"The contact did not ask the gate, which would have denied it ({string.Join(", ", result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId))}).",
@@ -386,8 +434,10 @@ internal sealed class EventProcessor(
         }
         else
         {
-            await state.Session.AddAttemptAsync(lender, e.EventId, account.BorrowerId, item.CallId, attempt);
-            history.Add(new AttemptRow(e.EventId, item.CallId, attempt));
+            // Attempts made by events get ids of their own kind, so an event id can never collide with a decision id.
+            var attemptId = $"evt:{e.EventId}";
+            await state.Session.AddAttemptAsync(lender, attemptId, account.BorrowerId, item.CallId, attempt);
+            history.Add(new AttemptRow(attemptId, item.CallId, attempt));
         }
 
         if (destination.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
@@ -446,7 +496,7 @@ internal sealed class EventProcessor(
 
             var incident = NewIncident(lender, BlastRule, ThirdPartyCitation, accountId, thirdParties[^1].Attempt.CollectorId,
                 $"{distinct} distinct third parties were contacted about account {accountId} within {_options.BlastWindow.TotalHours:0} hours (more than {_options.BlastThreshold}): address-book blast.",
-                thirdParties.Select(r => r.AttemptId).ToList(), latest);
+                thirdParties.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), latest);
             await state.Session.AddIncidentAsync(incident);
             state.Incidents.Add(incident);
         }
@@ -481,7 +531,7 @@ internal sealed class EventProcessor(
         }
     }
 
-    private static AttemptRow? FindCall(List<AttemptRow> history, string callId)
+    private static AttemptRow? FindCall(List<AttemptRow> history, string callId, string accountId)
     {
         if (callId.Length == 0)
         {
@@ -490,7 +540,7 @@ internal sealed class EventProcessor(
 
         for (var i = history.Count - 1; i >= 0; i--)
         {
-            if (history[i].CallId == callId)
+            if (history[i].CallId == callId && history[i].Attempt.AccountId == accountId)
             {
                 return history[i];
             }

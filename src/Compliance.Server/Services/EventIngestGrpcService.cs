@@ -22,16 +22,31 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
     public override async Task Stream(IAsyncStreamReader<StreamRequest> requestStream, IServerStreamWriter<StreamResponse> responseStream, ServerCallContext context)
     {
         var lender = context.Caller().Lender;
-        var ct = context.CancellationToken;
         var inFlight = System.Threading.Channels.Channel.CreateBounded<List<PendingEvent>>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
-        var writer = WriteAcksAsync(inFlight.Reader, responseStream, ct);
+        // When acknowledging fails (the store is down), reading stops too, so the call ends at once with the error.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        var writer = WriteAcksAsync(inFlight.Reader, responseStream, context.CancellationToken);
+        _ = writer.ContinueWith(_ =>
+        {
+            try
+            {
+                reading.Cancel();
+            }
+            catch (ObjectDisposedException)
+            {
+                // The call already ended.
+            }
+        }, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         try
         {
-            await foreach (var request in requestStream.ReadAllAsync(ct))
+            await foreach (var request in requestStream.ReadAllAsync(reading.Token))
             {
-                var batch = await EnqueueAsync(lender, request.Events, imported: false, ct);
-                await inFlight.Writer.WriteAsync(batch, ct);
+                var batch = await EnqueueAsync(lender, request.Events, imported: false, reading.Token);
+                await inFlight.Writer.WriteAsync(batch, reading.Token);
             }
+        }
+        catch (OperationCanceledException) when (writer.IsFaulted)
+        {
         }
         finally
         {

@@ -69,8 +69,9 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         Validate.Id(errors, "account_id", request.AccountId);
         Validate.Id(errors, "flag_id", request.FlagId);
         errors.ThrowIfAny();
-        var at = Proto.Time(request.ClearedAt) ?? clock.GetUtcNow();
-        var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, context.CancellationToken)
+        var now = clock.GetUtcNow();
+        var at = Proto.Time(request.ClearedAt) ?? now;
+        var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, now, context.CancellationToken)
             ?? throw RpcErrors.NotFound("flag", request.FlagId);
         cache.EvictAccount(context.Caller().Lender, request.AccountId);
         return new ClearFlagResponse { Flag = RegistryMapping.ToProto(flag) };

@@ -28,7 +28,7 @@ internal static class Scenarios
 
     public static Account Account(string accountId, string borrowerId, Location location, string mobileHash) => new(
         Lender, accountId, borrowerId, "Jane Doe", location,
-        [new ContactPoint("mobile", ContactPointKind.Phone, ContactPointUse.Mobile, mobileHash, "+1 617***4567", location.CountryCode, false, [location.TimeZone])],
+        [new ContactPoint("mobile", ContactPointKind.Phone, ContactPointUse.Mobile, mobileHash, "+1 617*****67", location.CountryCode, false, [location.TimeZone])],
         [], [], [], [], UsMorning.AddDays(-90), UsMorning.AddDays(-90), 1);
 
     public static Location Massachusetts => new("US", "US-MA", "02108", "America/New_York");

@@ -88,7 +88,7 @@ internal static class LedgerVerifyRun
                 accountId = $"acc-{i % 10_000}",
                 collectorId = "collector-1",
                 channel = 2,
-                destinationMasked = "+1 212***0134",
+                destinationMasked = "+1 212*****34",
                 destinationHash = "9f2c6a0d4b1e8f7a3c5d2e1f0a9b8c7d",
                 occurredAt = start.AddSeconds(i),
                 riskScore = 0,

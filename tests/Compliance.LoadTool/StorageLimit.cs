@@ -16,7 +16,7 @@ namespace Compliance.LoadTool;
 internal static class StorageLimit
 {
     public const string Lender = "load";
-    private const string MaskedMobile = "+1 212 ***0100";
+    private const string MaskedMobile = "+1 212*****00";
 
     public static async Task<RunResult> RunAsync(string directory, Workload workload, int commitSize, CancellationToken ct)
     {

@@ -179,7 +179,7 @@ public sealed class AuditTests
         Assert.Contains("12378-2026-000123", html, StringComparison.Ordinal);
         Assert.Contains("The lender&#39;s hash chain verifies", html, StringComparison.Ordinal);
         Assert.Contains("denied, contact blocked", html, StringComparison.Ordinal);
-        Assert.Contains("+86 138****8000", html, StringComparison.Ordinal);
+        Assert.Contains("+86 138******00", html, StringComparison.Ordinal);
         Assert.Contains("BASE.third-parties", html, StringComparison.Ordinal);
         Assert.DoesNotContain("13800138000", html, StringComparison.Ordinal);
         Assert.Contains("Evidence exported", secondHtml, StringComparison.Ordinal);

@@ -53,7 +53,7 @@ public sealed class RealSocketTests : IDisposable
             var account = await new RegistryService.RegistryServiceClient(channel)
                 .GetAccountAsync(new GetAccountRequest { AccountId = "socket-1" }, Bearer(DemoKey("auditor")), cancellationToken: ct);
 
-            Assert.Equal("+1 212***0134", account.Account.ContactPoints[0].Masked);
+            Assert.Equal("+1 212*****34", account.Account.ContactPoints[0].Masked);
             Assert.Equal("US", account.Account.Location.CountryCode);
             Assert.DoesNotContain("Created demo lender", restarted.Output, StringComparison.Ordinal);
         }

@@ -47,9 +47,9 @@ public sealed class RegistryTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.True(upserted.Created);
         Assert.Equal(upserted.Account, read);
         Assert.Equal("rt-1", read.BorrowerId);
-        Assert.Equal("+86 138****8000", read.ContactPoints[0].Masked);
+        Assert.Equal("+86 138******00", read.ContactPoints[0].Masked);
         Assert.Equal("", read.ContactPoints[0].Value);
-        Assert.Equal("+86 139****9000", read.Parties[0].ContactPoints[0].Masked);
+        Assert.Equal("+86 139******00", read.Parties[0].ContactPoints[0].Masked);
         Assert.False(read.Parties[0].Related);
         Assert.DoesNotContain("13800138000", read.ToString(), StringComparison.Ordinal);
     }

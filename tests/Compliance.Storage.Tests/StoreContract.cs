@@ -24,8 +24,8 @@ public abstract class StoreContract
 
     protected static Account NewAccount(string lenderId, string accountId, string borrowerId = "b-1") => new(
         lenderId, accountId, borrowerId, "Jane Roe", new Location("US", "US-MA", "02110", "America/New_York"),
-        [new ContactPoint("cp-1", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-1", "+1 617***0100", "US", false, ["America/New_York"])],
-        [new Party("p-1", PartyRole.EmergencyContact, "John", [new ContactPoint("cp-2", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-2", "+1 617***0101", "US", false, [])])],
+        [new ContactPoint("cp-1", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-1", "+1 617*****00", "US", false, ["America/New_York"])],
+        [new Party("p-1", PartyRole.EmergencyContact, "John", [new ContactPoint("cp-2", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-2", "+1 617*****01", "US", false, [])])],
         [], ["US-MA"], [new LocalTimeRange(720, 780, [1, 2, 3, 4, 5])], T0, T0, 0);
 
     [Fact]

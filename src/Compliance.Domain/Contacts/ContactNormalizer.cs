@@ -63,7 +63,7 @@ public static partial class ContactNormalizer
         var e164 = Phones.Format(number, PhoneNumberFormat.E164);
         var national = Phones.GetNationalSignificantNumber(number);
         var zones = Zones.GetTimeZonesForNumber(number).Where(z => z != UnknownZone).ToArray();
-        var masked = $"+{number.CountryCode} {MaskMiddle(national, 3, 4)}";
+        var masked = $"+{number.CountryCode} {MaskDigits(national)}";
         return new NormalizeResult(new NormalizedContact(ContactPointKind.Phone, e164, masked, Phones.GetRegionCodeForNumber(number) ?? "", zones), null);
     }
 
@@ -77,7 +77,9 @@ public static partial class ContactNormalizer
 
         var canonical = address.Address.ToLowerInvariant();
         var at = canonical.IndexOf('@', StringComparison.Ordinal);
-        var masked = canonical[..Math.Min(1, at)] + "***" + canonical[at..];
+        var domain = canonical[(at + 1)..];
+        var dot = domain.LastIndexOf('.');
+        var masked = canonical[..Math.Min(1, at)] + "***@" + domain[..Math.Min(1, domain.Length)] + "***" + (dot > 0 ? domain[dot..] : "");
         return new NormalizeResult(new NormalizedContact(ContactPointKind.Email, canonical, masked, "", []), null);
     }
 
@@ -102,6 +104,18 @@ public static partial class ContactNormalizer
 
         var shown = Math.Min(6, canonical.Length / 3);
         return new NormalizeResult(new NormalizedContact(ContactPointKind.PostalAddress, canonical, canonical[..shown] + "***", "", []), null);
+    }
+
+    /// <summary>
+    /// Hides at least five digits of a national number (more in longer ones), keeping up to three leading digits (the
+    /// area or carrier code) and two trailing ones: enough for a person to tell numbers apart, too little to dial.
+    /// </summary>
+    internal static string MaskDigits(string national)
+    {
+        var hide = Math.Min(national.Length, Math.Max(5, national.Length - 5));
+        var keepEnd = Math.Min(2, national.Length - hide);
+        var keepStart = national.Length - hide - keepEnd;
+        return national[..keepStart] + new string('*', hide) + national[(national.Length - keepEnd)..];
     }
 
     /// <summary>Keeps the first and last characters and stars the rest (at least two stars).</summary>

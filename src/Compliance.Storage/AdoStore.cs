@@ -203,6 +203,20 @@ public abstract partial class AdoStore : IComplianceStore
                 ("contact_point_id", point.ContactPointId), ("party_id", partyId), ("value_hash", point.ValueHash));
         }
 
+        // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.
+        var ledger = Ledger(connection, tx, ct);
+        await ledger.AppendAsync(stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
+        {
+            stored.AccountId,
+            stored.BorrowerId,
+            stored.Revision,
+            stored.Location,
+            stored.ContactPoints,
+            Parties = stored.Parties.Select(p => new { p.PartyId, p.Role, p.Related, p.ContactPoints }),
+            stored.Profiles,
+            stored.InconvenientTimes,
+        });
+        await ledger.FlushAsync();
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
         await tx.CommitAsync(ct);
         return (stored with { Flags = flags }, created);

@@ -14,7 +14,8 @@ public sealed class AuditTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A server whose demo lender has a chain of 2 registry flags, 8 gate decisions and 8 events, signed at its head.</summary>
+    /// <summary>A server whose demo lender has a chain of 19 entries, signed at its head: the account's registration, 8 gate
+    /// decisions, 8 events, and a flag set and cleared.</summary>
     private static async Task<GateFixture> StartWithChainAsync()
     {
         var server = new GateFixture();
@@ -66,7 +67,7 @@ public sealed class AuditTests
         var result = await VerifyAsync(server);
 
         Assert.True(result.Valid, result.Reason);
-        Assert.Equal(18, result.EntriesChecked);
+        Assert.Equal(19, result.EntriesChecked);
         Assert.Equal(1, result.CheckpointsChecked);
     }
 
@@ -95,7 +96,7 @@ public sealed class AuditTests
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
         Assert.Equal(1, await server.Get<LedgerAuditor>().CheckpointAsync(Ct));
 
-        await ExecuteAsync(server, "DELETE FROM ledger WHERE seq <= 18");
+        await ExecuteAsync(server, "DELETE FROM ledger WHERE seq <= 19");
         var result = await VerifyAsync(server);
 
         Assert.False(result.Valid);
@@ -109,7 +110,7 @@ public sealed class AuditTests
         await using var server = await StartWithChainAsync();
         await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
-        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 19");
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 20");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Get<LedgerAuditor>().CheckpointAsync(Ct));
 
@@ -210,13 +211,13 @@ public sealed class AuditTests
         await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
 
-        // Three years and half a second later, the first 18 entries have expired; the flag set a second later has not.
+        // Three years and half a second later, the first 19 entries have expired; the flag set a second later has not.
         var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
         var result = await VerifyAsync(server);
-        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 19");
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 20");
         var tampered = await VerifyAsync(server);
 
-        Assert.Equal(18, removed);
+        Assert.Equal(19, removed);
         Assert.True(result.Valid, result.Reason);
         Assert.Equal(1, result.EntriesChecked);
         Assert.False(tampered.Valid);

@@ -16,6 +16,7 @@ public enum LedgerKind
     Complaint = 6,
     ComplaintStatus = 7,
     EvidenceRead = 8,
+    AccountChanged = 9,
 }
 
 /// <summary>

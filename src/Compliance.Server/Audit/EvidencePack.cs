@@ -141,6 +141,8 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         LedgerKind.Complaint => ("Complaint recorded", "", Str(p, "reference")),
         LedgerKind.ComplaintStatus => ("Complaint status changed", "", Str(p, "status")),
         LedgerKind.EvidenceRead => ("Evidence exported", "muted", Str(p, "by")),
+        LedgerKind.AccountChanged => ($"Account registered or changed (revision {(p.TryGetProperty("revision", out var r) ? r.GetInt64() : 0)})", "muted",
+            $"{(p.TryGetProperty("contactPoints", out var cps) ? cps.GetArrayLength() : 0)} own contact points, {(p.TryGetProperty("parties", out var ps) ? ps.GetArrayLength() : 0)} parties"),
         _ => (entry.Kind.ToString(), "", ""),
     };
 

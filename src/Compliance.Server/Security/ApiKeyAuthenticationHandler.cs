@@ -69,7 +69,9 @@ internal sealed class ApiKeyAuthenticationHandler(
 /// <summary>Checks tokens, caching verified keys briefly so the gate's hot path does not query for every call.</summary>
 internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOptions> options, TimeProvider clock)
 {
+    private const int MaxCached = 100_000;
     private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _cache = new();
+    private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _unknown = new();
     private readonly string? _platformHash = options.Value.Auth.PlatformAdminKey is { Length: > 0 } k ? ApiKeyTokens.HashSecret(k) : null;
     private readonly TimeSpan _ttl = options.Value.Auth.KeyCacheTtl;
 
@@ -82,7 +84,7 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
         }
 
         var now = clock.GetUtcNow();
-        if (_cache.TryGetValue(tokenHash, out var cached) && cached.Until > now)
+        if ((_cache.TryGetValue(tokenHash, out var cached) || _unknown.TryGetValue(tokenHash, out cached)) && cached.Until > now)
         {
             return cached.Caller;
         }
@@ -97,12 +99,15 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
             }
         }
 
-        if (_cache.Count > 100_000)
+        // Unknown tokens are remembered apart from valid ones, so a caller spraying made-up tokens can only flush
+        // its own garbage, never the cache of the keys in use.
+        var cache = caller is null ? _unknown : _cache;
+        if (cache.Count > MaxCached)
         {
-            _cache.Clear();
+            cache.Clear();
         }
 
-        _cache[tokenHash] = (caller, now + _ttl);
+        cache[tokenHash] = (caller, now + _ttl);
         return caller;
     }
 

@@ -20,6 +20,23 @@ public abstract partial class AdoStore
         await tx.CommitAsync(ct);
     }
 
+    public async Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, EventSql.ConductTotals(group, id is not null) + LimitClause,
+            r => new ConductTotals(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.GetDouble(3)), ct,
+            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("id", id ?? ""), ("limit", limit));
+    }
+
+    public async Task<IReadOnlyList<RiskyEvent>> RiskyEventsAsync(string lenderId, ScoreGroup group, string id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, EventSql.RiskyEvents(group) + LimitClause,
+            r => new RiskyEvent(r.GetString(0), FromMs(r.GetInt64(1)), r.GetDouble(2), JsonSerializer.Deserialize<List<Violation>>(r.GetString(3), JsonOptions) ?? [],
+                r.GetString(4), r.GetString(5)), ct,
+            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("id", id), ("limit", limit));
+    }
+
     public async Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -241,6 +258,36 @@ internal static class EventSql
         SELECT {EventColumns} FROM events
         WHERE lender_id = @lender_id AND account_id = @account_id AND occurred_at >= @from AND occurred_at < @to ORDER BY occurred_at, event_id
         """;
+
+    private static (string Column, string Join) Grouping(ScoreGroup group) => group switch
+    {
+        ScoreGroup.Collector => ("e.collector_id", ""),
+        ScoreGroup.Account => ("e.account_id", ""),
+        _ => ("c.agency_id", "JOIN collectors c ON c.lender_id = e.lender_id AND c.collector_id = e.collector_id"),
+    };
+
+    public static string ConductTotals(ScoreGroup group, bool one)
+    {
+        var (column, join) = Grouping(group);
+        return $"""
+            SELECT {column}, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN e.risk_score > 0 THEN 1 ELSE 0 END) AS BIGINT), SUM(e.risk_score)
+            FROM events e {join}
+            WHERE e.lender_id = @lender_id AND e.occurred_at >= @from AND e.occurred_at < @to AND e.imported = 0{(one ? $" AND {column} = @id" : "")}
+            GROUP BY {column}
+            ORDER BY SUM(e.risk_score) DESC, {column}
+            """;
+    }
+
+    public static string RiskyEvents(ScoreGroup group)
+    {
+        var (column, join) = Grouping(group);
+        return $"""
+            SELECT e.event_id, e.occurred_at, e.risk_score, e.violations, e.account_id, e.collector_id
+            FROM events e {join}
+            WHERE e.lender_id = @lender_id AND e.occurred_at >= @from AND e.occurred_at < @to AND e.imported = 0 AND e.risk_score > 0 AND {column} = @id
+            ORDER BY e.risk_score DESC, e.occurred_at DESC, e.event_id
+            """;
+    }
 
     public static readonly string[] AttemptParameters =
     [

@@ -46,6 +46,20 @@ public sealed record Incident(
     string AcknowledgedBy,
     string Note);
 
+/// <summary>What a conduct score is about: the column events are grouped by.</summary>
+public enum ScoreGroup
+{
+    Collector = 1,
+    Agency = 2,
+    Account = 3,
+}
+
+/// <summary>The events of one collector, agency or account in a window: how many, how risky.</summary>
+public sealed record ConductTotals(string Id, long Events, long EventsWithViolations, double TotalRisk);
+
+/// <summary>An event with a risk above zero, for explaining a score.</summary>
+public sealed record RiskyEvent(string EventId, DateTimeOffset OccurredAt, double RiskScore, IReadOnlyList<Violation> Violations, string AccountId, string CollectorId);
+
 /// <summary>An attempt with the ids that tie it to a reservation or a dialer's call.</summary>
 public sealed record AttemptRow(string AttemptId, string CallId, Attempt Attempt);
 
@@ -73,6 +87,12 @@ public interface IEventStore
 {
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it; nothing is kept when it throws.</summary>
     Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct);
+
+    /// <summary>Totals per collector, agency or account over [from, to), optionally of one id; riskiest first.</summary>
+    Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
+
+    /// <summary>The events with a risk above zero of one collector, agency or account over [from, to), riskiest first.</summary>
+    Task<IReadOnlyList<RiskyEvent>> RiskyEventsAsync(string lenderId, ScoreGroup group, string id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
 
     Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
     Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct);

@@ -116,6 +116,36 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task ConductScores_RankCollectorsAndAccounts_AndListTheEventsBehindThem()
+    {
+        await using var server = await StartAsync();
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator))
+            .UpsertCollectorAsync(new UpsertCollectorRequest { Collector = new Collector { CollectorId = "careful", AgencyId = "in-house", Kind = CollectorKind.Human, Active = true } }, cancellationToken: Ct);
+        var careful = Sms("s1", "US-2", T0, "Reminder: your payment is due. Reply STOP to opt out.");
+        careful.CollectorId = "careful";
+        await StreamAsync(Ingest(server),
+        [
+            careful,
+            Placed("s2", "US-1", T0.AddMinutes(1), new Destination { PhoneNumber = "+1 646 555 0100" }),
+            Sms("s3", "US-1", T0.AddMinutes(2), "The p0l1ce have your file. Reply STOP to opt out."),
+        ]);
+        var reports = new ReportService.ReportServiceClient(server.Channel(server.Keys.ComplianceOfficer));
+
+        var collectors = await reports.GetConductScoresAsync(new GetConductScoresRequest { Scope = ScoreScope.Collector }, cancellationToken: Ct);
+        var account = (await reports.GetConductScoresAsync(new GetConductScoresRequest { Scope = ScoreScope.Account, Id = "US-1" }, cancellationToken: Ct)).Scores.Single();
+        var agency = (await reports.GetConductScoresAsync(new GetConductScoresRequest { Scope = ScoreScope.Agency, Id = "in-house" }, cancellationToken: Ct)).Scores.Single();
+
+        Assert.Equal(["collector-1", "careful"], collectors.Scores.Select(c => c.Id));
+        Assert.True(collectors.Scores[0].Score > 0);
+        Assert.Equal(0, collectors.Scores[1].Score);
+        Assert.Equal(100, account.Score);
+        Assert.Equal(["s2", "s3"], account.TopEvents.Select(e => e.EventId).Order());
+        Assert.Contains("US-REGF.third-parties", account.ViolationsByRule.Keys);
+        Assert.Equal(3, agency.Events);
+        Assert.Equal(2, agency.EventsWithViolations);
+    }
+
+    [Fact]
     public async Task Resend_GetsTheOriginalVerdicts_AndCountsNothingTwice()
     {
         await using var server = await StartAsync();

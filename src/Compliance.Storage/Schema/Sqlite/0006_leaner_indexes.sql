@@ -1,7 +1,5 @@
--- Fewer index writes per ingested event: reservations and call ids are indexed only where they are set, and the
--- per-collector event index waits for the reports that will read it.
+-- Fewer index writes per ingested event: reservations and call ids are indexed only where they are set.
 
-DROP INDEX ix_events_collector;
 DROP INDEX ix_attempts_reserved;
 DROP INDEX ix_attempts_call;
 CREATE INDEX ix_attempts_reserved ON attempts (reserved_until) WHERE reserved_until IS NOT NULL;

@@ -10,7 +10,7 @@ internal static class CliApp
     public static RootCommand CreateRootCommand()
     {
         var root = new RootCommand(
-            "Command-line client of the Compliance service: checks contacts at the gate, sends collection events, watches incidents, "
+            "Command-line client of the Compliance service: checks contacts at the gate, sends collection events, watches incidents, scores the conduct of collectors, agencies and accounts, "
             + "manages conduct-limit policies, verifies the tamper-evident record, keeps complaints and exports evidence, and registers accounts, flags, agencies, collectors, lenders and API keys. "
             + "Without --key it uses the development key file the server writes into its data directory.");
         GlobalOptions.AddTo(root);
@@ -26,6 +26,7 @@ internal static class CliApp
         root.Subcommands.Add(AlertCommands.Create());
         root.Subcommands.Add(PolicyCommands.Create());
         root.Subcommands.Add(AuditCommands.Create());
+        root.Subcommands.Add(ScoreCommands.Create());
         return root;
     }
 

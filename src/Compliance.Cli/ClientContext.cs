@@ -31,6 +31,7 @@ internal sealed class ClientContext : IDisposable
         Alerts = new AlertService.AlertServiceClient(_channel);
         Events = new EventIngestService.EventIngestServiceClient(_channel);
         Audit = new AuditService.AuditServiceClient(_channel);
+        Report = new ReportService.ReportServiceClient(_channel);
         Health = new Health.HealthClient(_channel);
     }
 
@@ -55,6 +56,8 @@ internal sealed class ClientContext : IDisposable
     public EventIngestService.EventIngestServiceClient Events { get; }
 
     public AuditService.AuditServiceClient Audit { get; }
+
+    public ReportService.ReportServiceClient Report { get; }
 
     public Health.HealthClient Health { get; }
 

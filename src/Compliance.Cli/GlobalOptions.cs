@@ -27,7 +27,7 @@ internal static class GlobalOptions
     public static readonly Option<string?> Role = new Option<string?>("--role", "--as")
     {
         Description = $"Which key of the key file to use when no --key is given: {Words.KeyRoles.List}. Each command has its own default "
-            + "(account, gate and events commands: collection-system; alerts and policy: compliance-officer; "
+            + "(account, gate and events commands: collection-system; alerts, policy and scores: compliance-officer; "
             + "audit: auditor, except audit complaint record and status: compliance-officer; "
             + "key commands and policy put: administrator; lender create: platform-admin). "
             + "On 'key create', --role is the new key's role; use --as there.",

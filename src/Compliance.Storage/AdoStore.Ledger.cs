@@ -265,7 +265,14 @@ internal static class LedgerSql
         """;
     public const string SeqRange = "SELECT MIN(seq), MAX(seq) FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @from AND recorded_at < @to";
     public const string MaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM ledger WHERE lender_id = @lender_id";
-    public const string FirstSeqFrom = "SELECT MIN(seq) FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @cutoff";
+    // The first entry that must stay: recorded at or after the cutoff, or about an account with any activity since the
+    // cutoff (records are kept until the retention period has passed after the last activity on the debt).
+    public const string FirstSeqFrom = """
+        SELECT MIN(seq) FROM ledger
+        WHERE lender_id = @lender_id
+          AND (recorded_at >= @cutoff
+               OR (account_id <> '' AND account_id IN (SELECT account_id FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @cutoff)))
+        """;
     public const string PurgeEntries = "DELETE FROM ledger WHERE lender_id = @lender_id AND seq <= @last";
     public const string PurgeCheckpoints = "DELETE FROM checkpoints WHERE lender_id = @lender_id AND seq < @last";
 

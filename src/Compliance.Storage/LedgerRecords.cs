@@ -53,9 +53,9 @@ public interface ILedgerStore
     /// <summary>The lowest and highest positions recorded in [from, to), or null when none.</summary>
     Task<(long First, long Last)?> SeqRangeAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
 
-    /// <summary>The last position of the chain's oldest stretch recorded before <paramref name="cutoff"/>: every entry up
-    /// to it is older than the cutoff (0 when the first entry is not). A stray old timestamp later in the chain cannot
-    /// pull younger entries into a purge.</summary>
+    /// <summary>The last position of the chain's oldest stretch that may be purged: every entry up to it was recorded
+    /// before <paramref name="cutoff"/> and is about an account with no activity since (0 when the first entry must stay).
+    /// A stray old timestamp later in the chain cannot pull younger entries into a purge.</summary>
     Task<long> LastSeqOfPrefixBeforeAsync(string lenderId, DateTimeOffset cutoff, CancellationToken ct);
 
     /// <summary>The highest stored position (0 when empty): the end of the chain as the store holds it.</summary>

@@ -208,19 +208,35 @@ public sealed class AuditTests
     {
         await using var server = await StartWithChainAsync();
         server.Clock.Advance(TimeSpan.FromSeconds(1));
-        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
-            .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem)).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account { AccountId = "B-1", Location = new Location { CountryCode = "CN" } },
+        }, cancellationToken: Ct);
 
-        // Three years and half a second later, the first 19 entries have expired; the flag set a second later has not.
+        // Three years and half a second later, the first 19 entries (account A-1, quiet since) have expired; B-1's registration has not.
         var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
         var result = await VerifyAsync(server);
-        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 20");
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, 'B-1', 'B-2') WHERE seq = 20");
         var tampered = await VerifyAsync(server);
 
         Assert.Equal(19, removed);
         Assert.True(result.Valid, result.Reason);
         Assert.Equal(1, result.EntriesChecked);
         Assert.False(tampered.Valid);
+    }
+
+    [Fact]
+    public async Task RetentionPurge_KeepsOldRecordsOfADebtStillBeingCollected()
+    {
+        await using var server = await StartWithChainAsync();
+        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
+            .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+
+        // The first 19 entries are past retention by time, but account A-1 had activity a second later.
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
+
+        Assert.Equal(0, removed);
     }
 
     private static async Task<byte[]> DownloadAsync(AuditService.AuditServiceClient client, ExportEvidenceRequest request)

@@ -7,8 +7,10 @@ using Quartz;
 namespace Compliance.Server.Audit;
 
 /// <summary>
-/// Removes ledger entries older than the retention period. Before removing, it signs an anchor at the last removed
-/// entry, so the remaining chain still verifies from there and a later cut is still detected.
+/// Removes the oldest ledger entries once the retention period has passed after the last activity on their account
+/// (Regulation F: 3 years after the last collection activity on the debt; China: at least 2 years). The chain can only
+/// lose a prefix, so the purge stops at the first entry that must stay. Before removing, it signs an anchor at the
+/// last removed entry, so the remaining chain still verifies from there and a later cut is still detected.
 /// </summary>
 [DisallowConcurrentExecution]
 internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<RetentionPurgeJob> logger)

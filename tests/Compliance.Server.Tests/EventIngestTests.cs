@@ -220,6 +220,43 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task LateEvent_IsJudgedAtItsOwnTime_AndStillCounts()
+    {
+        await using var server = await StartAsync();
+        var calls = Enumerable.Range(0, 7).Select(i => Placed($"o{i}", "US-1", T0.AddMinutes(-50 + i), Own)).ToList(); // from 08:09 New York
+
+        // The first call of the day arrives last, after the six that followed it.
+        var acks = await StreamAsync(Ingest(server), [.. calls.Skip(1), calls[0]]);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var eighth = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+
+        Assert.All(acks, a => Assert.Empty(a.Violations));
+        Assert.Equal(Verdict.Deny, eighth.Verdict);
+        Assert.Equal(T0.AddMinutes(-50).AddDays(7), eighth.NextAllowedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task ImportedHistory_CountsInTheWindows_WithoutAlerting()
+    {
+        await using var server = await StartAsync();
+        using var import = Ingest(server).ImportHistory(cancellationToken: Ct);
+        await import.RequestStream.WriteAsync(new ImportHistoryRequest
+        {
+            Events = { Enumerable.Range(0, 7).Select(i => Placed($"h{i}", "US-1", T0.AddDays(-3).AddMinutes(i), Own)), Placed("h-bad", "nope", T0, Own) },
+        }, Ct);
+        await import.RequestStream.CompleteAsync();
+        var result = await import;
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var next = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+
+        Assert.Equal(7, result.Imported);
+        Assert.Equal(1, result.Rejected);
+        Assert.Equal("events[7].account_id", result.Rejections.Single().ErrorField);
+        Assert.Equal(Verdict.Deny, next.Verdict);
+        Assert.Equal("US-REGF.call-frequency", next.Rules.Single().RuleId);
+    }
+
+    [Fact]
     public async Task ResendOfTheLastThousand_ReturnsTheSameVerdicts()
     {
         await using var server = await StartAsync();

@@ -77,7 +77,7 @@ internal static class ScoreCommands
             });
             if (!ctx.Output.IsJson && response.Scores.Count == 0)
             {
-                ctx.Output.Note($"No {scope.Singular} has events {WindowText(response)}.");
+                ctx.Output.Note($"No {scope.Singular} has events in the window, {WindowText(response)}.");
             }
 
             return ExitCodes.Ok;

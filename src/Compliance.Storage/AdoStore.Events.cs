@@ -194,33 +194,15 @@ public abstract partial class AdoStore
             await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
         }
 
+        /// <summary>One prepared command per statement for the whole batch (see <see cref="Prepare"/>).</summary>
         private DbCommand Prepared(string sql, params string[] names)
         {
-            if (_commands.TryGetValue(sql, out var command))
+            if (!_commands.TryGetValue(sql, out var command))
             {
-                return command;
+                _commands[sql] = command = Prepare(connection, tx, sql, names);
             }
 
-            command = connection.CreateCommand();
-            command.CommandText = sql;
-            command.Transaction = tx;
-            foreach (var name in names)
-            {
-                var p = command.CreateParameter();
-                p.ParameterName = "@" + name;
-                command.Parameters.Add(p);
-            }
-
-            _commands[sql] = command;
             return command;
-        }
-
-        private static void Bind(DbCommand command, params object?[] values)
-        {
-            for (var i = 0; i < values.Length; i++)
-            {
-                command.Parameters[i].Value = values[i] ?? DBNull.Value;
-            }
         }
 
         public async ValueTask DisposeAsync()

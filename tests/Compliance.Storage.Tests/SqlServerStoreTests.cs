@@ -54,7 +54,7 @@ public sealed class SqlServerContainerFixture : IAsyncLifetime
 }
 
 /// <summary>The store contract against a real SQL Server in a container (skipped, with the reason, without Docker).</summary>
-public sealed class SqlServerStoreTests(SqlServerContainerFixture fixture) : StoreContract, IClassFixture<SqlServerContainerFixture>
+public sealed class SqlServerStoreTests(SqlServerContainerFixture fixture) : GateLedgerContract, IClassFixture<SqlServerContainerFixture>
 {
     protected override async Task<IComplianceStore> CreateStoreAsync()
     {

@@ -3,7 +3,7 @@ using Microsoft.Data.Sqlite;
 namespace Compliance.Storage.Tests;
 
 /// <summary>The store contract against a real SQLite file.</summary>
-public sealed class SqliteStoreTests : StoreContract, IDisposable
+public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("compliance-store-").FullName;
 

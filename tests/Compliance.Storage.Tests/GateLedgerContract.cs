@@ -1,0 +1,124 @@
+using Compliance.Domain.Events;
+using Compliance.Domain.Ledger;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
+
+namespace Compliance.Storage.Tests;
+
+/// <summary>
+/// The gate, ingest and ledger parts of the store contract, run against every provider: the SQL each provider runs
+/// for decisions, reservations, events and the hash chain must behave the same.
+/// </summary>
+public abstract class GateLedgerContract : StoreContract
+{
+    private static readonly CancellationToken Ct = CancellationToken.None;
+
+    private async Task<IComplianceStore> StoreWithAccountAsync()
+    {
+        var store = await CreateStoreAsync();
+        await store.CreateLenderAsync(new Lender("lender-a", "Lender A", "US", T0), Ct);
+        await store.CreateLenderAsync(new Lender("lender-b", "Lender B", "CN", T0), Ct);
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        return store;
+    }
+
+    private static Attempt Call(DateTimeOffset at, AttemptOutcome outcome = AttemptOutcome.Pending) =>
+        new(at, "acc-1", "c-1", Channel.VoiceCall, "hash-1", DestinationClass.Own, "", ContactPointUse.Mobile, ContactPurpose.CollectDebt, outcome);
+
+    private static DecisionRecord Decision(string id, bool allowed, DateTimeOffset at) =>
+        new("lender-a", id, "acc-1", "c-1", Channel.VoiceCall, ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", DestinationClass.Own, allowed, false,
+            allowed ? [] : [new RuleHit("US-REGF.call-frequency", "US-REGF", "12 CFR 1006.14(b)(2)(i)(A)", "cap", false, Severity.High, at.AddDays(7))],
+            ["US-REGF"], allowed ? null : at.AddDays(7), "default", at, allowed ? at.AddMinutes(2) : null, "key-1");
+
+    [Fact]
+    public async Task Decide_RecordsTheDecisionAndReservation_InTheBorrowersHistory()
+    {
+        var store = await StoreWithAccountAsync();
+
+        var seen = -1;
+        var recorded = await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), history =>
+        {
+            seen = history.Count;
+            return new GateOutcome(Decision("dec-1", true, T0), Call(T0));
+        }, Ct);
+        var history = await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct);
+        var read = await store.GetDecisionAsync("lender-a", "dec-1", Ct);
+
+        Assert.Equal(0, seen);
+        Assert.Equal("dec-1", recorded.DecisionId);
+        Assert.Equal(AttemptOutcome.Pending, Assert.Single(history).Outcome);
+        Assert.Equal("US-REGF", Assert.Single(read!.Profiles));
+        Assert.Null(await store.GetDecisionAsync("lender-b", "dec-1", Ct));
+        Assert.Single(await store.DecisionsAsync("lender-a", T0.AddHours(-1), T0.AddHours(1), 10, Ct));
+    }
+
+    [Fact]
+    public async Task Reservations_AreReleasedOnRequestOrWhenTheyLapse()
+    {
+        var store = await StoreWithAccountAsync();
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-2", true, T0), Call(T0)), Ct);
+
+        Assert.False(await store.ReleaseReservationAsync("lender-b", "dec-1", T0, Ct));
+        Assert.True(await store.ReleaseReservationAsync("lender-a", "dec-1", T0, Ct));
+        var lapsed = await store.ReleaseExpiredAsync(T0.AddMinutes(3), Ct);
+
+        Assert.Equal([("lender-a", "dec-2")], lapsed);
+        Assert.Empty(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct));
+    }
+
+    [Fact]
+    public async Task Ingest_StoresEventsAndAttempts_FindsDuplicatesAndCalls()
+    {
+        var store = await StoreWithAccountAsync();
+        var stored = new StoredEvent("lender-a", "e-1", EventKind.CallPlaced, "acc-1", "b-1", "c-1", "", "call-1", Channel.VoiceCall, ContactPurpose.CollectDebt,
+            "hash-1", "+1 617*****00", DestinationClass.Own, "", AttemptOutcome.Pending, 0, T0, T0, false, 35,
+            [new Violation(new RuleHit("US-REGF.hours", "US-REGF", "12 CFR 1006.6(b)(1)(i)", "late", false, Severity.High, null), "")], null);
+
+        await store.RunIngestAsync(async session =>
+        {
+            await session.AddEventAsync(stored);
+            await session.AddAttemptAsync("lender-a", "evt:e-1", "b-1", "call-1", Call(T0));
+            await session.SetOutcomeAsync("lender-a", "evt:e-1", AttemptOutcome.Conversation);
+        }, Ct);
+        IReadOnlyDictionary<string, StoredEvent>? existing = null;
+        AttemptRow? call = null;
+        Dictionary<string, List<AttemptRow>>? histories = null;
+        await store.RunIngestAsync(async session =>
+        {
+            existing = await session.ExistingEventsAsync("lender-a", ["e-1", "e-2"]);
+            call = await session.AttemptOfCallAsync("lender-a", "call-1");
+            histories = await session.HistoriesAsync("lender-a", ["b-1", "b-2"], T0.AddDays(-1));
+        }, Ct);
+        var totals = await store.ConductTotalsAsync("lender-a", ScoreGroup.Collector, null, T0.AddDays(-1), T0.AddDays(1), 10, Ct);
+
+        Assert.Equal(["e-1"], existing!.Keys);
+        Assert.Equal("US-REGF.hours", existing["e-1"].Violations.Single().Rule.RuleId);
+        Assert.Equal(AttemptOutcome.Conversation, call!.Attempt.Outcome);
+        Assert.Single(histories!["b-1"]);
+        Assert.Empty(histories["b-2"]);
+        Assert.Equal(new ConductTotals("c-1", 1, 1, 35), Assert.Single(totals));
+    }
+
+    [Fact]
+    public async Task Ledger_ChainsEveryRecordedFact_AndVerifiesAgainstItsCheckpoint()
+    {
+        var store = await StoreWithAccountAsync();
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", false, T0), null), Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+        await store.AddPolicyAsync("lender-a", "shadow: []", T0, T0, "k", Ct);
+        await store.AddComplaintAsync(new Complaint("lender-a", "cmpl-1", ComplaintSource.RegulatorHotline, "12378-1", "acc-1", T0, "text", ComplaintStatus.Received, null, T0, T0), Ct);
+        var head = await store.HeadAsync("lender-a", Ct);
+        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        await store.AddCheckpointAsync(CheckpointSignature.Sign(key, "lender-a", head!.Seq, head.Hash, T0, anchor: false), Ct);
+
+        var entries = await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct);
+        var result = new LedgerVerifier(key).Verify(LedgerChain.Start("lender-a"), entries, await store.CheckpointsAsync("lender-a", Ct), await store.MaxSeqAsync("lender-a", Ct));
+
+        Assert.Equal([LedgerKind.AccountChanged, LedgerKind.Decision, LedgerKind.FlagSet, LedgerKind.PolicyVersion, LedgerKind.Complaint], entries.Select(e => e.Kind));
+        Assert.True(result.Valid, result.Reason);
+        Assert.Equal(5, result.EntriesChecked);
+        Assert.Equal(4, (await store.EntriesOfAccountAsync("lender-a", "acc-1", T0.AddDays(-1), T0.AddDays(1), Ct)).Count);
+        Assert.Null(await store.HeadAsync("lender-b", Ct));
+    }
+}

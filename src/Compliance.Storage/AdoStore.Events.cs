@@ -37,13 +37,6 @@ public abstract partial class AdoStore
             ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("id", id), ("limit", limit));
     }
 
-    public async Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
-    {
-        await using var connection = await OpenAsync(ct);
-        return await QueryAsync(connection, EventSql.EventsOfAccount, ReadEvent, ct,
-            ("lender_id", lenderId), ("account_id", accountId), ("from", ToMs(from)), ("to", ToMs(to)));
-    }
-
     public async Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -212,8 +205,6 @@ public abstract partial class AdoStore
                 await command.DisposeAsync();
             }
         }
-
-        private static long ToMs(DateTimeOffset t) => AdoStore.ToMs(t);
     }
 }
 
@@ -236,10 +227,6 @@ internal static class EventSql
         """;
     public static string SelectEventsIn(int count) =>
         $"SELECT {EventColumns} FROM events WHERE lender_id = @lender_id AND event_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})";
-    public const string EventsOfAccount = $"""
-        SELECT {EventColumns} FROM events
-        WHERE lender_id = @lender_id AND account_id = @account_id AND occurred_at >= @from AND occurred_at < @to ORDER BY occurred_at, event_id
-        """;
 
     private static (string Column, string Join) Grouping(ScoreGroup group) => group switch
     {

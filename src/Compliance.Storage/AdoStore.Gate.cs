@@ -98,23 +98,28 @@ public abstract partial class AdoStore
             ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("limit", limit));
     }
 
-    public async Task<bool> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct)
-    {
-        await using var connection = await OpenAsync(ct);
-        return await ExecuteAsync(connection, null, GateSql.ReleaseReservation, ct,
-            ("lender_id", lenderId), ("attempt_id", decisionId), ("released_at", ToMs(at)), ("pending", (int)AttemptOutcome.Pending)) == 1;
-    }
-
-    public async Task<IReadOnlyList<(string LenderId, string DecisionId)>> ReleaseExpiredAsync(DateTimeOffset now, CancellationToken ct)
+    public async Task<string?> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        var expired = await QueryAsync(connection, GateSql.SelectExpiredReservations, r => (r.GetString(0), r.GetString(1)), ct, tx,
-            ("now", ToMs(now)), ("pending", (int)AttemptOutcome.Pending));
-        foreach (var (lenderId, attemptId) in expired)
+        var released = await ExecuteAsync(connection, tx, GateSql.ReleaseReservation, ct,
+            ("lender_id", lenderId), ("attempt_id", decisionId), ("released_at", ToMs(at)), ("pending", (int)AttemptOutcome.Pending)) == 1;
+        var borrower = released
+            ? (string?)await ScalarAsync(connection, tx, GateSql.BorrowerOfAttempt, ct, ("lender_id", lenderId), ("attempt_id", decisionId))
+            : null;
+        await tx.CommitAsync(ct);
+        return borrower;
+    }
+
+    public async Task<IReadOnlyList<(string LenderId, string DecisionId, string BorrowerId)>> ReleaseExpiredAsync(DateTimeOffset now, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var parameters = new (string, object?)[] { ("now", ToMs(now)), ("pending", (int)AttemptOutcome.Pending) };
+        var expired = await QueryAsync(connection, GateSql.SelectExpiredReservations, r => (r.GetString(0), r.GetString(1), r.GetString(2)), ct, tx, parameters);
+        if (expired.Count > 0)
         {
-            await ExecuteAsync(connection, tx, GateSql.ReleaseReservation, ct,
-                ("lender_id", lenderId), ("attempt_id", attemptId), ("released_at", ToMs(now)), ("pending", (int)AttemptOutcome.Pending));
+            await ExecuteAsync(connection, tx, GateSql.ReleaseExpired, ct, parameters);
         }
 
         await tx.CommitAsync(ct);
@@ -189,8 +194,8 @@ internal static class GateSql
         UPDATE attempts SET released_at = @released_at
         WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND outcome = @pending AND reserved_until IS NOT NULL AND released_at IS NULL
         """;
-    public const string SelectExpiredReservations = """
-        SELECT lender_id, attempt_id FROM attempts
-        WHERE reserved_until IS NOT NULL AND reserved_until < @now AND outcome = @pending AND released_at IS NULL
-        """;
+    private const string Expired = "reserved_until IS NOT NULL AND reserved_until < @now AND outcome = @pending AND released_at IS NULL";
+    public const string SelectExpiredReservations = $"SELECT lender_id, attempt_id, borrower_id FROM attempts WHERE {Expired}";
+    public const string ReleaseExpired = $"UPDATE attempts SET released_at = @now WHERE {Expired}";
+    public const string BorrowerOfAttempt = "SELECT borrower_id FROM attempts WHERE lender_id = @lender_id AND attempt_id = @attempt_id";
 }

@@ -114,16 +114,7 @@ public abstract partial class AdoStore
     public async IAsyncEnumerable<LedgerEntry> EntriesAsync(string lenderId, long fromSeq, long toSeq, [EnumeratorCancellation] CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = LedgerSql.SelectEntries;
-        foreach (var (name, value) in new (string, object)[] { ("lender_id", lenderId), ("from", fromSeq), ("to", toSeq) })
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = "@" + name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
-
+        await using var command = Command(connection, null, LedgerSql.SelectEntries, [("lender_id", lenderId), ("from", fromSeq), ("to", toSeq)]);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {

@@ -94,7 +94,6 @@ public interface IEventStore
     /// <summary>The events with a risk above zero of one collector, agency or account over [from, to), riskiest first.</summary>
     Task<IReadOnlyList<RiskyEvent>> RiskyEventsAsync(string lenderId, ScoreGroup group, string id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
 
-    Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
     Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct);
     Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct);
 }

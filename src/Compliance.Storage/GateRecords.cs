@@ -58,9 +58,9 @@ public interface IGateStore
     /// <summary>The lender's recorded decisions in [from, to), oldest first, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
 
-    /// <summary>Releases a pending reservation; false when there is none (unknown, consumed or already released).</summary>
-    Task<bool> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct);
+    /// <summary>Releases a pending reservation; returns its borrower, or null when there is none (unknown, consumed or already released).</summary>
+    Task<string?> ReleaseReservationAsync(string lenderId, string decisionId, DateTimeOffset at, CancellationToken ct);
 
-    /// <summary>Releases every pending reservation whose time ran out; returns the released (lender, decision id) pairs.</summary>
-    Task<IReadOnlyList<(string LenderId, string DecisionId)>> ReleaseExpiredAsync(DateTimeOffset now, CancellationToken ct);
+    /// <summary>Releases every pending reservation whose time ran out; returns what was released.</summary>
+    Task<IReadOnlyList<(string LenderId, string DecisionId, string BorrowerId)>> ReleaseExpiredAsync(DateTimeOffset now, CancellationToken ct);
 }

@@ -59,11 +59,12 @@ public abstract class GateLedgerContract : StoreContract
         await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
         await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-2", true, T0), Call(T0)), Ct);
 
-        Assert.False(await store.ReleaseReservationAsync("lender-b", "dec-1", T0, Ct));
-        Assert.True(await store.ReleaseReservationAsync("lender-a", "dec-1", T0, Ct));
+        Assert.Null(await store.ReleaseReservationAsync("lender-b", "dec-1", T0, Ct));
+        Assert.Equal("b-1", await store.ReleaseReservationAsync("lender-a", "dec-1", T0, Ct));
+        Assert.Null(await store.ReleaseReservationAsync("lender-a", "dec-1", T0, Ct));
         var lapsed = await store.ReleaseExpiredAsync(T0.AddMinutes(3), Ct);
 
-        Assert.Equal([("lender-a", "dec-2")], lapsed);
+        Assert.Equal([("lender-a", "dec-2", "b-1")], lapsed);
         Assert.Empty(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct));
     }
 

@@ -75,17 +75,17 @@ internal sealed class ContactGate(
     public async Task<IReadOnlyList<DecisionRecord>> EvaluateAsync(string lenderId, string keyId, IReadOnlyList<V1.ContactRequest> requests, DateTimeOffset at, CancellationToken ct)
     {
         var decisions = new List<DecisionRecord>(requests.Count);
-        var histories = new Dictionary<string, IReadOnlyList<Attempt>>(StringComparer.Ordinal);
+        var byBorrower = new Dictionary<string, IReadOnlyList<Attempt>>(StringComparer.Ordinal);
+        var policy = policies.For(lenderId, at);
         for (var i = 0; i < requests.Count; i++)
         {
             try
             {
                 var prepared = await PrepareAsync(lenderId, requests[i], $"contacts[{i}]", ct);
-                var policy = policies.For(lenderId, at);
-                if (!histories.TryGetValue(prepared.Account.BorrowerId, out var history))
+                if (!byBorrower.TryGetValue(prepared.Account.BorrowerId, out var history))
                 {
                     history = await store.HistoryAsync(lenderId, prepared.Account.BorrowerId, at - policy.Lookback, ct);
-                    histories[prepared.Account.BorrowerId] = history;
+                    byBorrower[prepared.Account.BorrowerId] = history;
                 }
 
                 decisions.Add(Record(lenderId, keyId, prepared, policy.Evaluate(Candidate(prepared, at), history), at, null) with { DecisionId = "" });

@@ -57,6 +57,15 @@ internal sealed class DestinationResolver(ContactHasher hasher)
             : Classified(hash, registered.Masked, normalized.Value!.TimeZones, registered, owner);
     }
 
+    /// <summary>A destination already hashed (a recorded decision), classified against the account as it is now.</summary>
+    public static Resolved ByHash(Account account, string hash)
+    {
+        var (point, party) = Find(account, c => c.ValueHash == hash);
+        return point is null
+            ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, []), "", ContactPointUse.Unspecified)
+            : Classified(hash, point.Masked, point.TimeZones, point, party);
+    }
+
     private static Resolved Classified(string hash, string masked, IReadOnlyList<string> zones, ContactPoint point, Party? party)
     {
         var @class = party is null ? DestinationClass.Own : party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty;

@@ -39,7 +39,7 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
             }
 
             var before = history.Where(a => a.At < d.EvaluatedAt).ToList();
-            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, Destination(account, d), d.EvaluatedAt), before);
+            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, DestinationResolver.ByHash(account, d.DestinationHash).Destination, d.EvaluatedAt), before);
             replayed++;
             if (d.Allowed && !result.Allowed)
             {
@@ -56,26 +56,5 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
         }
 
         return new PreviewResult(replayed, denied, allowed, byRule);
-    }
-
-    private static ResolvedDestination Destination(Account account, DecisionRecord d)
-    {
-        foreach (var point in account.ContactPoints)
-        {
-            if (point.ValueHash == d.DestinationHash)
-            {
-                return new ResolvedDestination(DestinationClass.Own, d.DestinationHash, point, null, point.TimeZones);
-            }
-        }
-
-        foreach (var party in account.Parties)
-        {
-            foreach (var point in party.ContactPoints.Where(p => p.ValueHash == d.DestinationHash))
-            {
-                return new ResolvedDestination(party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty, d.DestinationHash, point, party, point.TimeZones);
-            }
-        }
-
-        return new ResolvedDestination(DestinationClass.Unknown, d.DestinationHash, null, null, []);
     }
 }

@@ -27,13 +27,9 @@ internal sealed class ReservationReleaser(IGateStore store, Ingest.HistoryCache 
     internal async Task<int> ReleaseOnceAsync(CancellationToken ct)
     {
         var released = await store.ReleaseExpiredAsync(clock.GetUtcNow(), ct);
-        if (released.Count > 0)
+        foreach (var (lender, decision, borrower) in released)
         {
-            histories.InvalidateAll();
-        }
-
-        foreach (var (lender, decision) in released)
-        {
+            histories.Invalidate(lender, borrower);
             logger.LogInformation("Released lapsed reservation {Decision} of lender {Lender}", decision, lender);
         }
 

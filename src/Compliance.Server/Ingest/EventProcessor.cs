@@ -59,7 +59,9 @@ internal sealed class EventProcessor(
         public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = [];
         public Dictionary<(string, string), Account> Accounts { get; } = [];
         public Dictionary<(string, string), V1.EventAck> Seen { get; } = [];
-        public Dictionary<(string, string), List<(string EventId, DateTimeOffset At)>> ThirdPartyContacts { get; } = [];
+        public Dictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
+        /// <summary>Reused for every contact's "attempts before it", so a batch does not allocate one list per event.</summary>
+        public List<Attempt> Before { get; } = [];
         public List<Incident> Incidents { get; } = [];
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
@@ -231,7 +233,7 @@ internal sealed class EventProcessor(
         }
 
         var channel = ChannelOf(kind, e, f);
-        var account = await AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{f}.account_id", $"account '{e.AccountId}' not found");
+        var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{f}.account_id", $"account '{e.AccountId}' not found");
         Collector? collector = null;
         if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest) || e.CollectorId.Length > 0)
         {
@@ -276,8 +278,6 @@ internal sealed class EventProcessor(
         }
 
         return new Item(pending, kind, account, collector, channel, at, callId);
-
-        ValueTask<Account?> AccountAsync(string lender, string id, CancellationToken token) => accounts.AccountAsync(lender, id, token);
     }
 
     private async Task<V1.EventAck> ScoreAndStoreAsync(BatchState state, Item item)
@@ -291,11 +291,13 @@ internal sealed class EventProcessor(
         var outcome = AttemptOutcome.Pending;
         var durationMs = 0L;
         string? text = null;
+        IReadOnlyList<string>? profiles = null;
+        var call = FindCall(history, item.CallId, account.AccountId);
 
         switch (item.Kind)
         {
             case EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit:
-            case EventKind.VoicemailLeft when FindCall(history, item.CallId, account.AccountId) is null:
+            case EventKind.VoicemailLeft when call is null:
                 outcome = item.Kind switch
                 {
                     EventKind.MessageSent => AttemptOutcome.Delivered,
@@ -310,11 +312,11 @@ internal sealed class EventProcessor(
                     _ => null,
                 };
                 destination = Resolve(e, item, account);
-                await ContactAsync(state, item, account, destination, outcome, violations);
+                profiles = (await ContactAsync(state, item, account, destination, outcome, violations)).Profiles;
                 break;
 
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
-                var row = FindCall(history, item.CallId, account.AccountId) ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
+                var row = call ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
                     ?? throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
                 if (row.Attempt.AccountId != account.AccountId)
                 {
@@ -349,7 +351,7 @@ internal sealed class EventProcessor(
 
         if (!string.IsNullOrEmpty(text))
         {
-            AnalyseContent(text, item, account, destination, violations, state);
+            AnalyseContent(text, item, account, destination, profiles, violations, state);
         }
 
         var risk = RiskScore.Of(violations);
@@ -361,7 +363,7 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>A contact: checked as if it had asked the gate at its own time, then counted.</summary>
-    private async Task ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
+    private async Task<GateResult> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
     {
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
@@ -382,7 +384,8 @@ internal sealed class EventProcessor(
         }
 
         // The contact is judged against what happened before it, without itself (its own reservation included).
-        var before = new List<Attempt>(history.Count);
+        var before = state.Before;
+        before.Clear();
         foreach (var row in history)
         {
             if (row.Attempt.At <= item.At && row.AttemptId != e.DecisionId)
@@ -413,24 +416,24 @@ internal sealed class EventProcessor(
 
         var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
             destination.Destination.Class, destination.Destination.Party?.PartyId ?? "", destination.Use, PurposeOf(e), outcome);
-        var reservation = decision is null ? null : history.FirstOrDefault(r => r.AttemptId == decision.DecisionId);
-        if (decision is { Allowed: true } && reservation is null && decision.EvaluatedAt >= item.At - policies.For(lender, item.At).Lookback)
-        {
-            // The reservation is newer than the cached history (the gate wrote it since): read the history again.
-            var fresh = (await state.Session.HistoriesAsync(lender, [account.BorrowerId], item.At - policies.For(lender, item.At).Lookback))[account.BorrowerId];
-            history.Clear();
-            history.AddRange(fresh);
-            reservation = history.FirstOrDefault(r => r.AttemptId == decision.DecisionId);
-        }
-
-        if (reservation is not null && await state.Session.ConfirmReservationAsync(lender, decision!.DecisionId, item.CallId, item.At))
+        // An allowed decision's reservation becomes this attempt, if the store still holds it pending (not released).
+        if (decision is { Allowed: true } && await state.Session.ConfirmReservationAsync(lender, decision.DecisionId, item.CallId, item.At))
         {
             if (outcome != AttemptOutcome.Pending)
             {
                 await state.Session.SetOutcomeAsync(lender, decision.DecisionId, outcome);
             }
 
-            Replace(history, reservation, reservation with { CallId = item.CallId, Attempt = attempt });
+            var reserved = history.FindIndex(r => r.AttemptId == decision.DecisionId);
+            var confirmed = new AttemptRow(decision.DecisionId, item.CallId, attempt);
+            if (reserved >= 0)
+            {
+                history[reserved] = confirmed;
+            }
+            else
+            {
+                history.Add(confirmed);
+            }
         }
         else
         {
@@ -443,20 +446,23 @@ internal sealed class EventProcessor(
         if (destination.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
         {
             var key = (lender, account.AccountId);
-            if (!state.ThirdPartyContacts.TryGetValue(key, out var list))
+            if (!state.ThirdPartyContacts.TryGetValue(key, out var entry))
             {
-                state.ThirdPartyContacts[key] = list = [];
+                state.ThirdPartyContacts[key] = entry = (account.BorrowerId, []);
             }
 
-            list.Add((e.EventId, item.At));
+            entry.Contacts.Add((e.EventId, item.At));
         }
+
+        return result;
     }
 
-    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, List<Violation> violations, BatchState state)
+    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state)
     {
         var toThirdParty = destination?.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
-        var profiles = policies.For(item.Pending.LenderId, item.At).ProfilesFor(account);
-        var requireOptOut = item.Channel is Channel.Sms or Channel.Email && profiles.Any(p => p.StartsWith("US-", StringComparison.Ordinal));
+        // US rules want an opt-out notice in texts and e-mails; only those channels need the profiles.
+        var requireOptOut = item.Channel is Channel.Sms or Channel.Email
+            && (profiles ?? policies.For(item.Pending.LenderId, item.At).ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));
         foreach (var finding in content.Analyze(text, new ContentContext(item.Channel, toThirdParty, requireOptOut)))
         {
             var hit = new RuleHit(finding.RuleId, "CONTENT", finding.Citation, $"{finding.Category}: '{finding.Term}'", false, finding.Severity, null);
@@ -474,15 +480,11 @@ internal sealed class EventProcessor(
     /// <summary>More than the threshold of distinct third parties contacted about one account within the window: one critical incident.</summary>
     private async Task DetectBlastsAsync(BatchState state)
     {
-        foreach (var ((lender, accountId), contacts) in state.ThirdPartyContacts)
+        foreach (var ((lender, accountId), (borrowerId, contacts)) in state.ThirdPartyContacts)
         {
             var latest = contacts.Max(c => c.At);
             var since = latest - _options.BlastWindow;
-            var account = await accounts.AccountAsync(lender, accountId, CancellationToken.None);
-            if (account is null || !state.Histories.TryGetValue((lender, account.BorrowerId), out var history))
-            {
-                continue;
-            }
+            var history = state.Histories[(lender, borrowerId)];
 
             var thirdParties = history
                 .Where(r => r.Attempt.AccountId == accountId && r.Attempt.At >= since && r.Attempt.At <= latest
@@ -602,11 +604,9 @@ internal sealed class EventProcessor(
 
     private static void CheckId(string value, string field)
     {
-        var errors = new List<Infrastructure.FieldError>();
-        Validate.Id(errors, field, value);
-        if (errors.Count > 0)
+        if (Validate.IdProblem(value) is { } problem)
         {
-            throw new Rejected(errors[0].Field, errors[0].Reason);
+            throw new Rejected(field, problem);
         }
     }
 

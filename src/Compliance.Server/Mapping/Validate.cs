@@ -11,21 +11,21 @@ internal static partial class Validate
     /// <summary>A caller-chosen id: 1 to 128 characters of letters, digits and ._:@/- .</summary>
     public static void Id(List<FieldError> errors, string field, string value, bool required = true)
     {
-        if (string.IsNullOrEmpty(value))
+        if (IdProblem(value, required) is { } problem)
         {
-            if (required)
-            {
-                errors.Add(new FieldError(field, "is required"));
-            }
-
-            return;
-        }
-
-        if (value.Length > MaxIdLength || !IdPattern().IsMatch(value))
-        {
-            errors.Add(new FieldError(field, $"must be 1 to {MaxIdLength} characters of letters, digits and . _ : @ / -"));
+            errors.Add(new FieldError(field, problem));
         }
     }
+
+    /// <summary>What is wrong with an id, or null when nothing is (allocation-free for the event stream).</summary>
+    public static string? IdProblem(string value, bool required = true) => value switch
+    {
+        "" => required ? "is required" : null,
+        { Length: > MaxIdLength } => IdRule,
+        _ => IdPattern().IsMatch(value) ? null : IdRule,
+    };
+
+    private const string IdRule = "must be 1 to 128 characters of letters, digits and . _ : @ / -";
 
     /// <summary>Throws INVALID_ARGUMENT at once when a required id is missing or malformed.</summary>
     public static void RequireId(string field, string value)

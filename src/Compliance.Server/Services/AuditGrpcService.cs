@@ -125,9 +125,7 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
 
     private async Task<Model.Complaint> RequireComplaintAsync(string complaintId, string field, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, field, complaintId);
-        errors.ThrowIfAny();
+        Validate.RequireId(field, complaintId);
         return await store.GetComplaintAsync(context.Caller().Lender, complaintId, context.CancellationToken) ?? throw RpcErrors.NotFound("complaint", complaintId);
     }
 

@@ -47,13 +47,14 @@ internal sealed class ContactGateGrpcService(ContactGate gate, IGateStore store,
     public override async Task<ReleaseReservationResponse> ReleaseReservation(ReleaseReservationRequest request, ServerCallContext context)
     {
         Validate.RequireId("decision_id", request.DecisionId);
-        var released = await store.ReleaseReservationAsync(context.Caller().Lender, request.DecisionId, clock.GetUtcNow(), context.CancellationToken);
-        if (released)
+        var lender = context.Caller().Lender;
+        var borrower = await store.ReleaseReservationAsync(lender, request.DecisionId, clock.GetUtcNow(), context.CancellationToken);
+        if (borrower is not null)
         {
-            histories.InvalidateAll();
+            histories.Invalidate(lender, borrower);
         }
 
-        return new ReleaseReservationResponse { Released = released };
+        return new ReleaseReservationResponse { Released = borrower is not null };
     }
 
     public override async Task<GetDecisionResponse> GetDecision(GetDecisionRequest request, ServerCallContext context)

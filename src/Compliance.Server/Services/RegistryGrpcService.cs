@@ -226,9 +226,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
 
     private async Task<Model.Account> RequireAccountAsync(string accountId, string field, ServerCallContext context)
     {
-        var errors = new List<FieldError>();
-        Validate.Id(errors, field, accountId);
-        errors.ThrowIfAny();
+        Validate.RequireId(field, accountId);
         return await store.GetAccountAsync(context.Caller().Lender, accountId, context.CancellationToken)
             ?? throw RpcErrors.NotFound("account", accountId);
     }

@@ -185,7 +185,7 @@ public sealed class ContactGateTests
             afterwards.Add((await AuthorizeAsync(gate, Call("US-1", Own))).Verdict);
         }
 
-        Assert.All(denied, d => Assert.Contains(d.Rules, r => r.RuleId == "GATE.collector-inactive"));
+        Assert.All(denied, d => Assert.Contains(d.Rules, r => r.RuleId == "BASE.collector-inactive"));
         Assert.Equal([.. Enumerable.Repeat(Verdict.Allow, 7), Verdict.Deny], afterwards);
     }
 

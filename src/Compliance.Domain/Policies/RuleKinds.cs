@@ -124,6 +124,7 @@ internal static class RuleKinds
             Count("lost_unreachable_days", Tighten.Higher, "3"),
         ], s => new ThirdPartyCheck(s)),
         ["once-per-third-party"] = new("once-per-third-party", [], s => new OncePerThirdPartyCheck(s)),
+        ["inactive-collector"] = new("inactive-collector", [], s => new InactiveCollectorCheck(s)),
     };
 
     /// <summary>"08:00" or "24:00" as minutes after midnight, else null.</summary>

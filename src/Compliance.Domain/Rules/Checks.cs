@@ -500,6 +500,18 @@ internal sealed class DestinationBlockCheck(RuleSetup setup) : RuleCheck(setup)
     }
 }
 
+/// <summary>Only active collectors contact borrowers (a deactivated agency's dialer is stopped at the gate).</summary>
+internal sealed class InactiveCollectorCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (!context.Candidate.CollectorActive)
+        {
+            Hit(ref hits, $"collector '{context.Candidate.CollectorId}' is inactive", null);
+        }
+    }
+}
+
 /// <summary>
 /// Third parties: unknown destinations never; unrelated parties only to locate the borrower or pass a message, only
 /// when the borrower is lost, and never after they refused.

@@ -78,7 +78,8 @@ public sealed record ContactCandidate(
     Channel Channel,
     ContactPurpose Purpose,
     ResolvedDestination Destination,
-    DateTimeOffset At);
+    DateTimeOffset At,
+    bool CollectorActive = true);
 
 /// <summary>One rule that fired, with the citation a deny or report quotes.</summary>
 public sealed record RuleHit(

@@ -54,7 +54,6 @@ internal sealed class ContactGate(
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
-                // Only the final answer reserves: a deny added after the rules (an inactive collector) reserves nothing.
                 var reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
@@ -121,24 +120,12 @@ internal sealed class ContactGate(
     }
 
     private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
-        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at);
+        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.Active);
 
-    private static DecisionRecord Record(string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil)
-    {
-        var hits = result.Hits;
-        var allowed = result.Allowed;
-        if (!p.Collector.Active)
-        {
-            hits = [.. hits, new RuleHit("GATE.collector-inactive", GateProfile, "Lender configuration (RegistryService.UpsertCollector)",
-                $"Collector '{p.Collector.CollectorId}' is inactive.", false, Severity.High, null)];
-            allowed = false;
-            reservedUntil = null;
-        }
-
-        return new DecisionRecord(lenderId, NewDecisionId(), p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
-            p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, allowed, false, hits, result.Profiles,
-            allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, allowed ? reservedUntil : null, keyId);
-    }
+    private static DecisionRecord Record(string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>
+        new(lenderId, NewDecisionId(), p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
+            p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, result.Allowed, false, result.Hits, result.Profiles,
+            result.Allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, result.Allowed ? reservedUntil : null, keyId);
 
     private DecisionRecord FailedClosed(string lenderId, string keyId, V1.ContactRequest request, DateTimeOffset at, Exception e)
     {

@@ -395,7 +395,8 @@ internal sealed class EventProcessor(
         }
 
         var policy = policies.For(lender, item.At);
-        var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At);
+        var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
+            item.Collector.Active);
         var result = policy.Evaluate(candidate, before);
         foreach (var hit in result.Hits)
         {

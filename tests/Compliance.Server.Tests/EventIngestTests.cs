@@ -201,6 +201,19 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task ContactByAnInactiveCollector_WithoutTheGate_IsAViolation()
+    {
+        await using var server = await StartAsync();
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator))
+            .UpsertCollectorAsync(new UpsertCollectorRequest { Collector = new Collector { CollectorId = "collector-1", AgencyId = "in-house", Kind = CollectorKind.Human, Active = false } }, cancellationToken: Ct);
+
+        var acks = await StreamAsync(Ingest(server), [Placed("i1", "US-1", T0, Own)]);
+
+        Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "BASE.collector-inactive");
+        Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "INGEST.contact-without-authorization");
+    }
+
+    [Fact]
     public async Task CallEventsOfAnotherAccountsCall_AreRejected()
     {
         await using var server = await StartAsync();

@@ -109,30 +109,33 @@ internal sealed class EventProcessor(
             }
         }
 
-        foreach (var group in earliest.GroupBy(e => e.Key.Item1))
+        // Each borrower's history reaches back from its own earliest event; borrowers still missing are read together,
+        // grouped by the day their history starts, so one old imported event does not drag every borrower's reads back.
+        var missing = new Dictionary<(string Lender, DateTimeOffset Day), List<string>>();
+        foreach (var ((lender, borrower), at) in earliest)
         {
-            var at = group.Min(e => e.Value);
-            var since = at - policies.For(group.Key, at).Lookback;
-            var missing = new List<string>();
-            foreach (var ((lender, borrower), _) in group)
+            var since = at - policies.For(lender, at).Lookback;
+            if (cache.TryGet(lender, borrower, since) is { } cached)
             {
-                if (cache.TryGet(lender, borrower, since) is { } cached)
-                {
-                    state.Histories[(lender, borrower)] = cached;
-                }
-                else
-                {
-                    missing.Add(borrower);
-                }
+                state.Histories[(lender, borrower)] = cached;
+                continue;
             }
 
-            if (missing.Count > 0)
+            var day = new DateTimeOffset(since.UtcDateTime.Date, TimeSpan.Zero);
+            if (!missing.TryGetValue((lender, day), out var borrowers))
             {
-                foreach (var (borrower, history) in await session.HistoriesAsync(group.Key, missing, since))
-                {
-                    state.Histories[(group.Key, borrower)] = history;
-                    cache.Put(group.Key, borrower, since, history);
-                }
+                missing[(lender, day)] = borrowers = [];
+            }
+
+            borrowers.Add(borrower);
+        }
+
+        foreach (var ((lender, day), borrowers) in missing)
+        {
+            foreach (var (borrower, history) in await session.HistoriesAsync(lender, borrowers, day))
+            {
+                state.Histories[(lender, borrower)] = history;
+                cache.Put(lender, borrower, day, history);
             }
         }
 

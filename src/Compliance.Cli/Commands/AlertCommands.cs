@@ -70,8 +70,8 @@ internal static class AlertCommands
             {
                 var request = new ListIncidentsRequest
                 {
-                    From = parse.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
-                    To = parse.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+                    From = TimeInput.Value(parse, from),
+                    To = TimeInput.Value(parse, to),
                     MinSeverity = ParseSeverity(parse.GetValue(minSeverity)),
                     PageSize = page.PageSize,
                     PageToken = page.PageToken,

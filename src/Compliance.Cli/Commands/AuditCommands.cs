@@ -37,8 +37,8 @@ internal static class AuditCommands
         {
             var request = new VerifyRequest
             {
-                From = parse.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
-                To = parse.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+                From = TimeInput.Value(parse, from),
+                To = TimeInput.Value(parse, to),
             };
             // Verification reads the whole range, which can take longer than a registry call's deadline.
             var response = await ctx.Audit.VerifyAsync(request, ctx.StreamCall);
@@ -96,7 +96,7 @@ internal static class AuditCommands
                 AccountId = parse.GetRequiredValue(account),
                 Source = Words.ComplaintSources.Parse(parse.GetRequiredValue(source)),
                 Reference = parse.GetValue(reference) ?? "",
-                ReceivedAt = parse.GetValue(received) is { } r ? Timestamp.FromDateTimeOffset(r) : null,
+                ReceivedAt = TimeInput.Value(parse, received),
                 Text = parse.GetValue(textFile) is { } path ? FileInput.ReadAllText(path).TrimEnd() : parse.GetValue(text) ?? "",
             };
             var recorded = (await ctx.Audit.RecordComplaintAsync(new RecordComplaintRequest { Complaint = complaint }, ctx.Call)).Complaint;
@@ -221,8 +221,8 @@ internal static class AuditCommands
             {
                 AccountId = parse.GetRequiredValue(account),
                 ComplaintId = parse.GetValue(complaint) ?? "",
-                PeriodStart = parse.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
-                PeriodEnd = parse.GetValue(to) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+                PeriodStart = TimeInput.Value(parse, from),
+                PeriodEnd = TimeInput.Value(parse, to),
             };
             using var call = ctx.Audit.ExportEvidence(request, ctx.StreamCall);
             var path = await DownloadAsync(call.ResponseStream, parse.GetValue(output), ctx.CancellationToken);

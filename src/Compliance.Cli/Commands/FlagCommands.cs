@@ -39,8 +39,8 @@ internal static class FlagCommands
                 Channel = parse.GetValue(channel) is { } c ? Words.Channels.Parse(c) : Channel.Unspecified,
                 PartyId = parse.GetValue(party) ?? "",
                 ContactPointId = parse.GetValue(contactPoint) ?? "",
-                EffectiveFrom = parse.GetValue(from) is { } f ? Timestamp.FromDateTimeOffset(f) : null,
-                ExpiresAt = parse.GetValue(expires) is { } e ? Timestamp.FromDateTimeOffset(e) : null,
+                EffectiveFrom = TimeInput.Value(parse, from),
+                ExpiresAt = TimeInput.Value(parse, expires),
                 Note = parse.GetValue(note) ?? "",
             };
             var response = await ctx.Registry.SetFlagAsync(new SetFlagRequest { AccountId = parse.GetValue(account), Flag = flag }, ctx.Call);
@@ -62,7 +62,7 @@ internal static class FlagCommands
             {
                 AccountId = parse.GetValue(account),
                 FlagId = parse.GetValue(flagId),
-                ClearedAt = parse.GetValue(at) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+                ClearedAt = TimeInput.Value(parse, at),
             };
             var response = await ctx.Registry.ClearFlagAsync(request, ctx.Call);
             ctx.Output.Print(response.Flag, w => WriteFlags(w, [response.Flag]));

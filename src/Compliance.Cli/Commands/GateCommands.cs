@@ -77,7 +77,7 @@ internal static class GateCommands
             }
             else
             {
-                var request = new EvaluateRequest { Contacts = { contact }, At = parse.GetValue(at) is { } t ? Timestamp.FromDateTimeOffset(t) : null };
+                var request = new EvaluateRequest { Contacts = { contact }, At = TimeInput.Value(parse, at) };
                 decision = (await ctx.Gate.EvaluateAsync(request, ctx.Call)).Decisions.Single();
             }
 
@@ -113,7 +113,7 @@ internal static class GateCommands
                 throw new UsageException($"{FileInput.Name(path)} has no calls below its header.");
             }
 
-            var request = new EvaluateRequest { Contacts = { rows.Select(r => r.Contact) }, At = parse.GetValue(at) is { } t ? Timestamp.FromDateTimeOffset(t) : null };
+            var request = new EvaluateRequest { Contacts = { rows.Select(r => r.Contact) }, At = TimeInput.Value(parse, at) };
             var response = await ctx.Gate.EvaluateAsync(request, ctx.Call);
             ctx.Output.Print(response, w =>
             {

@@ -79,7 +79,7 @@ internal static class PolicyCommands
         var command = new Command("show", "Show the lender's policy in force: its version, since when, who stored it, and the document.") { at };
         command.SetAction(CommandRunner.Run(KeyRole.ComplianceOfficer, async (parse, ctx) =>
         {
-            var request = new GetPolicyRequest { At = parse.GetValue(at) is { } t ? Timestamp.FromDateTimeOffset(t) : null };
+            var request = new GetPolicyRequest { At = TimeInput.Value(parse, at) };
             var policy = (await ctx.Policy.GetPolicyAsync(request, ctx.Call)).Policy;
             ctx.Output.Print(policy, w =>
             {
@@ -164,7 +164,7 @@ internal static class PolicyCommands
             var request = new PutPolicyRequest
             {
                 Document = FileInput.ReadAllText(parse.GetValue(file)!),
-                EffectiveAt = parse.GetValue(effective) is { } t ? Timestamp.FromDateTimeOffset(t) : null,
+                EffectiveAt = TimeInput.Value(parse, effective),
             };
             var policy = (await ctx.Policy.PutPolicyAsync(request, ctx.Call)).Policy;
             ctx.Output.Print(policy, w => WritePolicies(w, [policy]));

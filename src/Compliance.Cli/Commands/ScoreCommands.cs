@@ -55,7 +55,7 @@ internal static class ScoreCommands
             var request = new GetConductScoresRequest
             {
                 Scope = scope.Value,
-                Window = parse.GetValue(window) is { } w ? Duration.FromTimeSpan(w) : null,
+                Window = WindowValue(parse, window),
                 Limit = parse.GetValue(limit) ?? 0,
             };
             var response = await ctx.Report.GetConductScoresAsync(request, ctx.Call);
@@ -85,6 +85,9 @@ internal static class ScoreCommands
         return command;
     }
 
+    private static Duration? WindowValue(ParseResult parse, Option<TimeSpan?> window) =>
+        parse.GetValue(window) is { } value ? Duration.FromTimeSpan(value) : null;
+
     private static Command Explain(Scope scope)
     {
         var id = new Argument<string>($"{scope.Singular}-id") { Description = $"The {scope.Singular} whose score to explain." };
@@ -102,7 +105,7 @@ internal static class ScoreCommands
             {
                 Scope = scope.Value,
                 Id = parse.GetValue(id),
-                Window = parse.GetValue(window) is { } w ? Duration.FromTimeSpan(w) : null,
+                Window = WindowValue(parse, window),
             };
             var response = await ctx.Report.GetConductScoresAsync(request, ctx.Call);
             // The server answers a score for any id, zero when it has no events; this only guards against one that does not.

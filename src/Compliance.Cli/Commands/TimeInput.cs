@@ -15,6 +15,10 @@ internal static class TimeInput
         CustomParser = Parse,
     };
 
+    /// <summary>The option's value as a protobuf timestamp, or null when it was not given.</summary>
+    public static Google.Protobuf.WellKnownTypes.Timestamp? Value(ParseResult parse, Option<DateTimeOffset?> option) =>
+        parse.GetValue(option) is { } value ? Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(value) : null;
+
     private static DateTimeOffset? Parse(ArgumentResult result)
     {
         var text = result.Tokens.Single().Value;

@@ -1,6 +1,7 @@
 using Compliance.Server.Infrastructure;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings ship next to the binary, so the service reads them wherever it is started from.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddComplianceOptions()
     .AddComplianceStore()
     .AddComplianceGate()

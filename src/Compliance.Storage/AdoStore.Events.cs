@@ -7,17 +7,46 @@ using Compliance.Domain.Rules;
 
 namespace Compliance.Storage;
 
-/// <summary>Events, incidents and the ingest group commit.</summary>
+/// <summary>
+/// Events, incidents and the ingest group commit. Events are an append-only log (one row each, numbered by seq); a
+/// group commit appends its rows and one ledger entry per lender over their leaf hashes. Lookups by event id and by
+/// borrower go through the key tables, which the embedded store fills in bulk (see <see cref="DeferEventIndex"/>).
+/// </summary>
 public abstract partial class AdoStore
 {
+    private readonly RecentEvents _recent = new();
+
+    /// <summary>
+    /// Whether the key tables are filled in bulk, every <see cref="EventIndexBatch"/> events, instead of with each
+    /// event. Filling a B-tree one random key at a time rewrites a page per key at every commit, which is most of an
+    /// embedded store's cost per event; in bulk each page is written once per merge. The newer events' keys are kept
+    /// in memory meanwhile (and rebuilt from the log at start), so this is only for a store with a single writing process.
+    /// </summary>
+    protected virtual bool DeferEventIndex => false;
+
+    /// <summary>How many events may wait for the key tables before a group commit merges them in.</summary>
+    protected virtual int EventIndexBatch => 100_000;
+
     public async Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        await using var session = new IngestSession(connection, tx, LockResourceSql, Ledger(connection, tx, ct), ct);
-        await work(session);
-        await session.Ledger.FlushAsync();
-        await tx.CommitAsync(ct);
+        await using var session = new IngestSession(this, connection, tx, Ledger(connection, tx, ct), ct);
+        try
+        {
+            await session.StartAsync();
+            await work(session);
+            await session.FinishAsync();
+            await tx.CommitAsync(ct);
+        }
+        catch
+        {
+            // The rows of the failed commit may already be in the recent keys: read them again from the log.
+            _recent.Invalidate();
+            throw;
+        }
+
+        session.AfterCommit();
     }
 
     public async Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
@@ -53,38 +82,411 @@ public abstract partial class AdoStore
         return (await QueryAsync(connection, EventSql.SelectIncident, ReadIncident, ct, ("lender_id", lenderId), ("incident_id", incidentId))).FirstOrDefault();
     }
 
+    public async Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, string borrowerId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var seqs = await EventSeqsOfBorrowersAsync(connection, null, lenderId, [borrowerId], from, ct);
+        var events = await EventsBySeqAsync(connection, null, seqs.Select(s => s.Seq), ct);
+        return events.Where(e => e.LenderId == lenderId && e.AccountId == accountId && e.OccurredAt >= from && e.OccurredAt < to)
+            .OrderBy(e => e.OccurredAt).ThenBy(e => e.Seq).ToList();
+    }
+
+    public async Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var batch = (await QueryAsync(connection, EventSql.BatchOf + LimitClause, r => (Last: r.GetInt64(0), First: r.GetInt64(1), LedgerSeq: r.GetInt64(2)), ct,
+            ("lender_id", lenderId), ("seq", seq), ("limit", 1))).FirstOrDefault();
+        if (batch == default || batch.First > seq)
+        {
+            return null;
+        }
+
+        var events = await BatchEventsAsync(connection, lenderId, batch.First, batch.Last, ct);
+        var index = events.FindIndex(e => e.Event.Seq == seq);
+        var entry = (await QueryAsync(connection, LedgerSql.SelectEntries, ReadEntry, ct, ("lender_id", lenderId), ("from", batch.LedgerSeq), ("to", batch.LedgerSeq))).FirstOrDefault();
+        if (index < 0 || entry is null)
+        {
+            return null;
+        }
+
+        var leaves = events.Select(e => e.Leaf).ToList();
+        return new EventProof(events[index].Event, leaves[index], MerkleTree.Proof(leaves, index), entry);
+    }
+
+    public async Task<(int Events, byte[] Root)> EventBatchRootAsync(string lenderId, long firstSeq, long lastSeq, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var events = await BatchEventsAsync(connection, lenderId, firstSeq, lastSeq, ct);
+        return (events.Count, MerkleTree.Root(events.Select(e => e.Leaf).ToList()));
+    }
+
+    private static async Task<List<(StoredEvent Event, byte[] Leaf)>> BatchEventsAsync(DbConnection connection, string lenderId, long firstSeq, long lastSeq, CancellationToken ct)
+    {
+        var rows = await QueryAsync(connection, EventSql.SelectBatchEvents, r => (ReadEvent(r), r.GetString(EventSql.ViolationsColumn)), ct,
+            ("lender_id", lenderId), ("from", firstSeq), ("to", lastSeq));
+        return rows.Select(r => (r.Item1, EventDigest.Leaf(r.Item1, r.Item2))).ToList();
+    }
+
+    /// <summary>
+    /// The attempt histories of borrowers since a time: the gate's reservations from the attempts table and the
+    /// events that count, with each call's outcome taken from its later events.
+    /// </summary>
+    private async Task<Dictionary<string, List<AttemptRow>>> ReadHistoriesAsync(DbConnection connection, DbTransaction? tx, string lenderId,
+        IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
+    {
+        var rows = borrowerIds.ToDictionary(b => b, _ => new List<(long At, long Seq, AttemptRow Row, EventCounting Counts)>(), StringComparer.Ordinal);
+        foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
+        {
+            await using var command = Command(connection, tx, EventSql.HistoryIn(chunk.Length), [("lender_id", lenderId), ("since", ToMs(since)),
+                .. chunk.Select((b, i) => ($"id{i}", (object?)b))]);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var row = new AttemptRow(reader.GetString(10), reader.GetString(11), ReadAttempt(reader));
+                rows[reader.GetString(12)].Add((ToMs(row.Attempt.At), 0, row, EventCounting.Attempt));
+            }
+        }
+
+        var seqs = await EventSeqsOfBorrowersAsync(connection, tx, lenderId, borrowerIds, since, ct);
+        foreach (var chunk in seqs.Select(s => s.Seq).Chunk(InChunk))
+        {
+            await using var command = Command(connection, tx, EventSql.CountingEventsIn(chunk.Length), [.. chunk.Select((s, i) => ($"id{i}", (object?)s))]);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                var at = reader.GetInt64(0);
+                if (reader.GetString(13) != lenderId || at < ToMs(since) || !rows.TryGetValue(reader.GetString(12), out var list))
+                {
+                    continue;
+                }
+
+                var row = new AttemptRow("evt:" + reader.GetString(10), reader.GetString(11), ReadAttempt(reader));
+                list.Add((at, reader.GetInt64(14), row, (EventCounting)reader.GetInt32(15)));
+            }
+        }
+
+        var histories = new Dictionary<string, List<AttemptRow>>(rows.Count, StringComparer.Ordinal);
+        foreach (var (borrower, list) in rows)
+        {
+            list.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Seq.CompareTo(b.Seq));
+            var history = new List<AttemptRow>(list.Count);
+            var calls = new Dictionary<(string, string), int>();
+            foreach (var (_, _, row, counts) in list)
+            {
+                if (counts == EventCounting.CallOutcome)
+                {
+                    if (calls.TryGetValue((row.Attempt.AccountId, row.CallId), out var index))
+                    {
+                        history[index] = history[index] with { Attempt = history[index].Attempt with { Outcome = row.Attempt.Outcome } };
+                    }
+
+                    continue;
+                }
+
+                if (row.CallId.Length > 0)
+                {
+                    calls[(row.Attempt.AccountId, row.CallId)] = history.Count;
+                }
+
+                history.Add(row);
+            }
+
+            histories[borrower] = history;
+        }
+
+        return histories;
+    }
+
+    /// <summary>The seqs of the borrowers' events since a time: from the key table, and from memory for the newest.</summary>
+    private async Task<HashSet<(long Seq, string BorrowerId)>> EventSeqsOfBorrowersAsync(DbConnection connection, DbTransaction? tx, string lenderId,
+        IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
+    {
+        var seqs = new HashSet<(long, string)>();
+        foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
+        {
+            await using var command = Command(connection, tx, EventSql.BorrowerSeqsIn(chunk.Length), [("lender_id", lenderId), ("since", ToMs(since)),
+                .. chunk.Select((b, i) => ($"id{i}", (object?)b))]);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                seqs.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+        }
+
+        if (DeferEventIndex)
+        {
+            await _recent.EnsureLoadedAsync(this, connection, tx, ct);
+            _recent.AddBorrowerSeqs(lenderId, borrowerIds, seqs);
+        }
+
+        return seqs;
+    }
+
+    private static async Task<List<StoredEvent>> EventsBySeqAsync(DbConnection connection, DbTransaction? tx, IEnumerable<long> seqs, CancellationToken ct)
+    {
+        var events = new List<StoredEvent>();
+        foreach (var chunk in seqs.Chunk(InChunk))
+        {
+            await using var command = Command(connection, tx, EventSql.SelectEventsBySeq(chunk.Length), [.. chunk.Select((s, i) => ($"id{i}", (object?)s))]);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
+            {
+                events.Add(ReadEvent(reader));
+            }
+        }
+
+        return events;
+    }
+
+    private const int InChunk = 200;
+
     private static StoredEvent ReadEvent(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), (EventKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
         (Channel)r.GetInt32(8), (ContactPurpose)r.GetInt32(9), r.GetString(10), r.GetString(11), (DestinationClass)r.GetInt32(12), r.GetString(13),
         (AttemptOutcome)r.GetInt32(14), r.GetInt64(15), FromMs(r.GetInt64(16)), FromMs(r.GetInt64(17)), r.GetBoolean(18), r.GetDouble(19),
-        JsonSerializer.Deserialize<List<Violation>>(r.GetString(20), JsonOptions) ?? [], r.IsDBNull(21) ? null : r.GetString(21));
+        JsonSerializer.Deserialize<List<Violation>>(r.GetString(20), JsonOptions) ?? [], r.IsDBNull(21) ? null : r.GetString(21),
+        (ContactPointUse)r.GetInt32(22), (EventCounting)r.GetInt32(23), r.GetInt64(24));
 
     private static Incident ReadIncident(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (Severity)r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetString(7),
         JsonSerializer.Deserialize<List<string>>(r.GetString(8), JsonOptions) ?? [], FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)),
         r.IsDBNull(11) ? null : FromMs(r.GetInt64(11)), r.GetString(12), r.GetString(13));
 
-    private static AttemptRow ReadAttemptRow(DbDataReader r) => new(r.GetString(10), r.GetString(11), ReadAttempt(r));
+    /// <summary>
+    /// The newest events' keys, which the key tables do not hold yet (seq above <see cref="IndexedSeq"/>): by event id
+    /// and by borrower. Built from the log when first needed or after a failed commit; changed only by the ingest
+    /// writer, under its write transaction, before it commits.
+    /// </summary>
+    private sealed class RecentEvents
+    {
+        private readonly Lock _sync = new();
+        private readonly Dictionary<(string, string), long> _byEvent = [];
+        private readonly Dictionary<(string, string), List<long>> _byBorrower = [];
+        private bool _loaded;
+
+        public long IndexedSeq { get; private set; }
+
+        public long LastSeq { get; private set; }
+
+        public int Count
+        {
+            get
+            {
+                lock (_sync)
+                {
+                    return _byEvent.Count;
+                }
+            }
+        }
+
+        public void Invalidate()
+        {
+            lock (_sync)
+            {
+                _loaded = false;
+            }
+        }
+
+        /// <summary>Loads the keys above the indexed position, unless loaded and (when asked) still at the log's end.</summary>
+        public async Task EnsureLoadedAsync(AdoStore store, DbConnection connection, DbTransaction? tx, CancellationToken ct, bool checkEnd = false)
+        {
+            lock (_sync)
+            {
+                if (_loaded && !checkEnd)
+                {
+                    return;
+                }
+            }
+
+            var (indexed, last) = (await QueryAsync(connection, EventSql.LogPositions, r => (r.GetInt64(0), r.GetInt64(1)), ct, tx)).Single();
+            lock (_sync)
+            {
+                if (_loaded && IndexedSeq == indexed && LastSeq == last)
+                {
+                    return;
+                }
+            }
+
+            var rows = await QueryAsync(connection, EventSql.RecentKeys, r => (Seq: r.GetInt64(0), Lender: r.GetString(1), Event: r.GetString(2), Borrower: r.GetString(3)), ct, tx,
+                ("indexed", indexed));
+            lock (_sync)
+            {
+                _byEvent.Clear();
+                _byBorrower.Clear();
+                IndexedSeq = indexed;
+                LastSeq = last;
+                foreach (var row in rows)
+                {
+                    AddLocked(row.Seq, row.Lender, row.Event, row.Borrower);
+                }
+
+                _loaded = true;
+            }
+        }
+
+        public long NextSeq() => LastSeq + 1;
+
+        public void Add(long seq, string lenderId, string eventId, string borrowerId)
+        {
+            lock (_sync)
+            {
+                AddLocked(seq, lenderId, eventId, borrowerId);
+            }
+        }
+
+        public bool TryGetEvent(string lenderId, string eventId, out long seq)
+        {
+            lock (_sync)
+            {
+                return _byEvent.TryGetValue((lenderId, eventId), out seq);
+            }
+        }
+
+        public void AddBorrowerSeqs(string lenderId, IEnumerable<string> borrowerIds, HashSet<(long, string)> seqs)
+        {
+            lock (_sync)
+            {
+                foreach (var borrowerId in borrowerIds)
+                {
+                    if (_byBorrower.TryGetValue((lenderId, borrowerId), out var list))
+                    {
+                        foreach (var seq in list)
+                        {
+                            seqs.Add((seq, borrowerId));
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>The key tables now hold everything up to <paramref name="indexed"/>: forget those keys.</summary>
+        public void Indexed(long indexed)
+        {
+            lock (_sync)
+            {
+                IndexedSeq = indexed;
+                foreach (var (key, seq) in _byEvent.Where(p => p.Value <= indexed).ToList())
+                {
+                    _byEvent.Remove(key);
+                }
+
+                foreach (var (key, list) in _byBorrower.ToList())
+                {
+                    list.RemoveAll(s => s <= indexed);
+                    if (list.Count == 0)
+                    {
+                        _byBorrower.Remove(key);
+                    }
+                }
+            }
+        }
+
+        private void AddLocked(long seq, string lenderId, string eventId, string borrowerId)
+        {
+            _byEvent[(lenderId, eventId)] = seq;
+            if (!_byBorrower.TryGetValue((lenderId, borrowerId), out var list))
+            {
+                _byBorrower[(lenderId, borrowerId)] = list = [];
+            }
+
+            list.Add(seq);
+            LastSeq = Math.Max(LastSeq, seq);
+        }
+    }
 
     /// <summary>One write transaction with prepared commands reused across the batch.</summary>
-    private sealed class IngestSession(DbConnection connection, DbTransaction tx, string? lockSql, LedgerAppender ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
+    private sealed class IngestSession(AdoStore store, DbConnection connection, DbTransaction tx, LedgerAppender ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
     {
+        private readonly string? _lockSql = store.LockResourceSql;
+        private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (long First, long Last, DateTimeOffset At, List<byte[]> Leaves)> _batches = new(StringComparer.Ordinal);
+        private long _nextSeq;
+        private long _indexedTo = -1;
+
         public LedgerAppender Ledger => ledger;
 
-        private const int InChunk = 200;
-        private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
+        /// <summary>Finds where the log ends and, when enough events wait for the key tables, merges them in.</summary>
+        public async Task StartAsync()
+        {
+            if (!store.DeferEventIndex)
+            {
+                if (_lockSql is not null)
+                {
+                    await ExecuteAsync(connection, tx, _lockSql, ct, ("resource", "event_log"));
+                }
+
+                _nextSeq = (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(1), ct, tx)).Single() + 1;
+                return;
+            }
+
+            var recent = store._recent;
+            await recent.EnsureLoadedAsync(store, connection, tx, ct, checkEnd: true);
+            _nextSeq = recent.NextSeq();
+            if (recent.Count >= store.EventIndexBatch)
+            {
+                var parameters = new (string, object?)[] { ("from", recent.IndexedSeq), ("to", recent.LastSeq) };
+                await ExecuteAsync(connection, tx, EventSql.MergeEventKeys, ct, parameters);
+                await ExecuteAsync(connection, tx, EventSql.MergeBorrowerEvents, ct, parameters);
+                await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", recent.LastSeq));
+                _indexedTo = recent.LastSeq;
+            }
+        }
+
+        /// <summary>Appends one ledger entry per lender over the leaf hashes of its events in this commit.</summary>
+        public async Task FinishAsync()
+        {
+            foreach (var (lenderId, (first, last, at, leaves)) in _batches)
+            {
+                var root = Convert.ToHexStringLower(MerkleTree.Root(leaves));
+                var entry = await ledger.AppendAsync(lenderId, LedgerKind.EventBatch, $"events:{first}-{last}", "", at, new EventBatchPayload(first, last, leaves.Count, root));
+                var command = Prepared(EventSql.InsertBatch, "lender_id", "last_seq", "first_seq", "events", "ledger_seq");
+                Bind(command, lenderId, last, first, leaves.Count, entry.Seq);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+
+            await ledger.FlushAsync();
+        }
+
+        public void AfterCommit()
+        {
+            if (_indexedTo >= 0)
+            {
+                store._recent.Indexed(_indexedTo);
+            }
+        }
 
         public async Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds)
         {
-            var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
-            foreach (var chunk in eventIds.Chunk(InChunk))
+            var seqs = new List<long>();
+            var unknown = new List<string>(eventIds.Count);
+            foreach (var id in eventIds)
             {
-                var command = Prepared(EventSql.SelectEventsIn(chunk.Length), ["lender_id", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
+                if (store.DeferEventIndex && store._recent.TryGetEvent(lenderId, id, out var seq))
+                {
+                    seqs.Add(seq);
+                }
+                else
+                {
+                    unknown.Add(id);
+                }
+            }
+
+            foreach (var chunk in unknown.Chunk(InChunk))
+            {
+                var command = Prepared(EventSql.EventSeqsIn(chunk.Length), ["lender_id", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
                 Bind(command, [lenderId, .. chunk]);
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
-                    var e = ReadEvent(reader);
+                    seqs.Add(reader.GetInt64(0));
+                }
+            }
+
+            var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
+            foreach (var e in await EventsBySeqAsync(connection, tx, seqs, ct))
+            {
+                if (e.LenderId == lenderId)
+                {
                     found[e.EventId] = e;
                 }
             }
@@ -94,28 +496,16 @@ public abstract partial class AdoStore
 
         public async Task<Dictionary<string, List<AttemptRow>>> HistoriesAsync(string lenderId, IReadOnlyCollection<string> borrowerIds, DateTimeOffset since)
         {
-            var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
-            foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
+            if (_lockSql is not null)
             {
-                if (lockSql is not null)
+                // The same borrower locks the gate takes (in a fixed order), so events and decisions of one borrower are counted in one order.
+                foreach (var borrowerId in borrowerIds.Order(StringComparer.Ordinal))
                 {
-                    // The same borrower locks the gate takes (in a fixed order), so events and decisions of one borrower are counted in one order.
-                    foreach (var borrowerId in chunk)
-                    {
-                        await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
-                    }
-                }
-
-                var command = Prepared(EventSql.HistoryIn(chunk.Length), ["lender_id", "since", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
-                Bind(command, [lenderId, ToMs(since), .. chunk]);
-                await using var reader = await command.ExecuteReaderAsync(ct);
-                while (await reader.ReadAsync(ct))
-                {
-                    histories[reader.GetString(12)].Add(ReadAttemptRow(reader));
+                    await ExecuteAsync(connection, tx, _lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
                 }
             }
 
-            return histories;
+            return await store.ReadHistoriesAsync(connection, tx, lenderId, borrowerIds, since, ct);
         }
 
         public async Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId)
@@ -123,7 +513,7 @@ public abstract partial class AdoStore
             var command = Prepared(EventSql.AttemptOfCall, "lender_id", "call_id");
             Bind(command, lenderId, callId);
             await using var reader = await command.ExecuteReaderAsync(ct);
-            return await reader.ReadAsync(ct) ? ReadAttemptRow(reader) : null;
+            return await reader.ReadAsync(ct) ? new AttemptRow(reader.GetString(10), reader.GetString(11), ReadAttempt(reader)) : null;
         }
 
         public async Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId)
@@ -136,12 +526,38 @@ public abstract partial class AdoStore
 
         public async Task AddEventAsync(StoredEvent e)
         {
+            var seq = _nextSeq++;
+            var violations = JsonSerializer.Serialize(e.Violations, JsonOptions);
             var command = Prepared(EventSql.InsertEvent, EventSql.EventParameters);
-            Bind(command, e.LenderId, e.EventId, (int)e.Kind, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, (int)e.Channel,
-                (int)e.Purpose, e.DestinationHash, e.DestinationMasked, (int)e.DestinationClass, e.PartyId, (int)e.Outcome, e.DurationMs,
-                ToMs(e.OccurredAt), ToMs(e.ReceivedAt), e.Imported, e.RiskScore, JsonSerializer.Serialize(e.Violations, JsonOptions), e.Body);
+            Bind(command, seq, e.LenderId, e.EventId, (int)e.Kind, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, (int)e.Channel,
+                (int)e.Purpose, e.DestinationHash, e.DestinationMasked, (int)e.DestinationClass, e.PartyId, (int)e.DestinationUse, (int)e.Outcome, e.DurationMs,
+                ToMs(e.OccurredAt), ToMs(e.ReceivedAt), e.Imported, e.RiskScore, violations, e.Body, (int)e.Counts);
             await command.ExecuteNonQueryAsync(ct);
-            await ledger.AppendAsync(e.LenderId, LedgerKind.Event, e.EventId, e.AccountId, e.ReceivedAt, e);
+
+            if (store.DeferEventIndex)
+            {
+                store._recent.Add(seq, e.LenderId, e.EventId, e.BorrowerId);
+            }
+            else
+            {
+                var key = Prepared(EventSql.InsertEventKey, "lender_id", "event_id", "seq");
+                Bind(key, e.LenderId, e.EventId, seq);
+                await key.ExecuteNonQueryAsync(ct);
+                var borrower = Prepared(EventSql.InsertBorrowerEvent, "lender_id", "borrower_id", "occurred_at", "seq");
+                Bind(borrower, e.LenderId, e.BorrowerId, ToMs(e.OccurredAt), seq);
+                await borrower.ExecuteNonQueryAsync(ct);
+            }
+
+            var leaf = EventDigest.Leaf(e with { Seq = seq }, violations);
+            if (_batches.TryGetValue(e.LenderId, out var batch))
+            {
+                batch.Leaves.Add(leaf);
+                _batches[e.LenderId] = (batch.First, seq, e.ReceivedAt > batch.At ? e.ReceivedAt : batch.At, batch.Leaves);
+            }
+            else
+            {
+                _batches[e.LenderId] = (seq, seq, e.ReceivedAt, [leaf]);
+            }
         }
 
         public async Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt a)
@@ -213,20 +629,52 @@ internal static class EventSql
 {
     private const string EventColumns = """
         lender_id, event_id, kind, account_id, borrower_id, collector_id, decision_id, call_id, channel, purpose, destination_hash,
-        destination_masked, destination_class, party_id, outcome, duration_ms, occurred_at, received_at, imported, risk_score, violations, body
+        destination_masked, destination_class, party_id, outcome, duration_ms, occurred_at, received_at, imported, risk_score, violations, body,
+        destination_use, counts, seq
         """;
+    public const int ViolationsColumn = 20;
     public static readonly string[] EventParameters =
     [
-        "lender_id", "event_id", "kind", "account_id", "borrower_id", "collector_id", "decision_id", "call_id", "channel", "purpose", "destination_hash",
-        "destination_masked", "destination_class", "party_id", "outcome", "duration_ms", "occurred_at", "received_at", "imported", "risk_score", "violations", "body",
+        "seq", "lender_id", "event_id", "kind", "account_id", "borrower_id", "collector_id", "decision_id", "call_id", "channel", "purpose", "destination_hash",
+        "destination_masked", "destination_class", "party_id", "destination_use", "outcome", "duration_ms", "occurred_at", "received_at", "imported",
+        "risk_score", "violations", "body", "counts",
     ];
-    public const string InsertEvent = $"""
-        INSERT INTO events ({EventColumns})
-        VALUES (@lender_id, @event_id, @kind, @account_id, @borrower_id, @collector_id, @decision_id, @call_id, @channel, @purpose, @destination_hash,
-            @destination_masked, @destination_class, @party_id, @outcome, @duration_ms, @occurred_at, @received_at, @imported, @risk_score, @violations, @body)
+    public const string InsertEvent = """
+        INSERT INTO event_log (seq, lender_id, event_id, kind, account_id, borrower_id, collector_id, decision_id, call_id, channel, purpose, destination_hash,
+            destination_masked, destination_class, party_id, destination_use, outcome, duration_ms, occurred_at, received_at, imported, risk_score, violations, body, counts)
+        VALUES (@seq, @lender_id, @event_id, @kind, @account_id, @borrower_id, @collector_id, @decision_id, @call_id, @channel, @purpose, @destination_hash,
+            @destination_masked, @destination_class, @party_id, @destination_use, @outcome, @duration_ms, @occurred_at, @received_at, @imported, @risk_score,
+            @violations, @body, @counts)
         """;
-    public static string SelectEventsIn(int count) =>
-        $"SELECT {EventColumns} FROM events WHERE lender_id = @lender_id AND event_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})";
+    public const string InsertEventKey = "INSERT INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
+    public const string InsertBorrowerEvent = "INSERT INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
+    public const string InsertBatch = """
+        INSERT INTO event_batches (lender_id, last_seq, first_seq, events, ledger_seq) VALUES (@lender_id, @last_seq, @first_seq, @events, @ledger_seq)
+        """;
+
+    private static string Ids(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"));
+
+    public static string EventSeqsIn(int count) => $"SELECT seq FROM event_keys WHERE lender_id = @lender_id AND event_id IN ({Ids(count)})";
+    public static string SelectEventsBySeq(int count) => $"SELECT {EventColumns} FROM event_log WHERE seq IN ({Ids(count)})";
+    public static string BorrowerSeqsIn(int count) =>
+        $"SELECT seq, borrower_id FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({Ids(count)})";
+    public const string SelectBatchEvents = $"SELECT {EventColumns} FROM event_log WHERE lender_id = @lender_id AND seq >= @from AND seq <= @to ORDER BY seq";
+    public const string BatchOf = "SELECT last_seq, first_seq, ledger_seq FROM event_batches WHERE lender_id = @lender_id AND last_seq >= @seq ORDER BY last_seq";
+
+    /// <summary>The log's indexed position and its last seq.</summary>
+    public const string LogPositions = """
+        SELECT COALESCE((SELECT indexed_seq FROM event_index_state WHERE id = 1), 0), COALESCE((SELECT MAX(seq) FROM event_log), 0)
+        """;
+    public const string RecentKeys = "SELECT seq, lender_id, event_id, borrower_id FROM event_log WHERE seq > @indexed ORDER BY seq";
+    public const string MergeEventKeys = """
+        INSERT INTO event_keys (lender_id, event_id, seq)
+        SELECT lender_id, event_id, seq FROM event_log WHERE seq > @from AND seq <= @to ORDER BY lender_id, event_id
+        """;
+    public const string MergeBorrowerEvents = """
+        INSERT INTO borrower_events (lender_id, borrower_id, occurred_at, seq)
+        SELECT lender_id, borrower_id, occurred_at, seq FROM event_log WHERE seq > @from AND seq <= @to ORDER BY lender_id, borrower_id, occurred_at, seq
+        """;
+    public const string SetIndexedSeq = "UPDATE event_index_state SET indexed_seq = @to WHERE id = 1";
 
     private static (string Column, string Join) Grouping(ScoreGroup group) => group switch
     {
@@ -240,7 +688,7 @@ internal static class EventSql
         var (column, join) = Grouping(group);
         return $"""
             SELECT {column}, CAST(COUNT(*) AS BIGINT), CAST(SUM(CASE WHEN e.risk_score > 0 THEN 1 ELSE 0 END) AS BIGINT), SUM(e.risk_score)
-            FROM events e {join}
+            FROM event_log e {join}
             WHERE e.lender_id = @lender_id AND e.occurred_at >= @from AND e.occurred_at < @to AND e.imported = 0{(one ? $" AND {column} = @id" : "")}
             GROUP BY {column}
             ORDER BY SUM(e.risk_score) DESC, {column}
@@ -252,7 +700,7 @@ internal static class EventSql
         var (column, join) = Grouping(group);
         return $"""
             SELECT e.event_id, e.occurred_at, e.risk_score, e.violations, e.account_id, e.collector_id
-            FROM events e {join}
+            FROM event_log e {join}
             WHERE e.lender_id = @lender_id AND e.occurred_at >= @from AND e.occurred_at < @to AND e.imported = 0 AND e.risk_score > 0 AND {column} = @id
             ORDER BY e.risk_score DESC, e.occurred_at DESC, e.event_id
             """;
@@ -272,9 +720,14 @@ internal static class EventSql
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
     public static string HistoryIn(int count) => $"""
         SELECT {AttemptColumns}, borrower_id FROM attempts
-        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL
-          AND borrower_id IN ({string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"))})
-        ORDER BY borrower_id, at
+        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({Ids(count)})
+        """;
+
+    /// <summary>Events that count, in the column order of an attempt (see ReadAttempt), then event id, call id, borrower, lender, seq, counts.</summary>
+    public static string CountingEventsIn(int count) => $"""
+        SELECT occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
+            event_id, call_id, borrower_id, lender_id, seq, counts
+        FROM event_log WHERE counts <> 0 AND seq IN ({Ids(count)})
         """;
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
     public const string ConfirmReservation = """

@@ -62,8 +62,7 @@ public abstract partial class AdoStore
             await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
         }
 
-        var history = await QueryAsync(connection, GateSql.History, ReadAttempt, ct, tx,
-            ("lender_id", lenderId), ("borrower_id", borrowerId), ("since", ToMs(since)));
+        var history = (await ReadHistoriesAsync(connection, tx, lenderId, [borrowerId], since, ct))[borrowerId].Select(r => r.Attempt).ToList();
         var (decision, reservation) = decide(history);
         await InsertDecisionAsync(connection, tx, decision, ct);
         if (reservation is not null)
@@ -81,8 +80,7 @@ public abstract partial class AdoStore
     public async Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        return await QueryAsync(connection, GateSql.History, ReadAttempt, ct,
-            ("lender_id", lenderId), ("borrower_id", borrowerId), ("since", ToMs(since)));
+        return (await ReadHistoriesAsync(connection, null, lenderId, [borrowerId], since, ct))[borrowerId].Select(r => r.Attempt).ToList();
     }
 
     public async Task<DecisionRecord?> GetDecisionAsync(string lenderId, string decisionId, CancellationToken ct)
@@ -185,10 +183,6 @@ internal static class GateSql
             destination_use, purpose, outcome, at, reserved_until, released_at)
         VALUES (@lender_id, @attempt_id, @borrower_id, @account_id, @collector_id, @channel, @destination_hash, @destination_class, @party_id,
             @destination_use, @purpose, @outcome, @at, @reserved_until, NULL)
-        """;
-    public const string History = """
-        SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome
-        FROM attempts WHERE lender_id = @lender_id AND borrower_id = @borrower_id AND at >= @since AND released_at IS NULL ORDER BY at
         """;
     public const string ReleaseReservation = """
         UPDATE attempts SET released_at = @released_at

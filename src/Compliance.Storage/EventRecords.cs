@@ -27,7 +27,29 @@ public sealed record StoredEvent(
     bool Imported,
     double RiskScore,
     IReadOnlyList<Violation> Violations,
-    string? Body);
+    string? Body,
+    ContactPointUse DestinationUse = ContactPointUse.Unspecified,
+    EventCounting Counts = EventCounting.None,
+    long Seq = 0);
+
+/// <summary>What an event adds to its borrower's attempt history.</summary>
+public enum EventCounting
+{
+    /// <summary>Nothing: not a contact, or a contact counted by the gate reservation it confirmed.</summary>
+    None = 0,
+
+    /// <summary>The event is a contact attempt of its own.</summary>
+    Attempt = 1,
+
+    /// <summary>The event reports how an earlier call went (connected, ended, voicemail): its outcome becomes the call's.</summary>
+    CallOutcome = 2,
+}
+
+/// <summary>What a ledger entry of kind EventBatch records: the lender's events from FirstSeq to LastSeq and their Merkle root.</summary>
+public sealed record EventBatchPayload(long FirstSeq, long LastSeq, int Events, string Root);
+
+/// <summary>An event with what shows that the ledger holds it: its leaf hash, the path to its batch's root, and the batch entry.</summary>
+public sealed record EventProof(StoredEvent Event, byte[] Leaf, IReadOnlyList<Compliance.Domain.Ledger.MerkleTree.Step> Path, Compliance.Domain.Ledger.LedgerEntry Batch);
 
 /// <summary>A pattern or event that needs a person's attention.</summary>
 public sealed record Incident(
@@ -95,5 +117,14 @@ public interface IEventStore
     Task<IReadOnlyList<RiskyEvent>> RiskyEventsAsync(string lenderId, ScoreGroup group, string id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);
 
     Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct);
+    /// <summary>The account's events in a period, by time (found through its borrower's key table).</summary>
+    Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, string borrowerId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
+
+    /// <summary>The event at a position with its leaf hash, its path to the batch root and the batch's ledger entry; null if no batch covers it.</summary>
+    Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct);
+
+    /// <summary>Recomputes an event batch from the log: how many of the lender's events lie in the range and their Merkle root.</summary>
+    Task<(int Events, byte[] Root)> EventBatchRootAsync(string lenderId, long firstSeq, long lastSeq, CancellationToken ct);
+
     Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct);
 }

@@ -9,13 +9,17 @@ public sealed class SqliteStore : AdoStore
     private const int SqliteConstraint = 19;
     private readonly string _connectionString;
     private readonly string _synchronous;
+    private readonly int _eventIndexBatch;
 
     /// <param name="path">The database file.</param>
     /// <param name="syncEveryCommit">FULL synchronous mode: every commit is on disk before it returns, surviving power loss.
     /// Otherwise NORMAL (in WAL mode): a commit survives a crash of the service, and the last ones may be lost only
     /// if the machine itself loses power.</param>
-    public SqliteStore(string path, bool syncEveryCommit = false)
+    /// <param name="eventIndexBatch">How many events wait for the key tables before a group commit merges them in.</param>
+    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(eventIndexBatch, 1);
+        _eventIndexBatch = eventIndexBatch;
         _synchronous = syncEveryCommit ? "FULL" : "NORMAL";
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -35,6 +39,10 @@ public sealed class SqliteStore : AdoStore
     protected override string SchemaFolder => "Sqlite";
 
     protected override string LimitClause => " LIMIT @limit";
+
+    protected override bool DeferEventIndex => true;
+
+    protected override int EventIndexBatch => _eventIndexBatch;
 
     protected override string CreateSchemaVersionTable =>
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)";

@@ -9,9 +9,9 @@ using Domain = Compliance.Domain;
 namespace Compliance.LoadTool;
 
 /// <summary>
-/// The storage limit: the rows the service writes for the run's events (one event row each, plus an attempt row
-/// for every call placed and message sent), inserted through the store's ingest session into a fresh SQLite file,
-/// in transactions as large as the service's group commits. Nothing is read or scored.
+/// The storage limit: the rows the service writes for the run's events (one event-log row each, with its keys and
+/// its share of the batch's ledger entry), inserted through the store's ingest session into a fresh SQLite file, in
+/// transactions as large as the service's group commits. Nothing is read or scored.
 /// </summary>
 internal static class StorageLimit
 {
@@ -36,40 +36,30 @@ internal static class StorageLimit
             var commitStarted = Stopwatch.GetTimestamp();
             await store.RunIngestAsync(async session =>
             {
-                foreach (var (stored, attempt) in chunk)
+                foreach (var stored in chunk)
                 {
                     await session.AddEventAsync(stored);
-                    if (attempt is not null)
-                    {
-                        await session.AddAttemptAsync(Lender, stored.EventId, stored.BorrowerId, stored.CallId, attempt);
-                    }
                 }
             }, ct);
             latency.RecordValue(Stopwatch.GetTimestamp() - commitStarted);
         }
 
         var elapsed = Stopwatch.GetElapsedTime(started);
-        return new RunResult("storage", rows.Count, elapsed, latency, new AckTally(), rows.Count + rows.Count(r => r.Attempt is not null));
+        return new RunResult("storage", rows.Count, elapsed, latency, new AckTally(), rows.Count);
     }
 
-    /// <summary>The event row as the service would store it with no violations, and its attempt when it is a contact.</summary>
-    private static (StoredEvent Event, Domain.Rules.Attempt? Attempt) ToRows(Event e, LoadAccount account, string hash, DateTimeOffset receivedAt)
+    /// <summary>The event row as the service would store it with no violations: a contact counts as an attempt, a call's end as its outcome.</summary>
+    private static StoredEvent ToRows(Event e, LoadAccount account, string hash, DateTimeOffset receivedAt)
     {
-        var (kind, callId, outcome) = e.KindCase switch
+        var (kind, callId, outcome, counts) = e.KindCase switch
         {
-            Event.KindOneofCase.CallPlaced => (EventKind.CallPlaced, e.CallPlaced.CallId, Domain.Rules.AttemptOutcome.Pending),
-            Event.KindOneofCase.CallEnded => (EventKind.CallEnded, e.CallEnded.CallId, Domain.Rules.AttemptOutcome.NoAnswer),
-            _ => (EventKind.MessageSent, "", Domain.Rules.AttemptOutcome.Delivered),
+            Event.KindOneofCase.CallPlaced => (EventKind.CallPlaced, e.CallPlaced.CallId, Domain.Rules.AttemptOutcome.Pending, EventCounting.Attempt),
+            Event.KindOneofCase.CallEnded => (EventKind.CallEnded, e.CallEnded.CallId, Domain.Rules.AttemptOutcome.NoAnswer, EventCounting.CallOutcome),
+            _ => (EventKind.MessageSent, "", Domain.Rules.AttemptOutcome.Delivered, EventCounting.Attempt),
         };
         var channel = (Domain.Registry.Channel)e.Channel;
-        var at = e.OccurredAt.ToDateTimeOffset();
-        var stored = new StoredEvent(Lender, e.EventId, kind, account.AccountId, account.BorrowerId, Workload.Collector, "", callId, channel,
-            Domain.Rules.ContactPurpose.CollectDebt, hash, MaskedMobile, Domain.Rules.DestinationClass.Own, "", outcome, 0, at, receivedAt,
-            false, 0, [], null);
-        var attempt = kind == EventKind.CallEnded
-            ? null
-            : new Domain.Rules.Attempt(at, account.AccountId, Workload.Collector, channel, hash, Domain.Rules.DestinationClass.Own, "",
-                Domain.Registry.ContactPointUse.Mobile, Domain.Rules.ContactPurpose.CollectDebt, outcome);
-        return (stored, attempt);
+        return new StoredEvent(Lender, e.EventId, kind, account.AccountId, account.BorrowerId, Workload.Collector, "", callId, channel,
+            Domain.Rules.ContactPurpose.CollectDebt, hash, MaskedMobile, Domain.Rules.DestinationClass.Own, "", outcome, 0, e.OccurredAt.ToDateTimeOffset(), receivedAt,
+            false, 0, [], null, Domain.Registry.ContactPointUse.Mobile, counts);
     }
 }

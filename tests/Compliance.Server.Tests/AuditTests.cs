@@ -14,8 +14,9 @@ public sealed class AuditTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A server whose demo lender has a chain of 19 entries, signed at its head: the account's registration, 8 gate
-    /// decisions, 8 events, and a flag set and cleared.</summary>
+    /// <summary>A server whose demo lender has a chain of 12 entries, signed at its head: the account's registration, 8 gate
+    /// decisions, one event batch holding the 8 events (sent in one request, stored in one group commit), and a flag set
+    /// and cleared.</summary>
     private static async Task<GateFixture> StartWithChainAsync()
     {
         var server = new GateFixture();
@@ -67,7 +68,7 @@ public sealed class AuditTests
         var result = await VerifyAsync(server);
 
         Assert.True(result.Valid, result.Reason);
-        Assert.Equal(19, result.EntriesChecked);
+        Assert.Equal(12, result.EntriesChecked);
         Assert.Equal(1, result.CheckpointsChecked);
     }
 
@@ -75,7 +76,11 @@ public sealed class AuditTests
     [InlineData("one byte changed", "UPDATE ledger SET payload = replace(payload, '\"collectorId\":\"collector-1\"', '\"collectorId\":\"collector-2\"') WHERE seq = 5", 5, "was changed")]
     [InlineData("one row deleted", "DELETE FROM ledger WHERE seq = 7", 7, "is missing")]
     [InlineData("two rows reordered", "UPDATE ledger SET seq = -1 WHERE seq = 3; UPDATE ledger SET seq = 3 WHERE seq = 4; UPDATE ledger SET seq = 4 WHERE seq = -1", 3, "does not link")]
-    [InlineData("tail truncated", "DELETE FROM ledger WHERE seq > 15; UPDATE ledger_heads SET seq = 15, hash = (SELECT hash FROM ledger WHERE seq = 15)", 16, "tail was cut")]
+    [InlineData("tail truncated", "DELETE FROM ledger WHERE seq > 9; UPDATE ledger_heads SET seq = 9, hash = (SELECT hash FROM ledger WHERE seq = 9)", 10, "tail was cut")]
+    [InlineData("an event's verdict changed", "UPDATE event_log SET risk_score = 0, violations = '[]' WHERE event_id = 'e2'", 10, "no longer match the recorded root")]
+    [InlineData("an event's time changed", "UPDATE event_log SET occurred_at = occurred_at + 3600000 WHERE event_id = 'e4'", 10, "no longer match the recorded root")]
+    [InlineData("an event deleted", "DELETE FROM event_log WHERE event_id = 'e5'", 10, "were removed or added")]
+    [InlineData("two events swapped", "UPDATE event_log SET seq = -seq WHERE event_id IN ('e1', 'e6'); UPDATE event_log SET seq = (SELECT -seq FROM event_log WHERE event_id = 'e6') WHERE event_id = 'e1'; UPDATE event_log SET seq = (SELECT seq FROM event_log WHERE event_id = 'e1') - 5 WHERE event_id = 'e6'", 10, "no longer match the recorded root")]
     public async Task Tampering_IsDetected_AtTheFirstBadEntry(string tampering, string sql, long firstBad, string reason)
     {
         await using var server = await StartWithChainAsync();
@@ -96,7 +101,7 @@ public sealed class AuditTests
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
         Assert.Equal(1, await server.Get<LedgerAuditor>().CheckpointAsync(Ct));
 
-        await ExecuteAsync(server, "DELETE FROM ledger WHERE seq <= 19");
+        await ExecuteAsync(server, "DELETE FROM ledger WHERE seq <= 12");
         var result = await VerifyAsync(server);
 
         Assert.False(result.Valid);
@@ -110,7 +115,7 @@ public sealed class AuditTests
         await using var server = await StartWithChainAsync();
         await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
-        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 20");
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, '\"setBy\":\"', '\"setBy\":\"x') WHERE seq = 13");
 
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => server.Get<LedgerAuditor>().CheckpointAsync(Ct));
 
@@ -207,19 +212,20 @@ public sealed class AuditTests
     public async Task RetentionPurge_RemovesOldEntries_AndWhatRemainsStillVerifies()
     {
         await using var server = await StartWithChainAsync();
-        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        server.Clock.Advance(TimeSpan.FromSeconds(30));
         await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem)).UpsertAccountAsync(new UpsertAccountRequest
         {
             Account = new Account { AccountId = "B-1", Location = new Location { CountryCode = "CN" } },
         }, cancellationToken: Ct);
 
-        // Three years and half a second later, the first 19 entries (account A-1, quiet since) have expired; B-1's registration has not.
-        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
+        // Three years and ten seconds after the start, the first 12 entries (account A-1, whose last event happened at
+        // T0 + 7 s, quiet since) have expired; B-1's registration (T0 + 30 s) has not.
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromSeconds(10), Ct);
         var result = await VerifyAsync(server);
-        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, 'B-1', 'B-2') WHERE seq = 20");
+        await ExecuteAsync(server, "UPDATE ledger SET payload = replace(payload, 'B-1', 'B-2') WHERE seq = 13");
         var tampered = await VerifyAsync(server);
 
-        Assert.Equal(19, removed);
+        Assert.Equal(12, removed);
         Assert.True(result.Valid, result.Reason);
         Assert.Equal(1, result.EntriesChecked);
         Assert.False(tampered.Valid);
@@ -229,14 +235,29 @@ public sealed class AuditTests
     public async Task RetentionPurge_KeepsOldRecordsOfADebtStillBeingCollected()
     {
         await using var server = await StartWithChainAsync();
-        server.Clock.Advance(TimeSpan.FromSeconds(1));
+        server.Clock.Advance(TimeSpan.FromSeconds(30));
         await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer))
             .SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
 
-        // The first 19 entries are past retention by time, but account A-1 had activity a second later.
-        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromMilliseconds(500), Ct);
+        // The first 12 entries are past retention by time, but account A-1 had activity 30 seconds in.
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromSeconds(10), Ct);
 
         Assert.Equal(0, removed);
+    }
+
+    [Fact]
+    public async Task RetentionPurge_KeepsTheEventBatchOfADebtStillBeingCollected()
+    {
+        await using var server = await StartWithChainAsync();
+        server.Clock.Advance(TimeSpan.FromSeconds(30));
+        // An event of A-1 that happens after the cutoff keeps every batch that holds A-1's events (and what follows it).
+        await EventIngestTests.StreamAsync(new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.CollectionSystem)),
+            [EventIngestTests.Placed("late", "A-1", T0.AddSeconds(30), new Destination { ContactPointId = "mobile" })]);
+
+        var removed = await server.Get<RetentionPurgeJob>().PurgeAsync(T0 + TimeSpan.FromDays(3 * 365 + 1) + TimeSpan.FromSeconds(10), Ct);
+
+        Assert.Equal(0, removed);
+        Assert.True((await VerifyAsync(server)).Valid);
     }
 
     private static async Task<byte[]> DownloadAsync(AuditService.AuditServiceClient client, ExportEvidenceRequest request)

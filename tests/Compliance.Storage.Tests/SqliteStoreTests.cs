@@ -5,6 +5,8 @@ namespace Compliance.Storage.Tests;
 /// <summary>The store contract against a real SQLite file.</summary>
 public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 {
+    private static CancellationToken Ct => CancellationToken.None;
+
     private readonly string _directory = Directory.CreateTempSubdirectory("compliance-store-").FullName;
 
     protected override async Task<IComplianceStore> CreateStoreAsync()
@@ -32,6 +34,99 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 
         Assert.Equal(999, error.DatabaseVersion);
         Assert.Contains("newer schema", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EventKeys_WaitingForTheBulkMerge_AreFoundBeforeAndAfterIt_AndAfterARestart()
+    {
+        var path = Path.Combine(_directory, "merge.db");
+        var store = new SqliteStore(path, eventIndexBatch: 5);
+        await store.MigrateAsync(Ct);
+        static StoredEvent Text(int n) => new("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms,
+            Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0,
+            T0.AddMinutes(n), T0.AddMinutes(n), false, 0, [], null, Domain.Registry.ContactPointUse.Mobile, EventCounting.Attempt);
+        async Task<(int Existing, int History)> ReadAsync(SqliteStore s)
+        {
+            var result = (0, 0);
+            await s.RunIngestAsync(async session =>
+            {
+                var existing = await session.ExistingEventsAsync("lender-a", [.. Enumerable.Range(0, 13).Select(n => $"e-{n}")]);
+                var history = await session.HistoriesAsync("lender-a", ["b-1"], T0.AddDays(-1));
+                result = (existing.Count, history["b-1"].Count);
+            }, Ct);
+            return result;
+        }
+
+        // Three commits of four: the third merges the first eight into the key tables, its own four wait in memory.
+        for (var commit = 0; commit < 3; commit++)
+        {
+            await store.RunIngestAsync(async session =>
+            {
+                for (var n = commit * 4; n < commit * 4 + 4; n++)
+                {
+                    await session.AddEventAsync(Text(n));
+                }
+            }, Ct);
+        }
+
+        var beforeRestart = await ReadAsync(store);
+        // A failed commit leaves nothing behind, in the file or in memory.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => store.RunIngestAsync(async session =>
+        {
+            await session.AddEventAsync(Text(12));
+            throw new InvalidOperationException("the batch fails");
+        }, Ct));
+        var afterFailure = await ReadAsync(store);
+        SqliteConnection.ClearAllPools();
+        var restarted = new SqliteStore(path, eventIndexBatch: 5);
+        var afterRestart = await ReadAsync(restarted);
+        var gateHistory = await restarted.HistoryAsync("lender-a", "b-1", T0.AddDays(-1), Ct);
+        var ofAccount = await restarted.EventsOfAccountAsync("lender-a", "acc-1", "b-1", T0, T0.AddHours(1), Ct);
+
+        Assert.Equal((12, 12), beforeRestart);
+        Assert.Equal((12, 12), afterFailure);
+        Assert.Equal((12, 12), afterRestart);
+        Assert.Equal(12, gateHistory.Count);
+        Assert.Equal(Enumerable.Range(0, 12).Select(n => $"e-{n}"), ofAccount.Select(e => e.EventId));
+        Assert.Equal(8, await CountAsync(path, "SELECT COUNT(*) FROM event_keys"));
+        Assert.Equal(8, await CountAsync(path, "SELECT indexed_seq FROM event_index_state"));
+    }
+
+    [Fact]
+    public async Task EventBatches_ProveEachEvent_AndRecomputeFromTheLog()
+    {
+        var store = await CreateStoreAsync();
+        await store.RunIngestAsync(async session =>
+        {
+            for (var n = 0; n < 5; n++)
+            {
+                await session.AddEventAsync(new StoredEvent("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "",
+                    Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "",
+                    Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddMinutes(n), T0, false, 0, [], null));
+            }
+        }, Ct);
+
+        var entry = Assert.Single(await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct));
+        var payload = System.Text.Json.JsonSerializer.Deserialize<EventBatchPayload>(entry.Payload, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+        var (events, root) = await store.EventBatchRootAsync("lender-a", payload.FirstSeq, payload.LastSeq, Ct);
+        var proof = await store.EventProofAsync("lender-a", payload.FirstSeq + 3, Ct);
+
+        Assert.Equal(Domain.Ledger.LedgerKind.EventBatch, entry.Kind);
+        Assert.Equal((5, 5), (payload.Events, events));
+        Assert.Equal(payload.Root, Convert.ToHexStringLower(root));
+        Assert.Equal("e-3", proof!.Event.EventId);
+        Assert.Equal(entry.Hash, proof.Batch.Hash);
+        Assert.True(Domain.Ledger.MerkleTree.Verify(proof.Leaf, proof.Path, root));
+        Assert.False(Domain.Ledger.MerkleTree.Verify(EventDigest.Leaf(proof.Event with { RiskScore = 1 }, "[]"), proof.Path, root));
+    }
+
+    private static async Task<long> CountAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
     [Fact]

@@ -17,6 +17,8 @@ public enum LedgerKind
     ComplaintStatus = 7,
     EvidenceRead = 8,
     AccountChanged = 9,
+    /// <summary>One group commit of events: the Merkle root of their hashes (see <see cref="MerkleTree"/>).</summary>
+    EventBatch = 10,
 }
 
 /// <summary>
@@ -126,7 +128,10 @@ public sealed class LedgerVerifier(ECDsa publicKey)
     /// <param name="entries">The entries after <paramref name="start"/>, in the order the store returns them by position.</param>
     /// <param name="checkpoints">Checkpoints with positions after <paramref name="start"/>, by position.</param>
     /// <param name="chainEnd">The highest position the store holds for the lender (to detect a cut tail).</param>
-    public VerifyResult Verify(LedgerHead start, IEnumerable<LedgerEntry> entries, IReadOnlyList<Checkpoint> checkpoints, long chainEnd)
+    /// <param name="contents">For entries that vouch for records kept elsewhere (event batches): checks those records
+    /// against the entry and returns why they do not match, or null when they do.</param>
+    public VerifyResult Verify(LedgerHead start, IEnumerable<LedgerEntry> entries, IReadOnlyList<Checkpoint> checkpoints, long chainEnd,
+        Func<LedgerEntry, string?>? contents = null)
     {
         long count = 0, checkedCheckpoints = 0;
         var expectedSeq = start.Seq + 1;
@@ -150,6 +155,11 @@ public sealed class LedgerVerifier(ECDsa publicKey)
             if (!CryptographicOperations.FixedTimeEquals(hash, entry.Hash))
             {
                 return VerifyResult.Bad(count, checkedCheckpoints, entry.Seq, $"entry {entry.Seq} ({entry.Kind} {entry.RefId}) was changed after it was recorded: its content no longer matches its hash");
+            }
+
+            if (contents?.Invoke(entry) is { } problem)
+            {
+                return VerifyResult.Bad(count, checkedCheckpoints, entry.Seq, $"entry {entry.Seq} ({entry.Kind} {entry.RefId}): {problem}");
             }
 
             while (nextCheckpoint < checkpoints.Count && checkpoints[nextCheckpoint].Seq <= entry.Seq)

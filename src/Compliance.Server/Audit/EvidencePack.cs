@@ -16,11 +16,34 @@ namespace Compliance.Server.Audit;
 internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor, LedgerKeys keys)
 {
     private static readonly JsonSerializerOptions Indented = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Web = new(JsonSerializerDefaults.Web);
 
     public async Task<byte[]> BuildAsync(Account account, DateTimeOffset from, DateTimeOffset to, Complaint? complaint, DateTimeOffset now, CancellationToken ct)
     {
         var lender = account.LenderId;
-        var entries = await store.EntriesOfAccountAsync(lender, account.AccountId, from, to, ct);
+        var recorded = await store.EntriesOfAccountAsync(lender, account.AccountId, from, to, ct);
+        // Events recorded before event batches have entries of their own; the newer ones are shown with their proof.
+        var hasEntry = recorded.Where(e => e.Kind == LedgerKind.Event).Select(e => e.RefId).ToHashSet(StringComparer.Ordinal);
+        var proofs = new List<EventProof>();
+        foreach (var e in await store.EventsOfAccountAsync(lender, account.AccountId, account.BorrowerId, from, to, ct))
+        {
+            if (!hasEntry.Contains(e.EventId) && await store.EventProofAsync(lender, e.Seq, ct) is { } proof)
+            {
+                proofs.Add(proof);
+            }
+        }
+
+        var batches = proofs.Select(p => p.Batch).DistinctBy(b => b.Seq);
+        var ledgerEntries = recorded.Concat(batches).OrderBy(e => e.Seq).ToList();
+        // The timeline shows each event where its batch entry stands in the chain.
+        var entries = recorded.Concat(proofs.Select(p => p.Batch with
+        {
+            Kind = LedgerKind.Event,
+            RefId = p.Event.EventId,
+            AccountId = p.Event.AccountId,
+            RecordedAt = p.Event.ReceivedAt,
+            Payload = JsonSerializer.Serialize(p.Event, Web),
+        })).OrderBy(e => e.Seq).ThenBy(e => e.RecordedAt).ToList();
         var checkpoints = await store.CheckpointsAsync(lender, ct);
         var policies = (await store.ListPoliciesAsync(lender, ct)).Where(p => p.EffectiveAt < to).ToList();
         var verification = await auditor.VerifyAsync(lender, from, to, ct);
@@ -29,7 +52,14 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
             Add(zip, "summary.html", Html(account, from, to, complaint, entries, verification, now));
-            Add(zip, "ledger-entries.jsonl", string.Join('\n', entries.Select(e => JsonSerializer.Serialize(new
+            Add(zip, "events.jsonl", string.Join('\n', proofs.Select(p => JsonSerializer.Serialize(new
+            {
+                @event = p.Event,
+                leaf = Convert.ToHexStringLower(p.Leaf),
+                path = p.Path.Select(s => new { sibling = Convert.ToHexStringLower(s.Sibling), left = s.Left }),
+                batchEntrySeq = p.Batch.Seq,
+            }, Web))));
+            Add(zip, "ledger-entries.jsonl", string.Join('\n', ledgerEntries.Select(e => JsonSerializer.Serialize(new
             {
                 e.Seq,
                 kind = e.Kind.ToString(),
@@ -60,9 +90,11 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
                 Evidence bundle of the Compliance service.
 
                 summary.html          the timeline of contacts for the account and period, readable in a browser
-                ledger-entries.jsonl  every recorded fact about the account (gate decisions, events with verdicts, flag changes,
-                                      complaints), each with its position (seq) in the lender's hash chain, its hash and the
-                                      previous entry's hash
+                ledger-entries.jsonl  every recorded fact about the account (gate decisions, flag changes, complaints) and the
+                                      event batches that hold its events, each with its position (seq) in the lender's hash
+                                      chain, its hash and the previous entry's hash
+                events.jsonl          the account's events with their verdicts, each with its leaf hash and the path from the
+                                      leaf to the Merkle root recorded in its batch entry (batchEntrySeq)
                 checkpoints.json      signed checkpoints of the lender's chain (ECDSA P-256, SHA-256)
                 verification-key.pem  the public key that verifies the checkpoint signatures
                 verification.json     the service's verification of the lender's chain over the period
@@ -70,6 +102,14 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
 
                 Entry hash = SHA-256( "compliance-ledger-v1" | prevHash (32 bytes) | seq (int64 big-endian) | kind (int32 BE) |
                 recordedAt in Unix ms (int64 BE) | lenderId, refId, accountId, payload: each as UTF-8 prefixed by its length (int32 BE) ).
+                An event batch entry's payload names the positions of its events in the event log (firstSeq..lastSeq), how many
+                there are and the Merkle root of their leaves. Leaf = SHA-256( 0x00 | "compliance-event-v1" | seq (int64 BE) |
+                kind, channel, purpose, destinationClass, destinationUse, outcome, counts, imported (int32 BE each) | durationMs,
+                occurredAt ms, receivedAt ms, riskScore as IEEE-754 bits (int64 BE each) | lenderId, eventId, accountId, borrowerId,
+                collectorId, decisionId, callId, destinationHash, destinationMasked, partyId, violations as stored (JSON), body:
+                each as UTF-8 prefixed by its length (int32 BE; body -1 when not kept) ). Node = SHA-256( 0x01 | left | right ).
+                To check an event: start from its leaf and hash it with each sibling of its path in turn (the sibling first when
+                "left" is true); the result must equal the root in the batch entry, whose hash links into the chain.
                 Checkpoint signature covers the UTF-8 text "compliance-checkpoint-v1|<lender>|<seq>|<hash hex>|<signedAt ms>|checkpoint".
                 Entries of other accounts are not included; their hashes link the chain between the entries shown, and the
                 service's verification (verification.json) covers the whole chain.

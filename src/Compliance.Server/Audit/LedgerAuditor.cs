@@ -4,7 +4,7 @@ using Compliance.Storage;
 namespace Compliance.Server.Audit;
 
 /// <summary>Signs chain heads and verifies chains against the signed checkpoints.</summary>
-internal sealed class LedgerAuditor(ILedgerStore store, LedgerKeys keys, TimeProvider clock)
+internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, TimeProvider clock)
 {
     /// <summary>The last position this process signed per lender: a checkpoint table that shrinks below it was tampered with.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _signed = new();
@@ -35,7 +35,7 @@ internal sealed class LedgerAuditor(ILedgerStore store, LedgerKeys keys, TimePro
             }
 
             var from = lastSigned is null ? LedgerChain.Start(lender) : new LedgerHead(lastSigned.Seq, lastSigned.Hash);
-            var stretch = new LedgerVerifier(keys.Verifier).Verify(from, store.EntriesAsync(lender, from.Seq + 1, head.Seq, ct).ToBlockingEnumerable(ct), [], head.Seq);
+            var stretch = new LedgerVerifier(keys.Verifier).Verify(from, store.EntriesAsync(lender, from.Seq + 1, head.Seq, ct).ToBlockingEnumerable(ct), [], head.Seq, Contents(ct));
             if (!stretch.Valid || stretch.EntriesChecked != head.Seq - from.Seq)
             {
                 problems.Add($"Ledger of lender {lender} does not verify since its last checkpoint ({stretch.Reason}); refusing to sign its head.");
@@ -75,8 +75,38 @@ internal sealed class LedgerAuditor(ILedgerStore store, LedgerKeys keys, TimePro
         }
 
         var later = checkpoints.Where(c => c.Seq > start.Seq && !c.Anchor).ToList();
-        return new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), later, chainEnd);
+        return new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), later, chainEnd, Contents(ct));
     }
+
+    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
+
+    /// <summary>
+    /// An event batch entry holds the Merkle root of its events, which live in the event log: recompute it from the
+    /// log, so an event changed, removed or added there is found like a changed entry.
+    /// </summary>
+    private Func<LedgerEntry, string?> Contents(CancellationToken ct) => entry =>
+    {
+        if (entry.Kind != LedgerKind.EventBatch)
+        {
+            return null;
+        }
+
+        var batch = System.Text.Json.JsonSerializer.Deserialize<EventBatchPayload>(entry.Payload, Json);
+        if (batch is null)
+        {
+            return "the batch entry has no content";
+        }
+
+        var (events, root) = store.EventBatchRootAsync(entry.LenderId, batch.FirstSeq, batch.LastSeq, ct).GetAwaiter().GetResult();
+        if (events != batch.Events)
+        {
+            return $"the event log holds {events} events of positions {batch.FirstSeq}-{batch.LastSeq}, but {batch.Events} were recorded: events were removed or added";
+        }
+
+        return Convert.ToHexStringLower(root) == batch.Root
+            ? null
+            : $"the events of positions {batch.FirstSeq}-{batch.LastSeq} no longer match the recorded root: an event was changed after it was recorded";
+    };
 }
 
 /// <summary>Signs chain heads at intervals, and once more when the service stops.</summary>

@@ -295,6 +295,8 @@ internal sealed class EventProcessor(
         var durationMs = 0L;
         string? text = null;
         IReadOnlyList<string>? profiles = null;
+        var counts = EventCounting.None;
+        var use = ContactPointUse.Unspecified;
         var call = FindCall(history, item.CallId, account.AccountId);
 
         switch (item.Kind)
@@ -315,11 +317,16 @@ internal sealed class EventProcessor(
                     _ => null,
                 };
                 destination = Resolve(e, item, account);
-                profiles = (await ContactAsync(state, item, account, destination, outcome, violations)).Profiles;
+                use = destination.Use;
+                (var gate, counts) = await ContactAsync(state, item, account, destination, outcome, violations);
+                profiles = gate.Profiles;
                 break;
 
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
+                // Not among the account's attempts: a reservation the gate made under this call id, or (to say so) a call of
+                // another account this batch has seen.
                 var row = call ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
+                    ?? state.Histories.Where(h => h.Key.Item1 == lender).Select(h => FindCall(h.Value, item.CallId, null)).FirstOrDefault(r => r is not null)
                     ?? throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
                 if (row.Attempt.AccountId != account.AccountId)
                 {
@@ -332,7 +339,15 @@ internal sealed class EventProcessor(
                     EventKind.CallEnded => (OutcomeOf(e.CallEnded.Outcome, row.Attempt.Outcome), (long)(e.CallEnded.Duration?.ToTimeSpan().TotalMilliseconds ?? 0), e.CallEnded.Transcript),
                     _ => (AttemptOutcome.Voicemail, 0L, e.VoicemailLeft.Transcript),
                 };
-                await state.Session.SetOutcomeAsync(lender, row.AttemptId, outcome);
+                // The call's attempt takes this outcome: an event's attempt through this event's row (counted as the call's
+                // outcome when histories are read), a gate reservation's in its own row.
+                if (!row.AttemptId.StartsWith("evt:", StringComparison.Ordinal))
+                {
+                    await state.Session.SetOutcomeAsync(lender, row.AttemptId, outcome);
+                }
+
+                counts = EventCounting.CallOutcome;
+                use = row.Attempt.DestinationUse;
                 Replace(history, row, row with { Attempt = row.Attempt with { Outcome = outcome } });
                 destination = new Resolved(new ResolvedDestination(row.Attempt.DestinationClass, row.Attempt.DestinationHash, null, null, []), "", row.Attempt.DestinationUse);
                 break;
@@ -361,12 +376,15 @@ internal sealed class EventProcessor(
         await state.Session.AddEventAsync(new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null));
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null, use, counts));
         return Accepted(e.EventId, violations, risk);
     }
 
-    /// <summary>A contact: checked as if it had asked the gate at its own time, then counted.</summary>
-    private async Task<GateResult> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
+    /// <summary>
+    /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
+    /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
+    /// </summary>
+    private async Task<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
     {
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
@@ -421,6 +439,7 @@ internal sealed class EventProcessor(
         var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
             destination.Destination.Class, destination.Destination.Party?.PartyId ?? "", destination.Use, PurposeOf(e), outcome);
         // An allowed decision's reservation becomes this attempt, if the store still holds it pending (not released).
+        var counts = EventCounting.None;
         if (decision is { Allowed: true } && await state.Session.ConfirmReservationAsync(lender, decision.DecisionId, item.CallId, item.At))
         {
             if (outcome != AttemptOutcome.Pending)
@@ -443,7 +462,7 @@ internal sealed class EventProcessor(
         {
             // Attempts made by events get ids of their own kind, so an event id can never collide with a decision id.
             var attemptId = $"evt:{e.EventId}";
-            await state.Session.AddAttemptAsync(lender, attemptId, account.BorrowerId, item.CallId, attempt);
+            counts = EventCounting.Attempt;
             history.Add(new AttemptRow(attemptId, item.CallId, attempt));
         }
 
@@ -458,7 +477,7 @@ internal sealed class EventProcessor(
             entry.Contacts.Add((e.EventId, item.At));
         }
 
-        return result;
+        return (result, counts);
     }
 
     private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state)
@@ -537,7 +556,7 @@ internal sealed class EventProcessor(
         }
     }
 
-    private static AttemptRow? FindCall(List<AttemptRow> history, string callId, string accountId)
+    private static AttemptRow? FindCall(List<AttemptRow> history, string callId, string? accountId)
     {
         if (callId.Length == 0)
         {
@@ -546,7 +565,7 @@ internal sealed class EventProcessor(
 
         for (var i = history.Count - 1; i >= 0; i--)
         {
-            if (history[i].CallId == callId && history[i].Attempt.AccountId == accountId)
+            if (history[i].CallId == callId && (accountId is null || history[i].Attempt.AccountId == accountId))
             {
                 return history[i];
             }

@@ -6,14 +6,22 @@ using V1 = Compliance.Api.V1;
 
 namespace Compliance.Server.Ingest;
 
-/// <summary>An event waiting for its group commit, and the promise of its acknowledgement.</summary>
-internal sealed record PendingEvent(string LenderId, V1.Event Event, string Field, bool Imported, DateTimeOffset ReceivedAt)
+/// <summary>The events of one request, waiting for their group commit, and the promise of their acknowledgements.</summary>
+internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt)
 {
-    public TaskCompletionSource<V1.EventAck> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    public IReadOnlyList<PendingEvent> Events { get; } = events.Select((e, i) => new PendingEvent(lenderId, e, i, imported, receivedAt)).ToArray();
+
+    public TaskCompletionSource<V1.EventAck[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+}
+
+/// <summary>One event of a request: <see cref="Field"/> names it in errors ("events[3]").</summary>
+internal sealed record PendingEvent(string LenderId, V1.Event Event, int Index, bool Imported, DateTimeOffset ReceivedAt)
+{
+    public string Field => $"events[{Index}]";
 }
 
 /// <summary>
-/// The single writer behind every stream: takes whatever events are waiting (up to MaxBatch), scores and stores them
+/// The single writer behind every stream: takes whatever requests are waiting (up to MaxBatch events), scores and stores them
 /// in one transaction (group commit), and only then completes their acknowledgements, so an acknowledged event is
 /// durable. The queue is bounded: when storage falls behind, senders wait (backpressure) instead of growing memory.
 /// </summary>
@@ -24,40 +32,45 @@ internal sealed class IngestPipeline(
     IOptions<ComplianceOptions> options,
     ILogger<IngestPipeline> logger) : BackgroundService
 {
-    private readonly Channel<PendingEvent> _queue = Channel.CreateBounded<PendingEvent>(
-        new BoundedChannelOptions(options.Value.Ingest.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // Requests, not events, are queued: a request of the usual 100 to 1,000 events costs one queue slot and one
+    // completion. The bound is in requests of about a hundred events.
+    private readonly Channel<PendingBatch> _queue = Channel.CreateBounded<PendingBatch>(
+        new BoundedChannelOptions(Math.Max(4, options.Value.Ingest.QueueCapacity / 100)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
-    public ValueTask EnqueueAsync(PendingEvent pending, CancellationToken ct) => _queue.Writer.WriteAsync(pending, ct);
+    public ValueTask EnqueueAsync(PendingBatch pending, CancellationToken ct) => _queue.Writer.WriteAsync(pending, ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var max = options.Value.Ingest.MaxBatch;
-        var batch = new List<PendingEvent>(max);
+        var batches = new List<PendingBatch>();
+        var events = new List<PendingEvent>(max);
         while (await _queue.Reader.WaitToReadAsync(stoppingToken))
         {
-            batch.Clear();
-            while (batch.Count < max && _queue.Reader.TryRead(out var pending))
+            batches.Clear();
+            events.Clear();
+            while (events.Count < max && _queue.Reader.TryRead(out var pending))
             {
-                batch.Add(pending);
+                batches.Add(pending);
+                events.AddRange(pending.Events);
             }
 
-            await CommitAsync(batch, stoppingToken);
+            await CommitAsync(batches, events, stoppingToken);
         }
     }
 
-    private async Task CommitAsync(List<PendingEvent> batch, CancellationToken ct)
+    private async Task CommitAsync(List<PendingBatch> batches, List<PendingEvent> events, CancellationToken ct)
     {
         BatchResult? result = null;
         try
         {
-            await store.RunIngestAsync(async session => result = await processor.ProcessAsync(session, batch, ct), ct);
+            await store.RunIngestAsync(async session => result = await processor.ProcessAsync(session, events, ct), ct);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // Nothing of the batch was stored: fail every event so its sender resends (resends are idempotent).
-            logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", batch.Count);
+            logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", events.Count);
             processor.AfterFailure();
-            foreach (var pending in batch)
+            foreach (var pending in batches)
             {
                 pending.Done.TrySetException(e);
             }
@@ -66,9 +79,11 @@ internal sealed class IngestPipeline(
         }
 
         processor.AfterCommit(result!);
-        for (var i = 0; i < batch.Count; i++)
+        var offset = 0;
+        foreach (var pending in batches)
         {
-            batch[i].Done.TrySetResult(result!.Acks[i]);
+            pending.Done.TrySetResult(result!.Acks[offset..(offset + pending.Events.Count)]);
+            offset += pending.Events.Count;
         }
 
         foreach (var incident in result!.Incidents)

@@ -22,7 +22,7 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
     public override async Task Stream(IAsyncStreamReader<StreamRequest> requestStream, IServerStreamWriter<StreamResponse> responseStream, ServerCallContext context)
     {
         var lender = context.Caller().Lender;
-        var inFlight = System.Threading.Channels.Channel.CreateBounded<List<PendingEvent>>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
+        var inFlight = System.Threading.Channels.Channel.CreateBounded<PendingBatch>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
         // When acknowledging fails (the store is down), reading stops too, so the call ends at once with the error.
         using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
         var writer = WriteAcksAsync(inFlight.Reader, responseStream, context.CancellationToken);
@@ -61,11 +61,11 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         var lender = context.Caller().Lender;
         var ct = context.CancellationToken;
         var response = new ImportHistoryResponse();
-        var outstanding = new List<PendingEvent>();
+        var outstanding = new List<PendingBatch>();
         await foreach (var request in requestStream.ReadAllAsync(ct))
         {
-            outstanding.AddRange(await EnqueueAsync(lender, request.Events, imported: true, ct));
-            if (outstanding.Count >= 10_000)
+            outstanding.Add(await EnqueueAsync(lender, request.Events, imported: true, ct));
+            if (outstanding.Sum(b => b.Events.Count) >= 10_000)
             {
                 await CountAsync(outstanding, response);
             }
@@ -75,52 +75,46 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         return response;
     }
 
-    private async Task<List<PendingEvent>> EnqueueAsync(string lender, IList<Event> events, bool imported, CancellationToken ct)
+    private async Task<PendingBatch> EnqueueAsync(string lender, IList<Event> events, bool imported, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        var batch = new List<PendingEvent>(events.Count);
-        for (var i = 0; i < events.Count; i++)
+        var batch = new PendingBatch(lender, events, imported, clock.GetUtcNow());
+        if (events.Count == 0)
         {
-            var pending = new PendingEvent(lender, events[i], $"events[{i}]", imported, now);
-            await pipeline.EnqueueAsync(pending, ct);
-            batch.Add(pending);
+            batch.Done.TrySetResult([]);
+        }
+        else
+        {
+            await pipeline.EnqueueAsync(batch, ct);
         }
 
         return batch;
     }
 
-    private async Task WriteAcksAsync(ChannelReader<List<PendingEvent>> batches, IServerStreamWriter<StreamResponse> responseStream, CancellationToken ct)
+    private async Task WriteAcksAsync(ChannelReader<PendingBatch> batches, IServerStreamWriter<StreamResponse> responseStream, CancellationToken ct)
     {
         await foreach (var batch in batches.ReadAllAsync(ct))
         {
-            var response = new StreamResponse();
-            foreach (var pending in batch)
-            {
-                response.Acks.Add(await Acknowledged(pending));
-            }
-
-            await responseStream.WriteAsync(response, ct);
+            await responseStream.WriteAsync(new StreamResponse { Acks = { await Acknowledged(batch) } }, ct);
         }
     }
 
-    private async Task<EventAck> Acknowledged(PendingEvent pending)
+    private async Task<EventAck[]> Acknowledged(PendingBatch batch)
     {
         try
         {
-            return await pending.Done.Task;
+            return await batch.Done.Task;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            logger.LogWarning("Event {Event} could not be stored; the stream ends so the client resends.", pending.Event.EventId);
+            logger.LogWarning("A request of {Count} events could not be stored; the stream ends so the client resends.", batch.Events.Count);
             throw new RpcException(new Status(StatusCode.Unavailable, "Events could not be stored; resend every event not yet acknowledged (resends are idempotent)."));
         }
     }
 
-    private async Task CountAsync(List<PendingEvent> outstanding, ImportHistoryResponse response)
+    private async Task CountAsync(List<PendingBatch> outstanding, ImportHistoryResponse response)
     {
-        foreach (var pending in outstanding)
+        foreach (var ack in (await Task.WhenAll(outstanding.Select(Acknowledged))).SelectMany(a => a))
         {
-            var ack = await Acknowledged(pending);
             switch (ack.Status)
             {
                 case AckStatus.Accepted:

@@ -1,0 +1,73 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Text;
+using Compliance.Domain.Ledger;
+
+namespace Compliance.Storage;
+
+/// <summary>
+/// The leaf hash of a stored event, over a fixed layout documented for auditors: "compliance-event-v1", then seq
+/// (int64 big-endian), kind, channel, purpose, destination class, destination use, outcome, counts, imported (int32
+/// BE each), duration ms, occurred ms, received ms, risk score bits (int64 BE each), then lender, event id, account,
+/// borrower, collector, decision id, call id, destination hash, masked destination, party, violations JSON and body
+/// as UTF-8 prefixed by their byte length (int32 BE; -1 for no body). The leaf is SHA-256(0x00 | layout).
+/// </summary>
+public static class EventDigest
+{
+    private static readonly byte[] Domain = Encoding.ASCII.GetBytes("compliance-event-v1");
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? t_buffer;
+
+    public static byte[] Leaf(StoredEvent e, string violationsJson)
+    {
+        var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
+        buffer.ResetWrittenCount();
+        buffer.Write(Domain);
+        Int64(buffer, e.Seq);
+        foreach (var value in new[] { (int)e.Kind, (int)e.Channel, (int)e.Purpose, (int)e.DestinationClass, (int)e.DestinationUse, (int)e.Outcome, (int)e.Counts, e.Imported ? 1 : 0 })
+        {
+            Int32(buffer, value);
+        }
+
+        Int64(buffer, e.DurationMs);
+        Int64(buffer, e.OccurredAt.ToUnixTimeMilliseconds());
+        Int64(buffer, e.ReceivedAt.ToUnixTimeMilliseconds());
+        Int64(buffer, BitConverter.DoubleToInt64Bits(e.RiskScore));
+        foreach (var text in new[] { e.LenderId, e.EventId, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, e.DestinationHash, e.DestinationMasked, e.PartyId, violationsJson })
+        {
+            Text(buffer, text);
+        }
+
+        if (e.Body is null)
+        {
+            Int32(buffer, -1);
+        }
+        else
+        {
+            Text(buffer, e.Body);
+        }
+
+        return MerkleTree.Leaf(buffer.WrittenSpan);
+    }
+
+    private static void Int32(ArrayBufferWriter<byte> buffer, int value)
+    {
+        BinaryPrimitives.WriteInt32BigEndian(buffer.GetSpan(4), value);
+        buffer.Advance(4);
+    }
+
+    private static void Int64(ArrayBufferWriter<byte> buffer, long value)
+    {
+        BinaryPrimitives.WriteInt64BigEndian(buffer.GetSpan(8), value);
+        buffer.Advance(8);
+    }
+
+    private static void Text(ArrayBufferWriter<byte> buffer, string text)
+    {
+        var length = Encoding.UTF8.GetByteCount(text);
+        Int32(buffer, length);
+        Encoding.UTF8.GetBytes(text, buffer.GetSpan(length));
+        buffer.Advance(length);
+    }
+}

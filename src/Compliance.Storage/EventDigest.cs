@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using Compliance.Domain.Ledger;
+using System.Security.Cryptography;
 
 namespace Compliance.Storage;
 
@@ -19,26 +19,39 @@ public static class EventDigest
     [ThreadStatic]
     private static ArrayBufferWriter<byte>? t_buffer;
 
-    public static byte[] Leaf(StoredEvent e, string violationsJson)
+    public static byte[] Leaf(StoredEvent e, string violationsJson) => Leaf(e, e.Seq, violationsJson);
+
+    /// <summary>The leaf of <paramref name="e"/> stored at <paramref name="seq"/>.</summary>
+    public static byte[] Leaf(StoredEvent e, long seq, string violationsJson)
     {
         var buffer = t_buffer ??= new ArrayBufferWriter<byte>(1024);
         buffer.ResetWrittenCount();
+        buffer.Write([(byte)0]); // the leaf prefix of MerkleTree.Leaf
         buffer.Write(Domain);
-        Int64(buffer, e.Seq);
-        foreach (var value in new[] { (int)e.Kind, (int)e.Channel, (int)e.Purpose, (int)e.DestinationClass, (int)e.DestinationUse, (int)e.Outcome, (int)e.Counts, e.Imported ? 1 : 0 })
-        {
-            Int32(buffer, value);
-        }
-
+        Int64(buffer, seq);
+        Int32(buffer, (int)e.Kind);
+        Int32(buffer, (int)e.Channel);
+        Int32(buffer, (int)e.Purpose);
+        Int32(buffer, (int)e.DestinationClass);
+        Int32(buffer, (int)e.DestinationUse);
+        Int32(buffer, (int)e.Outcome);
+        Int32(buffer, (int)e.Counts);
+        Int32(buffer, e.Imported ? 1 : 0);
         Int64(buffer, e.DurationMs);
         Int64(buffer, e.OccurredAt.ToUnixTimeMilliseconds());
         Int64(buffer, e.ReceivedAt.ToUnixTimeMilliseconds());
         Int64(buffer, BitConverter.DoubleToInt64Bits(e.RiskScore));
-        foreach (var text in new[] { e.LenderId, e.EventId, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, e.DestinationHash, e.DestinationMasked, e.PartyId, violationsJson })
-        {
-            Text(buffer, text);
-        }
-
+        Text(buffer, e.LenderId);
+        Text(buffer, e.EventId);
+        Text(buffer, e.AccountId);
+        Text(buffer, e.BorrowerId);
+        Text(buffer, e.CollectorId);
+        Text(buffer, e.DecisionId);
+        Text(buffer, e.CallId);
+        Text(buffer, e.DestinationHash);
+        Text(buffer, e.DestinationMasked);
+        Text(buffer, e.PartyId);
+        Text(buffer, violationsJson);
         if (e.Body is null)
         {
             Int32(buffer, -1);
@@ -48,7 +61,7 @@ public static class EventDigest
             Text(buffer, e.Body);
         }
 
-        return MerkleTree.Leaf(buffer.WrittenSpan);
+        return SHA256.HashData(buffer.WrittenSpan);
     }
 
     private static void Int32(ArrayBufferWriter<byte> buffer, int value)

@@ -95,6 +95,8 @@ public interface IIngestSession
     Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId);
     Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId);
     Task AddEventAsync(StoredEvent e);
+    /// <summary>Appends events in order (their seqs follow one another); the same as adding each, only faster.</summary>
+    Task AddEventsAsync(IReadOnlyList<StoredEvent> events);
     Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt attempt);
     /// <summary>Turns a gate reservation into a real attempt at the event's time; false when no pending reservation exists.</summary>
     Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at);

@@ -16,10 +16,10 @@ public static class MerkleTree
     /// <summary>SHA-256(0x00 | data): the leaf of one item.</summary>
     public static byte[] Leaf(ReadOnlySpan<byte> data)
     {
-        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData([0]);
-        hash.AppendData(data);
-        return hash.GetHashAndReset();
+        var buffer = data.Length < 1024 ? stackalloc byte[data.Length + 1] : new byte[data.Length + 1];
+        buffer[0] = 0;
+        data.CopyTo(buffer[1..]);
+        return SHA256.HashData(buffer);
     }
 
     /// <summary>SHA-256(0x01 | left | right).</summary>

@@ -6,12 +6,16 @@ namespace Compliance.Server.Gate;
 
 /// <summary>
 /// Recently read accounts and collectors, so the gate and the stream do not query for every contact. Changes made
-/// through this replica evict at once; changes made through another replica show after <see cref="Ttl"/>.
+/// through this replica evict at once; changes made through another replica show after <see cref="Ttl"/>: 5 seconds
+/// on SQL Server, where replicas write too, and 10 minutes on the embedded store, where this process is the only writer.
 /// </summary>
-internal sealed class AccountCache(IRegistryStore store, TimeProvider clock)
+internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
 {
-    public static readonly TimeSpan Ttl = TimeSpan.FromSeconds(5);
     private const int MaxEntries = 200_000;
+
+    public TimeSpan Ttl { get; } = string.Equals(options.Value.Store.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase)
+        ? TimeSpan.FromMinutes(10)
+        : TimeSpan.FromSeconds(5);
 
     private readonly ConcurrentDictionary<(string, string), (Account? Value, DateTimeOffset Until)> _accounts = new();
     private readonly ConcurrentDictionary<(string, string), (Collector? Value, DateTimeOffset Until)> _collectors = new();

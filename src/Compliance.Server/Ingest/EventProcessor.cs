@@ -63,6 +63,8 @@ internal sealed class EventProcessor(
         /// <summary>Reused for every contact's "attempts before it", so a batch does not allocate one list per event.</summary>
         public List<Attempt> Before { get; } = [];
         public List<Incident> Incidents { get; } = [];
+        /// <summary>The batch's scored events, stored together once all are scored (their rows do not feed later scoring).</summary>
+        public List<StoredEvent> Stored { get; } = [];
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
 
@@ -170,6 +172,7 @@ internal sealed class EventProcessor(
             }
         }
 
+        await session.AddEventsAsync(state.Stored);
         await DetectBlastsAsync(state);
         return new BatchResult(acks, state.Incidents, state.ChangedAccounts);
     }
@@ -373,7 +376,7 @@ internal sealed class EventProcessor(
         }
 
         var risk = RiskScore.Of(violations);
-        await state.Session.AddEventAsync(new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
+        state.Stored.Add(new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
             item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null, use, counts));

@@ -80,6 +80,13 @@ public abstract partial class AdoStore
         session.AfterCommit();
     }
 
+    public async Task RunIngestReadAsync(Func<IIngestSession, Task> work, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var session = new IngestSession(this, connection, null, null, ct);
+        await work(session);
+    }
+
     public async Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -166,11 +173,9 @@ public abstract partial class AdoStore
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
         var rows = borrowerIds.ToDictionary(b => b, _ => new List<(long At, long Seq, AttemptRow Row, EventCounting Counts)>(), StringComparer.Ordinal);
-        foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
+        await using (var command = Command(connection, tx, EventSql.HistoryIn(ListOf("@ids")), [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds))]))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            await using var command = Command(connection, tx, EventSql.HistoryIn(chunk.Length), [("lender_id", lenderId), ("since", ToMs(since)),
-                .. chunk.Select((b, i) => ($"id{i}", (object?)b))]);
-            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 var row = new AttemptRow(reader.GetString(10), reader.GetString(11), ReadAttempt(reader));
@@ -179,9 +184,9 @@ public abstract partial class AdoStore
         }
 
         var seqs = await EventSeqsOfBorrowersAsync(connection, tx, lenderId, borrowerIds, since, ct);
-        foreach (var chunk in seqs.Select(s => s.Seq).Chunk(InChunk))
+        if (seqs.Count > 0)
         {
-            await using var command = Command(connection, tx, EventSql.CountingEventsIn(chunk.Length), [.. chunk.Select((s, i) => ($"id{i}", (object?)s))]);
+            await using var command = Command(connection, tx, EventSql.CountingEventsIn(ListOf("@ids")), [("ids", Json(seqs.Select(s => s.Seq)))]);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
@@ -233,11 +238,9 @@ public abstract partial class AdoStore
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
         var seqs = new HashSet<(long, string)>();
-        foreach (var chunk in borrowerIds.Order(StringComparer.Ordinal).Chunk(InChunk))
+        await using (var command = Command(connection, tx, EventSql.BorrowerSeqsIn(ListOf("@ids")), [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds))]))
+        await using (var reader = await command.ExecuteReaderAsync(ct))
         {
-            await using var command = Command(connection, tx, EventSql.BorrowerSeqsIn(chunk.Length), [("lender_id", lenderId), ("since", ToMs(since)),
-                .. chunk.Select((b, i) => ($"id{i}", (object?)b))]);
-            await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
                 seqs.Add((reader.GetInt64(0), reader.GetString(1)));
@@ -253,23 +256,32 @@ public abstract partial class AdoStore
         return seqs;
     }
 
-    private static async Task<List<StoredEvent>> EventsBySeqAsync(DbConnection connection, DbTransaction? tx, IEnumerable<long> seqs, CancellationToken ct)
+    private async Task<List<StoredEvent>> EventsBySeqAsync(DbConnection connection, DbTransaction? tx, IEnumerable<long> seqs, CancellationToken ct)
     {
         var events = new List<StoredEvent>();
-        foreach (var chunk in seqs.Chunk(InChunk))
+        var list = Json(seqs);
+        if (list == "[]")
         {
-            await using var command = Command(connection, tx, EventSql.SelectEventsBySeq(chunk.Length), [.. chunk.Select((s, i) => ($"id{i}", (object?)s))]);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-            {
-                events.Add(ReadEvent(reader));
-            }
+            return events;
+        }
+
+        await using var command = Command(connection, tx, EventSql.SelectEventsBySeq(ListOf("@ids")), [("ids", list)]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            events.Add(ReadEvent(reader));
         }
 
         return events;
     }
 
-    private const int InChunk = 200;
+    /// <summary>
+    /// A subquery over the values of a JSON array parameter: lists of ids travel as one parameter (binding hundreds of
+    /// named parameters costs more than the query). SQL Server overrides it with OPENJSON.
+    /// </summary>
+    private protected virtual string ListOf(string parameter) => $"SELECT value FROM json_each({parameter})";
+
+    private static string Json<T>(IEnumerable<T> values) => JsonSerializer.Serialize(values);
 
     private static StoredEvent ReadEvent(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), (EventKind)r.GetInt32(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
@@ -318,12 +330,17 @@ public abstract partial class AdoStore
             }
         }
 
-        /// <summary>Loads the keys above the indexed position, unless loaded and (when asked) still at the log's end.</summary>
-        public async Task EnsureLoadedAsync(AdoStore store, DbConnection connection, DbTransaction? tx, CancellationToken ct, bool checkEnd = false)
+        /// <summary>
+        /// Loads the keys above the indexed position. The ingest writer (<paramref name="writer"/>) replaces what memory
+        /// holds whenever it differs from the log's end (after a failed commit, or when another process wrote); anyone
+        /// else only adds the committed keys it finds, as the writer may be adding the keys of its open transaction.
+        /// Keys left over from a failed commit are harmless until then: every lookup reads the rows by seq and checks them.
+        /// </summary>
+        public async Task EnsureLoadedAsync(AdoStore store, DbConnection connection, DbTransaction? tx, CancellationToken ct, bool writer = false)
         {
             lock (_sync)
             {
-                if (_loaded && !checkEnd)
+                if (_loaded && !writer)
                 {
                     return;
                 }
@@ -342,10 +359,14 @@ public abstract partial class AdoStore
                 ("indexed", indexed));
             lock (_sync)
             {
-                _byEvent.Clear();
-                _byBorrower.Clear();
+                if (writer)
+                {
+                    _byEvent.Clear();
+                    _byBorrower.Clear();
+                    LastSeq = last;
+                }
+
                 IndexedSeq = indexed;
-                LastSeq = last;
                 foreach (var row in rows)
                 {
                     AddLocked(row.Seq, row.Lender, row.Event, row.Borrower);
@@ -426,7 +447,8 @@ public abstract partial class AdoStore
     }
 
     /// <summary>One write transaction with prepared commands reused across the batch.</summary>
-    private sealed class IngestSession(AdoStore store, DbConnection connection, DbTransaction tx, LedgerAppender ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
+    /// <remarks>Without a transaction and ledger the session only reads (see <see cref="RunIngestReadAsync"/>): its writes throw.</remarks>
+    private sealed class IngestSession(AdoStore store, DbConnection connection, DbTransaction? tx, LedgerAppender? ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
     {
         private readonly string? _lockSql = store.LockResourceSql;
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
@@ -435,7 +457,7 @@ public abstract partial class AdoStore
         private long _nextSeq;
         private long _indexedTo = -1;
 
-        public LedgerAppender Ledger => ledger;
+        private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
 
         /// <summary>Finds where the log ends and, when enough events wait for the key tables, merges them in.</summary>
         public async Task StartAsync()
@@ -452,7 +474,7 @@ public abstract partial class AdoStore
             }
 
             var recent = store._recent;
-            await recent.EnsureLoadedAsync(store, connection, tx, ct, checkEnd: true);
+            await recent.EnsureLoadedAsync(store, connection, tx, ct, writer: true);
             _nextSeq = recent.NextSeq();
             if (recent.Count >= store.EventIndexBatch)
             {
@@ -470,13 +492,13 @@ public abstract partial class AdoStore
             foreach (var (lenderId, (first, last, at, leaves)) in _batches)
             {
                 var root = Convert.ToHexStringLower(MerkleTree.Root(leaves));
-                var entry = await ledger.AppendAsync(lenderId, LedgerKind.EventBatch, $"events:{first}-{last}", "", at, new EventBatchPayload(first, last, leaves.Count, root));
+                var entry = await Writes.AppendAsync(lenderId, LedgerKind.EventBatch, $"events:{first}-{last}", "", at, new EventBatchPayload(first, last, leaves.Count, root));
                 var command = Prepared(EventSql.InsertBatch, "lender_id", "last_seq", "first_seq", "events", "ledger_seq");
                 Bind(command, lenderId, last, first, leaves.Count, entry.Seq);
                 await command.ExecuteNonQueryAsync(ct);
             }
 
-            await ledger.FlushAsync();
+            await Writes.FlushAsync();
         }
 
         public void AfterCommit()
@@ -489,6 +511,11 @@ public abstract partial class AdoStore
 
         public async Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds)
         {
+            if (store.DeferEventIndex)
+            {
+                await store._recent.EnsureLoadedAsync(store, connection, tx, ct);
+            }
+
             var seqs = new List<long>();
             var unknown = new List<string>(eventIds.Count);
             foreach (var id in eventIds)
@@ -503,10 +530,10 @@ public abstract partial class AdoStore
                 }
             }
 
-            foreach (var chunk in unknown.Chunk(InChunk))
+            if (unknown.Count > 0)
             {
-                var command = Prepared(EventSql.EventSeqsIn(chunk.Length), ["lender_id", .. Enumerable.Range(0, chunk.Length).Select(i => $"id{i}")]);
-                Bind(command, [lenderId, .. chunk]);
+                var command = Prepared(EventSql.EventSeqsIn(store.ListOf("@ids")), "lender_id", "ids");
+                Bind(command, lenderId, Json(unknown));
                 await using var reader = await command.ExecuteReaderAsync(ct);
                 while (await reader.ReadAsync(ct))
                 {
@@ -515,7 +542,7 @@ public abstract partial class AdoStore
             }
 
             var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
-            foreach (var e in await EventsBySeqAsync(connection, tx, seqs, ct))
+            foreach (var e in await store.EventsBySeqAsync(connection, tx, seqs, ct))
             {
                 if (e.LenderId == lenderId)
                 {
@@ -560,6 +587,7 @@ public abstract partial class AdoStore
 
         public async Task AddEventsAsync(IReadOnlyList<StoredEvent> events)
         {
+            _ = Writes;
             var count = events.Count;
             var first = _nextSeq;
             _nextSeq += count;
@@ -631,14 +659,23 @@ public abstract partial class AdoStore
 
         public async Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt a)
         {
+            _ = Writes;
             var command = Prepared(EventSql.InsertAttemptWithCall, EventSql.AttemptParameters);
             Bind(command, lenderId, attemptId, borrowerId, a.AccountId, a.CollectorId, (int)a.Channel, a.DestinationHash, (int)a.DestinationClass,
                 a.PartyId, (int)a.DestinationUse, (int)a.Purpose, (int)a.Outcome, ToMs(a.At), callId);
             await command.ExecuteNonQueryAsync(ct);
         }
 
+        public async Task<bool> ReservationPendingAsync(string lenderId, string decisionId)
+        {
+            var command = Prepared(EventSql.ReservationPending, "lender_id", "attempt_id");
+            Bind(command, lenderId, decisionId);
+            return Convert.ToInt64(await command.ExecuteScalarAsync(ct)) > 0;
+        }
+
         public async Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at)
         {
+            _ = Writes;
             var command = Prepared(EventSql.ConfirmReservation, "lender_id", "attempt_id", "call_id", "at");
             Bind(command, lenderId, decisionId, callId, ToMs(at));
             return await command.ExecuteNonQueryAsync(ct) == 1;
@@ -646,6 +683,7 @@ public abstract partial class AdoStore
 
         public async Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome)
         {
+            _ = Writes;
             var command = Prepared(EventSql.SetOutcome, "lender_id", "attempt_id", "outcome");
             Bind(command, lenderId, attemptId, (int)outcome);
             await command.ExecuteNonQueryAsync(ct);
@@ -660,6 +698,7 @@ public abstract partial class AdoStore
 
         public async Task AddIncidentAsync(Incident i)
         {
+            _ = Writes;
             await ExecuteAsync(connection, tx, EventSql.InsertIncident, ct,
                 ("lender_id", i.LenderId), ("incident_id", i.IncidentId), ("rule_id", i.RuleId), ("citation", i.Citation), ("severity", (int)i.Severity),
                 ("account_id", i.AccountId), ("collector_id", i.CollectorId), ("summary", i.Summary), ("event_ids", JsonSerializer.Serialize(i.EventIds, JsonOptions)),
@@ -668,7 +707,8 @@ public abstract partial class AdoStore
 
         public async Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now)
         {
-            await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+            var ledger = Writes;
+            await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
             await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
         }
 
@@ -723,12 +763,11 @@ internal static class EventSql
         INSERT INTO event_batches (lender_id, last_seq, first_seq, events, ledger_seq) VALUES (@lender_id, @last_seq, @first_seq, @events, @ledger_seq)
         """;
 
-    private static string Ids(int count) => string.Join(", ", Enumerable.Range(0, count).Select(i => $"@id{i}"));
-
-    public static string EventSeqsIn(int count) => $"SELECT seq FROM event_keys WHERE lender_id = @lender_id AND event_id IN ({Ids(count)})";
-    public static string SelectEventsBySeq(int count) => $"SELECT {EventColumns} FROM event_log WHERE seq IN ({Ids(count)})";
-    public static string BorrowerSeqsIn(int count) =>
-        $"SELECT seq, borrower_id FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({Ids(count)})";
+    // The lists come as a subquery over one parameter (AdoStore.ListOf).
+    public static string EventSeqsIn(string list) => $"SELECT seq FROM event_keys WHERE lender_id = @lender_id AND event_id IN ({list})";
+    public static string SelectEventsBySeq(string list) => $"SELECT {EventColumns} FROM event_log WHERE seq IN ({list})";
+    public static string BorrowerSeqsIn(string list) =>
+        $"SELECT seq, borrower_id FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({list})";
     public const string SelectBatchEvents = $"SELECT {EventColumns} FROM event_log WHERE lender_id = @lender_id AND seq >= @from AND seq <= @to ORDER BY seq";
     public const string BatchOf = "SELECT last_seq, first_seq, ledger_seq FROM event_batches WHERE lender_id = @lender_id AND last_seq >= @seq ORDER BY last_seq";
 
@@ -789,18 +828,22 @@ internal static class EventSql
             @destination_use, @purpose, @outcome, @at, NULL, NULL, @call_id)
         """;
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
-    public static string HistoryIn(int count) => $"""
+    public static string HistoryIn(string list) => $"""
         SELECT {AttemptColumns}, borrower_id FROM attempts
-        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({Ids(count)})
+        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({list})
         """;
 
     /// <summary>Events that count, in the column order of an attempt (see ReadAttempt), then event id, call id, borrower, lender, seq, counts.</summary>
-    public static string CountingEventsIn(int count) => $"""
+    public static string CountingEventsIn(string list) => $"""
         SELECT occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
             event_id, call_id, borrower_id, lender_id, seq, counts
-        FROM event_log WHERE counts <> 0 AND seq IN ({Ids(count)})
+        FROM event_log WHERE counts <> 0 AND seq IN ({list})
         """;
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
+    public const string ReservationPending = """
+        SELECT COUNT(*) FROM attempts
+        WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND reserved_until IS NOT NULL AND released_at IS NULL
+        """;
     public const string ConfirmReservation = """
         UPDATE attempts SET reserved_until = NULL, call_id = @call_id, at = @at
         WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND reserved_until IS NOT NULL AND released_at IS NULL

@@ -214,7 +214,7 @@ public abstract partial class AdoStore
     private static Complaint ReadComplaint(DbDataReader r) => new(r.GetString(0), r.GetString(1), (ComplaintSource)r.GetInt32(2), r.GetString(3), r.GetString(4),
         FromMs(r.GetInt64(5)), r.GetString(6), (ComplaintStatus)r.GetInt32(7), r.IsDBNull(8) ? null : FromMs(r.GetInt64(8)), FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)));
 
-    private static DbCommand Prepare(DbConnection connection, DbTransaction tx, string sql, params string[] names)
+    private static DbCommand Prepare(DbConnection connection, DbTransaction? tx, string sql, params string[] names)
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;

@@ -99,6 +99,8 @@ public interface IIngestSession
     Task AddEventsAsync(IReadOnlyList<StoredEvent> events);
     Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt attempt);
     /// <summary>Turns a gate reservation into a real attempt at the event's time; false when no pending reservation exists.</summary>
+    /// <summary>Whether the gate's reservation is still held (not yet confirmed by an event, released or expired).</summary>
+    Task<bool> ReservationPendingAsync(string lenderId, string decisionId);
     Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at);
     Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome);
     Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since);
@@ -111,6 +113,9 @@ public interface IEventStore
 {
     /// <summary>Runs <paramref name="work"/> in one write transaction and commits it; nothing is kept when it throws.</summary>
     Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct);
+
+    /// <summary>A session that reads what is committed (no transaction of its own); its writes throw.</summary>
+    Task RunIngestReadAsync(Func<IIngestSession, Task> work, CancellationToken ct);
 
     /// <summary>Totals per collector, agency or account over [from, to), optionally of one id; riskiest first.</summary>
     Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct);

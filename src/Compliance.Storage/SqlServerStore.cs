@@ -26,6 +26,8 @@ public sealed class SqlServerStore(string connectionString) : AdoStore
         IF @lock_result < 0 THROW 51000, 'A lock on the borrower or the ledger was not granted in time.', 1;
         """;
 
+    private protected override string ListOf(string parameter) => $"SELECT value FROM OPENJSON({parameter})";
+
     protected override DbConnection CreateConnection() => new SqlConnection(connectionString);
 
     protected override bool IsUniqueViolation(DbException e) => e is SqlException s && UniqueViolations.Contains(s.Number);

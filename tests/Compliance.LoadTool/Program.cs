@@ -43,8 +43,11 @@ try
 {
     Console.WriteLine($"{options.Events:N0} events, batches of {options.Batch}, {options.Streams} streams, {options.Outstanding} batches outstanding per stream, {options.Accounts:N0} accounts; time limit {options.Timeout}.");
     var accounts = Workload.CreateAccounts(options.Accounts);
+    // About 20 events per warm-up account, as in the measured run.
+    var warmAccounts = options.Warmup == 0 ? [] : Workload.CreateAccounts(Math.Max(1, options.Warmup / 20), "warm");
     RunResult service;
     Workload workload;
+    Workload? warmup;
 
     // 1. The service: the real server process, its store on disk.
     await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
@@ -57,11 +60,20 @@ try
 
         phase.Restart();
         var registry = new RegistryService.RegistryServiceClient(channel);
-        await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+        await Parallel.ForEachAsync(accounts.Concat(warmAccounts), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
             async (account, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = account.ToProto() }, headers, cancellationToken: token));
-        Console.WriteLine($"Registered {accounts.Count:N0} accounts in {phase.Elapsed.TotalSeconds:0.0} s ({accounts.Count / phase.Elapsed.TotalSeconds:N0}/s).");
+        Console.WriteLine($"Registered {accounts.Count + warmAccounts.Count:N0} accounts in {phase.Elapsed.TotalSeconds:0.0} s ({(accounts.Count + warmAccounts.Count) / phase.Elapsed.TotalSeconds:N0}/s).");
 
-        workload = Workload.Create(accounts, options, DateTimeOffset.UtcNow);
+        var now = DateTimeOffset.UtcNow;
+        warmup = warmAccounts.Count == 0 ? null : Workload.Create(warmAccounts, options with { Events = options.Warmup }, now);
+        if (warmup is not null)
+        {
+            Console.WriteLine($"Warming up with {warmup.EventCount:N0} events (not measured) ...");
+            var warm = await IngestDriver.RunAsync("warm-up", channel, headers, warmup.Streams, options.Outstanding, ct);
+            Console.WriteLine($"  {warm.EventsPerSecond:N0} events/s");
+        }
+
+        workload = Workload.Create(accounts, options, now);
         if (workload.SkippedRegions.Count > 0)
         {
             Console.WriteLine($"No events for accounts in {string.Join(", ", workload.SkippedRegions)}: the last hour there is outside calling hours.");
@@ -77,6 +89,11 @@ try
     await using (var noOp = await NoOpIngestServer.StartAsync(temp.FullName, ct))
     {
         using var channel = OpenChannel(noOp.Endpoint);
+        if (warmup is not null)
+        {
+            await IngestDriver.RunAsync("warm-up", channel, new Metadata(), warmup.Streams, options.Outstanding, ct);
+        }
+
         Console.WriteLine("Streaming the same batches to a no-op gRPC server ...");
         transport = await IngestDriver.RunAsync("transport", channel, new Metadata(), workload.Streams, options.Outstanding, ct);
         Console.WriteLine($"  {transport.EventsPerSecond:N0} events/s");
@@ -84,7 +101,7 @@ try
 
     // 3. The storage limit: the same rows, inserted straight into a fresh store.
     Console.WriteLine($"Inserting the same rows into a fresh SQLite store, {options.CommitSize:N0} events per transaction ...");
-    var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, options.CommitSize, ct);
+    var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, warmup, options.CommitSize, ct);
     Console.WriteLine($"  {storage.EventsPerSecond:N0} events/s");
 
     ResultTable.Print(options, workload, service, transport, storage);

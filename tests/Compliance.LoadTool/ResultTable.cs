@@ -19,7 +19,7 @@ internal static class ResultTable
         Row(w, "transport (no-op gRPC server)", transport, "per batch");
         Row(w, $"storage (raw inserts, {options.CommitSize}/tx)", storage, "per tx");
         w.WriteLine();
-        w.WriteLine($"storage rows: {storage.Rows:N0} ({storage.Rows / storage.Elapsed.TotalSeconds:N0} rows/s: events plus attempts)");
+        w.WriteLine($"storage rows: {storage.Rows:N0} ({storage.Rows / storage.Elapsed.TotalSeconds:N0} rows/s: one event-log row per event)");
         w.WriteLine($"service / transport: {Percent(service.EventsPerSecond / transport.EventsPerSecond)}");
         w.WriteLine($"service / storage:   {Percent(service.EventsPerSecond / storage.EventsPerSecond)}  (goal >= {Percent(StorageShareGoal)}: {Verdict(service.EventsPerSecond >= StorageShareGoal * storage.EventsPerSecond)})");
         w.WriteLine($"service events/s:    {service.EventsPerSecond:N0}  (goal >= {ServiceGoal:N0}: {Verdict(service.EventsPerSecond >= ServiceGoal)})");

@@ -63,12 +63,19 @@ internal sealed class Workload
 
     public int EventCount => Streams.Sum(s => s.Sum(r => r.Events.Count));
 
-    public static IReadOnlyList<LoadAccount> CreateAccounts(int count) =>
+    /// <summary>Accounts named "{name}-000000" on; warm-up accounts get numbers of their own (exchange 556, mobile prefixes 137 and 136).</summary>
+    public static IReadOnlyList<LoadAccount> CreateAccounts(int count, string name = "load") =>
         Enumerable.Range(0, count).Select(i =>
         {
             var (region, _, prefix) = Places[i % Places.Length];
+            if (name != "load")
+            {
+                prefix = prefix.Replace(" 555 ", " 556 ", StringComparison.Ordinal).Replace("+86 138 ", "+86 137 ", StringComparison.Ordinal)
+                    .Replace("+86 139 ", "+86 136 ", StringComparison.Ordinal);
+            }
+
             var phone = prefix.StartsWith("+86", StringComparison.Ordinal) ? $"{prefix}{i:D8}" : $"{prefix}{i % 10_000:D4}";
-            return new LoadAccount($"load-{i:D6}", $"borrower-{i:D6}", region, phone);
+            return new LoadAccount($"{name}-{i:D6}", $"{name}-borrower-{i:D6}", region, phone);
         }).ToList();
 
     public static Workload Create(IReadOnlyList<LoadAccount> accounts, LoadOptions options, DateTimeOffset now)

@@ -376,6 +376,25 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task RequestsScoredWhileEarlierOnesAreStillBeingWritten_SeeTheirChanges()
+    {
+        await using var server = await StartAsync();
+        var calls = Enumerable.Range(0, 8).Select(i => Placed($"p{i}", "US-1", T0.AddMinutes(-20 + i), Own)).ToList();
+        var stop = new Event { EventId = "stop-2", AccountId = "US-2", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(-30)), ConsumerRequest = new ConsumerRequest { Type = ConsumerRequestType.StopContact } };
+
+        // One event per request, sent without waiting: consecutive requests fall into different group commits, and a
+        // batch is scored while the one before it is still being written.
+        var acks = await StreamAsync(Ingest(server), [stop, .. calls, Sms("after-stop", "US-2", T0, "Reply STOP to opt out."), calls[3]], batchSize: 1);
+
+        Assert.All(acks[..8], a => Assert.Equal(AckStatus.Accepted, a.Status));
+        Assert.All(acks[1..8], a => Assert.DoesNotContain(a.Violations, v => v.Rule.RuleId == "US-REGF.call-frequency"));
+        Assert.Contains(acks[8].Violations, v => v.Rule.RuleId == "US-REGF.call-frequency"); // the 8th call in 7 days
+        Assert.Contains(acks[9].Violations, v => v.Rule.RuleId == "US-REGF.cease");          // after the stop request
+        Assert.Equal(AckStatus.Duplicate, acks[10].Status);                                   // p3 again, same verdict
+        Assert.Equal(acks[4].Violations, acks[10].Violations);
+    }
+
+    [Fact]
     public async Task Stream_NeedsAWritingRole()
     {
         await using var server = await StartAsync();

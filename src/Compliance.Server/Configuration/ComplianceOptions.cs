@@ -106,6 +106,10 @@ public sealed class IngestOptions
     /// where this process is the only writer; off for SQL Server, where replicas write too.</summary>
     public bool? CacheHistories { get; set; }
 
+    /// <summary>Score the next batch while the previous one is written. Default: on where the history cache is on (the
+    /// embedded store, a single writing process); off for SQL Server, where each batch holds its borrowers' locks.</summary>
+    public bool? Pipeline { get; set; }
+
     /// <summary>Keep full message bodies and transcripts (otherwise only matched excerpts are stored).</summary>
     public bool KeepMessageBodies { get; set; }
 

@@ -14,7 +14,8 @@ using V1 = Compliance.Api.V1;
 namespace Compliance.Server.Ingest;
 
 /// <summary>What one group commit produced: an acknowledgement per event (in order) and the incidents raised.</summary>
-internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, HashSet<(string LenderId, string AccountId)> ChangedAccounts);
+internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, HashSet<(string LenderId, string AccountId)> ChangedAccounts,
+    Dictionary<(string LenderId, string AccountId), Account> Accounts);
 
 /// <summary>
 /// Scores and records a batch of events inside one ingest transaction. Each contact is checked against the same
@@ -71,9 +72,16 @@ internal sealed class EventProcessor(
     /// <summary>An event with what it refers to, loaded and checked.</summary>
     private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId);
 
-    public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct)
+    /// <param name="accounts">Accounts as batches not yet committed left them (flags they set), to use instead of the stored ones.</param>
+    public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
+        IReadOnlyDictionary<(string, string), Account>? accounts = null)
     {
         var state = new BatchState(session);
+        foreach (var (key, account) in accounts ?? new Dictionary<(string, string), Account>())
+        {
+            state.Accounts[key] = account;
+        }
+
         var acks = new V1.EventAck[batch.Count];
         var existing = new Dictionary<(string, string), StoredEvent>();
         foreach (var group in batch.GroupBy(p => p.LenderId))
@@ -174,7 +182,7 @@ internal sealed class EventProcessor(
 
         await session.AddEventsAsync(state.Stored);
         await DetectBlastsAsync(state);
-        return new BatchResult(acks, state.Incidents, state.ChangedAccounts);
+        return new BatchResult(acks, state.Incidents, state.ChangedAccounts, state.ChangedAccounts.ToDictionary(k => k, k => state.Accounts[k]));
     }
 
     /// <summary>A batch that was not committed leaves the cached histories ahead of the store: drop them.</summary>
@@ -193,11 +201,11 @@ internal sealed class EventProcessor(
     {
         var e = pending.Event;
         var f = pending.Field;
-        CheckId(e.EventId, $"{f}.event_id");
-        CheckId(e.AccountId, $"{f}.account_id");
+        CheckId(e.EventId, f, "event_id");
+        CheckId(e.AccountId, f, "account_id");
         if (e.DecisionId.Length > 0)
         {
-            CheckId(e.DecisionId, $"{f}.decision_id");
+            CheckId(e.DecisionId, f, "decision_id");
         }
 
         var kind = e.KindCase switch
@@ -243,7 +251,7 @@ internal sealed class EventProcessor(
         Collector? collector = null;
         if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest) || e.CollectorId.Length > 0)
         {
-            CheckId(e.CollectorId, $"{f}.collector_id");
+            CheckId(e.CollectorId, f, "collector_id");
             collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new Rejected($"{f}.collector_id", $"collector '{e.CollectorId}' not found");
         }
 
@@ -255,15 +263,21 @@ internal sealed class EventProcessor(
             V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
             _ => "",
         };
-        var callField = $"{f}.{e.KindCase switch { V1.Event.KindOneofCase.CallPlaced => "call_placed", V1.Event.KindOneofCase.CallConnected => "call_connected", V1.Event.KindOneofCase.CallEnded => "call_ended", _ => "voicemail_left" }}.call_id";
+        var callField = e.KindCase switch
+        {
+            V1.Event.KindOneofCase.CallPlaced => "call_placed.call_id",
+            V1.Event.KindOneofCase.CallConnected => "call_connected.call_id",
+            V1.Event.KindOneofCase.CallEnded => "call_ended.call_id",
+            _ => "voicemail_left.call_id",
+        };
         if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
         {
-            throw new Rejected(callField, "is required to join the call's events");
+            throw new Rejected($"{f}.{callField}", "is required to join the call's events");
         }
 
         if (callId.Length > 0)
         {
-            CheckId(callId, callField);
+            CheckId(callId, f, callField);
         }
 
         if (e.KindCase == V1.Event.KindOneofCase.CallEnded && e.CallEnded.Duration is { } duration
@@ -410,9 +424,10 @@ internal sealed class EventProcessor(
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var before = state.Before;
         before.Clear();
+        var quotesDecision = e.DecisionId.Length > 0;
         foreach (var row in history)
         {
-            if (row.Attempt.At <= item.At && row.AttemptId != e.DecisionId)
+            if (row.Attempt.At <= item.At && !(quotesDecision && row.AttemptId == e.DecisionId))
             {
                 before.Add(row.Attempt);
             }
@@ -628,11 +643,12 @@ internal sealed class EventProcessor(
     private static ContactPurpose PurposeOf(V1.Event e) =>
         e.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)e.Purpose;
 
-    private static void CheckId(string value, string field)
+    /// <summary>Checks an id; the field's name ("events[3].account_id") is built only when it is refused.</summary>
+    private static void CheckId(string value, string field, string suffix)
     {
         if (Validate.IdProblem(value) is { } problem)
         {
-            throw new Rejected(field, problem);
+            throw new Rejected($"{field}.{suffix}", problem);
         }
     }
 

@@ -21,13 +21,18 @@ internal sealed record PendingEvent(string LenderId, V1.Event Event, int Index, 
 }
 
 /// <summary>
-/// The single writer behind every stream: takes whatever requests are waiting (up to MaxBatch events), scores and stores them
-/// in one transaction (group commit), and only then completes their acknowledgements, so an acknowledged event is
-/// durable. The queue is bounded: when storage falls behind, senders wait (backpressure) instead of growing memory.
+/// The writer behind every stream: takes whatever requests are waiting (up to MaxBatch events), scores and stores
+/// them in one transaction (group commit), and only then completes their acknowledgements, so an acknowledged event
+/// is durable. The queue is bounded: when storage falls behind, senders wait (backpressure) instead of growing memory.
+/// Where this process is the store's only writer (the embedded store), scoring and writing run as two stages: the
+/// next batch is scored against the committed store plus what is in flight (<see cref="InFlight"/>) while the
+/// previous one is written. If a commit fails, that batch and every batch scored after it fail, so their senders
+/// resend them (resends are idempotent), and scoring starts again from the store.
 /// </summary>
 internal sealed class IngestPipeline(
     IEventStore store,
     EventProcessor processor,
+    HistoryCache histories,
     IncidentHub incidents,
     IOptions<ComplianceOptions> options,
     ILogger<IngestPipeline> logger) : BackgroundService
@@ -37,28 +42,58 @@ internal sealed class IngestPipeline(
     private readonly Channel<PendingBatch> _queue = Channel.CreateBounded<PendingBatch>(
         new BoundedChannelOptions(Math.Max(4, options.Value.Ingest.QueueCapacity / 100)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
+    private readonly InFlight _inFlight = new();
+    private long _generation;
+    private ScoredBatch? _lastScored;
+
+    /// <summary>A batch scored and waiting for its commit.</summary>
+    private sealed record ScoredBatch(List<PendingBatch> Requests, BatchResult Result, IReadOnlyList<Func<IIngestSession, Task>> Plan, Contribution Contribution, long Generation)
+    {
+        /// <summary>Completed once the writer is done with the batch, committed or not.</summary>
+        public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    /// <summary>Whether scoring and writing overlap: by default where the history cache is on (a single writing process).</summary>
+    public bool Pipelined { get; } = options.Value.Ingest.Pipeline ?? histories.Enabled;
+
     public ValueTask EnqueueAsync(PendingBatch pending, CancellationToken ct) => _queue.Writer.WriteAsync(pending, ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var max = options.Value.Ingest.MaxBatch;
-        var batches = new List<PendingBatch>();
-        var events = new List<PendingEvent>(max);
-        while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+        var scored = Channel.CreateBounded<ScoredBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
+        var writer = Pipelined ? Task.Run(() => WriteAsync(scored.Reader, stoppingToken), CancellationToken.None) : Task.CompletedTask;
+        try
         {
-            batches.Clear();
-            events.Clear();
-            while (events.Count < max && _queue.Reader.TryRead(out var pending))
+            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                batches.Add(pending);
-                events.AddRange(pending.Events);
-            }
+                var requests = new List<PendingBatch>();
+                var events = new List<PendingEvent>(max);
+                while (events.Count < max && _queue.Reader.TryRead(out var pending))
+                {
+                    requests.Add(pending);
+                    events.AddRange(pending.Events);
+                }
 
-            await CommitAsync(batches, events, stoppingToken);
+                if (!Pipelined)
+                {
+                    await CommitAsync(requests, events, stoppingToken);
+                }
+                else if (await ScoreAsync(requests, events, stoppingToken) is { } batch)
+                {
+                    await scored.Writer.WriteAsync(batch, stoppingToken);
+                }
+            }
+        }
+        finally
+        {
+            scored.Writer.TryComplete();
+            await writer;
         }
     }
 
-    private async Task CommitAsync(List<PendingBatch> batches, List<PendingEvent> events, CancellationToken ct)
+    /// <summary>Scores and stores a batch in one transaction (several writing processes: SQL Server).</summary>
+    private async Task CommitAsync(List<PendingBatch> requests, List<PendingEvent> events, CancellationToken ct)
     {
         BatchResult? result = null;
         try
@@ -67,28 +102,112 @@ internal sealed class IngestPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // Nothing of the batch was stored: fail every event so its sender resends (resends are idempotent).
-            logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", events.Count);
-            processor.AfterFailure();
-            foreach (var pending in batches)
-            {
-                pending.Done.TrySetException(e);
-            }
-
+            Fail(requests, events.Count, e);
             return;
         }
 
-        processor.AfterCommit(result!);
-        var offset = 0;
-        foreach (var pending in batches)
+        Complete(requests, result!);
+    }
+
+    /// <summary>The first stage: scores a batch against the committed store and what is in flight, planning its writes.</summary>
+    private async Task<ScoredBatch?> ScoreAsync(List<PendingBatch> requests, List<PendingEvent> events, CancellationToken ct)
+    {
+        var generation = Interlocked.Read(ref _generation);
+        try
         {
-            pending.Done.TrySetResult(result!.Acks[offset..(offset + pending.Events.Count)]);
+            PlannedSession? planned = null;
+            BatchResult? result = null;
+            await store.RunIngestReadAsync(async reads =>
+            {
+                planned = new PlannedSession(reads, _inFlight, DrainAsync);
+                result = await processor.ProcessAsync(planned, events, ct, _inFlight.Accounts());
+            }, ct);
+            foreach (var (key, account) in result!.Accounts)
+            {
+                planned!.Contribution.Accounts[key] = account;
+            }
+
+            _inFlight.Add(planned!.Contribution);
+            return _lastScored = new ScoredBatch(requests, result, planned.Plan, planned.Contribution, generation);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Fail(requests, events.Count, e);
+            return null;
+        }
+    }
+
+    /// <summary>Waits until every batch scored so far is written (committed or failed).</summary>
+    private Task DrainAsync() => _lastScored?.Written.Task ?? Task.CompletedTask;
+
+    /// <summary>The second stage: replays each scored batch's plan in its own group commit.</summary>
+    private async Task WriteAsync(ChannelReader<ScoredBatch> batches, CancellationToken ct)
+    {
+        await foreach (var batch in batches.ReadAllAsync(CancellationToken.None))
+        {
+            try
+            {
+                if (batch.Generation != Interlocked.Read(ref _generation))
+                {
+                    throw new InvalidOperationException("A batch scored before it failed to be stored, so this one was scored on a state that does not exist.");
+                }
+
+                await store.RunIngestAsync(async session =>
+                {
+                    foreach (var write in batch.Plan)
+                    {
+                        await write(session);
+                    }
+                }, ct);
+                _inFlight.Remove(batch.Contribution);
+                Complete(batch.Requests, batch.Result);
+            }
+            catch (Exception e)
+            {
+                // Later batches were scored on this one's changes: they fail too (by generation), and scoring starts afresh.
+                Interlocked.Increment(ref _generation);
+                _inFlight.Remove(batch.Contribution);
+                Fail(batch.Requests, batch.Requests.Sum(r => r.Events.Count), e);
+            }
+            finally
+            {
+                batch.Written.TrySetResult();
+            }
+        }
+    }
+
+    private void Complete(List<PendingBatch> requests, BatchResult result)
+    {
+        processor.AfterCommit(result);
+        var offset = 0;
+        foreach (var pending in requests)
+        {
+            pending.Done.TrySetResult(result.Acks[offset..(offset + pending.Events.Count)]);
             offset += pending.Events.Count;
         }
 
-        foreach (var incident in result!.Incidents)
+        foreach (var incident in result.Incidents)
         {
             incidents.Publish(incident);
+        }
+    }
+
+    /// <summary>Nothing of the batch was stored: every event fails, so its sender resends it (resends are idempotent).</summary>
+    private void Fail(List<PendingBatch> requests, int count, Exception e)
+    {
+        if (e is OperationCanceledException)
+        {
+            logger.LogInformation("A batch of {Count} events was not stored because the service is stopping; its senders resend it.", count);
+        }
+        else
+        {
+            logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", count);
+        }
+
+        processor.AfterFailure();
+        foreach (var pending in requests)
+        {
+            pending.Done.TrySetException(e);
         }
     }
 }

@@ -15,6 +15,8 @@ namespace Compliance.Storage;
 public abstract partial class AdoStore
 {
     private readonly RecentEvents _recent = new();
+    private readonly SemaphoreSlim _filterTurn = new(1, 1);
+    private volatile EventKeyFilter? _filter;
 
     /// <summary>
     /// Whether the key tables are filled in bulk, every <see cref="EventIndexBatch"/> events, instead of with each
@@ -276,6 +278,45 @@ public abstract partial class AdoStore
     }
 
     /// <summary>
+    /// The filter over the key table (embedded store), built from the table on first use, and rebuilt larger when
+    /// <paramref name="adding"/> more keys would overfill it (only the ingest writer passes keys it is about to add).
+    /// </summary>
+    private async Task<EventKeyFilter> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
+    {
+        if (_filter is { } current && current.Count + adding <= current.Capacity)
+        {
+            return current;
+        }
+
+        await _filterTurn.WaitAsync(ct);
+        try
+        {
+            if (_filter is { } loaded && loaded.Count + adding <= loaded.Capacity)
+            {
+                return loaded;
+            }
+
+            var count = Convert.ToInt64(await ScalarAsync(connection, tx, EventSql.CountEventKeys, ct));
+            var filter = new EventKeyFilter(2 * (count + adding) + 100_000);
+            await using (var command = Command(connection, tx, EventSql.AllEventKeys, []))
+            await using (var reader = await command.ExecuteReaderAsync(ct))
+            {
+                while (await reader.ReadAsync(ct))
+                {
+                    filter.Add(reader.GetString(0), reader.GetString(1));
+                }
+            }
+
+            _filter = filter;
+            return filter;
+        }
+        finally
+        {
+            _filterTurn.Release();
+        }
+    }
+
+    /// <summary>
     /// A subquery over the values of a JSON array parameter: lists of ids travel as one parameter (binding hundreds of
     /// named parameters costs more than the query). SQL Server overrides it with OPENJSON.
     /// </summary>
@@ -361,6 +402,13 @@ public abstract partial class AdoStore
             {
                 if (writer)
                 {
+                    // The log grew or was indexed past what this process knows: another process wrote, and its keys
+                    // are in no filter of ours.
+                    if (last > LastSeq || indexed > IndexedSeq)
+                    {
+                        store._filter = null;
+                    }
+
                     _byEvent.Clear();
                     _byBorrower.Clear();
                     LastSeq = last;
@@ -383,6 +431,14 @@ public abstract partial class AdoStore
             lock (_sync)
             {
                 AddLocked(seq, lenderId, eventId, borrowerId);
+            }
+        }
+
+        public List<(string LenderId, string EventId)> EventKeys()
+        {
+            lock (_sync)
+            {
+                return [.. _byEvent.Keys];
             }
         }
 
@@ -478,6 +534,20 @@ public abstract partial class AdoStore
             _nextSeq = recent.NextSeq();
             if (recent.Count >= store.EventIndexBatch)
             {
+                // The keys enter the filter before the table, and before they leave memory after the commit. A filter
+                // replaced here gets them too, for a reader that took it just before.
+                var keys = recent.EventKeys();
+                var previous = store._filter;
+                var filter = await store.KeyFilterAsync(connection, tx, ct, keys.Count);
+                foreach (var (lenderId, eventId) in keys)
+                {
+                    filter.Add(lenderId, eventId);
+                    if (previous is not null && !ReferenceEquals(previous, filter))
+                    {
+                        previous.Add(lenderId, eventId);
+                    }
+                }
+
                 var parameters = new (string, object?)[] { ("from", recent.IndexedSeq), ("to", recent.LastSeq) };
                 await ExecuteAsync(connection, tx, EventSql.MergeEventKeys, ct, parameters);
                 await ExecuteAsync(connection, tx, EventSql.MergeBorrowerEvents, ct, parameters);
@@ -516,6 +586,8 @@ public abstract partial class AdoStore
                 await store._recent.EnsureLoadedAsync(store, connection, tx, ct);
             }
 
+            // Keys newer than the key table are in memory; older ones are looked up only if the filter may hold them.
+            var filter = store.DeferEventIndex ? await store.KeyFilterAsync(connection, tx, ct) : null;
             var seqs = new List<long>();
             var unknown = new List<string>(eventIds.Count);
             foreach (var id in eventIds)
@@ -524,7 +596,7 @@ public abstract partial class AdoStore
                 {
                     seqs.Add(seq);
                 }
-                else
+                else if (filter is null || filter.MayContain(lenderId, id))
                 {
                     unknown.Add(id);
                 }
@@ -784,6 +856,8 @@ internal static class EventSql
         INSERT INTO borrower_events (lender_id, borrower_id, occurred_at, seq)
         SELECT lender_id, borrower_id, occurred_at, seq FROM event_log WHERE seq > @from AND seq <= @to ORDER BY lender_id, borrower_id, occurred_at, seq
         """;
+    public const string CountEventKeys = "SELECT COUNT(*) FROM event_keys";
+    public const string AllEventKeys = "SELECT lender_id, event_id FROM event_keys";
     public const string SetIndexedSeq = "UPDATE event_index_state SET indexed_seq = @to WHERE id = 1";
 
     private static (string Column, string Join) Grouping(ScoreGroup group) => group switch

@@ -17,12 +17,12 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
           --commit N       events per transaction in the storage run; the server's MaxBatch (default 2000)
           --timeout SECS   stop everything after this long (default 300)
           --warmup N       events sent first, unmeasured, to accounts of their own, in all three runs,
-                           so the runtime has compiled its hot paths (default 50000; 0 for none)
+                           so the runtime has compiled its hot paths (default 150000; 0 for none)
         """;
 
     public static LoadOptions Parse(string[] args)
     {
-        var options = new LoadOptions(200_000, 100, 4, 10_000, 16, 2000, TimeSpan.FromMinutes(5), 50_000);
+        var options = new LoadOptions(200_000, 100, 4, 10_000, 16, 2000, TimeSpan.FromMinutes(5), 150_000);
         for (var i = 0; i < args.Length; i++)
         {
             var name = args[i];

@@ -120,6 +120,56 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.False(Domain.Ledger.MerkleTree.Verify(EventDigest.Leaf(proof.Event with { RiskScore = 1 }, "[]"), proof.Path, root));
     }
 
+    [Fact]
+    public async Task Upgrading_MovesEventsIntoTheLog_AndTheirAttemptsCountFromTheirRows()
+    {
+        // A file as schema 6 left it: events in their own table, each contact also an 'evt:' attempt whose outcome the
+        // call's end updated, and a gate reservation confirmed by an event.
+        var path = Path.Combine(_directory, "upgrade.db");
+        await new SqliteStore(path).MigrateAsync(Ct);
+        await ExecuteAsync(path, $$"""
+            DELETE FROM schema_version WHERE version = 7;
+            DROP TABLE event_log; DROP TABLE event_keys; DROP TABLE borrower_events; DROP TABLE event_batches; DROP TABLE event_index_state;
+            CREATE TABLE events (lender_id TEXT NOT NULL, event_id TEXT NOT NULL, kind INTEGER NOT NULL, account_id TEXT NOT NULL, borrower_id TEXT NOT NULL,
+                collector_id TEXT NOT NULL, decision_id TEXT NOT NULL, call_id TEXT NOT NULL, channel INTEGER NOT NULL, purpose INTEGER NOT NULL,
+                destination_hash TEXT NOT NULL, destination_masked TEXT NOT NULL, destination_class INTEGER NOT NULL, party_id TEXT NOT NULL, outcome INTEGER NOT NULL,
+                duration_ms INTEGER NOT NULL, occurred_at INTEGER NOT NULL, received_at INTEGER NOT NULL, imported INTEGER NOT NULL, risk_score REAL NOT NULL,
+                violations TEXT NOT NULL, body TEXT NULL, PRIMARY KEY (lender_id, event_id));
+            INSERT INTO events VALUES
+                ('lender-a', 'placed', 1, 'acc-1', 'b-1', 'c-1', '', 'call-1', 1, 1, 'h', 'm', 1, '', 0, 0, {{T0.ToUnixTimeMilliseconds()}}, {{T0.ToUnixTimeMilliseconds()}}, 0, 0, '[]', NULL),
+                ('lender-a', 'ended', 3, 'acc-1', 'b-1', 'c-1', '', 'call-1', 1, 1, 'h', 'm', 1, '', 1, 60000, {{T0.AddMinutes(1).ToUnixTimeMilliseconds()}}, {{T0.AddMinutes(1).ToUnixTimeMilliseconds()}}, 0, 0, '[]', NULL),
+                ('lender-a', 'text', 4, 'acc-1', 'b-1', 'c-1', 'dec-1', '', 2, 1, 'h', 'm', 1, '', 7, 0, {{T0.AddMinutes(2).ToUnixTimeMilliseconds()}}, {{T0.AddMinutes(2).ToUnixTimeMilliseconds()}}, 0, 0, '[]', NULL);
+            INSERT INTO attempts (lender_id, attempt_id, borrower_id, account_id, collector_id, channel, destination_hash, destination_class, party_id,
+                destination_use, purpose, outcome, at, reserved_until, released_at, call_id) VALUES
+                ('lender-a', 'evt:placed', 'b-1', 'acc-1', 'c-1', 1, 'h', 1, '', 1, 1, 1, {{T0.ToUnixTimeMilliseconds()}}, NULL, NULL, 'call-1'),
+                ('lender-a', 'dec-1', 'b-1', 'acc-1', 'c-1', 2, 'h', 1, '', 1, 1, 7, {{T0.AddMinutes(2).ToUnixTimeMilliseconds()}}, NULL, NULL, '');
+            """);
+
+        SqliteConnection.ClearAllPools();
+        var upgraded = new SqliteStore(path);
+        var status = await upgraded.MigrateAsync(Ct);
+        var history = await upgraded.HistoryAsync("lender-a", "b-1", T0.AddDays(-1), Ct);
+        IReadOnlyDictionary<string, StoredEvent>? existing = null;
+        await upgraded.RunIngestAsync(async session => existing = await session.ExistingEventsAsync("lender-a", ["placed", "ended", "text", "new"]), Ct);
+
+        Assert.Equal(["0007_event_log"], status.Applied);
+        Assert.Equal(["ended", "placed", "text"], existing!.Keys.Order(StringComparer.Ordinal));
+        // The call (counted from its own row, its outcome from its end) and the confirmed reservation; the end itself is no attempt.
+        Assert.Equal([(Domain.Registry.Channel.VoiceCall, Domain.Rules.AttemptOutcome.Conversation), (Domain.Registry.Channel.Sms, Domain.Rules.AttemptOutcome.Delivered)],
+            history.Select(a => (a.Channel, a.Outcome)));
+        Assert.Equal(0, await CountAsync(path, "SELECT COUNT(*) FROM attempts WHERE attempt_id LIKE 'evt:%'"));
+        Assert.Equal(3, await CountAsync(path, "SELECT COUNT(*) FROM event_keys"));
+    }
+
+    private static async Task ExecuteAsync(string path, string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
     private static async Task<long> CountAsync(string path, string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");

@@ -25,12 +25,8 @@ public sealed class PlannedSessionTests : IDisposable
     [Fact]
     public async Task EventsInFlight_AreDuplicates_TheirBorrowersWaitForTheCommit_AndWritesWaitForTheirOwn()
     {
-        var store = new SqliteStore(Path.Combine(_directory, "c.db"));
-        await store.MigrateAsync(Ct);
-        var inFlight = new InFlight();
-        var earlier = new Contribution();
-        earlier.Events.Add(Text("e-1"));
-        inFlight.Add(earlier);
+        var store = await StoreAsync("c.db");
+        var (inFlight, earlier) = InFlightWith(c => c.Events.Add(Text("e-1")));
         var committed = new TaskCompletionSource();
 
         IReadOnlyDictionary<string, StoredEvent>? existing = null;
@@ -68,18 +64,31 @@ public sealed class PlannedSessionTests : IDisposable
     [Fact]
     public async Task AReservationConfirmedByABatchInFlight_CannotBeConfirmedTwice()
     {
-        var store = new SqliteStore(Path.Combine(_directory, "r.db"));
-        await store.MigrateAsync(Ct);
-        var inFlight = new InFlight();
-        var earlier = new Contribution();
-        earlier.Reservations.Add(("lender-a", "dec-1"));
-        inFlight.Add(earlier);
+        var store = await StoreAsync("r.db");
+        var (inFlight, _) = InFlightWith(c => c.Reservations.Add(("lender-a", "dec-1")));
 
         var confirmed = true;
         await store.RunIngestReadAsync(async reads =>
             confirmed = await new PlannedSession(reads, inFlight, () => Task.CompletedTask).ConfirmReservationAsync("lender-a", "dec-1", "call-1", T0), Ct);
 
         Assert.False(confirmed);
+    }
+
+    private async Task<SqliteStore> StoreAsync(string file)
+    {
+        var store = new SqliteStore(Path.Combine(_directory, file));
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    /// <summary>What is in flight: one earlier batch's contribution.</summary>
+    private static (InFlight InFlight, Contribution Earlier) InFlightWith(Action<Contribution> fill)
+    {
+        var inFlight = new InFlight();
+        var earlier = new Contribution();
+        fill(earlier);
+        inFlight.Add(earlier);
+        return (inFlight, earlier);
     }
 
     private async Task<long> CountAsync(string sql)

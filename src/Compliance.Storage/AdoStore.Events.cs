@@ -426,6 +426,18 @@ public abstract partial class AdoStore
 
         public long NextSeq() => LastSeq + 1;
 
+        /// <summary>Events stored at consecutive positions from <paramref name="first"/>.</summary>
+        public void AddRange(IReadOnlyList<StoredEvent> events, long first)
+        {
+            lock (_sync)
+            {
+                for (var i = 0; i < events.Count; i++)
+                {
+                    AddLocked(first + i, events[i].LenderId, events[i].EventId, events[i].BorrowerId);
+                }
+            }
+        }
+
         public void Add(long seq, string lenderId, string eventId, string borrowerId)
         {
             lock (_sync)
@@ -510,6 +522,7 @@ public abstract partial class AdoStore
         private readonly Dictionary<string, DbCommand> _commands = new(StringComparer.Ordinal);
         private readonly Dictionary<string, (long First, long Last, DateTimeOffset At, List<byte[]> Leaves)> _batches = new(StringComparer.Ordinal);
         private IEventRowWriter? _rows;
+        private bool _rowsChecked;
         private long _nextSeq;
         private long _indexedTo = -1;
 
@@ -683,6 +696,25 @@ public abstract partial class AdoStore
                 }
             }
 
+            if (!_rowsChecked)
+            {
+                _rows = store.EventRowWriter(connection);
+                _rowsChecked = true;
+            }
+
+            if (_rows is not null && store.DeferEventIndex)
+            {
+                // The embedded store's path: rows through SQLite's API and keys into memory, without a task per row.
+                for (var i = 0; i < count; i++)
+                {
+                    _rows.Write(first + i, events[i], violations[i]);
+                    AddLeaf(events[i], first + i, leaves[i]);
+                }
+
+                store._recent.AddRange(events, first);
+                return;
+            }
+
             for (var i = 0; i < count; i++)
             {
                 await AddRowAsync(events[i], first + i, violations[i], leaves[i]);
@@ -691,7 +723,7 @@ public abstract partial class AdoStore
 
         private async Task AddRowAsync(StoredEvent e, long seq, string violations, byte[] leaf)
         {
-            if (_rows is not null || (_rows = store.EventRowWriter(connection)) is not null)
+            if (_rows is not null)
             {
                 _rows.Write(seq, e, violations);
             }
@@ -718,6 +750,12 @@ public abstract partial class AdoStore
                 await borrower.ExecuteNonQueryAsync(ct);
             }
 
+            AddLeaf(e, seq, leaf);
+        }
+
+        /// <summary>The event's leaf joins its lender's batch entry.</summary>
+        private void AddLeaf(StoredEvent e, long seq, byte[] leaf)
+        {
             if (_batches.TryGetValue(e.LenderId, out var batch))
             {
                 batch.Leaves.Add(leaf);

@@ -174,62 +174,49 @@ public abstract partial class AdoStore
     private async Task<Dictionary<string, List<AttemptRow>>> ReadHistoriesAsync(DbConnection connection, DbTransaction? tx, string lenderId,
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
-        var rows = borrowerIds.ToDictionary(b => b, _ => new List<(long At, long Seq, AttemptRow Row, EventCounting Counts)>(), StringComparer.Ordinal);
-        await using (var command = Command(connection, tx, EventSql.HistoryIn(ListOf("@ids")), [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds))]))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
+        var recent = new HashSet<(long Seq, string BorrowerId)>();
+        if (DeferEventIndex)
         {
-            while (await reader.ReadAsync(ct))
-            {
-                var row = new AttemptRow(reader.GetString(10), reader.GetString(11), ReadAttempt(reader));
-                rows[reader.GetString(12)].Add((ToMs(row.Attempt.At), 0, row, EventCounting.Attempt));
-            }
+            await _recent.EnsureLoadedAsync(this, connection, tx, ct);
+            _recent.AddBorrowerSeqs(lenderId, borrowerIds, recent);
         }
 
-        var seqs = await EventSeqsOfBorrowersAsync(connection, tx, lenderId, borrowerIds, since, ct);
-        if (seqs.Count > 0)
+        // One query, in time order: the gate's reservations, the borrowers' counting events found through the key
+        // table, and the newest by seq. A call's later events carry its outcome (the last one wins).
+        HashSet<long>? seen = recent.Count > 0 ? [] : null;
+        Dictionary<(string, string, string), int>? calls = null;
+        await using var command = Command(connection, tx, EventSql.Histories(ListOf("@ids"), recent.Count > 0 ? ListOf("@recent") : null),
+            [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds)), ("recent", Json(recent.Select(r => r.Seq)))]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            await using var command = Command(connection, tx, EventSql.CountingEventsIn(ListOf("@ids")), [("ids", Json(seqs.Select(s => s.Seq)))]);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            var borrower = reader.GetString(12);
+            var seq = reader.GetInt64(13);
+            if (!histories.TryGetValue(borrower, out var history) || (seen is not null && seq > 0 && !seen.Add(seq)))
             {
-                var at = reader.GetInt64(0);
-                if (reader.GetString(13) != lenderId || at < ToMs(since) || !rows.TryGetValue(reader.GetString(12), out var list))
-                {
-                    continue;
-                }
-
-                var row = new AttemptRow("evt:" + reader.GetString(10), reader.GetString(11), ReadAttempt(reader));
-                list.Add((at, reader.GetInt64(14), row, (EventCounting)reader.GetInt32(15)));
-            }
-        }
-
-        var histories = new Dictionary<string, List<AttemptRow>>(rows.Count, StringComparer.Ordinal);
-        foreach (var (borrower, list) in rows)
-        {
-            list.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Seq.CompareTo(b.Seq));
-            var history = new List<AttemptRow>(list.Count);
-            var calls = new Dictionary<(string, string), int>();
-            foreach (var (_, _, row, counts) in list)
-            {
-                if (counts == EventCounting.CallOutcome)
-                {
-                    if (calls.TryGetValue((row.Attempt.AccountId, row.CallId), out var index))
-                    {
-                        history[index] = history[index] with { Attempt = history[index].Attempt with { Outcome = row.Attempt.Outcome } };
-                    }
-
-                    continue;
-                }
-
-                if (row.CallId.Length > 0)
-                {
-                    calls[(row.Attempt.AccountId, row.CallId)] = history.Count;
-                }
-
-                history.Add(row);
+                continue;
             }
 
-            histories[borrower] = history;
+            var attempt = ReadAttempt(reader);
+            var callId = reader.GetString(11);
+            if ((EventCounting)reader.GetInt32(14) == EventCounting.CallOutcome)
+            {
+                if (calls is not null && calls.TryGetValue((borrower, attempt.AccountId, callId), out var index))
+                {
+                    history[index] = history[index] with { Attempt = history[index].Attempt with { Outcome = attempt.Outcome } };
+                }
+
+                continue;
+            }
+
+            if (callId.Length > 0)
+            {
+                (calls ??= [])[(borrower, attempt.AccountId, callId)] = history.Count;
+            }
+
+            // Reservations keep their decision id; an event's attempt is named after the event.
+            history.Add(new AttemptRow(seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10), callId, attempt));
         }
 
         return histories;
@@ -940,17 +927,30 @@ internal static class EventSql
             @destination_use, @purpose, @outcome, @at, NULL, NULL, @call_id)
         """;
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
-    public static string HistoryIn(string list) => $"""
-        SELECT {AttemptColumns}, borrower_id FROM attempts
-        WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({list})
+
+    /// <summary>
+    /// Attempt histories in the column order of an attempt (see ReadAttempt), then attempt or event id, call id,
+    /// borrower, seq (0 for the gate's reservations) and counts: reservations, counting events found through the key
+    /// table, and counting events by seq (the newest, not in the key table yet; the part is left out when there are none).
+    /// </summary>
+    public static string Histories(string borrowers, string? recent) => $"""
+        SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
+            attempt_id, call_id, borrower_id, 0, 1
+        FROM attempts WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({borrowers})
+        UNION ALL
+        SELECT e.occurred_at, e.account_id, e.collector_id, e.channel, e.destination_hash, e.destination_class, e.party_id, e.destination_use, e.purpose,
+            e.outcome, e.event_id, e.call_id, e.borrower_id, e.seq, e.counts
+        FROM borrower_events b JOIN event_log e ON e.seq = b.seq
+        WHERE b.lender_id = @lender_id AND b.occurred_at >= @since AND b.borrower_id IN ({borrowers}) AND e.counts <> 0
+        {(recent is null ? "" : $"""
+            UNION ALL
+            SELECT occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
+                event_id, call_id, borrower_id, seq, counts
+            FROM event_log WHERE seq IN ({recent}) AND lender_id = @lender_id AND occurred_at >= @since AND counts <> 0
+            """)}
+        ORDER BY 1, 14
         """;
 
-    /// <summary>Events that count, in the column order of an attempt (see ReadAttempt), then event id, call id, borrower, lender, seq, counts.</summary>
-    public static string CountingEventsIn(string list) => $"""
-        SELECT occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
-            event_id, call_id, borrower_id, lender_id, seq, counts
-        FROM event_log WHERE counts <> 0 AND seq IN ({list})
-        """;
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
     public const string ReservationPending = """
         SELECT COUNT(*) FROM attempts

@@ -182,41 +182,71 @@ public abstract partial class AdoStore
             _recent.AddBorrowerSeqs(lenderId, borrowerIds, recent);
         }
 
-        // One query, in time order: the gate's reservations, the borrowers' counting events found through the key
-        // table, and the newest by seq. A call's later events carry its outcome (the last one wins).
-        HashSet<long>? seen = recent.Count > 0 ? [] : null;
-        Dictionary<(string, string, string), int>? calls = null;
-        await using var command = Command(connection, tx, EventSql.Histories(ListOf("@ids"), recent.Count > 0 ? ListOf("@recent") : null),
-            [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds)), ("recent", Json(recent.Select(r => r.Seq)))]);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        // The gate's reservations, the borrowers' counting events found through the key table, and the newest by seq:
+        // three plain queries (one compound query costs the gate more to prepare than the three together). One borrower
+        // (the gate) is compared directly; several (a batch) come as a JSON list.
+        var rows = new Dictionary<string, List<(long At, long Seq, string Id, string CallId, Attempt Attempt, EventCounting Counts)>>(StringComparer.Ordinal);
+        var seen = recent.Count > 0 ? new HashSet<long>() : null;
+        var single = borrowerIds.Count == 1;
+        var borrowers = single ? "@ids" : ListOf("@ids");
+        var only = single ? borrowerIds.First() : null;
+        (string, object?)[] parameters = [("lender_id", lenderId), ("since", ToMs(since)), ("ids", single ? borrowerIds.First() : Json(borrowerIds))];
+        await ReadAsync(EventSql.ReservationsOf(borrowers), parameters);
+        await ReadAsync(EventSql.CountingEventsOf(borrowers), parameters);
+        if (recent.Count > 0)
         {
-            var borrower = reader.GetString(12);
-            var seq = reader.GetInt64(13);
-            if (!histories.TryGetValue(borrower, out var history) || (seen is not null && seq > 0 && !seen.Add(seq)))
-            {
-                continue;
-            }
+            await ReadAsync(EventSql.CountingEventsAt(ListOf("@seqs")), [("lender_id", lenderId), ("since", ToMs(since)), ("seqs", Json(recent.Select(r => r.Seq)))]);
+        }
 
-            var attempt = ReadAttempt(reader);
-            var callId = reader.GetString(11);
-            if ((EventCounting)reader.GetInt32(14) == EventCounting.CallOutcome)
+        async Task ReadAsync(string sql, (string, object?)[] values)
+        {
+            await using var command = Command(connection, tx, sql, values);
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            while (await reader.ReadAsync(ct))
             {
-                if (calls is not null && calls.TryGetValue((borrower, attempt.AccountId, callId), out var index))
+                var borrower = only ?? reader.GetString(12);
+                var seq = reader.GetInt64(13);
+                if (!histories.ContainsKey(borrower) || (seen is not null && seq > 0 && !seen.Add(seq)))
                 {
-                    history[index] = history[index] with { Attempt = history[index].Attempt with { Outcome = attempt.Outcome } };
+                    continue;
                 }
 
-                continue;
-            }
+                if (!rows.TryGetValue(borrower, out var list))
+                {
+                    rows[borrower] = list = [];
+                }
 
-            if (callId.Length > 0)
+                // Reservations keep their decision id; an event's attempt is named after the event.
+                var id = seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10);
+                list.Add((reader.GetInt64(0), seq, id, reader.GetString(11), ReadAttempt(reader), (EventCounting)reader.GetInt32(14)));
+            }
+        }
+
+        // A call's later events carry its outcome (the last one wins).
+        foreach (var (borrower, list) in rows)
+        {
+            list.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Seq.CompareTo(b.Seq));
+            var history = histories[borrower];
+            Dictionary<(string, string), int>? calls = null;
+            foreach (var (_, _, id, callId, attempt, counts) in list)
             {
-                (calls ??= [])[(borrower, attempt.AccountId, callId)] = history.Count;
-            }
+                if (counts == EventCounting.CallOutcome)
+                {
+                    if (calls is not null && calls.TryGetValue((attempt.AccountId, callId), out var index))
+                    {
+                        history[index] = history[index] with { Attempt = history[index].Attempt with { Outcome = attempt.Outcome } };
+                    }
 
-            // Reservations keep their decision id; an event's attempt is named after the event.
-            history.Add(new AttemptRow(seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10), callId, attempt));
+                    continue;
+                }
+
+                if (callId.Length > 0)
+                {
+                    (calls ??= [])[(attempt.AccountId, callId)] = history.Count;
+                }
+
+                history.Add(new AttemptRow(id, callId, attempt));
+            }
         }
 
         return histories;
@@ -928,28 +958,23 @@ internal static class EventSql
         """;
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
 
-    /// <summary>
-    /// Attempt histories in the column order of an attempt (see ReadAttempt), then attempt or event id, call id,
-    /// borrower, seq (0 for the gate's reservations) and counts: reservations, counting events found through the key
-    /// table, and counting events by seq (the newest, not in the key table yet; the part is left out when there are none).
-    /// </summary>
-    public static string Histories(string borrowers, string? recent) => $"""
+    // Attempt histories, in the column order of an attempt (see ReadAttempt), then attempt or event id, call id,
+    // borrower, seq (0 for the gate's reservations) and counts.
+    private const string HistoryColumns = """
+        occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
+        event_id, call_id, borrower_id, seq, counts
+        """;
+    public static string ReservationsOf(string borrowers) => $"""
         SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
             attempt_id, call_id, borrower_id, 0, 1
         FROM attempts WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({borrowers})
-        UNION ALL
-        SELECT e.occurred_at, e.account_id, e.collector_id, e.channel, e.destination_hash, e.destination_class, e.party_id, e.destination_use, e.purpose,
-            e.outcome, e.event_id, e.call_id, e.borrower_id, e.seq, e.counts
-        FROM borrower_events b JOIN event_log e ON e.seq = b.seq
-        WHERE b.lender_id = @lender_id AND b.occurred_at >= @since AND b.borrower_id IN ({borrowers}) AND e.counts <> 0
-        {(recent is null ? "" : $"""
-            UNION ALL
-            SELECT occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
-                event_id, call_id, borrower_id, seq, counts
-            FROM event_log WHERE seq IN ({recent}) AND lender_id = @lender_id AND occurred_at >= @since AND counts <> 0
-            """)}
-        ORDER BY 1, 14
         """;
+    public static string CountingEventsOf(string borrowers) => $"""
+        SELECT {HistoryColumns} FROM event_log WHERE counts <> 0 AND seq IN (
+            SELECT seq FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({borrowers}))
+        """;
+    public static string CountingEventsAt(string seqs) =>
+        $"SELECT {HistoryColumns} FROM event_log WHERE seq IN ({seqs}) AND lender_id = @lender_id AND occurred_at >= @since AND counts <> 0";
 
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
     public const string ReservationPending = """

@@ -162,9 +162,11 @@ public abstract partial class AdoStore
 
     private static async Task<List<(StoredEvent Event, byte[] Leaf)>> BatchEventsAsync(DbConnection connection, string lenderId, long firstSeq, long lastSeq, CancellationToken ct)
     {
+        // The range is read by position alone and the lender's rows are picked here: with the lender in the query,
+        // SQLite would rather walk the lender's time index than the position range.
         var rows = await QueryAsync(connection, EventSql.SelectBatchEvents, r => (ReadEvent(r), r.GetString(EventSql.ViolationsColumn)), ct,
-            ("lender_id", lenderId), ("from", firstSeq), ("to", lastSeq));
-        return rows.Select(r => (r.Item1, EventDigest.Leaf(r.Item1, r.Item2))).ToList();
+            ("from", firstSeq), ("to", lastSeq));
+        return rows.Where(r => r.Item1.LenderId == lenderId).Select(r => (r.Item1, EventDigest.Leaf(r.Item1, r.Item2))).ToList();
     }
 
     /// <summary>
@@ -191,22 +193,25 @@ public abstract partial class AdoStore
         var borrowers = single ? "@ids" : ListOf("@ids");
         var only = single ? borrowerIds.First() : null;
         (string, object?)[] parameters = [("lender_id", lenderId), ("since", ToMs(since)), ("ids", single ? borrowerIds.First() : Json(borrowerIds))];
-        await ReadAsync(EventSql.ReservationsOf(borrowers), parameters);
-        await ReadAsync(EventSql.CountingEventsOf(borrowers), parameters);
+        await ReadAsync(EventSql.ReservationsOf(borrowers), parameters, byPosition: false);
+        await ReadAsync(EventSql.CountingEventsOf(borrowers), parameters, byPosition: false);
         if (recent.Count > 0)
         {
-            await ReadAsync(EventSql.CountingEventsAt(ListOf("@seqs")), [("lender_id", lenderId), ("since", ToMs(since)), ("seqs", Json(recent.Select(r => r.Seq)))]);
+            // By position alone (see BatchEventsAsync); lender, borrower and time are checked here, which also skips a
+            // position left over in memory from a failed commit and since taken by another event.
+            await ReadAsync(EventSql.CountingEventsAt(ListOf("@seqs")), [("seqs", Json(recent.Select(r => r.Seq)))], byPosition: true);
         }
 
-        async Task ReadAsync(string sql, (string, object?)[] values)
+        async Task ReadAsync(string sql, (string, object?)[] values, bool byPosition)
         {
             await using var command = Command(connection, tx, sql, values);
             await using var reader = await command.ExecuteReaderAsync(ct);
             while (await reader.ReadAsync(ct))
             {
-                var borrower = only ?? reader.GetString(12);
+                var borrower = byPosition || only is null ? reader.GetString(12) : only;
                 var seq = reader.GetInt64(13);
-                if (!histories.ContainsKey(borrower) || (seen is not null && seq > 0 && !seen.Add(seq)))
+                if (!histories.ContainsKey(borrower) || (seen is not null && seq > 0 && !seen.Add(seq))
+                    || (byPosition && (reader.GetString(15) != lenderId || reader.GetInt64(0) < ToMs(since))))
                 {
                     continue;
                 }
@@ -895,7 +900,7 @@ internal static class EventSql
     public static string SelectEventsBySeq(string list) => $"SELECT {EventColumns} FROM event_log WHERE seq IN ({list})";
     public static string BorrowerSeqsIn(string list) =>
         $"SELECT seq, borrower_id FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({list})";
-    public const string SelectBatchEvents = $"SELECT {EventColumns} FROM event_log WHERE lender_id = @lender_id AND seq >= @from AND seq <= @to ORDER BY seq";
+    public const string SelectBatchEvents = $"SELECT {EventColumns} FROM event_log WHERE seq >= @from AND seq <= @to ORDER BY seq";
     public const string BatchOf = "SELECT last_seq, first_seq, ledger_seq FROM event_batches WHERE lender_id = @lender_id AND last_seq >= @seq ORDER BY last_seq";
 
     /// <summary>The log's indexed position and its last seq.</summary>
@@ -973,8 +978,7 @@ internal static class EventSql
         SELECT {HistoryColumns} FROM event_log WHERE counts <> 0 AND seq IN (
             SELECT seq FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({borrowers}))
         """;
-    public static string CountingEventsAt(string seqs) =>
-        $"SELECT {HistoryColumns} FROM event_log WHERE seq IN ({seqs}) AND lender_id = @lender_id AND occurred_at >= @since AND counts <> 0";
+    public static string CountingEventsAt(string seqs) => $"SELECT {HistoryColumns}, lender_id FROM event_log WHERE seq IN ({seqs}) AND counts <> 0";
 
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
     public const string ReservationPending = """

@@ -258,7 +258,8 @@ internal static class LedgerSql
     public const string MaxSeq = "SELECT COALESCE(MAX(seq), 0) FROM ledger WHERE lender_id = @lender_id";
     // The first entry that must stay: recorded at or after the cutoff, about an account with any activity since the
     // cutoff (records are kept until the retention period has passed after the last activity on the debt), or an event
-    // batch holding an event of such an account.
+    // batch holding an event of such an account (its positions are matched alone, so that SQLite walks the position
+    // range; an account of the same name of another lender there only keeps a batch longer).
     public const string FirstSeqFrom = """
         SELECT MIN(seq) FROM ledger
         WHERE lender_id = @lender_id
@@ -266,7 +267,7 @@ internal static class LedgerSql
                OR (account_id <> '' AND (account_id IN (SELECT account_id FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @cutoff)
                                          OR account_id IN (SELECT account_id FROM event_log WHERE lender_id = @lender_id AND occurred_at >= @cutoff)))
                OR (kind = 10 AND EXISTS (
-                    SELECT 1 FROM event_batches b JOIN event_log e ON e.lender_id = b.lender_id AND e.seq >= b.first_seq AND e.seq <= b.last_seq
+                    SELECT 1 FROM event_batches b JOIN event_log e ON e.seq >= b.first_seq AND e.seq <= b.last_seq
                     WHERE b.lender_id = @lender_id AND b.ledger_seq = ledger.seq
                       AND (e.account_id IN (SELECT account_id FROM ledger WHERE lender_id = @lender_id AND recorded_at >= @cutoff)
                            OR e.account_id IN (SELECT account_id FROM event_log WHERE lender_id = @lender_id AND occurred_at >= @cutoff)))))

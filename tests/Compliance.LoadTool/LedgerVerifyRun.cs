@@ -1,22 +1,25 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text.Json;
+using Compliance.Domain.Events;
 using Compliance.Domain.Ledger;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Rules;
 using Compliance.Storage;
 using Microsoft.Data.Sqlite;
 
 namespace Compliance.LoadTool;
 
 /// <summary>
-/// How long verifying a long ledger takes: writes N chained entries (event-sized payloads) with a signed checkpoint
-/// every 10,000 into a fresh SQLite store, then times a plain read of all entries (the baseline) and a full
-/// verification (read, re-hash, check links and signatures).
-///   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [entries]
+/// How long verifying the record of many events takes: stores N events through the ingest session in group commits
+/// of 2,000 (so the ledger holds one batch entry per commit, each the Merkle root of its events) into a fresh SQLite
+/// store, signs the head, then times a plain read of every event row (the baseline) and a full verification (the
+/// chain's links, hashes and signature, and every batch recomputed from the event log).
+///   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 /// </summary>
 internal static class LedgerVerifyRun
 {
     private const string Lender = "load";
-    private const int CheckpointEvery = 10_000;
+    private const int Commit = 2_000;
 
     public static async Task<int> RunAsync(int count, CancellationToken ct)
     {
@@ -29,30 +32,32 @@ internal static class LedgerVerifyRun
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
 
             var clock = Stopwatch.StartNew();
-            await WriteAsync(path, store, key, count, ct);
+            var start = DateTimeOffset.UtcNow.AddDays(-30);
+            foreach (var chunk in Enumerable.Range(1, count).Chunk(Commit))
+            {
+                await store.RunIngestAsync(session => session.AddEventsAsync(chunk.Select(i => Event(i, start)).ToList()), ct);
+            }
+
+            var head = await store.HeadAsync(Lender, ct) ?? throw new InvalidOperationException("Nothing was recorded.");
+            await store.AddCheckpointAsync(CheckpointSignature.Sign(key, Lender, head.Seq, head.Hash, DateTimeOffset.UtcNow, anchor: false), ct);
             var written = clock.Elapsed;
 
             clock.Restart();
-            long read = 0;
-            await foreach (var _ in store.EntriesAsync(Lender, 1, long.MaxValue, ct))
-            {
-                read++;
-            }
-
+            var read = await ReadAllAsync(path, ct);
             var readTime = clock.Elapsed;
+
             clock.Restart();
-            var checkpoints = await store.CheckpointsAsync(Lender, ct);
             var result = new LedgerVerifier(key).Verify(LedgerChain.Start(Lender), store.EntriesAsync(Lender, 1, long.MaxValue, ct).ToBlockingEnumerable(ct),
-                checkpoints, await store.MaxSeqAsync(Lender, ct));
+                await store.CheckpointsAsync(Lender, ct), await store.MaxSeqAsync(Lender, ct), entry => EventBatchCheck.Problem(store, entry, ct));
             var verifyTime = clock.Elapsed;
 
-            Console.WriteLine($"| Ledger of {count:N0} entries          |  Seconds | Entries/s |");
-            Console.WriteLine("|----------------------------------|---------:|----------:|");
-            Console.WriteLine($"| write (one transaction)          | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
-            Console.WriteLine($"| read all entries (baseline)      | {readTime.TotalSeconds,8:0.00} | {read / readTime.TotalSeconds,9:N0} |");
-            Console.WriteLine($"| verify (read + hash + signatures)| {verifyTime.TotalSeconds,8:0.00} | {result.EntriesChecked / verifyTime.TotalSeconds,9:N0} |");
-            Console.WriteLine($"verify / read: {verifyTime / readTime:0.00}x; valid: {result.Valid}; {result.EntriesChecked:N0} entries, {result.CheckpointsChecked:N0} checkpoints checked.");
-            return result.Valid && result.EntriesChecked == count ? 0 : 1;
+            Console.WriteLine($"| Record of {count:N0} events             |  Seconds |  Events/s |");
+            Console.WriteLine("|-------------------------------------|---------:|----------:|");
+            Console.WriteLine($"| write ({Commit:N0} per group commit)     | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
+            Console.WriteLine($"| read every event row (baseline)     | {readTime.TotalSeconds,8:0.00} | {read / readTime.TotalSeconds,9:N0} |");
+            Console.WriteLine($"| verify (chain, signature, batches)  | {verifyTime.TotalSeconds,8:0.00} | {count / verifyTime.TotalSeconds,9:N0} |");
+            Console.WriteLine($"verify / read: {verifyTime / readTime:0.00}x; valid: {result.Valid}; {result.EntriesChecked:N0} ledger entries (event batches) and {result.CheckpointsChecked:N0} checkpoint checked.");
+            return result.Valid && read == count ? 0 : 1;
         }
         finally
         {
@@ -61,61 +66,27 @@ internal static class LedgerVerifyRun
         }
     }
 
-    private static async Task WriteAsync(string path, SqliteStore store, ECDsa key, int count, CancellationToken ct)
+    private static StoredEvent Event(int i, DateTimeOffset start) => new(Lender, $"e{i}", EventKind.MessageSent, $"acc-{i % 10_000}", $"b-{i % 10_000}",
+        "collector-1", "", "", Channel.Sms, ContactPurpose.CollectDebt, "9f2c6a0d4b1e8f7a3c5d2e1f0a9b8c7d", "+1 212*****34", DestinationClass.Own, "",
+        AttemptOutcome.Delivered, 0, start.AddSeconds(i), start.AddSeconds(i), false, 0, [], null, ContactPointUse.Mobile, EventCounting.Attempt);
+
+    /// <summary>Every column of every event row, as a reader of the record would fetch them.</summary>
+    private static async Task<long> ReadAllAsync(string path, CancellationToken ct)
     {
-        await using var connection = new SqliteConnection($"Data Source={path}");
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly");
         await connection.OpenAsync(ct);
-        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(ct);
-        await using var insert = connection.CreateCommand();
-        insert.Transaction = tx;
-        insert.CommandText = """
-            INSERT INTO ledger (lender_id, seq, kind, ref_id, account_id, recorded_at, payload, prev_hash, hash)
-            VALUES ($lender, $seq, $kind, $ref, $account, $at, $payload, $prev, $hash)
-            """;
-        foreach (var name in new[] { "$lender", "$seq", "$kind", "$ref", "$account", "$at", "$payload", "$prev", "$hash" })
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT * FROM event_log WHERE lender_id = $lender ORDER BY seq";
+        command.Parameters.AddWithValue("$lender", Lender);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        long rows = 0;
+        var values = new object[reader.FieldCount];
+        while (await reader.ReadAsync(ct))
         {
-            insert.Parameters.Add(new SqliteParameter { ParameterName = name });
+            reader.GetValues(values);
+            rows++;
         }
 
-        var head = LedgerChain.Start(Lender);
-        var start = DateTimeOffset.UtcNow.AddDays(-30);
-        var checkpoints = new List<Checkpoint>();
-        for (var i = 1; i <= count; i++)
-        {
-            var payload = JsonSerializer.Serialize(new
-            {
-                eventId = $"e{i}",
-                accountId = $"acc-{i % 10_000}",
-                collectorId = "collector-1",
-                channel = 2,
-                destinationMasked = "+1 212*****34",
-                destinationHash = "9f2c6a0d4b1e8f7a3c5d2e1f0a9b8c7d",
-                occurredAt = start.AddSeconds(i),
-                riskScore = 0,
-                violations = Array.Empty<object>(),
-            });
-            var entry = LedgerChain.Next(head, Lender, LedgerKind.Event, $"e{i}", $"acc-{i % 10_000}", start.AddSeconds(i), payload);
-            insert.Parameters[0].Value = Lender;
-            insert.Parameters[1].Value = entry.Seq;
-            insert.Parameters[2].Value = (int)entry.Kind;
-            insert.Parameters[3].Value = entry.RefId;
-            insert.Parameters[4].Value = entry.AccountId;
-            insert.Parameters[5].Value = entry.RecordedAt.ToUnixTimeMilliseconds();
-            insert.Parameters[6].Value = entry.Payload;
-            insert.Parameters[7].Value = Convert.ToHexStringLower(entry.PrevHash);
-            insert.Parameters[8].Value = Convert.ToHexStringLower(entry.Hash);
-            insert.ExecuteNonQuery();
-            head = new LedgerHead(entry.Seq, entry.Hash);
-            if (i % CheckpointEvery == 0 || i == count)
-            {
-                checkpoints.Add(CheckpointSignature.Sign(key, Lender, entry.Seq, entry.Hash, start.AddSeconds(i), anchor: false));
-            }
-        }
-
-        await tx.CommitAsync(ct);
-        foreach (var checkpoint in checkpoints)
-        {
-            await store.AddCheckpointAsync(checkpoint, ct);
-        }
+        return rows;
     }
 }

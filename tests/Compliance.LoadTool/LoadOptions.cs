@@ -8,7 +8,7 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
     public const string Usage = """
         Usage: dotnet run -c Release --project tests/Compliance.LoadTool -- [options]
                dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]       (gate latency)
-               dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [entries]   (ledger verification time)
+               dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]    (verifying the record of many events)
           --events N       events to send (default 200000)
           --batch N        events per StreamRequest (default 100)
           --streams N      concurrent EventIngestService.Stream calls (default 4)

@@ -78,35 +78,8 @@ internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, Tim
         return new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), later, chainEnd, Contents(ct));
     }
 
-    private static readonly System.Text.Json.JsonSerializerOptions Json = new(System.Text.Json.JsonSerializerDefaults.Web);
-
-    /// <summary>
-    /// An event batch entry holds the Merkle root of its events, which live in the event log: recompute it from the
-    /// log, so an event changed, removed or added there is found like a changed entry.
-    /// </summary>
-    private Func<LedgerEntry, string?> Contents(CancellationToken ct) => entry =>
-    {
-        if (entry.Kind != LedgerKind.EventBatch)
-        {
-            return null;
-        }
-
-        var batch = System.Text.Json.JsonSerializer.Deserialize<EventBatchPayload>(entry.Payload, Json);
-        if (batch is null)
-        {
-            return "the batch entry has no content";
-        }
-
-        var (events, root) = store.EventBatchRootAsync(entry.LenderId, batch.FirstSeq, batch.LastSeq, ct).GetAwaiter().GetResult();
-        if (events != batch.Events)
-        {
-            return $"the event log holds {events} events of positions {batch.FirstSeq}-{batch.LastSeq}, but {batch.Events} were recorded: events were removed or added";
-        }
-
-        return Convert.ToHexStringLower(root) == batch.Root
-            ? null
-            : $"the events of positions {batch.FirstSeq}-{batch.LastSeq} no longer match the recorded root: an event was changed after it was recorded";
-    };
+    /// <summary>Event batches are checked against the event log they vouch for (see <see cref="EventBatchCheck"/>).</summary>
+    private Func<LedgerEntry, string?> Contents(CancellationToken ct) => entry => EventBatchCheck.Problem(store, entry, ct);
 }
 
 /// <summary>Signs chain heads at intervals, and once more when the service stops.</summary>

@@ -8,8 +8,8 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- [--events 300000] [--batch 100] [--streams 4]
 // Gate latency against a health-check baseline:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]
-// Ledger verification time:
-//   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [entries]
+// Verifying the record of many events (ledger batches recomputed from the log):
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 if (args is ["gate", ..])
 {
     return await GateLatencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000, CancellationToken.None);

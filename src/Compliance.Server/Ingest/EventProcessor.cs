@@ -93,29 +93,41 @@ internal sealed class EventProcessor(
             }
         }
 
-        // First pass: check and load, so every borrower's history is read once from early enough.
+        // First pass: check and load, so every borrower's history is read once from early enough. The events are
+        // independent here (caches and the registry only), so a large batch is checked in two halves at once.
         var items = new Item?[batch.Count];
-        var earliest = new Dictionary<(string, string), DateTimeOffset>();
-        for (var i = 0; i < batch.Count; i++)
+        async Task LoadRangeAsync(int from, int to)
         {
-            var pending = batch[i];
-            var key = (pending.LenderId, pending.Event.EventId);
-            if (existing.TryGetValue(key, out var stored))
+            for (var i = from; i < to; i++)
             {
-                acks[i] = Duplicate(stored);
-                continue;
-            }
+                var pending = batch[i];
+                if (existing.TryGetValue((pending.LenderId, pending.Event.EventId), out var stored))
+                {
+                    acks[i] = Duplicate(stored);
+                    continue;
+                }
 
-            try
-            {
-                var item = await LoadAsync(pending, ct);
-                items[i] = item;
-                var borrower = (pending.LenderId, item.Account.BorrowerId);
-                earliest[borrower] = earliest.TryGetValue(borrower, out var at) && at < item.At ? at : item.At;
+                try
+                {
+                    items[i] = await LoadAsync(pending, ct);
+                }
+                catch (Rejected r)
+                {
+                    acks[i] = Reject(pending, r.Field, r.Message);
+                }
             }
-            catch (Rejected r)
+        }
+
+        var half = batch.Count >= 512 ? batch.Count / 2 : batch.Count;
+        await Task.WhenAll(Task.Run(() => LoadRangeAsync(half, batch.Count), ct), LoadRangeAsync(0, half));
+
+        var earliest = new Dictionary<(string, string), DateTimeOffset>();
+        foreach (var item in items)
+        {
+            if (item is not null)
             {
-                acks[i] = Reject(pending, r.Field, r.Message);
+                var borrower = (item.Pending.LenderId, item.Account.BorrowerId);
+                earliest[borrower] = earliest.TryGetValue(borrower, out var at) && at < item.At ? at : item.At;
             }
         }
 

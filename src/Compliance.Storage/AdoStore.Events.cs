@@ -131,26 +131,42 @@ public abstract partial class AdoStore
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Seq).ToList();
     }
 
-    public async Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct)
+    public async Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct) =>
+        (await EventProofsAsync(lenderId, [seq], ct)).SingleOrDefault();
+
+    public async Task<IReadOnlyList<EventProof>> EventProofsAsync(string lenderId, IReadOnlyList<long> seqs, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        var batch = (await QueryAsync(connection, EventSql.BatchOf + LimitClause, r => (Last: r.GetInt64(0), First: r.GetInt64(1), LedgerSeq: r.GetInt64(2)), ct,
-            ("lender_id", lenderId), ("seq", seq), ("limit", 1))).FirstOrDefault();
-        if (batch == default || batch.First > seq)
+        var proofs = new List<EventProof>(seqs.Count);
+        // Events of one batch share its rows, leaves and entry: each batch is read and hashed once.
+        (long First, long Last, List<(StoredEvent Event, byte[] Leaf)> Events, List<byte[]> Leaves, LedgerEntry Entry)? batch = null;
+        foreach (var seq in seqs.Order())
         {
-            return null;
+            if (batch is not { } current || seq > current.Last)
+            {
+                var found = (await QueryAsync(connection, EventSql.BatchOf + LimitClause, r => (Last: r.GetInt64(0), First: r.GetInt64(1), LedgerSeq: r.GetInt64(2)), ct,
+                    ("lender_id", lenderId), ("seq", seq), ("limit", 1))).FirstOrDefault();
+                var entry = found == default ? null
+                    : (await QueryAsync(connection, LedgerSql.SelectEntries, ReadEntry, ct, ("lender_id", lenderId), ("from", found.LedgerSeq), ("to", found.LedgerSeq))).FirstOrDefault();
+                if (entry is null)
+                {
+                    batch = null;
+                    continue;
+                }
+
+                var events = await BatchEventsAsync(connection, lenderId, found.First, found.Last, ct);
+                batch = (found.First, found.Last, events, events.Select(e => e.Leaf).ToList(), entry);
+            }
+
+            var (first, _, rows, leaves, batchEntry) = batch.Value;
+            var index = seq < first ? -1 : rows.FindIndex(e => e.Event.Seq == seq);
+            if (index >= 0)
+            {
+                proofs.Add(new EventProof(rows[index].Event, leaves[index], MerkleTree.Proof(leaves, index), batchEntry));
+            }
         }
 
-        var events = await BatchEventsAsync(connection, lenderId, batch.First, batch.Last, ct);
-        var index = events.FindIndex(e => e.Event.Seq == seq);
-        var entry = (await QueryAsync(connection, LedgerSql.SelectEntries, ReadEntry, ct, ("lender_id", lenderId), ("from", batch.LedgerSeq), ("to", batch.LedgerSeq))).FirstOrDefault();
-        if (index < 0 || entry is null)
-        {
-            return null;
-        }
-
-        var leaves = events.Select(e => e.Leaf).ToList();
-        return new EventProof(events[index].Event, leaves[index], MerkleTree.Proof(leaves, index), entry);
+        return proofs;
     }
 
     public async Task<(int Events, byte[] Root)> EventBatchRootAsync(string lenderId, long firstSeq, long lastSeq, CancellationToken ct)
@@ -460,14 +476,6 @@ public abstract partial class AdoStore
             }
         }
 
-        public void Add(long seq, string lenderId, string eventId, string borrowerId)
-        {
-            lock (_sync)
-            {
-                AddLocked(seq, lenderId, eventId, borrowerId);
-            }
-        }
-
         public List<(string LenderId, string EventId)> EventKeys()
         {
             lock (_sync)
@@ -724,55 +732,46 @@ public abstract partial class AdoStore
                 _rowsChecked = true;
             }
 
-            if (_rows is not null && store.DeferEventIndex)
+            for (var i = 0; i < count; i++)
             {
-                // The embedded store's path: rows through SQLite's API and keys into memory, without a task per row.
-                for (var i = 0; i < count; i++)
+                if (_rows is not null)
                 {
                     _rows.Write(first + i, events[i], violations[i]);
-                    AddLeaf(events[i], first + i, leaves[i]);
+                }
+                else
+                {
+                    await InsertRowAsync(events[i], first + i, violations[i]);
                 }
 
+                AddLeaf(events[i], first + i, leaves[i]);
+            }
+
+            // The keys: into memory until the next bulk merge, or into the key tables with the rows.
+            if (store.DeferEventIndex)
+            {
                 store._recent.AddRange(events, first);
                 return;
             }
 
             for (var i = 0; i < count; i++)
             {
-                await AddRowAsync(events[i], first + i, violations[i], leaves[i]);
+                var key = Prepared(EventSql.InsertEventKey, "lender_id", "event_id", "seq");
+                Bind(key, events[i].LenderId, events[i].EventId, first + i);
+                await key.ExecuteNonQueryAsync(ct);
+                var borrower = Prepared(EventSql.InsertBorrowerEvent, "lender_id", "borrower_id", "occurred_at", "seq");
+                Bind(borrower, events[i].LenderId, events[i].BorrowerId, ToMs(events[i].OccurredAt), first + i);
+                await borrower.ExecuteNonQueryAsync(ct);
             }
         }
 
-        private async Task AddRowAsync(StoredEvent e, long seq, string violations, byte[] leaf)
+        /// <summary>The generic way to append an event row, where the provider has no faster one.</summary>
+        private async Task InsertRowAsync(StoredEvent e, long seq, string violations)
         {
-            if (_rows is not null)
-            {
-                _rows.Write(seq, e, violations);
-            }
-            else
-            {
-                var command = Prepared(EventSql.InsertEvent, EventSql.EventParameters);
-                Bind(command, seq, e.LenderId, e.EventId, (int)e.Kind, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, (int)e.Channel,
-                    (int)e.Purpose, e.DestinationHash, e.DestinationMasked, (int)e.DestinationClass, e.PartyId, (int)e.DestinationUse, (int)e.Outcome, e.DurationMs,
-                    ToMs(e.OccurredAt), ToMs(e.ReceivedAt), e.Imported, e.RiskScore, violations, e.Body, (int)e.Counts);
-                await command.ExecuteNonQueryAsync(ct);
-            }
-
-            if (store.DeferEventIndex)
-            {
-                store._recent.Add(seq, e.LenderId, e.EventId, e.BorrowerId);
-            }
-            else
-            {
-                var key = Prepared(EventSql.InsertEventKey, "lender_id", "event_id", "seq");
-                Bind(key, e.LenderId, e.EventId, seq);
-                await key.ExecuteNonQueryAsync(ct);
-                var borrower = Prepared(EventSql.InsertBorrowerEvent, "lender_id", "borrower_id", "occurred_at", "seq");
-                Bind(borrower, e.LenderId, e.BorrowerId, ToMs(e.OccurredAt), seq);
-                await borrower.ExecuteNonQueryAsync(ct);
-            }
-
-            AddLeaf(e, seq, leaf);
+            var command = Prepared(EventSql.InsertEvent, EventSql.EventParameters);
+            Bind(command, seq, e.LenderId, e.EventId, (int)e.Kind, e.AccountId, e.BorrowerId, e.CollectorId, e.DecisionId, e.CallId, (int)e.Channel,
+                (int)e.Purpose, e.DestinationHash, e.DestinationMasked, (int)e.DestinationClass, e.PartyId, (int)e.DestinationUse, (int)e.Outcome, e.DurationMs,
+                ToMs(e.OccurredAt), ToMs(e.ReceivedAt), e.Imported, e.RiskScore, violations, e.Body, (int)e.Counts);
+            await command.ExecuteNonQueryAsync(ct);
         }
 
         /// <summary>The event's leaf joins its lender's batch entry.</summary>

@@ -130,6 +130,9 @@ public interface IEventStore
     /// <summary>The event at a position with its leaf hash, its path to the batch root and the batch's ledger entry; null if no batch covers it.</summary>
     Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct);
 
+    /// <summary>The proofs of the events at these positions (those a batch covers), by position; each batch is read once.</summary>
+    Task<IReadOnlyList<EventProof>> EventProofsAsync(string lenderId, IReadOnlyList<long> seqs, CancellationToken ct);
+
     /// <summary>Recomputes an event batch from the log: how many of the lender's events lie in the range and their Merkle root.</summary>
     Task<(int Events, byte[] Root)> EventBatchRootAsync(string lenderId, long firstSeq, long lastSeq, CancellationToken ct);
 

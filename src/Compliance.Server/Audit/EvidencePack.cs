@@ -24,14 +24,9 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         var recorded = await store.EntriesOfAccountAsync(lender, account.AccountId, from, to, ct);
         // Events recorded before event batches have entries of their own; the newer ones are shown with their proof.
         var hasEntry = recorded.Where(e => e.Kind == LedgerKind.Event).Select(e => e.RefId).ToHashSet(StringComparer.Ordinal);
-        var proofs = new List<EventProof>();
-        foreach (var e in await store.EventsOfAccountAsync(lender, account.AccountId, account.BorrowerId, from, to, ct))
-        {
-            if (!hasEntry.Contains(e.EventId) && await store.EventProofAsync(lender, e.Seq, ct) is { } proof)
-            {
-                proofs.Add(proof);
-            }
-        }
+        var events = (await store.EventsOfAccountAsync(lender, account.AccountId, account.BorrowerId, from, to, ct)).Where(e => !hasEntry.Contains(e.EventId)).ToList();
+        var bySeq = (await store.EventProofsAsync(lender, events.Select(e => e.Seq).ToList(), ct)).ToDictionary(p => p.Event.Seq);
+        var proofs = events.Where(e => bySeq.ContainsKey(e.Seq)).Select(e => bySeq[e.Seq]).ToList();
 
         var batches = proofs.Select(p => p.Batch).DistinctBy(b => b.Seq);
         var ledgerEntries = recorded.Concat(batches).OrderBy(e => e.Seq).ToList();

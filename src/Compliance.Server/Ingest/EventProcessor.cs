@@ -14,8 +14,7 @@ using V1 = Compliance.Api.V1;
 namespace Compliance.Server.Ingest;
 
 /// <summary>What one group commit produced: an acknowledgement per event (in order) and the incidents raised.</summary>
-internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, HashSet<(string LenderId, string AccountId)> ChangedAccounts,
-    Dictionary<(string LenderId, string AccountId), Account> Accounts);
+internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, Dictionary<(string LenderId, string AccountId), Account> ChangedAccounts);
 
 /// <summary>
 /// Scores and records a batch of events inside one ingest transaction. Each contact is checked against the same
@@ -194,7 +193,7 @@ internal sealed class EventProcessor(
 
         await session.AddEventsAsync(state.Stored);
         await DetectBlastsAsync(state);
-        return new BatchResult(acks, state.Incidents, state.ChangedAccounts, state.ChangedAccounts.ToDictionary(k => k, k => state.Accounts[k]));
+        return new BatchResult(acks, state.Incidents, state.ChangedAccounts.ToDictionary(k => k, k => state.Accounts[k]));
     }
 
     /// <summary>A batch that was not committed leaves the cached histories ahead of the store: drop them.</summary>
@@ -203,7 +202,7 @@ internal sealed class EventProcessor(
     /// <summary>Evicts the accounts whose flags the batch changed, once it is committed.</summary>
     public void AfterCommit(BatchResult result)
     {
-        foreach (var (lender, account) in result.ChangedAccounts)
+        foreach (var (lender, account) in result.ChangedAccounts.Keys)
         {
             accounts.EvictAccount(lender, account);
         }

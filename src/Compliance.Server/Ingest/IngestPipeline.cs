@@ -122,7 +122,7 @@ internal sealed class IngestPipeline(
                 planned = new PlannedSession(reads, _inFlight, DrainAsync);
                 result = await processor.ProcessAsync(planned, events, ct, _inFlight.Accounts());
             }, ct);
-            foreach (var (key, account) in result!.Accounts)
+            foreach (var (key, account) in result!.ChangedAccounts)
             {
                 planned!.Contribution.Accounts[key] = account;
             }

@@ -126,7 +126,7 @@ public abstract partial class AdoStore
     {
         await using var connection = await OpenAsync(ct);
         var seqs = await EventSeqsOfBorrowersAsync(connection, null, lenderId, [borrowerId], from, ct);
-        var events = await EventsBySeqAsync(connection, null, seqs.Select(s => s.Seq), ct);
+        var events = await EventsBySeqAsync(connection, null, seqs, ct);
         return events.Where(e => e.LenderId == lenderId && e.AccountId == accountId && e.OccurredAt >= from && e.OccurredAt < to)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Seq).ToList();
     }
@@ -193,12 +193,7 @@ public abstract partial class AdoStore
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
         var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
-        var recent = new HashSet<(long Seq, string BorrowerId)>();
-        if (DeferEventIndex)
-        {
-            await _recent.EnsureLoadedAsync(this, connection, tx, ct);
-            _recent.AddBorrowerSeqs(lenderId, borrowerIds, recent);
-        }
+        var recent = await RecentSeqsAsync(connection, tx, lenderId, borrowerIds, ct);
 
         // The gate's reservations, the borrowers' counting events found through the key table, and the newest by seq:
         // three plain queries (one compound query costs the gate more to prepare than the three together). One borrower
@@ -215,7 +210,7 @@ public abstract partial class AdoStore
         {
             // By position alone (see BatchEventsAsync); lender, borrower and time are checked here, which also skips a
             // position left over in memory from a failed commit and since taken by another event.
-            await ReadAsync(EventSql.CountingEventsAt(ListOf("@seqs")), [("seqs", Json(recent.Select(r => r.Seq)))], byPosition: true);
+            await ReadAsync(EventSql.CountingEventsAt(ListOf("@seqs")), [("seqs", Json(recent))], byPosition: true);
         }
 
         async Task ReadAsync(string sql, (string, object?)[] values, bool byPosition)
@@ -274,19 +269,24 @@ public abstract partial class AdoStore
     }
 
     /// <summary>The seqs of the borrowers' events since a time: from the key table, and from memory for the newest.</summary>
-    private async Task<HashSet<(long Seq, string BorrowerId)>> EventSeqsOfBorrowersAsync(DbConnection connection, DbTransaction? tx, string lenderId,
+    private async Task<HashSet<long>> EventSeqsOfBorrowersAsync(DbConnection connection, DbTransaction? tx, string lenderId,
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
-        var seqs = new HashSet<(long, string)>();
-        await using (var command = Command(connection, tx, EventSql.BorrowerSeqsIn(ListOf("@ids")), [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds))]))
-        await using (var reader = await command.ExecuteReaderAsync(ct))
+        var seqs = await RecentSeqsAsync(connection, tx, lenderId, borrowerIds, ct);
+        await using var command = Command(connection, tx, EventSql.BorrowerSeqsIn(ListOf("@ids")), [("lender_id", lenderId), ("since", ToMs(since)), ("ids", Json(borrowerIds))]);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
         {
-            while (await reader.ReadAsync(ct))
-            {
-                seqs.Add((reader.GetInt64(0), reader.GetString(1)));
-            }
+            seqs.Add(reader.GetInt64(0));
         }
 
+        return seqs;
+    }
+
+    /// <summary>The positions of the borrowers' events the key table does not hold yet (embedded store; none elsewhere).</summary>
+    private async Task<HashSet<long>> RecentSeqsAsync(DbConnection connection, DbTransaction? tx, string lenderId, IReadOnlyCollection<string> borrowerIds, CancellationToken ct)
+    {
+        var seqs = new HashSet<long>();
         if (DeferEventIndex)
         {
             await _recent.EnsureLoadedAsync(this, connection, tx, ct);
@@ -492,7 +492,7 @@ public abstract partial class AdoStore
             }
         }
 
-        public void AddBorrowerSeqs(string lenderId, IEnumerable<string> borrowerIds, HashSet<(long, string)> seqs)
+        public void AddBorrowerSeqs(string lenderId, IEnumerable<string> borrowerIds, HashSet<long> seqs)
         {
             lock (_sync)
             {
@@ -500,10 +500,7 @@ public abstract partial class AdoStore
                 {
                     if (_byBorrower.TryGetValue((lenderId, borrowerId), out var list))
                     {
-                        foreach (var seq in list)
-                        {
-                            seqs.Add((seq, borrowerId));
-                        }
+                        seqs.UnionWith(list);
                     }
                 }
             }
@@ -898,7 +895,7 @@ internal static class EventSql
     public static string EventSeqsIn(string list) => $"SELECT seq FROM event_keys WHERE lender_id = @lender_id AND event_id IN ({list})";
     public static string SelectEventsBySeq(string list) => $"SELECT {EventColumns} FROM event_log WHERE seq IN ({list})";
     public static string BorrowerSeqsIn(string list) =>
-        $"SELECT seq, borrower_id FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({list})";
+        $"SELECT seq FROM borrower_events WHERE lender_id = @lender_id AND occurred_at >= @since AND borrower_id IN ({list})";
     public const string SelectBatchEvents = $"SELECT {EventColumns} FROM event_log WHERE seq >= @from AND seq <= @to ORDER BY seq";
     public const string BatchOf = "SELECT last_seq, first_seq, ledger_seq FROM event_batches WHERE lender_id = @lender_id AND last_seq >= @seq ORDER BY last_seq";
 

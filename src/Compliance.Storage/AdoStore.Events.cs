@@ -185,6 +185,11 @@ public abstract partial class AdoStore
         return rows.Where(r => r.Item1.LenderId == lenderId).Select(r => (r.Item1, EventDigest.Leaf(r.Item1, r.Item2))).ToList();
     }
 
+    /// <summary>One borrower's attempts since a time (the gate's view: attempts only).</summary>
+    private async Task<List<Attempt>> ReadHistoryAsync(DbConnection connection, DbTransaction? tx, string lenderId, string borrowerId, DateTimeOffset since,
+        CancellationToken ct) =>
+        (await ReadHistoriesAsync(connection, tx, lenderId, [borrowerId], since, ct))[borrowerId].ConvertAll(r => r.Attempt);
+
     /// <summary>
     /// The attempt histories of borrowers since a time: the gate's reservations from the attempts table and the
     /// events that count, with each call's outcome taken from its later events.
@@ -200,10 +205,10 @@ public abstract partial class AdoStore
         // (the gate) is compared directly; several (a batch) come as a JSON list.
         var rows = new Dictionary<string, List<(long At, long Seq, string Id, string CallId, Attempt Attempt, EventCounting Counts)>>(StringComparer.Ordinal);
         var seen = recent.Count > 0 ? new HashSet<long>() : null;
-        var single = borrowerIds.Count == 1;
-        var borrowers = single ? "@ids" : ListOf("@ids");
-        var only = single ? borrowerIds.First() : null;
-        (string, object?)[] parameters = [("lender_id", lenderId), ("since", ToMs(since)), ("ids", single ? borrowerIds.First() : Json(borrowerIds))];
+        var only = borrowerIds.Count == 1 ? borrowerIds.First() : null;
+        var borrowers = only is not null ? "@ids" : ListOf("@ids");
+        var sinceMs = ToMs(since);
+        (string, object?)[] parameters = [("lender_id", lenderId), ("since", sinceMs), ("ids", only ?? Json(borrowerIds))];
         await ReadAsync(EventSql.ReservationsOf(borrowers), parameters, byPosition: false);
         await ReadAsync(EventSql.CountingEventsOf(borrowers), parameters, byPosition: false);
         if (recent.Count > 0)
@@ -222,7 +227,7 @@ public abstract partial class AdoStore
                 var borrower = byPosition || only is null ? reader.GetString(12) : only;
                 var seq = reader.GetInt64(13);
                 if (!histories.ContainsKey(borrower) || (seen is not null && seq > 0 && !seen.Add(seq))
-                    || (byPosition && (reader.GetString(15) != lenderId || reader.GetInt64(0) < ToMs(since))))
+                    || (byPosition && (reader.GetString(15) != lenderId || reader.GetInt64(0) < sinceMs)))
                 {
                     continue;
                 }

@@ -62,7 +62,7 @@ public abstract partial class AdoStore
             await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
         }
 
-        var history = (await ReadHistoriesAsync(connection, tx, lenderId, [borrowerId], since, ct))[borrowerId].Select(r => r.Attempt).ToList();
+        var history = await ReadHistoryAsync(connection, tx, lenderId, borrowerId, since, ct);
         var (decision, reservation) = decide(history);
         await InsertDecisionAsync(connection, tx, decision, ct);
         if (reservation is not null)
@@ -80,7 +80,7 @@ public abstract partial class AdoStore
     public async Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        return (await ReadHistoriesAsync(connection, null, lenderId, [borrowerId], since, ct))[borrowerId].Select(r => r.Attempt).ToList();
+        return await ReadHistoryAsync(connection, null, lenderId, borrowerId, since, ct);
     }
 
     public async Task<DecisionRecord?> GetDecisionAsync(string lenderId, string decisionId, CancellationToken ct)

@@ -17,46 +17,65 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
         ? TimeSpan.FromMinutes(10)
         : TimeSpan.FromSeconds(5);
 
-    private readonly ConcurrentDictionary<(string, string), (Account? Value, DateTimeOffset Until)> _accounts = new();
-    private readonly ConcurrentDictionary<(string, string), (Collector? Value, DateTimeOffset Until)> _collectors = new();
+    private readonly Entries<Account> _accounts = new();
+    private readonly Entries<Collector> _collectors = new();
 
-    public async ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct)
+    public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
+        GetAsync(_accounts, (lenderId, accountId), (key, token) => store.GetAccountAsync(key.Item1, key.Item2, token), ct);
+
+    public ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct) =>
+        GetAsync(_collectors, (lenderId, collectorId), (key, token) => store.GetCollectorAsync(key.Item1, key.Item2, token), ct);
+
+    public void EvictAccount(string lenderId, string accountId) => _accounts.Remove((lenderId, accountId));
+
+    public void EvictCollector(string lenderId, string collectorId) => _collectors.Remove((lenderId, collectorId));
+
+    private async ValueTask<T?> GetAsync<T>(Entries<T> entries, (string, string) key, Func<(string, string), CancellationToken, Task<T?>> load, CancellationToken ct)
+        where T : class
     {
         var now = clock.GetUtcNow();
-        if (_accounts.TryGetValue((lenderId, accountId), out var hit) && hit.Until > now)
+        if (entries.TryGet(key, now) is { } hit)
         {
             return hit.Value;
         }
 
-        var account = await store.GetAccountAsync(lenderId, accountId, ct);
-        Put(_accounts, (lenderId, accountId), (account, now + Ttl));
-        return account;
+        var value = await load(key, ct);
+        entries.Put(key, value, now + Ttl);
+        return value;
     }
 
-    public async ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct)
+    /// <summary>
+    /// Entries with their expiry, dropped all at once past <see cref="MaxEntries"/>. The size is kept in a counter:
+    /// asking a concurrent dictionary for its count takes every one of its locks.
+    /// </summary>
+    private sealed class Entries<T> where T : class
     {
-        var now = clock.GetUtcNow();
-        if (_collectors.TryGetValue((lenderId, collectorId), out var hit) && hit.Until > now)
+        private readonly ConcurrentDictionary<(string, string), (T? Value, DateTimeOffset Until)> _map = new();
+        private int _count;
+
+        public (T? Value, DateTimeOffset Until)? TryGet((string, string) key, DateTimeOffset now) =>
+            _map.TryGetValue(key, out var hit) && hit.Until > now ? hit : null;
+
+        public void Put((string, string) key, T? value, DateTimeOffset until)
         {
-            return hit.Value;
+            if (!_map.TryAdd(key, (value, until)))
+            {
+                _map[key] = (value, until);
+            }
+            else if (Interlocked.Increment(ref _count) > MaxEntries)
+            {
+                _map.Clear();
+                Interlocked.Exchange(ref _count, 0);
+                _map[key] = (value, until);
+            }
         }
 
-        var collector = await store.GetCollectorAsync(lenderId, collectorId, ct);
-        Put(_collectors, (lenderId, collectorId), (collector, now + Ttl));
-        return collector;
-    }
-
-    public void EvictAccount(string lenderId, string accountId) => _accounts.TryRemove((lenderId, accountId), out _);
-
-    public void EvictCollector(string lenderId, string collectorId) => _collectors.TryRemove((lenderId, collectorId), out _);
-
-    private static void Put<T>(ConcurrentDictionary<(string, string), T> map, (string, string) key, T value)
-    {
-        if (map.Count >= MaxEntries)
+        public void Remove((string, string) key)
         {
-            map.Clear();
+            if (_map.TryRemove(key, out _))
+            {
+                Interlocked.Decrement(ref _count);
+            }
         }
-
-        map[key] = value;
     }
 }

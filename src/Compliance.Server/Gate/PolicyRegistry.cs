@@ -17,6 +17,8 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
         ?? throw new InvalidOperationException("The built-in default policy does not compile.");
 
     private volatile ImmutableDictionary<string, ImmutableArray<CompiledPolicy>> _byLender = ImmutableDictionary<string, ImmutableArray<CompiledPolicy>>.Empty;
+    private readonly Dictionary<(string LenderId, int Version), CompiledPolicy?> _compiled = [];
+    private readonly SemaphoreSlim _refreshing = new(1, 1);
 
     /// <summary>The policy in force for a lender at an instant: the latest version whose effective time has come.</summary>
     public CompiledPolicy For(string lenderId, DateTimeOffset at)
@@ -37,33 +39,55 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
         return _default;
     }
 
-    /// <summary>Reloads every stored version.</summary>
+    /// <summary>
+    /// Reloads the stored versions. A stored version never changes, so each is compiled once (and a version that does
+    /// not compile is reported once); compiled policies are kept with the caches they have built.
+    /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
         var stored = await store.ListPoliciesAsync(null, ct);
-        var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<CompiledPolicy>>();
-        foreach (var group in stored.GroupBy(p => p.LenderId))
+        await _refreshing.WaitAsync(ct);
+        try
         {
-            var compiled = new List<CompiledPolicy>();
-            foreach (var p in group)
+            var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<CompiledPolicy>>();
+            foreach (var group in stored.GroupBy(p => p.LenderId))
             {
-                var result = PolicyCompiler.Compile(p.Document, p.Version.ToString(), p.EffectiveAt, ProfileCatalog.BuiltIn);
-                if (result.Policy is { } policy)
+                var compiled = new List<(int Version, CompiledPolicy Policy)>();
+                foreach (var p in group)
                 {
-                    compiled.Add(policy);
+                    if (!_compiled.TryGetValue((p.LenderId, p.Version), out var policy))
+                    {
+                        _compiled[(p.LenderId, p.Version)] = policy = Compile(p);
+                    }
+
+                    if (policy is not null)
+                    {
+                        compiled.Add((p.Version, policy));
+                    }
                 }
-                else
-                {
-                    logger.LogError("Policy version {Version} of lender {Lender} no longer compiles and is skipped: {Problems}",
-                        p.Version, p.LenderId, string.Join("; ", result.Problems.Select(x => $"{x.Path}: {x.Message}")));
-                }
+
+                // Ordered by effective time, then version: a later version with the same effective time wins.
+                builder[group.Key] = [.. compiled.OrderBy(c => c.Policy.EffectiveAt).ThenBy(c => c.Version).Select(c => c.Policy)];
             }
 
-            // Ordered by effective time, then version: a later version with the same effective time wins.
-            builder[group.Key] = [.. compiled.OrderBy(c => c.EffectiveAt).ThenBy(c => int.Parse(c.Version))];
+            _byLender = builder.ToImmutable();
+        }
+        finally
+        {
+            _refreshing.Release();
+        }
+    }
+
+    private CompiledPolicy? Compile(StoredPolicy p)
+    {
+        var result = PolicyCompiler.Compile(p.Document, p.Version.ToString(), p.EffectiveAt, ProfileCatalog.BuiltIn);
+        if (result.Policy is null)
+        {
+            logger.LogError("Policy version {Version} of lender {Lender} does not compile and is skipped: {Problems}",
+                p.Version, p.LenderId, string.Join("; ", result.Problems.Select(x => $"{x.Path}: {x.Message}")));
         }
 
-        _byLender = builder.ToImmutable();
+        return result.Policy;
     }
 }
 

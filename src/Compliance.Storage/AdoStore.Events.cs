@@ -108,10 +108,8 @@ public abstract partial class AdoStore
 
     public async Task<Page<Incident>> ListIncidentsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, Severity minSeverity, int limit, string? after, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        var rows = await QueryAsync(connection, EventSql.ListIncidents + LimitClause, ReadIncident, ct,
-            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("min_severity", (int)minSeverity), ("after", after ?? ""), ("limit", limit + 1));
-        return ToPage(rows, limit, i => i.IncidentId);
+        return await PageAsync(EventSql.ListIncidents, ReadIncident, i => i.IncidentId, limit, after, ct,
+            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("min_severity", (int)minSeverity));
     }
 
     public async Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct)
@@ -377,7 +375,7 @@ public abstract partial class AdoStore
     private static Incident ReadIncident(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (Severity)r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetString(7),
         JsonSerializer.Deserialize<List<string>>(r.GetString(8), JsonOptions) ?? [], FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)),
-        r.IsDBNull(11) ? null : FromMs(r.GetInt64(11)), r.GetString(12), r.GetString(13));
+        FromMsOrNull(r, 11), r.GetString(12), r.GetString(13));
 
     /// <summary>
     /// The newest events' keys, which the key tables do not hold yet (seq above <see cref="IndexedSeq"/>): by event id

@@ -31,9 +31,7 @@ public abstract partial class AdoStore
                 var stored = new StoredPolicy(lenderId, version, FromMs(ToMs(effectiveAt)), document, FromMs(ToMs(createdAt)), createdBy);
                 await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, ("lender_id", lenderId), ("version", version),
                     ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy));
-                var ledger = Ledger(connection, tx, ct);
-                await ledger.AppendAsync(lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored);
-                await ledger.FlushAsync();
+                await AppendOneAsync(connection, tx, lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored, ct);
                 await tx.CommitAsync(ct);
                 return stored;
             }
@@ -70,9 +68,7 @@ public abstract partial class AdoStore
             await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, reservation, decision.ReservedUntil, ct);
         }
 
-        var ledger = Ledger(connection, tx, ct);
-        await ledger.AppendAsync(lenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision);
-        await ledger.FlushAsync();
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision, ct);
         await tx.CommitAsync(ct);
         return decision;
     }
@@ -130,8 +126,8 @@ public abstract partial class AdoStore
             ("channel", (int)d.Channel), ("purpose", (int)d.Purpose), ("destination_hash", d.DestinationHash), ("destination_masked", d.DestinationMasked),
             ("destination_class", (int)d.DestinationClass), ("allowed", d.Allowed), ("failed_closed", d.FailedClosed),
             ("rules", JsonSerializer.Serialize(d.Rules, JsonOptions)), ("profiles", JsonSerializer.Serialize(d.Profiles, JsonOptions)),
-            ("next_allowed_at", d.NextAllowedAt is { } n ? ToMs(n) : null), ("policy_version", d.PolicyVersion), ("evaluated_at", ToMs(d.EvaluatedAt)),
-            ("reserved_until", d.ReservedUntil is { } r ? ToMs(r) : null), ("key_id", d.KeyId));
+            ("next_allowed_at", ToMsOrNull(d.NextAllowedAt)), ("policy_version", d.PolicyVersion), ("evaluated_at", ToMs(d.EvaluatedAt)),
+            ("reserved_until", ToMsOrNull(d.ReservedUntil)), ("key_id", d.KeyId));
 
     protected static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction tx, string lenderId, string attemptId, string borrowerId,
         Attempt a, DateTimeOffset? reservedUntil, CancellationToken ct) =>
@@ -139,7 +135,7 @@ public abstract partial class AdoStore
             ("lender_id", lenderId), ("attempt_id", attemptId), ("borrower_id", borrowerId), ("account_id", a.AccountId), ("collector_id", a.CollectorId),
             ("channel", (int)a.Channel), ("destination_hash", a.DestinationHash), ("destination_class", (int)a.DestinationClass), ("party_id", a.PartyId),
             ("destination_use", (int)a.DestinationUse), ("purpose", (int)a.Purpose), ("outcome", (int)a.Outcome), ("at", ToMs(a.At)),
-            ("reserved_until", reservedUntil is { } r ? ToMs(r) : null));
+            ("reserved_until", ToMsOrNull(reservedUntil)));
 
     private static Attempt ReadAttempt(DbDataReader r) =>
         new(FromMs(r.GetInt64(0)), r.GetString(1), r.GetString(2), (Channel)r.GetInt32(3), r.GetString(4), (DestinationClass)r.GetInt32(5),
@@ -150,8 +146,8 @@ public abstract partial class AdoStore
             r.GetString(6), r.GetString(7), (DestinationClass)r.GetInt32(8), r.GetBoolean(9), r.GetBoolean(10),
             JsonSerializer.Deserialize<List<RuleHit>>(r.GetString(11), JsonOptions) ?? [],
             JsonSerializer.Deserialize<List<string>>(r.GetString(12), JsonOptions) ?? [],
-            r.IsDBNull(13) ? null : FromMs(r.GetInt64(13)), r.GetString(14), FromMs(r.GetInt64(15)),
-            r.IsDBNull(16) ? null : FromMs(r.GetInt64(16)), r.GetString(17));
+            FromMsOrNull(r, 13), r.GetString(14), FromMs(r.GetInt64(15)),
+            FromMsOrNull(r, 16), r.GetString(17));
 }
 
 /// <summary>Statements of the gate tables, shared by every provider.</summary>

@@ -15,7 +15,7 @@ public abstract partial class AdoStore
     /// </summary>
     private sealed class LedgerAppender(DbConnection connection, DbTransaction tx, string? lockSql, CancellationToken ct)
     {
-        private readonly Dictionary<string, (LedgerHead Head, bool Existed, bool Dirty)> _heads = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (LedgerHead Head, bool Existed)> _heads = new(StringComparer.Ordinal);
         private DbCommand? _insert;
 
         public async Task<LedgerEntry> AppendAsync(string lenderId, LedgerKind kind, string refId, string accountId, DateTimeOffset at, object payload)
@@ -27,9 +27,9 @@ public abstract partial class AdoStore
                     await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"ledger:{lenderId}")));
                 }
 
-                var head = (await QueryAsync(connection, LedgerSql.SelectHead, r => new LedgerHead(r.GetInt64(0), Convert.FromHexString(r.GetString(1))), ct, tx,
+                var head = (await QueryAsync(connection, LedgerSql.SelectHead, ReadHead, ct, tx,
                     ("lender_id", lenderId))).FirstOrDefault();
-                state = (head ?? LedgerChain.Start(lenderId), head is not null, false);
+                state = (head ?? LedgerChain.Start(lenderId), head is not null);
             }
 
             var entry = LedgerChain.Next(state.Head, lenderId, kind, refId, accountId, at, JsonSerializer.Serialize(payload, payload.GetType(), JsonOptions));
@@ -37,19 +37,17 @@ public abstract partial class AdoStore
             Bind(_insert, lenderId, entry.Seq, (int)kind, refId, accountId, ToMs(entry.RecordedAt), entry.Payload,
                 Convert.ToHexStringLower(entry.PrevHash), Convert.ToHexStringLower(entry.Hash));
             await _insert.ExecuteNonQueryAsync(ct);
-            _heads[lenderId] = (new LedgerHead(entry.Seq, entry.Hash), state.Existed, true);
+            _heads[lenderId] = (new LedgerHead(entry.Seq, entry.Hash), state.Existed);
             return entry;
         }
 
         public async Task FlushAsync()
         {
-            foreach (var (lenderId, (head, existed, dirty)) in _heads)
+            // Every head held here has moved: a lender's head is read only to append to it.
+            foreach (var (lenderId, (head, existed)) in _heads)
             {
-                if (dirty)
-                {
-                    await ExecuteAsync(connection, tx, existed ? LedgerSql.UpdateHead : LedgerSql.InsertHead, ct,
-                        ("lender_id", lenderId), ("seq", head.Seq), ("hash", Convert.ToHexStringLower(head.Hash)));
-                }
+                await ExecuteAsync(connection, tx, existed ? LedgerSql.UpdateHead : LedgerSql.InsertHead, ct,
+                    ("lender_id", lenderId), ("seq", head.Seq), ("hash", Convert.ToHexStringLower(head.Hash)));
             }
 
             _heads.Clear();
@@ -61,15 +59,25 @@ public abstract partial class AdoStore
         }
     }
 
+    private static LedgerHead ReadHead(DbDataReader r) => new(r.GetInt64(0), Convert.FromHexString(r.GetString(1)));
+
     private LedgerAppender Ledger(DbConnection connection, DbTransaction tx, CancellationToken ct) => new(connection, tx, LockResourceSql, ct);
+
+    /// <summary>Appends one entry within the caller's transaction, for a write that records one fact.</summary>
+    private async Task<LedgerEntry> AppendOneAsync(DbConnection connection, DbTransaction tx, string lenderId, LedgerKind kind, string refId, string accountId,
+        DateTimeOffset at, object payload, CancellationToken ct)
+    {
+        var ledger = Ledger(connection, tx, ct);
+        var entry = await ledger.AppendAsync(lenderId, kind, refId, accountId, at, payload);
+        await ledger.FlushAsync();
+        return entry;
+    }
 
     public async Task<LedgerEntry> AppendAsync(string lenderId, LedgerKind kind, string refId, string accountId, DateTimeOffset at, object payload, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        var ledger = Ledger(connection, tx, ct);
-        var entry = await ledger.AppendAsync(lenderId, kind, refId, accountId, at, payload);
-        await ledger.FlushAsync();
+        var entry = await AppendOneAsync(connection, tx, lenderId, kind, refId, accountId, at, payload, ct);
         await tx.CommitAsync(ct);
         return entry;
     }
@@ -77,7 +85,7 @@ public abstract partial class AdoStore
     public async Task<LedgerHead?> HeadAsync(string lenderId, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        return (await QueryAsync(connection, LedgerSql.SelectHead, r => new LedgerHead(r.GetInt64(0), Convert.FromHexString(r.GetString(1))), ct,
+        return (await QueryAsync(connection, LedgerSql.SelectHead, ReadHead, ct,
             ("lender_id", lenderId))).FirstOrDefault();
     }
 
@@ -168,10 +176,8 @@ public abstract partial class AdoStore
         await using var tx = await BeginWriteAsync(connection, ct);
         await ExecuteAsync(connection, tx, LedgerSql.InsertComplaint, ct, ("lender_id", c.LenderId), ("complaint_id", c.ComplaintId), ("source", (int)c.Source),
             ("reference", c.Reference), ("account_id", c.AccountId), ("received_at", ToMs(c.ReceivedAt)), ("text", c.Text), ("status", (int)c.Status),
-            ("due_at", c.DueAt is { } d ? ToMs(d) : null), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)));
-        var ledger = Ledger(connection, tx, ct);
-        await ledger.AppendAsync(c.LenderId, LedgerKind.Complaint, c.ComplaintId, c.AccountId, c.CreatedAt, c);
-        await ledger.FlushAsync();
+            ("due_at", ToMsOrNull(c.DueAt)), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)));
+        await AppendOneAsync(connection, tx, c.LenderId, LedgerKind.Complaint, c.ComplaintId, c.AccountId, c.CreatedAt, c, ct);
         await tx.CommitAsync(ct);
         return c;
     }
@@ -184,10 +190,7 @@ public abstract partial class AdoStore
 
     public async Task<Page<Complaint>> ListComplaintsAsync(string lenderId, ComplaintStatus status, int limit, string? after, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        var rows = await QueryAsync(connection, LedgerSql.ListComplaints + LimitClause, ReadComplaint, ct,
-            ("lender_id", lenderId), ("status", (int)status), ("after", after ?? ""), ("limit", limit + 1));
-        return ToPage(rows, limit, c => c.ComplaintId);
+        return await PageAsync(LedgerSql.ListComplaints, ReadComplaint, c => c.ComplaintId, limit, after, ct, ("lender_id", lenderId), ("status", (int)status));
     }
 
     public async Task<Complaint?> UpdateComplaintStatusAsync(string lenderId, string complaintId, ComplaintStatus status, string note, DateTimeOffset at, string by, CancellationToken ct)
@@ -201,9 +204,7 @@ public abstract partial class AdoStore
         }
 
         var complaint = (await QueryAsync(connection, LedgerSql.SelectComplaint, ReadComplaint, ct, tx, ("lender_id", lenderId), ("complaint_id", complaintId))).Single();
-        var ledger = Ledger(connection, tx, ct);
-        await ledger.AppendAsync(lenderId, LedgerKind.ComplaintStatus, complaintId, complaint.AccountId, at, new { complaintId, status = status.ToString(), note, by });
-        await ledger.FlushAsync();
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.ComplaintStatus, complaintId, complaint.AccountId, at, new { complaintId, status = status.ToString(), note, by }, ct);
         await tx.CommitAsync(ct);
         return complaint;
     }
@@ -212,7 +213,7 @@ public abstract partial class AdoStore
         FromMs(r.GetInt64(5)), r.GetString(6), Convert.FromHexString(r.GetString(7)), Convert.FromHexString(r.GetString(8)));
 
     private static Complaint ReadComplaint(DbDataReader r) => new(r.GetString(0), r.GetString(1), (ComplaintSource)r.GetInt32(2), r.GetString(3), r.GetString(4),
-        FromMs(r.GetInt64(5)), r.GetString(6), (ComplaintStatus)r.GetInt32(7), r.IsDBNull(8) ? null : FromMs(r.GetInt64(8)), FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)));
+        FromMs(r.GetInt64(5)), r.GetString(6), (ComplaintStatus)r.GetInt32(7), FromMsOrNull(r, 8), FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)));
 
     private static DbCommand Prepare(DbConnection connection, DbTransaction? tx, string sql, params string[] names)
     {

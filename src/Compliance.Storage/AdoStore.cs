@@ -142,10 +142,7 @@ public abstract partial class AdoStore : IComplianceStore
 
     public async Task<Page<ApiKey>> ListApiKeysAsync(string lenderId, int limit, string? after, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        var rows = await QueryAsync(connection, Sql.ListApiKeys + LimitClause, ReadApiKey, ct,
-            ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1));
-        return ToPage(rows, limit, k => k.KeyId);
+        return await PageAsync(Sql.ListApiKeys, ReadApiKey, k => k.KeyId, limit, after, ct, ("lender_id", lenderId));
     }
 
     public async Task<ApiKey?> RevokeApiKeyAsync(string lenderId, string keyId, DateTimeOffset at, CancellationToken ct)
@@ -204,8 +201,7 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.
-        var ledger = Ledger(connection, tx, ct);
-        await ledger.AppendAsync(stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
+        await AppendOneAsync(connection, tx, stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
         {
             stored.AccountId,
             stored.BorrowerId,
@@ -215,8 +211,7 @@ public abstract partial class AdoStore : IComplianceStore
             Parties = stored.Parties.Select(p => new { p.PartyId, p.Role, p.Related, p.ContactPoints }),
             stored.Profiles,
             stored.InconvenientTimes,
-        });
-        await ledger.FlushAsync();
+        }, ct);
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
         await tx.CommitAsync(ct);
         return (stored with { Flags = flags }, created);
@@ -238,11 +233,9 @@ public abstract partial class AdoStore : IComplianceStore
     public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        var rows = string.IsNullOrEmpty(borrowerId)
-            ? await QueryAsync(connection, Sql.ListAccounts + LimitClause, ReadAccount, ct, ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1))
-            : await QueryAsync(connection, Sql.ListAccountsOfBorrower + LimitClause, ReadAccount, ct,
-                ("lender_id", lenderId), ("borrower_id", borrowerId), ("after", after ?? ""), ("limit", limit + 1));
-        var page = ToPage(rows, limit, a => a.AccountId);
+        var page = string.IsNullOrEmpty(borrowerId)
+            ? await PageAsync(connection, Sql.ListAccounts, ReadAccount, a => a.AccountId, limit, after, ct, ("lender_id", lenderId))
+            : await PageAsync(connection, Sql.ListAccountsOfBorrower, ReadAccount, a => a.AccountId, limit, after, ct, ("lender_id", lenderId), ("borrower_id", borrowerId));
         var withFlags = new List<Account>(page.Items.Count);
         foreach (var account in page.Items)
         {
@@ -267,9 +260,7 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
-        var ledger = Ledger(connection, tx, ct);
-        await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
-        await ledger.FlushAsync();
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct);
         await tx.CommitAsync(ct);
         return flag;
     }
@@ -277,7 +268,7 @@ public abstract partial class AdoStore : IComplianceStore
     private static Task<int> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct) =>
         ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
             ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
-            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", flag.ExpiresAt is { } e ? ToMs(e) : null), ("channel", (int)flag.Channel),
+            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
             ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
 
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct)
@@ -289,10 +280,8 @@ public abstract partial class AdoStore : IComplianceStore
         var flag = (await QueryAsync(connection, Sql.SelectFlag, ReadFlag, ct, tx, key)).FirstOrDefault();
         if (cleared && flag is not null)
         {
-            var ledger = Ledger(connection, tx, ct);
             // The ledger records when the change was made (the server's time), whatever time the caller says it took effect.
-            await ledger.AppendAsync(lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag);
-            await ledger.FlushAsync();
+            await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct);
         }
 
         await tx.CommitAsync(ct);
@@ -307,11 +296,8 @@ public abstract partial class AdoStore : IComplianceStore
 
     public async Task<Page<Agency>> ListAgenciesAsync(string lenderId, int limit, string? after, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        var rows = await QueryAsync(connection, Sql.ListAgencies + LimitClause,
-            r => new Agency(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3)), ct,
-            ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1));
-        return ToPage(rows, limit, a => a.AgencyId);
+        return await PageAsync(Sql.ListAgencies, r => new Agency(r.GetString(0), r.GetString(1), r.GetString(2), r.GetBoolean(3)), a => a.AgencyId, limit, after, ct,
+            ("lender_id", lenderId));
     }
 
     public Task UpsertCollectorAsync(Collector collector, CancellationToken ct) =>
@@ -327,12 +313,9 @@ public abstract partial class AdoStore : IComplianceStore
 
     public async Task<Page<Collector>> ListCollectorsAsync(string lenderId, string? agencyId, int limit, string? after, CancellationToken ct)
     {
-        await using var connection = await OpenAsync(ct);
-        var rows = string.IsNullOrEmpty(agencyId)
-            ? await QueryAsync(connection, Sql.ListCollectors + LimitClause, ReadCollector, ct, ("lender_id", lenderId), ("after", after ?? ""), ("limit", limit + 1))
-            : await QueryAsync(connection, Sql.ListCollectorsOfAgency + LimitClause, ReadCollector, ct,
-                ("lender_id", lenderId), ("agency_id", agencyId), ("after", after ?? ""), ("limit", limit + 1));
-        return ToPage(rows, limit, c => c.CollectorId);
+        return string.IsNullOrEmpty(agencyId)
+            ? await PageAsync(Sql.ListCollectors, ReadCollector, c => c.CollectorId, limit, after, ct, ("lender_id", lenderId))
+            : await PageAsync(Sql.ListCollectorsOfAgency, ReadCollector, c => c.CollectorId, limit, after, ct, ("lender_id", lenderId), ("agency_id", agencyId));
     }
 
     // ---- helpers ----
@@ -359,8 +342,21 @@ public abstract partial class AdoStore : IComplianceStore
         }
     }
 
-    private static Page<T> ToPage<T>(IReadOnlyList<T> rows, int limit, Func<T, string> key) =>
-        rows.Count > limit ? new Page<T>(rows.Take(limit).ToList(), key(rows[limit - 1])) : new Page<T>(rows, null);
+    /// <summary>One page of a list ordered by its key: the rows after <paramref name="after"/>, and the key to go on from.</summary>
+    private async Task<Page<T>> PageAsync<T>(string sql, Func<DbDataReader, T> read, Func<T, string> key, int limit, string? after, CancellationToken ct,
+        params (string Name, object? Value)[] filters)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await PageAsync(connection, sql, read, key, limit, after, ct, filters);
+    }
+
+    private async Task<Page<T>> PageAsync<T>(DbConnection connection, string sql, Func<DbDataReader, T> read, Func<T, string> key, int limit, string? after,
+        CancellationToken ct, params (string Name, object? Value)[] filters)
+    {
+        // One row more than the page tells whether another page follows.
+        var rows = await QueryAsync(connection, sql + LimitClause, read, ct, [.. filters, ("after", after ?? ""), ("limit", limit + 1)]);
+        return rows.Count > limit ? new Page<T>(rows.Take(limit).ToList(), key(rows[limit - 1])) : new Page<T>(rows, null);
+    }
 
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
@@ -411,6 +407,8 @@ public abstract partial class AdoStore : IComplianceStore
     protected static DateTimeOffset FromMs(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms);
 
     private static DateTimeOffset? FromMsOrNull(DbDataReader r, int i) => r.IsDBNull(i) ? null : FromMs(r.GetInt64(i));
+
+    private static long? ToMsOrNull(DateTimeOffset? t) => t is { } value ? ToMs(value) : null;
 
     private static Lender ReadLender(DbDataReader r) => new(r.GetString(0), r.GetString(1), r.GetString(2), FromMs(r.GetInt64(3)));
 

@@ -6,7 +6,6 @@ namespace Compliance.Storage;
 /// </summary>
 internal static class Sql
 {
-    public const string SchemaVersionTableExists = "SELECT COUNT(*) FROM schema_version";
     public const string SelectSchemaVersion = "SELECT COALESCE(MAX(version), 0) FROM schema_version";
     public const string InsertSchemaVersion = "INSERT INTO schema_version (version, description, applied_at) VALUES (@version, @description, @applied_at)";
 

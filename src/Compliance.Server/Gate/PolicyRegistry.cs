@@ -83,7 +83,7 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
         var result = PolicyCompiler.Compile(p.Document, p.Version.ToString(), p.EffectiveAt, ProfileCatalog.BuiltIn);
         if (result.Policy is null)
         {
-            logger.LogError("Policy version {Version} of lender {Lender} does not compile and is skipped: {Problems}",
+            logger.LogError("Policy version {Version} of lender {Lender} no longer compiles and is skipped: {Problems}",
                 p.Version, p.LenderId, string.Join("; ", result.Problems.Select(x => $"{x.Path}: {x.Message}")));
         }
 

@@ -9,27 +9,30 @@ internal static class Paging
     public const int DefaultSize = 100;
     public const int MaxSize = 1000;
 
-    public static (int Limit, string? After) Read(PageRequest? page, string field = "page")
+    /// <summary>A request's nested <c>page</c> message.</summary>
+    public static (int Limit, string? After) Read(PageRequest? page) => Read(page?.PageSize ?? 0, page?.PageToken, "page.");
+
+    /// <summary>Paging fields of the request itself (<c>page_size</c>, <c>page_token</c>); <paramref name="prefix"/> names where they sit.</summary>
+    public static (int Limit, string? After) Read(int size, string? token, string prefix = "")
     {
-        var size = page?.PageSize ?? 0;
         if (size < 0)
         {
-            throw RpcErrors.InvalidArgument($"{field}.page_size", "must not be negative");
+            throw RpcErrors.InvalidArgument($"{prefix}page_size", "must not be negative");
         }
 
         var limit = size == 0 ? DefaultSize : Math.Min(size, MaxSize);
-        if (string.IsNullOrEmpty(page?.PageToken))
+        if (string.IsNullOrEmpty(token))
         {
             return (limit, null);
         }
 
         try
         {
-            return (limit, Encoding.UTF8.GetString(Convert.FromBase64String(page.PageToken)));
+            return (limit, Encoding.UTF8.GetString(Convert.FromBase64String(token)));
         }
         catch (FormatException)
         {
-            throw RpcErrors.InvalidArgument($"{field}.page_token", "is not a token this service issued");
+            throw RpcErrors.InvalidArgument($"{prefix}page_token", "is not a token this service issued");
         }
     }
 

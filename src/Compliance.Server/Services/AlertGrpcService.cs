@@ -42,7 +42,7 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
 
     public override async Task<ListIncidentsResponse> ListIncidents(ListIncidentsRequest request, ServerCallContext context)
     {
-        var (limit, after) = Paging.Read(new PageRequest { PageSize = request.PageSize, PageToken = request.PageToken });
+        var (limit, after) = Paging.Read(request.PageSize, request.PageToken);
         var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
         var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddYears(1);
         var page = await store.ListIncidentsAsync(context.Caller().Lender, from, to, (Model.Severity)request.MinSeverity, limit, after, context.CancellationToken);

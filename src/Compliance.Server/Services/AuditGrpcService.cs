@@ -67,7 +67,7 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
 
     public override async Task<ListComplaintsResponse> ListComplaints(ListComplaintsRequest request, ServerCallContext context)
     {
-        var (limit, after) = Paging.Read(new PageRequest { PageSize = request.PageSize, PageToken = request.PageToken });
+        var (limit, after) = Paging.Read(request.PageSize, request.PageToken);
         var page = await store.ListComplaintsAsync(context.Caller().Lender, (Model.ComplaintStatus)request.Status, limit, after, context.CancellationToken);
         var response = new ListComplaintsResponse { NextPageToken = Paging.Token(page.NextAfter) };
         response.Complaints.AddRange(page.Items.Select(ToProto));

@@ -75,20 +75,12 @@ public sealed class CompiledPolicy
     /// Decides whether the candidate contact may happen at <c>candidate.At</c>. <paramref name="history"/> is every
     /// attempt of the same borrower (all of the borrower's accounts at this lender) from at least
     /// <c>At - Lookback</c>, in any order; attempts later than <c>At</c> (reservations) are counted by the rolling
-    /// caps, so that concurrent reservations cannot overshoot.
+    /// caps, so that concurrent reservations cannot overshoot. A caller that needs only the verdict and the rules (the
+    /// stream, a preview) passes <paramref name="findNext"/> false and is spared the search for the next allowed time.
     /// </summary>
-    public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history)
+    public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history, bool findNext = true)
     {
-        var selection = Select(candidate.Account);
-        var zones = LocalZones.For(candidate.Account, candidate.Destination);
-        var hits = Run(selection, candidate, history, zones, candidate.At);
-        DateTimeOffset? next = null;
-        var allowed = Decide(hits, out var timeOnly, out var earliest);
-        if (!allowed && timeOnly)
-        {
-            next = Search(selection, candidate, history, zones, earliest, candidate.At + SearchHorizon);
-        }
-
+        var (selection, hits, allowed, next) = Judge(candidate, history, findNext ? SearchHorizon : null);
         return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version);
     }
 
@@ -100,15 +92,19 @@ public sealed class CompiledPolicy
     /// </summary>
     public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
     {
+        var (_, _, allowed, next) = Judge(candidate, history, horizon);
+        return allowed ? candidate.At : next;
+    }
+
+    /// <summary>Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next allowed instant.</summary>
+    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
+    {
         var selection = Select(candidate.Account);
         var zones = LocalZones.For(candidate.Account, candidate.Destination);
         var hits = Run(selection, candidate, history, zones, candidate.At);
-        if (Decide(hits, out var timeOnly, out var earliest))
-        {
-            return candidate.At;
-        }
-
-        return timeOnly ? Search(selection, candidate, history, zones, earliest, candidate.At + horizon) : null;
+        var allowed = Decide(hits, out var timeOnly, out var earliest);
+        var next = !allowed && timeOnly && horizon is { } h ? Search(selection, candidate, history, zones, earliest, candidate.At + h) : null;
+        return (selection, hits, allowed, next);
     }
 
     /// <summary>

@@ -39,7 +39,7 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
             }
 
             var before = history.Where(a => a.At < d.EvaluatedAt).ToList();
-            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, DestinationResolver.ByHash(account, d.DestinationHash).Destination, d.EvaluatedAt, collector.Active), before);
+            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, DestinationResolver.ByHash(account, d.DestinationHash).Destination, d.EvaluatedAt, collector.Active), before, findNext: false);
             replayed++;
             if (d.Allowed && !result.Allowed)
             {

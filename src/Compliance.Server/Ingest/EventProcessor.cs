@@ -447,7 +447,7 @@ internal sealed class EventProcessor(
         var policy = policies.For(lender, item.At);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
             item.Collector.Active);
-        var result = policy.Evaluate(candidate, before);
+        var result = policy.Evaluate(candidate, before, findNext: false);
         foreach (var hit in result.Hits)
         {
             violations.Add(new Violation(hit, ""));

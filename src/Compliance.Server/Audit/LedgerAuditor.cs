@@ -6,6 +6,9 @@ namespace Compliance.Server.Audit;
 /// <summary>Signs chain heads and verifies chains against the signed checkpoints.</summary>
 internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, TimeProvider clock)
 {
+    /// <summary>How the problems that stop signing begin (the checkpoint service tells them from other failures by it).</summary>
+    public const string ProblemPrefix = "Ledger of lender";
+
     /// <summary>The last position this process signed per lender: a checkpoint table that shrinks below it was tampered with.</summary>
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _signed = new();
 
@@ -30,15 +33,15 @@ internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, Tim
 
             if (_signed.TryGetValue(lender, out var known) && (lastSigned?.Seq ?? 0) < known)
             {
-                problems.Add($"Ledger of lender {lender}: checkpoints up to entry {known} were signed but the newest stored one is {lastSigned?.Seq ?? 0}; refusing to sign until an auditor has looked.");
+                problems.Add($"{ProblemPrefix} {lender}: checkpoints up to entry {known} were signed but the newest stored one is {lastSigned?.Seq ?? 0}; refusing to sign until an auditor has looked.");
                 continue;
             }
 
             var from = lastSigned is null ? LedgerChain.Start(lender) : new LedgerHead(lastSigned.Seq, lastSigned.Hash);
-            var stretch = new LedgerVerifier(keys.Verifier).Verify(from, store.EntriesAsync(lender, from.Seq + 1, head.Seq, ct).ToBlockingEnumerable(ct), [], head.Seq, Contents(ct));
+            var stretch = Verify(lender, from, head.Seq, [], head.Seq, ct);
             if (!stretch.Valid || stretch.EntriesChecked != head.Seq - from.Seq)
             {
-                problems.Add($"Ledger of lender {lender} does not verify since its last checkpoint ({stretch.Reason}); refusing to sign its head.");
+                problems.Add($"{ProblemPrefix} {lender} does not verify since its last checkpoint ({stretch.Reason}); refusing to sign its head.");
                 continue;
             }
 
@@ -75,11 +78,16 @@ internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, Tim
         }
 
         var later = checkpoints.Where(c => c.Seq > start.Seq && !c.Anchor).ToList();
-        return new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), later, chainEnd, Contents(ct));
+        return Verify(lenderId, start, last, later, chainEnd, ct);
     }
 
-    /// <summary>Event batches are checked against the event log they vouch for (see <see cref="EventBatchCheck"/>).</summary>
-    private Func<LedgerEntry, string?> Contents(CancellationToken ct) => entry => EventBatchCheck.Problem(store, entry, ct);
+    /// <summary>
+    /// Verifies the entries after <paramref name="start"/> through <paramref name="last"/>; event batches are checked
+    /// against the event log they vouch for (see <see cref="EventBatchCheck"/>).
+    /// </summary>
+    private VerifyResult Verify(string lenderId, LedgerHead start, long last, IReadOnlyList<Checkpoint> checkpoints, long chainEnd, CancellationToken ct) =>
+        new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), checkpoints, chainEnd,
+            entry => EventBatchCheck.Problem(store, entry, ct));
 }
 
 /// <summary>Signs chain heads at intervals, and once more when the service stops.</summary>
@@ -113,7 +121,7 @@ internal sealed class CheckpointService(LedgerAuditor auditor, Microsoft.Extensi
         {
             await auditor.CheckpointAsync(ct);
         }
-        catch (InvalidOperationException e) when (e.Message.StartsWith("Ledger of lender", StringComparison.Ordinal))
+        catch (InvalidOperationException e) when (e.Message.StartsWith(LedgerAuditor.ProblemPrefix, StringComparison.Ordinal))
         {
             logger.LogCritical("{Problem}", e.Message);
         }

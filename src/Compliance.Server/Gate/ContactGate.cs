@@ -42,7 +42,7 @@ internal sealed class ContactGate(
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
-            return FailedClosed(lenderId, keyId, request!, now, e);
+            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, now, e);
         }
 
         var policy = policies.For(lenderId, now);
@@ -53,7 +53,7 @@ internal sealed class ContactGate(
             var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
-                var decision = Record(lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
+                var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
                 var reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
@@ -66,7 +66,7 @@ internal sealed class ContactGate(
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
-            return FailedClosed(lenderId, keyId, request!, now, e);
+            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, now, e);
         }
     }
 
@@ -87,11 +87,11 @@ internal sealed class ContactGate(
                     byBorrower[prepared.Account.BorrowerId] = history;
                 }
 
-                decisions.Add(Record(lenderId, keyId, prepared, policy.Evaluate(Candidate(prepared, at), history), at, null) with { DecisionId = "" });
+                decisions.Add(Record("", lenderId, keyId, prepared, policy.Evaluate(Candidate(prepared, at), history), at, null));
             }
             catch (Exception e) when (IsStoreFailure(e))
             {
-                decisions.Add(FailedClosed(lenderId, keyId, requests[i], at, e) with { DecisionId = "" });
+                decisions.Add(FailedClosed("", lenderId, keyId, requests[i], at, e));
             }
         }
 
@@ -122,17 +122,18 @@ internal sealed class ContactGate(
     private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
         new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.Active);
 
-    private static DecisionRecord Record(string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>
-        new(lenderId, NewDecisionId(), p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
+    /// <remarks>Evaluations record nothing and get no decision id (empty).</remarks>
+    private static DecisionRecord Record(string decisionId, string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>
+        new(lenderId, decisionId, p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
             p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, result.Allowed, false, result.Hits, result.Profiles,
             result.Allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, result.Allowed ? reservedUntil : null, keyId);
 
-    private DecisionRecord FailedClosed(string lenderId, string keyId, V1.ContactRequest request, DateTimeOffset at, Exception e)
+    private DecisionRecord FailedClosed(string decisionId, string lenderId, string keyId, V1.ContactRequest request, DateTimeOffset at, Exception e)
     {
         logger.LogError(e, "The gate could not reach its store and denied account {Account}", request.AccountId);
         var hit = new RuleHit("GATE.undecidable", GateProfile, "Fail-closed design of the gate",
             "The gate could not read the records it needs and denies to stay safe; retry shortly.", false, Severity.High, null);
-        return new DecisionRecord(lenderId, NewDecisionId(), request.AccountId, request.CollectorId, (Channel)request.Channel,
+        return new DecisionRecord(lenderId, decisionId, request.AccountId, request.CollectorId, (Channel)request.Channel,
             (ContactPurpose)request.Purpose, "", "", DestinationClass.Unspecified, false, true, [hit], [], null, "", at, null, keyId);
     }
 

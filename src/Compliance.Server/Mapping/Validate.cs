@@ -26,6 +26,15 @@ internal static class Validate
 
     private const string IdRule = "must be 1 to 128 characters of letters, digits and . _ : @ / -";
 
+    /// <summary>Throws INVALID_ARGUMENT unless the period ends after it starts.</summary>
+    public static void Period(DateTimeOffset from, DateTimeOffset to)
+    {
+        if (to <= from)
+        {
+            throw RpcErrors.InvalidArgument("period_end", "must be after period_start");
+        }
+    }
+
     /// <summary>Throws INVALID_ARGUMENT at once when a required id is missing or malformed.</summary>
     public static void RequireId(string field, string value)
     {

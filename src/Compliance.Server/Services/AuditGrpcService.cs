@@ -101,10 +101,7 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
         var now = clock.GetUtcNow();
         var from = Proto.Time(request.PeriodStart) ?? complaint?.ReceivedAt.AddDays(-90) ?? now.AddDays(-90);
         var to = Proto.Time(request.PeriodEnd) ?? now.AddMilliseconds(1);
-        if (to <= from)
-        {
-            throw RpcErrors.InvalidArgument("period_end", "must be after period_start");
-        }
+        Validate.Period(from, to);
 
         // The read is recorded before anything is handed out.
         await store.AppendAsync(caller.Lender, LedgerKind.EvidenceRead, complaint?.ComplaintId ?? $"export:{Guid.CreateVersion7():N}", account.AccountId, now,

@@ -54,12 +54,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         var caller = context.Caller();
         var now = clock.GetUtcNow();
         var effectiveAt = Proto.Time(request.EffectiveAt) ?? now;
-        var result = Model.PolicyCompiler.Compile(request.Document, "candidate", effectiveAt, Model.ProfileCatalog.BuiltIn);
-        if (!result.Ok)
-        {
-            throw RpcErrors.InvalidArgument(result.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
-        }
-
+        CompileOrThrow(request.Document, "candidate", effectiveAt);
         var stored = await store.AddPolicyAsync(caller.Lender, request.Document, effectiveAt, now, caller.KeyId, context.CancellationToken);
         await registry.RefreshAsync(context.CancellationToken);
         return new PutPolicyResponse { Policy = ToProto(stored) };
@@ -79,18 +74,9 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         var now = clock.GetUtcNow();
         var from = Proto.Time(request.PeriodStart) ?? now.AddDays(-7);
         var to = Proto.Time(request.PeriodEnd) ?? now;
-        if (to <= from)
-        {
-            throw RpcErrors.InvalidArgument("period_end", "must be after period_start");
-        }
-
-        var compiled = Model.PolicyCompiler.Compile(request.Document, "preview", from, Model.ProfileCatalog.BuiltIn);
-        if (!compiled.Ok)
-        {
-            throw RpcErrors.InvalidArgument(compiled.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
-        }
-
-        var result = await preview.RunAsync(context.Caller().Lender, compiled.Policy!, from, to, context.CancellationToken);
+        Validate.Period(from, to);
+        var compiled = CompileOrThrow(request.Document, "preview", from);
+        var result = await preview.RunAsync(context.Caller().Lender, compiled, from, to, context.CancellationToken);
         var response = new PreviewPolicyResponse { DecisionsReplayed = result.Replayed, NewlyDenied = result.NewlyDenied, NewlyAllowed = result.NewlyAllowed };
         response.NewlyDeniedByRule.Add(result.NewlyDeniedByRule.ToDictionary());
         return response;
@@ -116,5 +102,12 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
             return rule;
         }));
         return profile;
+    }
+
+    /// <summary>The compiled document, or INVALID_ARGUMENT naming every problem by its path in the document.</summary>
+    private static Model.CompiledPolicy CompileOrThrow(string document, string version, DateTimeOffset effectiveAt)
+    {
+        var result = Model.PolicyCompiler.Compile(document, version, effectiveAt, Model.ProfileCatalog.BuiltIn);
+        return result.Policy ?? throw RpcErrors.InvalidArgument(result.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
     }
 }

@@ -14,11 +14,11 @@ internal static class ScoreCommands
 
     private static readonly Scope[] Scopes =
     [
-        new(ScoreScope.Collector, "collector", "collectors", "COLLECTOR", "mean risk per event",
+        new(ScoreScope.Collector, "collector", "collectors", "mean risk per event",
             "The score is the collector's mean risk per event: the summed risk of the collector's events in the window divided by their number."),
-        new(ScoreScope.Agency, "agency", "agencies", "AGENCY", "mean risk per event",
+        new(ScoreScope.Agency, "agency", "agencies", "mean risk per event",
             "The score is the agency's mean risk per event: the summed risk of the events of all its collectors in the window divided by their number."),
-        new(ScoreScope.Account, "account", "accounts", "ACCOUNT", "harassment risk",
+        new(ScoreScope.Account, "account", "accounts", "harassment risk",
             "The score is the account's harassment risk: the summed risk of the events about the account in the window, capped at 100, "
             + "so a few serious breaches against one borrower reach the top."),
     ];
@@ -257,5 +257,8 @@ internal static class ScoreCommands
     };
 
     /// <summary>The words and help text of one score scope, so the three pairs of commands read the same.</summary>
-    private sealed record Scope(ScoreScope Value, string Singular, string Plural, string Column, string Measure, string Meaning);
+    private sealed record Scope(ScoreScope Value, string Singular, string Plural, string Measure, string Meaning)
+    {
+        public string Column => Singular.ToUpperInvariant();
+    }
 }

@@ -142,17 +142,18 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
             ? E($"The lender's hash chain verifies: {verification.EntriesChecked} entries and {verification.CheckpointsChecked} signed checkpoints checked.")
             : E($"THE RECORD DOES NOT VERIFY at entry {verification.FirstBadSeq}: {verification.Reason}")).Append("</p>");
 
-        var decisions = entries.Count(e => e.Kind == LedgerKind.Decision);
-        var denied = entries.Count(e => e.Kind == LedgerKind.Decision && Read(e).TryGetProperty("allowed", out var a) && !a.GetBoolean());
-        var events = entries.Where(e => e.Kind == LedgerKind.Event).ToList();
-        var withViolations = events.Count(e => Read(e).TryGetProperty("violations", out var v) && v.GetArrayLength() > 0);
+        // Each payload is parsed once, for the summary and the timeline.
+        var rows = entries.Select(e => (Entry: e, Payload: Read(e))).ToList();
+        var decisions = rows.Count(r => r.Entry.Kind == LedgerKind.Decision);
+        var denied = rows.Count(r => r.Entry.Kind == LedgerKind.Decision && r.Payload.TryGetProperty("allowed", out var a) && !a.GetBoolean());
+        var events = rows.Where(r => r.Entry.Kind == LedgerKind.Event).ToList();
+        var withViolations = events.Count(r => r.Payload.TryGetProperty("violations", out var v) && v.GetArrayLength() > 0);
         html.Append("<h2>Summary</h2><ul><li>").Append(decisions).Append(" gate decisions, ").Append(denied).Append(" denied (blocked before contact)</li><li>")
             .Append(events.Count).Append(" reported events, ").Append(withViolations).Append(" with rule violations</li></ul>");
 
         html.Append("<h2>Timeline</h2><table><tr><th>#</th><th>Time (UTC)</th><th>Local time</th><th>What</th><th>Collector</th><th>Destination</th><th>Result</th><th>Rules</th></tr>");
-        foreach (var entry in entries)
+        foreach (var (entry, p) in rows)
         {
-            var p = Read(entry);
             var (what, css, result) = Describe(entry, p);
             var time = Time(entry, p);
             html.Append("<tr class=\"").Append(css).Append("\"><td class=\"muted\">").Append(entry.Seq).Append("</td><td>").Append(E($"{time:yyyy-MM-dd HH:mm:ss}"))
@@ -218,7 +219,12 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         html.Append("</div>");
     }
 
-    private static JsonElement Read(LedgerEntry e) => JsonDocument.Parse(e.Payload).RootElement;
+    /// <summary>The payload as a JSON element that outlives its parse (the document is returned to its pool).</summary>
+    private static JsonElement Read(LedgerEntry e)
+    {
+        using var document = JsonDocument.Parse(e.Payload);
+        return document.RootElement.Clone();
+    }
 
     private static string Str(JsonElement p, string name) => p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
 

@@ -64,7 +64,7 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
         return new AcknowledgeIncidentResponse { Incident = ToProto(incident) };
     }
 
-    internal static Api.V1.Incident ToProto(Storage.Incident i)
+    private static Api.V1.Incident ToProto(Storage.Incident i)
     {
         var incident = new Api.V1.Incident
         {

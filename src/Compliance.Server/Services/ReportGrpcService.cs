@@ -77,7 +77,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
                 var scored = new ScoredEvent
                 {
                     EventId = e.EventId,
-                    OccurredAt = Timestamp.FromDateTimeOffset(e.OccurredAt),
+                    OccurredAt = Proto.Time(e.OccurredAt),
                     RiskScore = e.RiskScore,
                     AccountId = e.AccountId,
                     CollectorId = e.CollectorId,

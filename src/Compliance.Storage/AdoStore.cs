@@ -192,12 +192,10 @@ public abstract partial class AdoStore : IComplianceStore
             ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision));
 
         await ExecuteAsync(connection, tx, Sql.DeleteContactIndex, ct, key);
-        var indexed = stored.ContactPoints.Select(c => (Point: c, PartyId: ""))
-            .Concat(stored.Parties.SelectMany(p => p.ContactPoints.Select(c => (Point: c, p.PartyId))));
-        foreach (var (point, partyId) in indexed)
+        foreach (var (point, party) in stored.AllContactPoints())
         {
             await ExecuteAsync(connection, tx, Sql.InsertContactIndex, ct, ("lender_id", stored.LenderId), ("account_id", stored.AccountId),
-                ("contact_point_id", point.ContactPointId), ("party_id", partyId), ("value_hash", point.ValueHash));
+                ("contact_point_id", point.ContactPointId), ("party_id", party?.PartyId ?? ""), ("value_hash", point.ValueHash));
         }
 
         // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.

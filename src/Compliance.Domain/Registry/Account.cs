@@ -61,7 +61,25 @@ public sealed record Account(
     IReadOnlyList<LocalTimeRange> InconvenientTimes,
     DateTimeOffset CreatedAt,
     DateTimeOffset UpdatedAt,
-    long Revision);
+    long Revision)
+{
+    /// <summary>Every contact point of the account, the borrower's first, each with the party it belongs to (null: the borrower).</summary>
+    public IEnumerable<(ContactPoint Point, Party? Party)> AllContactPoints()
+    {
+        foreach (var point in ContactPoints)
+        {
+            yield return (point, null);
+        }
+
+        foreach (var party in Parties)
+        {
+            foreach (var point in party.ContactPoints)
+            {
+                yield return (point, party);
+            }
+        }
+    }
+}
 
 /// <summary>A collection agency of a lender.</summary>
 public sealed record Agency(string LenderId, string AgencyId, string DisplayName, bool Active);

@@ -74,22 +74,11 @@ internal sealed class DestinationResolver(ContactHasher hasher)
 
     private static (ContactPoint? Point, Party? Party) Find(Account account, Func<ContactPoint, bool> match)
     {
-        foreach (var point in account.ContactPoints)
+        foreach (var (point, party) in account.AllContactPoints())
         {
             if (match(point))
             {
-                return (point, null);
-            }
-        }
-
-        foreach (var party in account.Parties)
-        {
-            foreach (var point in party.ContactPoints)
-            {
-                if (match(point))
-                {
-                    return (point, party);
-                }
+                return (point, party);
             }
         }
 

@@ -156,7 +156,7 @@ internal static partial class RegistryMapping
             errors.Add(new FieldError("flag.party_id", $"'{f.PartyId}' is not a party of account '{account.AccountId}'"));
         }
 
-        if (f.ContactPointId.Length > 0 && !AllContactPoints(account).Any(c => c.ContactPointId == f.ContactPointId))
+        if (f.ContactPointId.Length > 0 && !account.AllContactPoints().Any(c => c.Point.ContactPointId == f.ContactPointId))
         {
             errors.Add(new FieldError("flag.contact_point_id", $"'{f.ContactPointId}' is not a contact point of account '{account.AccountId}'"));
         }
@@ -166,9 +166,6 @@ internal static partial class RegistryMapping
         return new Model.Flag($"flg_{Guid.NewGuid():N}"[..16], (Model.FlagType)f.Type, from, expires, (Model.Channel)f.Channel,
             f.PartyId, f.ContactPointId, f.Note, setBy, null);
     }
-
-    public static IEnumerable<Model.ContactPoint> AllContactPoints(Model.Account account) =>
-        account.ContactPoints.Concat(account.Parties.SelectMany(p => p.ContactPoints));
 
     // ---- domain to proto ----
 

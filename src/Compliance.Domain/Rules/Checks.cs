@@ -231,13 +231,16 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly int _max = setup.Int("max_attempts");
     private readonly bool[] _channels = setup.Set<Channel>("channels");
     private readonly bool[] _outcomes = setup.Set<AttemptOutcome>("outcomes");
-    private readonly string _per = setup.Word("count_per");
+    private readonly bool _perDestination = setup.Word("count_per") == "destination";
+    private readonly bool _perDebt = setup.Word("count_per") == "debt";
 
     public override TimeSpan Window => TimeSpan.FromDays(2);
 
+    private string Scope => _perDestination ? "to this number" : _perDebt ? "about this debt" : "to this debtor across all debts";
+
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        if (!Has(_channels, (int)context.Candidate.Channel) || (_per != "destination" && !context.IsConsumer))
+        if (!Has(_channels, (int)context.Candidate.Channel) || (!_perDestination && !context.IsConsumer))
         {
             return;
         }
@@ -263,13 +266,7 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
         }
         else if (next is not null)
         {
-            var scope = _per switch
-            {
-                "destination" => "to this number",
-                "debt" => "about this debt",
-                _ => "to this debtor across all debts",
-            };
-            Hit(ref hits, $"{worst} counted contacts {scope} this local day; the cap is {_max} a day", next);
+            Hit(ref hits, $"{worst} counted contacts {Scope} this local day; the cap is {_max} a day", next);
         }
     }
 
@@ -277,8 +274,6 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
     {
         var count = 0;
         var history = context.History;
-        var perDestination = _per == "destination";
-        var perDebt = _per == "debt";
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
@@ -287,10 +282,10 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
                 continue;
             }
 
-            var match = perDestination
+            var match = _perDestination
                 ? a.DestinationHash == context.Destination.DestinationHash
                 : a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
-                  && (!perDebt || a.AccountId == context.Account.AccountId);
+                  && (!_perDebt || a.AccountId == context.Account.AccountId);
             if (match)
             {
                 count++;

@@ -700,32 +700,22 @@ public abstract partial class AdoStore
 
         public Task AddEventAsync(StoredEvent e) => AddEventsAsync([e]);
 
-        public async Task AddEventsAsync(IReadOnlyList<StoredEvent> events)
+        public async Task<long> NextSeqAsync() =>
+            tx is null ? (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(1), ct, tx)).Single() + 1 : _nextSeq;
+
+        public Task AddEventsAsync(IReadOnlyList<StoredEvent> events) => AddEventsAsync(SealedEvents.Seal(events, _nextSeq));
+
+        public async Task AddEventsAsync(SealedEvents sealedEvents)
         {
             _ = Writes;
+            if (sealedEvents.FirstSeq != _nextSeq)
+            {
+                throw new InvalidOperationException($"The events were sealed for position {sealedEvents.FirstSeq} of the log, which continues at {_nextSeq}.");
+            }
+
+            var (events, first, violations, leaves) = (sealedEvents.Events, sealedEvents.FirstSeq, sealedEvents.Violations, sealedEvents.Leaves);
             var count = events.Count;
-            var first = _nextSeq;
             _nextSeq += count;
-            var violations = new string[count];
-            var leaves = new byte[count][];
-            for (var i = 0; i < count; i++)
-            {
-                violations[i] = events[i].Violations.Count == 0 ? "[]" : JsonSerializer.Serialize(events[i].Violations, JsonOptions);
-            }
-
-            // The leaf hashes are independent of one another: a large batch spreads them over the cores.
-            if (count >= 256)
-            {
-                Parallel.For(0, count, i => leaves[i] = EventDigest.Leaf(events[i], first + i, violations[i]));
-            }
-            else
-            {
-                for (var i = 0; i < count; i++)
-                {
-                    leaves[i] = EventDigest.Leaf(events[i], first + i, violations[i]);
-                }
-            }
-
             if (!_rowsChecked)
             {
                 _rows = store.EventRowWriter(connection);

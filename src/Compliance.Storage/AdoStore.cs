@@ -13,7 +13,7 @@ namespace Compliance.Storage;
 /// </summary>
 public abstract partial class AdoStore : IComplianceStore
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    internal static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
 
     /// <summary>Folder of this provider's schema scripts among the embedded resources, e.g. "Sqlite".</summary>
     protected abstract string SchemaFolder { get; }

@@ -97,6 +97,10 @@ public interface IIngestSession
     Task AddEventAsync(StoredEvent e);
     /// <summary>Appends events in order (their seqs follow one another); the same as adding each, only faster.</summary>
     Task AddEventsAsync(IReadOnlyList<StoredEvent> events);
+    /// <summary>Appends events sealed for the log's next position; throws when the log has moved on since they were sealed.</summary>
+    Task AddEventsAsync(SealedEvents sealedEvents);
+    /// <summary>The position the next appended event takes (in a read session: after the last committed event).</summary>
+    Task<long> NextSeqAsync();
     Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt attempt);
     /// <summary>Turns a gate reservation into a real attempt at the event's time; false when no pending reservation exists.</summary>
     /// <summary>Whether the gate's reservation is still held (not yet confirmed by an event, released or expired).</summary>

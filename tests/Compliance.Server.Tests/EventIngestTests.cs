@@ -395,6 +395,88 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task LargeBatchScoredInTwoLanes_GetsTheVerdictsOfSmallBatches()
+    {
+        // The same 600 events, once as one request (one batch, scored in two lanes split by borrower) and once in
+        // requests of 40 sent one after another (batches too small to split), to two fresh servers.
+        var events = LaneMix();
+        await using var lanes = await StartAsync();
+        await AddAccountsAsync(lanes, "US-3", "US-4");
+        var together = await StreamAsync(Ingest(lanes), events, batchSize: events.Count);
+
+        await using var single = await StartAsync();
+        await AddAccountsAsync(single, "US-3", "US-4");
+        var apart = new List<EventAck>();
+        foreach (var chunk in events.Chunk(40))
+        {
+            apart.AddRange(await StreamAsync(Ingest(single), chunk));
+        }
+
+        Assert.Equal(events.Count, together.Count);
+        Assert.Equal(apart.Select(VerdictText), together.Select(VerdictText));
+        // The mix reaches every path the lanes must agree on.
+        Assert.Contains(together, a => a.Violations.Any(v => v.Rule.RuleId == "US-REGF.call-frequency"));
+        Assert.Contains(together, a => a.Violations.Any(v => v.Rule.RuleId == "US-REGF.cease"));
+        Assert.Contains(together, a => a.Violations.Any(v => v.Rule.RuleId == "INGEST.unknown-decision"));
+        Assert.Contains(together, a => a.Violations.Any(v => v.Rule.RuleId == "US-REGF.third-parties"));
+        Assert.Equal(2, together.Count(a => a.Status == AckStatus.Duplicate));
+        Assert.Contains(together, a => a.Status == AckStatus.Rejected && a.ErrorMessage.Contains("another account", StringComparison.Ordinal));
+        Assert.Contains(together, a => a.Status == AckStatus.Rejected && a.ErrorField.EndsWith(".occurred_at", StringComparison.Ordinal));
+    }
+
+    // The field names the event's place in its own request ("events[4]"), which differs between the two ways of sending.
+    private static string VerdictText(EventAck a) =>
+        $"{a.EventId} {a.Status} {System.Text.RegularExpressions.Regex.Replace(a.ErrorField, @"^events\[\d+\]", "events[]")} {a.RiskScore:0.###} {string.Join(",", a.Violations.Select(v => v.Rule.RuleId).Order(StringComparer.Ordinal))}";
+
+    private static async Task AddAccountsAsync(GateFixture server, params string[] ids)
+    {
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
+        foreach (var id in ids)
+        {
+            await registry.UpsertAccountAsync(new UpsertAccountRequest
+            {
+                Account = new Account
+                {
+                    AccountId = id,
+                    BorrowerId = $"borrower-{id}",
+                    Location = new Location { Region = "US-NY" },
+                    ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = $"+1 212 555 01{id[^1]}0" } },
+                },
+            }, cancellationToken: Ct);
+        }
+    }
+
+    /// <summary>Calls and their ends, texts (some to a third party, some threatening), a stop request, duplicates and refusals over four accounts.</summary>
+    private static List<Event> LaneMix()
+    {
+        var accounts = new[] { "US-1", "US-2", "US-3", "US-4" };
+        var events = new List<Event>();
+        for (var i = 0; i < 600; i++)
+        {
+            var account = accounts[i % 4];
+            var at = T0.AddSeconds(i - 600); // the ten minutes before the pinned clock
+            var id = $"m{i:D3}";
+            events.Add((i % 10) switch
+            {
+                0 => Placed(id, account, at, Own, callId: $"call-{i}"),
+                4 => new Event { EventId = id, AccountId = account, CollectorId = "collector-1", OccurredAt = Timestamp.FromDateTimeOffset(at), CallEnded = new CallEnded { CallId = $"call-{i - 4}", Outcome = CallOutcome.NoAnswer } },
+                5 when account == "US-2" => Sms(id, account, at, "Your payment is late. Reply STOP to opt out.", new Destination { PhoneNumber = "+1 212 555 0199" }),
+                7 => Sms(id, account, at, i % 3 == 0 ? "Pay today or you will be arrested. Reply STOP to opt out." : "Hello, please call us. Reply STOP to opt out."),
+                _ => Sms(id, account, at, "Hello, a reminder about your account."),
+            });
+        }
+
+        events[200] = new Event { EventId = "stop-3", AccountId = "US-3", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddSeconds(-400)), ConsumerRequest = new ConsumerRequest { Type = ConsumerRequestType.StopContact } };
+        events[300] = events[12].Clone();                                     // the same event again
+        events[301] = Sms("m013", "US-1", T0.AddSeconds(-299), "Hello again."); // an id already used by another account's event
+        events[302] = new Event { EventId = "cross", AccountId = "US-3", CollectorId = "collector-1", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddSeconds(-298)), CallEnded = new CallEnded { CallId = "call-0" } };
+        events[303] = Placed("quotes-unknown", "US-4", T0.AddSeconds(-297), Own, decisionId: "dec_unknown");
+        events[304] = Sms("no-time", "US-1", T0, "Hello.");
+        events[304].OccurredAt = null;
+        return events;
+    }
+
+    [Fact]
     public async Task Stream_NeedsAWritingRole()
     {
         await using var server = await StartAsync();

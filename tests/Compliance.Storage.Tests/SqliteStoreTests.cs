@@ -121,6 +121,35 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task SealedEvents_AreAppendedWhereTheyWereSealedFor_AndRefusedOnceTheLogMovedOn()
+    {
+        var store = await CreateStoreAsync();
+        static StoredEvent Text(int n) => new("lender-a", $"s-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms,
+            Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0,
+            T0.AddMinutes(n), T0, false, 0, [], null);
+
+        // Sealed against a read of the committed log, as the ingest pipeline does while another batch is written.
+        long next = 0;
+        await store.RunIngestReadAsync(async reads => next = await reads.NextSeqAsync(), Ct);
+        var first = SealedEvents.Seal([Text(0), Text(1)], next);
+        var stale = SealedEvents.Seal([Text(2)], next);
+        await store.RunIngestAsync(session => session.AddEventsAsync(first), Ct);
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => store.RunIngestAsync(session => session.AddEventsAsync(stale), Ct));
+
+        Assert.Equal(1, next);
+        Assert.Contains("continues at 3", refused.Message, StringComparison.Ordinal);
+        var entry = Assert.Single(await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct));
+        var payload = System.Text.Json.JsonSerializer.Deserialize<EventBatchPayload>(entry.Payload, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
+        Assert.Equal((1L, 2L), (payload.FirstSeq, payload.LastSeq));
+        Assert.Equal(payload.Root, Convert.ToHexStringLower((await store.EventBatchRootAsync("lender-a", 1, 2, Ct)).Root)); // the leaves sealed before are the log's
+        await store.RunIngestReadAsync(async reads =>
+        {
+            Assert.Equal(3, await reads.NextSeqAsync());
+            Assert.Equal(["s-0", "s-1"], (await reads.ExistingEventsAsync("lender-a", ["s-0", "s-1", "s-2"])).Keys.Order());
+        }, Ct);
+    }
+
+    [Fact]
     public async Task Upgrading_MovesEventsIntoTheLog_AndTheirAttemptsCountFromTheirRows()
     {
         // A file as schema 6 left it: events in their own table, each contact also an 'evt:' attempt whose outcome the

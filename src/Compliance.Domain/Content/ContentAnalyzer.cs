@@ -112,7 +112,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
 
     private IReadOnlyList<ContentFinding> Report(string text, ContentContext context, ref FoldBuffer folded, ref MatchList matches)
     {
-        var findings = new List<ContentFinding>();
+        List<ContentFinding>? findings = null;
         var optOutSeen = false;
         var all = matches.Items.AsSpan(0, matches.Count);
         foreach (var match in all)
@@ -141,7 +141,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 var originStart = folded.Origin[match.Start];
                 var lastOrigin = folded.Origin[match.End - 1];
                 var originEnd = lastOrigin + (char.IsHighSurrogate(text[lastOrigin]) && lastOrigin + 1 < text.Length ? 2 : 1);
-                findings.Add(new ContentFinding(use.Rule.Category, use.Rule.RuleId, use.Rule.Citation, use.Rule.Severity,
+                (findings ??= []).Add(new ContentFinding(use.Rule.Category, use.Rule.RuleId, use.Rule.Citation, use.Rule.Severity,
                     use.Display, Excerpt(text, originStart, originEnd), originStart, originEnd - originStart));
             }
         }
@@ -149,10 +149,10 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         if (context.RequireOptOutNotice && !optOutSeen)
         {
             var rule = lexicon.OptOutRule ?? DefaultOptOut;
-            findings.Add(new ContentFinding(ContentCategory.MissingOptOut, rule.RuleId, rule.Citation, rule.Severity, "", "", 0, 0));
+            (findings ??= []).Add(new ContentFinding(ContentCategory.MissingOptOut, rule.RuleId, rule.Citation, rule.Severity, "", "", 0, 0));
         }
 
-        return findings.Count == 0 ? [] : findings;
+        return findings ?? (IReadOnlyList<ContentFinding>)[];
     }
 
     // Used only when no lexicon file declares the missing_opt_out rule.

@@ -21,25 +21,28 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     private readonly Entries<Collector> _collectors = new();
 
     public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
-        GetAsync(_accounts, (lenderId, accountId), (key, token) => store.GetAccountAsync(key.Item1, key.Item2, token), ct);
+        GetAsync(_accounts, (lenderId, accountId), static (s, key, token) => s.GetAccountAsync(key.Item1, key.Item2, token), ct);
 
     public ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct) =>
-        GetAsync(_collectors, (lenderId, collectorId), (key, token) => store.GetCollectorAsync(key.Item1, key.Item2, token), ct);
+        GetAsync(_collectors, (lenderId, collectorId), static (s, key, token) => s.GetCollectorAsync(key.Item1, key.Item2, token), ct);
 
     public void EvictAccount(string lenderId, string accountId) => _accounts.Remove((lenderId, accountId));
 
     public void EvictCollector(string lenderId, string collectorId) => _collectors.Remove((lenderId, collectorId));
 
-    private async ValueTask<T?> GetAsync<T>(Entries<T> entries, (string, string) key, Func<(string, string), CancellationToken, Task<T?>> load, CancellationToken ct)
+    // A hit completes synchronously and allocates nothing: the loader is a static lambda and the async part runs only on a miss.
+    private ValueTask<T?> GetAsync<T>(Entries<T> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load, CancellationToken ct)
         where T : class
     {
         var now = clock.GetUtcNow();
-        if (entries.TryGet(key, now) is { } hit)
-        {
-            return hit.Value;
-        }
+        return entries.TryGet(key, now) is { } hit ? ValueTask.FromResult(hit.Value) : LoadAsync(entries, key, load, now, ct);
+    }
 
-        var value = await load(key, ct);
+    private async ValueTask<T?> LoadAsync<T>(Entries<T> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load,
+        DateTimeOffset now, CancellationToken ct)
+        where T : class
+    {
+        var value = await load(store, key, ct);
         entries.Put(key, value, now + Ttl);
         return value;
     }

@@ -25,7 +25,7 @@ internal sealed class DestinationResolver(ContactHasher hasher)
 
         if (destination.TargetCase == V1.Destination.TargetOneofCase.ContactPointId)
         {
-            var (point, party) = Find(account, c => c.ContactPointId == destination.ContactPointId);
+            var (point, party) = Find(account, destination.ContactPointId, static (c, id) => c.ContactPointId == id);
             if (point is null)
             {
                 throw RpcErrors.InvalidArgument($"{field}.contact_point_id", $"'{destination.ContactPointId}' is not a contact point of account '{account.AccountId}'");
@@ -51,7 +51,7 @@ internal sealed class DestinationResolver(ContactHasher hasher)
 
         CheckChannel(channel, kind, field);
         var hash = hasher.Hash(normalized.Value!);
-        var (registered, owner) = Find(account, c => c.ValueHash == hash);
+        var (registered, owner) = Find(account, hash, static (c, h) => c.ValueHash == h);
         return registered is null
             ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, normalized.Value!.TimeZones), normalized.Value!.Masked, ContactPointUse.Unspecified)
             : Classified(hash, registered.Masked, normalized.Value!.TimeZones, registered, owner);
@@ -60,7 +60,7 @@ internal sealed class DestinationResolver(ContactHasher hasher)
     /// <summary>A destination already hashed (a recorded decision), classified against the account as it is now.</summary>
     public static Resolved ByHash(Account account, string hash)
     {
-        var (point, party) = Find(account, c => c.ValueHash == hash);
+        var (point, party) = Find(account, hash, static (c, h) => c.ValueHash == h);
         return point is null
             ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, []), "", ContactPointUse.Unspecified)
             : Classified(hash, point.Masked, point.TimeZones, point, party);
@@ -72,13 +72,27 @@ internal sealed class DestinationResolver(ContactHasher hasher)
         return new Resolved(new ResolvedDestination(@class, hash, point, party, zones), masked, point.Use);
     }
 
-    private static (ContactPoint? Point, Party? Party) Find(Account account, Func<ContactPoint, bool> match)
+    /// <summary>The first contact point that matches, borrower's first; plain loops, as this runs for every contact.</summary>
+    private static (ContactPoint? Point, Party? Party) Find(Account account, string value, Func<ContactPoint, string, bool> match)
     {
-        foreach (var (point, party) in account.AllContactPoints())
+        // Indexed loops: a foreach over the read-only list interfaces would allocate an enumerator each.
+        for (var i = 0; i < account.ContactPoints.Count; i++)
         {
-            if (match(point))
+            if (match(account.ContactPoints[i], value))
             {
-                return (point, party);
+                return (account.ContactPoints[i], null);
+            }
+        }
+
+        for (var p = 0; p < account.Parties.Count; p++)
+        {
+            var party = account.Parties[p];
+            for (var i = 0; i < party.ContactPoints.Count; i++)
+            {
+                if (match(party.ContactPoints[i], value))
+                {
+                    return (party.ContactPoints[i], party);
+                }
             }
         }
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Compliance.Domain.Content;
 using Compliance.Domain.Events;
 using Compliance.Domain.Registry;
@@ -52,19 +53,22 @@ internal sealed class EventProcessor(
         public string Field { get; } = field;
     }
 
-    /// <summary>What the batch has read and changed so far, so later events see earlier ones.</summary>
-    private sealed class BatchState(IIngestSession session)
+    /// <summary>
+    /// What the batch has read and changed so far, so later events see earlier ones. Two lanes score at once: what
+    /// they share is safe for that (histories are only read, each list by its own borrower's lane; accounts and
+    /// third-party contacts are concurrent maps; incidents and changed accounts are taken under the state's lock).
+    /// </summary>
+    private sealed class BatchState(IIngestSession session, int events)
     {
-        public IIngestSession Session { get; } = session;
-        public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = [];
-        public Dictionary<(string, string), Account> Accounts { get; } = [];
-        public Dictionary<(string, string), V1.EventAck> Seen { get; } = [];
-        public Dictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
-        /// <summary>Reused for every contact's "attempts before it", so a batch does not allocate one list per event.</summary>
-        public List<Attempt> Before { get; } = [];
+        public Lock Sync { get; } = new();
+        public IIngestSession Session { get; set; } = session;
+        public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
+        public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
+        public Dictionary<(string, string), V1.EventAck> Seen { get; } = new(events);
+        public ConcurrentDictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
         /// <summary>The batch's scored events, stored together once all are scored (their rows do not feed later scoring).</summary>
-        public List<StoredEvent> Stored { get; } = [];
+        public List<StoredEvent> Stored { get; } = new(events);
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
 
@@ -75,7 +79,7 @@ internal sealed class EventProcessor(
     public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
         IReadOnlyDictionary<(string, string), Account>? accounts = null)
     {
-        var state = new BatchState(session);
+        var state = new BatchState(session, batch.Count);
         foreach (var (key, account) in accounts ?? new Dictionary<(string, string), Account>())
         {
             state.Accounts[key] = account;
@@ -86,9 +90,9 @@ internal sealed class EventProcessor(
         foreach (var group in batch.GroupBy(p => p.LenderId))
         {
             var ids = group.Select(p => p.Event.EventId).Where(id => id.Length > 0).Distinct(StringComparer.Ordinal).ToList();
-            foreach (var (id, stored) in await session.ExistingEventsAsync(group.Key, ids))
+            foreach (var (id, found) in await session.ExistingEventsAsync(group.Key, ids))
             {
-                existing[(group.Key, id)] = stored;
+                existing[(group.Key, id)] = found;
             }
         }
 
@@ -100,9 +104,9 @@ internal sealed class EventProcessor(
             for (var i = from; i < to; i++)
             {
                 var pending = batch[i];
-                if (existing.TryGetValue((pending.LenderId, pending.Event.EventId), out var stored))
+                if (existing.TryGetValue((pending.LenderId, pending.Event.EventId), out var found))
                 {
-                    acks[i] = Duplicate(stored);
+                    acks[i] = Duplicate(found);
                     continue;
                 }
 
@@ -120,7 +124,7 @@ internal sealed class EventProcessor(
         var half = batch.Count >= 512 ? batch.Count / 2 : batch.Count;
         await Task.WhenAll(Task.Run(() => LoadRangeAsync(half, batch.Count), ct), LoadRangeAsync(0, half));
 
-        var earliest = new Dictionary<(string, string), DateTimeOffset>();
+        var earliest = new Dictionary<(string, string), DateTimeOffset>(batch.Count);
         foreach (var item in items)
         {
             if (item is not null)
@@ -160,6 +164,15 @@ internal sealed class EventProcessor(
             }
         }
 
+        // Scoring. Borrowers are independent of one another (each history belongs to one), so a large batch is scored
+        // in two lanes at once, split by borrower; an event that may read another borrower's history (a call's later
+        // event whose call is not the account's own) waits, with its borrower's later events, for the sequential pass
+        // that follows. So does an event id seen earlier in the batch, which is answered from the first one's verdict.
+        var stored = new StoredEvent?[batch.Count];
+        var lanes = new[] { new List<int>(batch.Count), new List<int>() };
+        var later = new List<int>();
+        var firsts = new HashSet<(string, string)>(batch.Count);
+        var split = batch.Count >= 512;
         for (var i = 0; i < batch.Count; i++)
         {
             if (items[i] is not { } item)
@@ -167,6 +180,65 @@ internal sealed class EventProcessor(
                 continue;
             }
 
+            if (!firsts.Add((item.Pending.LenderId, item.Pending.Event.EventId)))
+            {
+                later.Add(i);
+                continue;
+            }
+
+            lanes[split ? (int)((uint)StringComparer.Ordinal.GetHashCode(item.Account.BorrowerId) % 2) : 0].Add(i);
+        }
+
+        async Task<List<int>> ScoreLaneAsync(List<int> lane, bool alone)
+        {
+            var before = new List<Attempt>();
+            var waiting = new List<int>();
+            var waitingBorrowers = new HashSet<(string, string)>();
+            foreach (var i in lane)
+            {
+                var item = items[i]!;
+                var borrower = (item.Pending.LenderId, item.Account.BorrowerId);
+                if (!alone && (waitingBorrowers.Contains(borrower) || ReadsOtherHistories(state, item)))
+                {
+                    waitingBorrowers.Add(borrower);
+                    waiting.Add(i);
+                    continue;
+                }
+
+                (acks[i], stored[i]) = await ScoreOneAsync(state, item, before);
+            }
+
+            return waiting;
+        }
+
+        var sequential = new List<int>(later);
+        if (split)
+        {
+            var shared = state.Session;
+            state.Session = new SerializedSession(shared);
+            var results = await Task.WhenAll(Task.Run(() => ScoreLaneAsync(lanes[1], alone: false), ct), ScoreLaneAsync(lanes[0], alone: false));
+            state.Session = shared;
+            sequential.AddRange(results[0]);
+            sequential.AddRange(results[1]);
+        }
+        else
+        {
+            await ScoreLaneAsync(lanes[0], alone: true);
+        }
+
+        for (var i = 0; i < batch.Count; i++)
+        {
+            if (stored[i] is { } e)
+            {
+                state.Seen[(e.LenderId, e.EventId)] = acks[i];
+            }
+        }
+
+        sequential.Sort();
+        var beforeAlone = new List<Attempt>();
+        foreach (var i in sequential)
+        {
+            var item = items[i]!;
             var key = (item.Pending.LenderId, item.Pending.Event.EventId);
             if (state.Seen.TryGetValue(key, out var first))
             {
@@ -175,19 +247,18 @@ internal sealed class EventProcessor(
                 continue;
             }
 
-            try
+            (acks[i], stored[i]) = await ScoreOneAsync(state, item, beforeAlone);
+            if (stored[i] is not null)
             {
-                acks[i] = await ScoreAndStoreAsync(state, item);
                 state.Seen[key] = acks[i];
             }
-            catch (Rejected r)
+        }
+
+        foreach (var e in stored)
+        {
+            if (e is not null)
             {
-                acks[i] = Reject(item.Pending, r.Field, r.Message);
-            }
-            catch (Exception e) when (e is not (OperationCanceledException or System.Data.Common.DbException))
-            {
-                // One event the service cannot handle must not sink its batch; store errors still fail the batch (all resend).
-                acks[i] = Reject(item.Pending, item.Pending.Field, $"could not be processed ({e.GetType().Name})");
+                state.Stored.Add(e);
             }
         }
 
@@ -208,7 +279,7 @@ internal sealed class EventProcessor(
         }
     }
 
-    private async Task<Item> LoadAsync(PendingEvent pending, CancellationToken ct)
+    private async ValueTask<Item> LoadAsync(PendingEvent pending, CancellationToken ct)
     {
         var e = pending.Event;
         var f = pending.Field;
@@ -311,7 +382,30 @@ internal sealed class EventProcessor(
         return new Item(pending, kind, account, collector, channel, at, callId);
     }
 
-    private async Task<V1.EventAck> ScoreAndStoreAsync(BatchState state, Item item)
+    /// <summary>Scores one event: its acknowledgement, and its row when it is to be stored.</summary>
+    private async ValueTask<(V1.EventAck Ack, StoredEvent? Stored)> ScoreOneAsync(BatchState state, Item item, List<Attempt> before)
+    {
+        try
+        {
+            return await ScoreAndStoreAsync(state, item, before);
+        }
+        catch (Rejected r)
+        {
+            return (Reject(item.Pending, r.Field, r.Message), null);
+        }
+        catch (Exception e) when (e is not (OperationCanceledException or System.Data.Common.DbException))
+        {
+            // One event the service cannot handle must not sink its batch; store errors still fail the batch (all resend).
+            return (Reject(item.Pending, item.Pending.Field, $"could not be processed ({e.GetType().Name})"), null);
+        }
+    }
+
+    /// <summary>A call's later event whose call is not among its account's attempts may be looked for in other borrowers' histories.</summary>
+    private static bool ReadsOtherHistories(BatchState state, Item item) =>
+        item.Kind is EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft
+        && FindCall(state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)], item.CallId, item.Account.AccountId) is null;
+
+    private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, List<Attempt> before)
     {
         var lender = item.Pending.LenderId;
         var account = state.Accounts.TryGetValue((lender, item.Account.AccountId), out var changed) ? changed : item.Account;
@@ -346,7 +440,7 @@ internal sealed class EventProcessor(
                 };
                 destination = Resolve(e, item, account);
                 use = destination.Use;
-                (var gate, counts) = await ContactAsync(state, item, account, destination, outcome, violations);
+                (var gate, counts) = await ContactAsync(state, item, account, destination, outcome, violations, before);
                 profiles = gate.Profiles;
                 break;
 
@@ -401,18 +495,19 @@ internal sealed class EventProcessor(
         }
 
         var risk = RiskScore.Of(violations);
-        state.Stored.Add(new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
+        var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null, use, counts));
-        return Accepted(e.EventId, violations, risk);
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null, use, counts);
+        return (Accepted(e.EventId, violations, risk), stored);
     }
 
     /// <summary>
     /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
     /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
     /// </summary>
-    private async Task<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome, List<Violation> violations)
+    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome,
+        List<Violation> violations, List<Attempt> before)
     {
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
@@ -433,7 +528,6 @@ internal sealed class EventProcessor(
         }
 
         // The contact is judged against what happened before it, without itself (its own reservation included).
-        var before = state.Before;
         before.Clear();
         var quotesDecision = e.DecisionId.Length > 0;
         foreach (var row in history)
@@ -498,11 +592,8 @@ internal sealed class EventProcessor(
         if (destination.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
         {
             var key = (lender, account.AccountId);
-            if (!state.ThirdPartyContacts.TryGetValue(key, out var entry))
-            {
-                state.ThirdPartyContacts[key] = entry = (account.BorrowerId, []);
-            }
-
+            // One account's events are all in one lane: its list is added to by that lane alone.
+            var entry = state.ThirdPartyContacts.GetOrAdd(key, static (_, borrowerId) => (borrowerId, []), account.BorrowerId);
             entry.Contacts.Add((e.EventId, item.At));
         }
 
@@ -519,9 +610,18 @@ internal sealed class EventProcessor(
         {
             var hit = new RuleHit(finding.RuleId, "CONTENT", finding.Citation, $"{finding.Category}: '{finding.Term}'", false, finding.Severity, null);
             violations.Add(new Violation(hit, finding.Excerpt));
-            if (finding.Category == ContentCategory.DebtDisclosure && destination?.Destination.Class == DestinationClass.Unknown && !item.Pending.Imported
-                && !state.Incidents.Any(i => i.RuleId == DisclosureRule && i.EventIds[0] == item.Pending.Event.EventId))
+            if (finding.Category != ContentCategory.DebtDisclosure || destination?.Destination.Class != DestinationClass.Unknown || item.Pending.Imported)
             {
+                continue;
+            }
+
+            lock (state.Sync)
+            {
+                if (state.Incidents.Any(i => i.RuleId == DisclosureRule && i.EventIds[0] == item.Pending.Event.EventId))
+                {
+                    continue;
+                }
+
                 state.Incidents.Add(NewIncident(item.Pending.LenderId, DisclosureRule, ThirdPartyCitation, account.AccountId, item.Collector?.CollectorId ?? "",
                     $"A message mentioning the debt went to a number not registered on the account ({destination.Masked}): \"{finding.Excerpt}\"",
                     [item.Pending.Event.EventId], item.At));
@@ -569,7 +669,10 @@ internal sealed class EventProcessor(
         var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, null, channel, partyId, "", note, $"event:{item.Pending.Event.EventId}", null);
         await state.Session.AddFlagAsync(lender, account.AccountId, flag, clock.GetUtcNow());
         state.Accounts[(lender, account.AccountId)] = account with { Flags = [.. account.Flags, flag] };
-        state.ChangedAccounts.Add((lender, account.AccountId));
+        lock (state.Sync)
+        {
+            state.ChangedAccounts.Add((lender, account.AccountId));
+        }
     }
 
     private Resolved Resolve(V1.Event e, Item item, Account account)

@@ -10,40 +10,43 @@ internal sealed class Contribution
     public List<Incident> Incidents { get; } = [];
     public HashSet<(string LenderId, string DecisionId)> Reservations { get; } = [];
     public Dictionary<(string LenderId, string AccountId), Account> Accounts { get; } = [];
+
+    /// <summary>The log position of the batch's last event, once its events are sealed.</summary>
+    public long? LastSeq { get; set; }
+
+    /// <summary>The events by lender and id and the borrowers they concern: built once, as the batch goes in flight.</summary>
+    public Dictionary<(string, string), StoredEvent> ByEvent { get; } = [];
+    public HashSet<(string, string)> Borrowers { get; } = [];
+
+    public void Index()
+    {
+        ByEvent.EnsureCapacity(Events.Count);
+        foreach (var e in Events)
+        {
+            ByEvent[(e.LenderId, e.EventId)] = e;
+            Borrowers.Add((e.LenderId, e.BorrowerId));
+        }
+    }
 }
 
 /// <summary>
 /// The changes of batches that are scored but not yet committed, so the next batch is scored as if they were stored:
 /// their events (for duplicates), their borrowers (whose history must not be read from the store until they are
-/// committed), the accounts whose flags they set, the reservations they confirm and the incidents they raise.
-/// Filled by the scorer when a batch is scored; emptied of a batch by the writer once its commit succeeded or failed.
+/// committed), the accounts whose flags they set, the reservations they confirm, the incidents they raise and where
+/// the log will continue. Filled by the scorer when a batch is scored (which also indexes it); the writer takes a
+/// batch out once its commit succeeded or failed, which costs it nothing but the removal from a short list.
 /// </summary>
 internal sealed class InFlight
 {
     private readonly Lock _sync = new();
-    private readonly Dictionary<(string, string), StoredEvent> _events = [];
-    private readonly Dictionary<(string, string), int> _borrowers = [];
-    private readonly Dictionary<(string, string), Account> _accounts = [];
-    private readonly List<Incident> _incidents = [];
-    private readonly HashSet<(string, string)> _reservations = [];
+    private readonly List<Contribution> _batches = [];
 
     public void Add(Contribution c)
     {
+        c.Index();
         lock (_sync)
         {
-            foreach (var e in c.Events)
-            {
-                _events[(e.LenderId, e.EventId)] = e;
-                _borrowers[(e.LenderId, e.BorrowerId)] = _borrowers.GetValueOrDefault((e.LenderId, e.BorrowerId)) + 1;
-            }
-
-            foreach (var (key, account) in c.Accounts)
-            {
-                _accounts[key] = account;
-            }
-
-            _incidents.AddRange(c.Incidents);
-            _reservations.UnionWith(c.Reservations);
+            _batches.Add(c);
         }
     }
 
@@ -51,38 +54,7 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            foreach (var e in c.Events)
-            {
-                if (_events.TryGetValue((e.LenderId, e.EventId), out var stored) && ReferenceEquals(stored, e))
-                {
-                    _events.Remove((e.LenderId, e.EventId));
-                }
-
-                var borrower = (e.LenderId, e.BorrowerId);
-                if (_borrowers.TryGetValue(borrower, out var count))
-                {
-                    if (count <= 1)
-                    {
-                        _borrowers.Remove(borrower);
-                    }
-                    else
-                    {
-                        _borrowers[borrower] = count - 1;
-                    }
-                }
-            }
-
-            foreach (var (key, account) in c.Accounts)
-            {
-                // A later batch may have changed the account again; its version stays until that batch is done.
-                if (_accounts.TryGetValue(key, out var current) && ReferenceEquals(current, account))
-                {
-                    _accounts.Remove(key);
-                }
-            }
-
-            _incidents.RemoveAll(c.Incidents.Contains);
-            _reservations.ExceptWith(c.Reservations);
+            _batches.Remove(c);
         }
     }
 
@@ -90,7 +62,16 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            return _events.TryGetValue((lenderId, eventId), out stored!);
+            for (var i = _batches.Count - 1; i >= 0; i--)
+            {
+                if (_batches[i].ByEvent.TryGetValue((lenderId, eventId), out stored!))
+                {
+                    return true;
+                }
+            }
+
+            stored = null!;
+            return false;
         }
     }
 
@@ -98,7 +79,7 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            return _borrowers.ContainsKey((lenderId, borrowerId));
+            return _batches.Exists(b => b.Borrowers.Contains((lenderId, borrowerId)));
         }
     }
 
@@ -106,7 +87,7 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            return _reservations.Contains((lenderId, decisionId));
+            return _batches.Exists(b => b.Reservations.Contains((lenderId, decisionId)));
         }
     }
 
@@ -114,16 +95,43 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            return _incidents.Exists(i => i.LenderId == lenderId && i.AccountId == accountId && i.RuleId == ruleId && i.OccurredAt >= since);
+            return _batches.Exists(b => b.Incidents.Exists(i => i.LenderId == lenderId && i.AccountId == accountId && i.RuleId == ruleId && i.OccurredAt >= since));
         }
     }
 
-    /// <summary>The accounts as the batches in flight left them.</summary>
+    /// <summary>Where the log continues after the batches in flight; null when none has sealed events.</summary>
+    public long? NextSeq()
+    {
+        lock (_sync)
+        {
+            long? last = null;
+            foreach (var b in _batches)
+            {
+                if (b.LastSeq is { } seq && (last is null || seq > last))
+                {
+                    last = seq;
+                }
+            }
+
+            return last + 1;
+        }
+    }
+
+    /// <summary>The accounts as the batches in flight left them (a later batch's version over an earlier one's).</summary>
     public Dictionary<(string, string), Account> Accounts()
     {
         lock (_sync)
         {
-            return new Dictionary<(string, string), Account>(_accounts);
+            var accounts = new Dictionary<(string, string), Account>();
+            foreach (var b in _batches)
+            {
+                foreach (var (key, account) in b.Accounts)
+                {
+                    accounts[key] = account;
+                }
+            }
+
+            return accounts;
         }
     }
 }

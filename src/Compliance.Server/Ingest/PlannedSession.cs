@@ -12,6 +12,7 @@ namespace Compliance.Server.Ingest;
 internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Func<Task> drain) : IIngestSession
 {
     private readonly List<Func<IIngestSession, Task>> _plan = [];
+    private long? _nextSeq;
 
     public IReadOnlyList<Func<IIngestSession, Task>> Plan => _plan;
 
@@ -61,12 +62,20 @@ internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Fu
 
     public Task AddEventAsync(StoredEvent e) => AddEventsAsync([e]);
 
-    public Task AddEventsAsync(IReadOnlyList<StoredEvent> events)
+    /// <summary>Seals the events here, for the position after what is in flight; the writer only appends them.</summary>
+    public async Task AddEventsAsync(IReadOnlyList<StoredEvent> events)
     {
+        _nextSeq ??= inFlight.NextSeq() ?? await reads.NextSeqAsync();
+        var sealedEvents = SealedEvents.Seal(events, _nextSeq.Value);
+        _nextSeq += events.Count;
         Contribution.Events.AddRange(events);
-        _plan.Add(s => s.AddEventsAsync(events));
-        return Task.CompletedTask;
+        Contribution.LastSeq = sealedEvents.LastSeq;
+        _plan.Add(s => s.AddEventsAsync(sealedEvents));
     }
+
+    public Task AddEventsAsync(SealedEvents sealedEvents) => throw new NotSupportedException("The planned session seals the events it is given.");
+
+    public async Task<long> NextSeqAsync() => _nextSeq ??= inFlight.NextSeq() ?? await reads.NextSeqAsync();
 
     public Task AddAttemptAsync(string lenderId, string attemptId, string borrowerId, string callId, Attempt attempt)
     {

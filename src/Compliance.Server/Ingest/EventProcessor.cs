@@ -44,6 +44,8 @@ internal sealed class EventProcessor(
     private const long MinSeconds = -62_135_596_800; // 0001-01-01
     private const long MaxSeconds = 253_402_300_799; // 9999-12-31
     private const int MaxNoteLength = 2000;
+    /// <summary>From this many events a batch is checked and scored in two halves at once.</summary>
+    private const int SplitAt = 512;
 
     private readonly IngestOptions _options = options.Value.Ingest;
 
@@ -61,14 +63,13 @@ internal sealed class EventProcessor(
     private sealed class BatchState(IIngestSession session, int events)
     {
         public Lock Sync { get; } = new();
-        public IIngestSession Session { get; set; } = session;
+        /// <summary>Serialised when lanes share it (<see cref="SerializedSession"/>).</summary>
+        public IIngestSession Session { get; } = session;
         public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
         public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
         public Dictionary<(string, string), V1.EventAck> Seen { get; } = new(events);
         public ConcurrentDictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
-        /// <summary>The batch's scored events, stored together once all are scored (their rows do not feed later scoring).</summary>
-        public List<StoredEvent> Stored { get; } = new(events);
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
 
@@ -79,7 +80,9 @@ internal sealed class EventProcessor(
     public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
         IReadOnlyDictionary<(string, string), Account>? accounts = null)
     {
-        var state = new BatchState(session, batch.Count);
+        // A batch this large is checked, and later scored, in two halves at once.
+        var split = batch.Count >= SplitAt;
+        var state = new BatchState(split ? new SerializedSession(session) : session, batch.Count);
         foreach (var (key, account) in accounts ?? new Dictionary<(string, string), Account>())
         {
             state.Accounts[key] = account;
@@ -121,7 +124,7 @@ internal sealed class EventProcessor(
             }
         }
 
-        var half = batch.Count >= 512 ? batch.Count / 2 : batch.Count;
+        var half = split ? batch.Count / 2 : batch.Count;
         await Task.WhenAll(Task.Run(() => LoadRangeAsync(half, batch.Count), ct), LoadRangeAsync(0, half));
 
         var earliest = new Dictionary<(string, string), DateTimeOffset>(batch.Count);
@@ -172,7 +175,6 @@ internal sealed class EventProcessor(
         var lanes = new[] { new List<int>(batch.Count), new List<int>() };
         var later = new List<int>();
         var firsts = new HashSet<(string, string)>(batch.Count);
-        var split = batch.Count >= 512;
         for (var i = 0; i < batch.Count; i++)
         {
             if (items[i] is not { } item)
@@ -189,7 +191,7 @@ internal sealed class EventProcessor(
             lanes[split ? (int)((uint)StringComparer.Ordinal.GetHashCode(item.Account.BorrowerId) % 2) : 0].Add(i);
         }
 
-        async Task<List<int>> ScoreLaneAsync(List<int> lane, bool alone)
+        async Task<List<int>> ScoreLaneAsync(List<int> lane)
         {
             var before = new List<Attempt>();
             var waiting = new List<int>();
@@ -198,7 +200,7 @@ internal sealed class EventProcessor(
             {
                 var item = items[i]!;
                 var borrower = (item.Pending.LenderId, item.Account.BorrowerId);
-                if (!alone && (waitingBorrowers.Contains(borrower) || ReadsOtherHistories(state, item)))
+                if (split && (waitingBorrowers.Contains(borrower) || ReadsOtherHistories(state, item)))
                 {
                     waitingBorrowers.Add(borrower);
                     waiting.Add(i);
@@ -212,18 +214,10 @@ internal sealed class EventProcessor(
         }
 
         var sequential = new List<int>(later);
-        if (split)
+        var waitingLanes = split ? await Task.WhenAll(Task.Run(() => ScoreLaneAsync(lanes[1]), ct), ScoreLaneAsync(lanes[0])) : [await ScoreLaneAsync(lanes[0])];
+        foreach (var waiting in waitingLanes)
         {
-            var shared = state.Session;
-            state.Session = new SerializedSession(shared);
-            var results = await Task.WhenAll(Task.Run(() => ScoreLaneAsync(lanes[1], alone: false), ct), ScoreLaneAsync(lanes[0], alone: false));
-            state.Session = shared;
-            sequential.AddRange(results[0]);
-            sequential.AddRange(results[1]);
-        }
-        else
-        {
-            await ScoreLaneAsync(lanes[0], alone: true);
+            sequential.AddRange(waiting);
         }
 
         for (var i = 0; i < batch.Count; i++)
@@ -254,15 +248,8 @@ internal sealed class EventProcessor(
             }
         }
 
-        foreach (var e in stored)
-        {
-            if (e is not null)
-            {
-                state.Stored.Add(e);
-            }
-        }
-
-        await session.AddEventsAsync(state.Stored);
+        // The batch's rows are stored together once all are scored (they do not feed later scoring), in batch order.
+        await session.AddEventsAsync([.. stored.OfType<StoredEvent>()]);
         await DetectBlastsAsync(state);
         return new BatchResult(acks, state.Incidents, state.ChangedAccounts.ToDictionary(k => k, k => state.Accounts[k]));
     }

@@ -65,8 +65,7 @@ internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Fu
     /// <summary>Seals the events here, for the position after what is in flight; the writer only appends them.</summary>
     public async Task AddEventsAsync(IReadOnlyList<StoredEvent> events)
     {
-        _nextSeq ??= inFlight.NextSeq() ?? await reads.NextSeqAsync();
-        var sealedEvents = SealedEvents.Seal(events, _nextSeq.Value);
+        var sealedEvents = SealedEvents.Seal(events, await NextSeqAsync());
         _nextSeq += events.Count;
         Contribution.Events.AddRange(events);
         Contribution.LastSeq = sealedEvents.LastSeq;

@@ -36,6 +36,27 @@ public abstract partial class AdoStore
     private protected interface IEventRowWriter : IDisposable
     {
         void Write(long seq, StoredEvent e, string violations);
+
+        /// <summary>Adds keys to the key tables, in the order given (sorted, so each page is written once).</summary>
+        void WriteKeys(RecentKey[] byEvent, RecentKey[] byBorrower);
+    }
+
+    /// <summary>An event's keys, as the key tables hold them.</summary>
+    private protected readonly record struct RecentKey(long Seq, string LenderId, string EventId, string BorrowerId, long OccurredMs)
+    {
+        public static int ByEvent(RecentKey a, RecentKey b)
+        {
+            var c = string.CompareOrdinal(a.LenderId, b.LenderId);
+            return c != 0 ? c : string.CompareOrdinal(a.EventId, b.EventId);
+        }
+
+        public static int ByBorrower(RecentKey a, RecentKey b)
+        {
+            var c = string.CompareOrdinal(a.LenderId, b.LenderId);
+            c = c != 0 ? c : string.CompareOrdinal(a.BorrowerId, b.BorrowerId);
+            c = c != 0 ? c : a.OccurredMs.CompareTo(b.OccurredMs);
+            return c != 0 ? c : a.Seq.CompareTo(b.Seq);
+        }
     }
 
     /// <summary>
@@ -80,6 +101,12 @@ public abstract partial class AdoStore
         }
 
         session.AfterCommit();
+        AfterIngestCommit();
+    }
+
+    /// <summary>Called after each ingest group commit; the embedded store checkpoints its write-ahead log from here.</summary>
+    protected virtual void AfterIngestCommit()
+    {
     }
 
     public async Task RunIngestReadAsync(Func<IIngestSession, Task> work, CancellationToken ct)
@@ -387,6 +414,10 @@ public abstract partial class AdoStore
         private readonly Lock _sync = new();
         private readonly Dictionary<(string, string), long> _byEvent = [];
         private readonly Dictionary<(string, string), List<long>> _byBorrower = [];
+        /// <summary>The same keys in the order of the log, for the merge.</summary>
+        private readonly List<RecentKey> _keys = [];
+        /// <summary>Committed keys being sorted for the next merge.</summary>
+        private Task<(RecentKey[] ByEvent, RecentKey[] ByBorrower, long LastSeq)>? _sorting;
         private bool _loaded;
 
         public long IndexedSeq { get; private set; }
@@ -437,7 +468,7 @@ public abstract partial class AdoStore
                 }
             }
 
-            var rows = await QueryAsync(connection, EventSql.RecentKeys, r => (Seq: r.GetInt64(0), Lender: r.GetString(1), Event: r.GetString(2), Borrower: r.GetString(3)), ct, tx,
+            var rows = await QueryAsync(connection, EventSql.RecentKeys, r => new RecentKey(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetInt64(4)), ct, tx,
                 ("indexed", indexed));
             lock (_sync)
             {
@@ -452,13 +483,15 @@ public abstract partial class AdoStore
 
                     _byEvent.Clear();
                     _byBorrower.Clear();
+                    _keys.Clear();
+                    _sorting = null;
                     LastSeq = last;
                 }
 
                 IndexedSeq = indexed;
                 foreach (var row in rows)
                 {
-                    AddLocked(row.Seq, row.Lender, row.Event, row.Borrower);
+                    AddLocked(row);
                 }
 
                 _loaded = true;
@@ -474,16 +507,46 @@ public abstract partial class AdoStore
             {
                 for (var i = 0; i < events.Count; i++)
                 {
-                    AddLocked(first + i, events[i].LenderId, events[i].EventId, events[i].BorrowerId);
+                    var e = events[i];
+                    AddLocked(new RecentKey(first + i, e.LenderId, e.EventId, e.BorrowerId, e.OccurredAt.ToUnixTimeMilliseconds()));
                 }
             }
         }
 
-        public List<(string LenderId, string EventId)> EventKeys()
+        /// <summary>
+        /// The keys to merge into the key tables, sorted by each table's key, and the position they reach; null until
+        /// they are ready. Once <paramref name="threshold"/> keys wait, the first call takes them and sorts them on
+        /// another thread; a later call returns them.
+        /// </summary>
+        public (RecentKey[] ByEvent, RecentKey[] ByBorrower, long LastSeq)? SortedForMerge(int threshold)
         {
             lock (_sync)
             {
-                return [.. _byEvent.Keys];
+                if (_sorting is null)
+                {
+                    if (_keys.Count >= threshold)
+                    {
+                        RecentKey[] keys = [.. _keys];
+                        _sorting = Task.Run(() =>
+                        {
+                            var byBorrower = (RecentKey[])keys.Clone();
+                            Array.Sort(keys, RecentKey.ByEvent);
+                            Array.Sort(byBorrower, RecentKey.ByBorrower);
+                            return (keys, byBorrower, byBorrower.Max(k => k.Seq));
+                        });
+                    }
+
+                    return null;
+                }
+
+                if (!_sorting.IsCompleted)
+                {
+                    return null;
+                }
+
+                var sorted = _sorting.Result;
+                _sorting = null;
+                return sorted;
             }
         }
 
@@ -515,6 +578,7 @@ public abstract partial class AdoStore
             lock (_sync)
             {
                 IndexedSeq = indexed;
+                _keys.RemoveAll(k => k.Seq <= indexed);
                 foreach (var (key, seq) in _byEvent.Where(p => p.Value <= indexed).ToList())
                 {
                     _byEvent.Remove(key);
@@ -531,16 +595,22 @@ public abstract partial class AdoStore
             }
         }
 
-        private void AddLocked(long seq, string lenderId, string eventId, string borrowerId)
+        private void AddLocked(RecentKey key)
         {
-            _byEvent[(lenderId, eventId)] = seq;
-            if (!_byBorrower.TryGetValue((lenderId, borrowerId), out var list))
+            if (_byEvent.TryGetValue((key.LenderId, key.EventId), out var known) && known == key.Seq)
             {
-                _byBorrower[(lenderId, borrowerId)] = list = [];
+                return; // a reader loading the committed keys found one the writer had added
             }
 
-            list.Add(seq);
-            LastSeq = Math.Max(LastSeq, seq);
+            _byEvent[(key.LenderId, key.EventId)] = key.Seq;
+            if (!_byBorrower.TryGetValue((key.LenderId, key.BorrowerId), out var list))
+            {
+                _byBorrower[(key.LenderId, key.BorrowerId)] = list = [];
+            }
+
+            list.Add(key.Seq);
+            _keys.Add(key);
+            LastSeq = Math.Max(LastSeq, key.Seq);
         }
     }
 
@@ -557,6 +627,18 @@ public abstract partial class AdoStore
         private long _indexedTo = -1;
 
         private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
+
+        /// <summary>The provider's own way to append rows and keys, if it has one (made once per session).</summary>
+        private IEventRowWriter? RowWriter()
+        {
+            if (!_rowsChecked)
+            {
+                _rows = store.EventRowWriter(connection);
+                _rowsChecked = true;
+            }
+
+            return _rows;
+        }
 
         /// <summary>Finds where the log ends and, when enough events wait for the key tables, merges them in.</summary>
         public async Task StartAsync()
@@ -575,27 +657,26 @@ public abstract partial class AdoStore
             var recent = store._recent;
             await recent.EnsureLoadedAsync(store, connection, tx, ct, writer: true);
             _nextSeq = recent.NextSeq();
-            if (recent.Count >= store.EventIndexBatch)
+            // The keys are sorted beside the writer, as each key table is, so each page of a table is written once.
+            if (recent.SortedForMerge(store.EventIndexBatch) is var (byEvent, byBorrower, last))
             {
                 // The keys enter the filter before the table, and before they leave memory after the commit. A filter
                 // replaced here gets them too, for a reader that took it just before.
-                var keys = recent.EventKeys();
                 var previous = store._filter;
-                var filter = await store.KeyFilterAsync(connection, tx, ct, keys.Count);
-                foreach (var (lenderId, eventId) in keys)
+                var filter = await store.KeyFilterAsync(connection, tx, ct, byEvent.Length);
+                foreach (var key in byEvent)
                 {
-                    filter.Add(lenderId, eventId);
+                    filter.Add(key.LenderId, key.EventId);
                     if (previous is not null && !ReferenceEquals(previous, filter))
                     {
-                        previous.Add(lenderId, eventId);
+                        previous.Add(key.LenderId, key.EventId);
                     }
                 }
 
-                var parameters = new (string, object?)[] { ("from", recent.IndexedSeq), ("to", recent.LastSeq) };
-                await ExecuteAsync(connection, tx, EventSql.MergeEventKeys, ct, parameters);
-                await ExecuteAsync(connection, tx, EventSql.MergeBorrowerEvents, ct, parameters);
-                await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", recent.LastSeq));
-                _indexedTo = recent.LastSeq;
+                var rows = RowWriter() ?? throw new InvalidOperationException("A store that defers its key tables writes them through its own row writer.");
+                rows.WriteKeys(byEvent, byBorrower);
+                await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", last));
+                _indexedTo = last;
             }
         }
 
@@ -716,17 +797,12 @@ public abstract partial class AdoStore
             var (events, first, violations, leaves) = (sealedEvents.Events, sealedEvents.FirstSeq, sealedEvents.Violations, sealedEvents.Leaves);
             var count = events.Count;
             _nextSeq += count;
-            if (!_rowsChecked)
-            {
-                _rows = store.EventRowWriter(connection);
-                _rowsChecked = true;
-            }
-
+            var rows = RowWriter();
             for (var i = 0; i < count; i++)
             {
-                if (_rows is not null)
+                if (rows is not null)
                 {
-                    _rows.Write(first + i, events[i], violations[i]);
+                    rows.Write(first + i, events[i], violations[i]);
                 }
                 else
                 {
@@ -896,15 +972,7 @@ internal static class EventSql
     public const string LogPositions = """
         SELECT COALESCE((SELECT indexed_seq FROM event_index_state WHERE id = 1), 0), COALESCE((SELECT MAX(seq) FROM event_log), 0)
         """;
-    public const string RecentKeys = "SELECT seq, lender_id, event_id, borrower_id FROM event_log WHERE seq > @indexed ORDER BY seq";
-    public const string MergeEventKeys = """
-        INSERT INTO event_keys (lender_id, event_id, seq)
-        SELECT lender_id, event_id, seq FROM event_log WHERE seq > @from AND seq <= @to ORDER BY lender_id, event_id
-        """;
-    public const string MergeBorrowerEvents = """
-        INSERT INTO borrower_events (lender_id, borrower_id, occurred_at, seq)
-        SELECT lender_id, borrower_id, occurred_at, seq FROM event_log WHERE seq > @from AND seq <= @to ORDER BY lender_id, borrower_id, occurred_at, seq
-        """;
+    public const string RecentKeys = "SELECT seq, lender_id, event_id, borrower_id, occurred_at FROM event_log WHERE seq > @indexed ORDER BY seq";
     public const string CountEventKeys = "SELECT COUNT(*) FROM event_keys";
     public const string AllEventKeys = "SELECT lender_id, event_id FROM event_keys";
     public const string SetIndexedSeq = "UPDATE event_index_state SET indexed_seq = @to WHERE id = 1";

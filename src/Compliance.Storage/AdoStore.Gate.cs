@@ -63,9 +63,9 @@ public abstract partial class AdoStore
         var history = await ReadHistoryAsync(connection, tx, lenderId, borrowerId, since, ct);
         var (decision, reservation) = decide(history);
         await InsertDecisionAsync(connection, tx, decision, ct);
-        if (reservation is not null)
+        if (reservation is { } attempt)
         {
-            await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, reservation, decision.ReservedUntil, ct);
+            await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, attempt, decision.ReservedUntil, ct);
         }
 
         await AppendOneAsync(connection, tx, lenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision, ct);

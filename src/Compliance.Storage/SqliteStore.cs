@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -11,8 +12,15 @@ public sealed class SqliteStore : AdoStore
     private readonly string _connectionString;
     private readonly string _synchronous;
     private readonly int _eventIndexBatch;
+    /// <summary>
+    /// Where the ingest writer checkpoints the write-ahead log itself: only if the background checkpoints fell this
+    /// far behind (in pages; 64 MB).
+    /// </summary>
+    private const int WriterCheckpointPages = 16_384;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
     private DbConnection? _ingestConnection;
+    private DbConnection? _checkpointConnection;
+    private int _checkpointing;
 
     /// <param name="path">The database file.</param>
     /// <param name="syncEveryCommit">FULL synchronous mode: every commit is on disk before it returns, surviving power loss.
@@ -81,6 +89,9 @@ public sealed class SqliteStore : AdoStore
                 }
 
                 _ingestConnection = await OpenAsync(ct);
+                await using var pragma = _ingestConnection.CreateCommand();
+                pragma.CommandText = $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages};";
+                await pragma.ExecuteNonQueryAsync(ct);
             }
         }
         catch
@@ -94,6 +105,40 @@ public sealed class SqliteStore : AdoStore
             _ingestTurn.Release();
             return ValueTask.CompletedTask;
         });
+    }
+
+    /// <summary>
+    /// Copies the committed log into the database file from a connection of its own, beside the writer, so group
+    /// commits do not wait for checkpoints (a passive checkpoint neither blocks nor waits for the writer or readers).
+    /// One runs at a time; a commit during it is copied by the next.
+    /// </summary>
+    protected override void AfterIngestCommit()
+    {
+        if (Interlocked.Exchange(ref _checkpointing, 1) == 0)
+        {
+            _ = Task.Run(CheckpointAsync);
+        }
+    }
+
+    private async Task CheckpointAsync()
+    {
+        try
+        {
+            _checkpointConnection ??= await OpenAsync(CancellationToken.None);
+            await using var checkpoint = _checkpointConnection.CreateCommand();
+            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+            await checkpoint.ExecuteNonQueryAsync();
+        }
+        catch (DbException)
+        {
+            // The next commit tries again; until one succeeds the writer checkpoints once the log is large.
+            _checkpointConnection?.Dispose();
+            _checkpointConnection = null;
+        }
+        finally
+        {
+            Volatile.Write(ref _checkpointing, 0);
+        }
     }
 
     public override async Task<SchemaStatus> MigrateAsync(CancellationToken ct)
@@ -121,6 +166,9 @@ public sealed class SqliteStore : AdoStore
         private const int Done = 101; // SQLITE_DONE
         private readonly sqlite3 _db;
         private readonly sqlite3_stmt _statement;
+        private sqlite3_stmt? _eventKey;
+        private sqlite3_stmt? _borrowerEvent;
+        private byte[] _utf8 = new byte[1024];
 
         public RawEventRowWriter(sqlite3 db)
         {
@@ -128,10 +176,46 @@ public sealed class SqliteStore : AdoStore
             Check(raw.sqlite3_prepare_v2(db, EventSql.InsertEvent, out _statement));
         }
 
+        public void WriteKeys(RecentKey[] byEvent, RecentKey[] byBorrower)
+        {
+            if (_eventKey is null || _borrowerEvent is null)
+            {
+                Check(raw.sqlite3_prepare_v2(_db, EventSql.InsertEventKey, out _eventKey));
+                Check(raw.sqlite3_prepare_v2(_db, EventSql.InsertBorrowerEvent, out _borrowerEvent));
+            }
+
+            foreach (var key in byEvent)
+            {
+                Text(_eventKey, 1, key.LenderId);
+                Text(_eventKey, 2, key.EventId);
+                raw.sqlite3_bind_int64(_eventKey, 3, key.Seq);
+                Step(_eventKey);
+            }
+
+            foreach (var key in byBorrower)
+            {
+                Text(_borrowerEvent, 1, key.LenderId);
+                Text(_borrowerEvent, 2, key.BorrowerId);
+                raw.sqlite3_bind_int64(_borrowerEvent, 3, key.OccurredMs);
+                raw.sqlite3_bind_int64(_borrowerEvent, 4, key.Seq);
+                Step(_borrowerEvent);
+            }
+        }
+
+        /// <summary>Runs a bound statement and resets it for its next values.</summary>
+        private void Step(sqlite3_stmt statement)
+        {
+            var rc = raw.sqlite3_step(statement);
+            raw.sqlite3_reset(statement);
+            if (rc != Done)
+            {
+                Check(rc);
+            }
+        }
+
         public void Write(long seq, StoredEvent e, string violations)
         {
             var s = _statement;
-            raw.sqlite3_reset(s);
             raw.sqlite3_bind_int64(s, 1, seq);
             Text(2, e.LenderId);
             Text(3, e.EventId);
@@ -165,15 +249,26 @@ public sealed class SqliteStore : AdoStore
             }
 
             raw.sqlite3_bind_int(s, 25, (int)e.Counts);
-            var rc = raw.sqlite3_step(s);
-            raw.sqlite3_reset(s);
-            if (rc != Done)
-            {
-                Check(rc);
-            }
+            Step(s);
         }
 
-        private void Text(int index, string value) => Check(raw.sqlite3_bind_text16(_statement, index, value));
+        /// <summary>
+        /// Binds text as UTF-8, the file's encoding: SQLite would otherwise copy UTF-16 and convert it again when it
+        /// builds the record. SQLite copies the bytes, so one buffer serves every column.
+        /// </summary>
+        private void Text(int index, string value) => Text(_statement, index, value);
+
+        private void Text(sqlite3_stmt statement, int index, string value)
+        {
+            var length = Encoding.UTF8.GetMaxByteCount(value.Length);
+            if (_utf8.Length < length)
+            {
+                _utf8 = new byte[Math.Max(length, _utf8.Length * 2)];
+            }
+
+            var written = Encoding.UTF8.GetBytes(value, _utf8);
+            Check(raw.sqlite3_bind_text(statement, index, new ReadOnlySpan<byte>(_utf8, 0, written)));
+        }
 
         private void Check(int rc)
         {
@@ -183,7 +278,12 @@ public sealed class SqliteStore : AdoStore
             }
         }
 
-        public void Dispose() => _statement.Dispose();
+        public void Dispose()
+        {
+            _statement.Dispose();
+            _eventKey?.Dispose();
+            _borrowerEvent?.Dispose();
+        }
     }
 
     protected override bool IsUniqueViolation(DbException e) => e is SqliteException { SqliteErrorCode: SqliteConstraint };

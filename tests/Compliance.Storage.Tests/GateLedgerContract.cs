@@ -95,7 +95,7 @@ public abstract class GateLedgerContract : StoreContract
 
         Assert.Equal(["e-1"], existing!.Keys);
         Assert.Equal("US-REGF.hours", existing["e-1"].Violations.Single().Rule.RuleId);
-        Assert.Equal(AttemptOutcome.Conversation, call!.Attempt.Outcome);
+        Assert.Equal(AttemptOutcome.Conversation, call!.Value.Attempt.Outcome);
         Assert.Single(histories!["b-1"]);
         Assert.Empty(histories["b-2"]);
         Assert.Equal(new ConductTotals("c-1", 1, 1, 35), Assert.Single(totals));

@@ -57,7 +57,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             return result;
         }
 
-        // Three commits of four: the third merges the first eight into the key tables, its own four wait in memory.
+        // Three commits of four: the third finds eight waiting and sorts them beside the writer; a commit after the
+        // sort is done merges them into the key tables. The third commit's own four wait in memory.
         for (var commit = 0; commit < 3; commit++)
         {
             await store.RunIngestAsync(async session =>
@@ -67,6 +68,12 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
                     await session.AddEventAsync(Text(n));
                 }
             }, Ct);
+        }
+
+        for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT indexed_seq FROM event_index_state") == 0; attempt++)
+        {
+            await Task.Delay(10, Ct);
+            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
         }
 
         var beforeRestart = await ReadAsync(store);
@@ -90,6 +97,35 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.Equal(Enumerable.Range(0, 12).Select(n => $"e-{n}"), ofAccount.Select(e => e.EventId));
         Assert.Equal(8, await CountAsync(path, "SELECT COUNT(*) FROM event_keys"));
         Assert.Equal(8, await CountAsync(path, "SELECT indexed_seq FROM event_index_state"));
+    }
+
+    [Fact]
+    public async Task GroupCommits_AreCopiedIntoTheDatabaseFile_BesideTheWriter()
+    {
+        var path = Path.Combine(_directory, "checkpoint.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        var before = new FileInfo(path).Length;
+
+        // About 2.5 MB of rows in ten commits: less than the write-ahead log the writer would checkpoint by itself.
+        var body = new string('x', 1000);
+        for (var commit = 0; commit < 10; commit++)
+        {
+            var events = Enumerable.Range(commit * 200, 200).Select(n => new StoredEvent("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1",
+                "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "",
+                Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], body)).ToList();
+            await store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
+        }
+
+        var copied = false;
+        for (var attempt = 0; attempt < 500 && !copied; attempt++)
+        {
+            await Task.Delay(10, Ct);
+            copied = new FileInfo(path).Length > before + 2_000_000;
+        }
+
+        Assert.True(copied, $"The database file grew from {before} to {new FileInfo(path).Length} bytes; the log was not checkpointed.");
+        Assert.Equal(2000, await CountAsync(path, "SELECT COUNT(*) FROM event_log"));
     }
 
     [Fact]

@@ -50,7 +50,7 @@ public enum AttemptOutcome
 }
 
 /// <summary>One contact that happened or is reserved, as the windows count it.</summary>
-public sealed record Attempt(
+public readonly record struct Attempt(
     DateTimeOffset At,
     string AccountId,
     string CollectorId,

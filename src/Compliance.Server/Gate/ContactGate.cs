@@ -54,7 +54,7 @@ internal sealed class ContactGate(
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
-                var reservation = decision.Allowed
+                Attempt? reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
                         prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)

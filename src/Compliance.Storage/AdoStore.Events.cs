@@ -29,10 +29,16 @@ public abstract partial class AdoStore
     /// <summary>How many events may wait for the key tables before a group commit merges them in.</summary>
     protected virtual int EventIndexBatch => 100_000;
 
-    /// <summary>A provider's faster way to append event rows on this connection, or null for the generic command.</summary>
+    /// <summary>
+    /// A provider's faster way to append event rows and keys on this connection, or null for the generic commands. A
+    /// store that defers its key tables (<see cref="DeferEventIndex"/>) must have one: the bulk merge goes through it.
+    /// </summary>
     private protected virtual IEventRowWriter? EventRowWriter(DbConnection connection) => null;
 
-    /// <summary>Appends rows to event_log (columns as in <see cref="EventSql.InsertEvent"/>) within the connection's transaction.</summary>
+    /// <summary>
+    /// Appends rows to event_log (columns as in <see cref="EventSql.InsertEvent"/>) and keys to the key tables, within
+    /// the connection's transaction.
+    /// </summary>
     private protected interface IEventRowWriter : IDisposable
     {
         void Write(long seq, StoredEvent e, string violations);
@@ -41,7 +47,10 @@ public abstract partial class AdoStore
         void WriteKeys(RecentKey[] byEvent, RecentKey[] byBorrower);
     }
 
-    /// <summary>An event's keys, as the key tables hold them.</summary>
+    /// <summary>
+    /// An event's keys, as the key tables hold them, with the orders of the two tables' primary keys (ordinal: the same
+    /// as SQLite's for all but characters beyond the BMP, where only the merge's page order would suffer).
+    /// </summary>
     private protected readonly record struct RecentKey(long Seq, string LenderId, string EventId, string BorrowerId, long OccurredMs)
     {
         public static int ByEvent(RecentKey a, RecentKey b)

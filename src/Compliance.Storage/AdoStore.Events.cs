@@ -495,12 +495,24 @@ public abstract partial class AdoStore
                     _keys.Clear();
                     _sorting = null;
                     LastSeq = last;
+                    IndexedSeq = indexed;
+                }
+                else if (_loaded)
+                {
+                    return; // loaded by someone else meanwhile
+                }
+                else
+                {
+                    // The writer may have merged keys between these reads and now: they must not come back.
+                    IndexedSeq = Math.Max(IndexedSeq, indexed);
                 }
 
-                IndexedSeq = indexed;
                 foreach (var row in rows)
                 {
-                    AddLocked(row);
+                    if (row.Seq > IndexedSeq)
+                    {
+                        AddLocked(row);
+                    }
                 }
 
                 _loaded = true;
@@ -553,9 +565,9 @@ public abstract partial class AdoStore
                     return null;
                 }
 
-                var sorted = _sorting.Result;
+                var sorting = _sorting;
                 _sorting = null;
-                return sorted;
+                return sorting.GetAwaiter().GetResult();
             }
         }
 

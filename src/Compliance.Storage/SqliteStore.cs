@@ -6,7 +6,7 @@ using SQLitePCL;
 namespace Compliance.Storage;
 
 /// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
-public sealed class SqliteStore : AdoStore
+public sealed class SqliteStore : AdoStore, IAsyncDisposable
 {
     private const int SqliteConstraint = 19;
     private readonly string _connectionString;
@@ -19,8 +19,11 @@ public sealed class SqliteStore : AdoStore
     private const int WriterCheckpointPages = 16_384;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
     private DbConnection? _ingestConnection;
-    private DbConnection? _checkpointConnection;
+    private SqliteConnection? _checkpointConnection;
+    private Task _checkpoint = Task.CompletedTask;
     private int _checkpointing;
+    private int _checkpointWanted;
+    private volatile bool _disposed;
 
     /// <param name="path">The database file.</param>
     /// <param name="syncEveryCommit">FULL synchronous mode: every commit is on disk before it returns, surviving power loss.
@@ -88,10 +91,21 @@ public sealed class SqliteStore : AdoStore
                     await _ingestConnection.DisposeAsync();
                 }
 
-                _ingestConnection = await OpenAsync(ct);
-                await using var pragma = _ingestConnection.CreateCommand();
-                pragma.CommandText = $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages};";
-                await pragma.ExecuteNonQueryAsync(ct);
+                _ingestConnection = null;
+                var connection = await OpenAsync(ct);
+                try
+                {
+                    await using var pragma = connection.CreateCommand();
+                    pragma.CommandText = $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages};";
+                    await pragma.ExecuteNonQueryAsync(CancellationToken.None);
+                }
+                catch
+                {
+                    await connection.DisposeAsync();
+                    throw;
+                }
+
+                _ingestConnection = connection;
             }
         }
         catch
@@ -110,13 +124,19 @@ public sealed class SqliteStore : AdoStore
     /// <summary>
     /// Copies the committed log into the database file from a connection of its own, beside the writer, so group
     /// commits do not wait for checkpoints (a passive checkpoint neither blocks nor waits for the writer or readers).
-    /// One runs at a time; a commit during it is copied by the next.
+    /// One runs at a time, and again as long as commits arrived while it ran.
     /// </summary>
     protected override void AfterIngestCommit()
     {
-        if (Interlocked.Exchange(ref _checkpointing, 1) == 0)
+        Volatile.Write(ref _checkpointWanted, 1);
+        StartCheckpoint();
+    }
+
+    private void StartCheckpoint()
+    {
+        if (!_disposed && Interlocked.Exchange(ref _checkpointing, 1) == 0)
         {
-            _ = Task.Run(CheckpointAsync);
+            _checkpoint = Task.Run(CheckpointAsync);
         }
     }
 
@@ -124,20 +144,50 @@ public sealed class SqliteStore : AdoStore
     {
         try
         {
-            _checkpointConnection ??= await OpenAsync(CancellationToken.None);
-            await using var checkpoint = _checkpointConnection.CreateCommand();
-            checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-            await checkpoint.ExecuteNonQueryAsync();
+            while (!_disposed && Interlocked.Exchange(ref _checkpointWanted, 0) == 1)
+            {
+                // Never creates the file: a store whose file was removed has nothing to copy.
+                _checkpointConnection ??= await OpenCheckpointConnectionAsync();
+                await using var checkpoint = _checkpointConnection.CreateCommand();
+                checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
+                await checkpoint.ExecuteNonQueryAsync();
+            }
         }
-        catch (DbException)
+        catch (Exception)
         {
-            // The next commit tries again; until one succeeds the writer checkpoints once the log is large.
+            // The next commit tries again with a new connection; until one succeeds, the writer checkpoints once the
+            // log has grown large (WriterCheckpointPages).
             _checkpointConnection?.Dispose();
             _checkpointConnection = null;
         }
         finally
         {
             Volatile.Write(ref _checkpointing, 0);
+        }
+
+        // A commit that came after the last round but saw this one still running started none.
+        if (Volatile.Read(ref _checkpointWanted) == 1)
+        {
+            StartCheckpoint();
+        }
+    }
+
+    private async Task<SqliteConnection> OpenCheckpointConnectionAsync()
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+        await connection.OpenAsync();
+        return connection;
+    }
+
+    /// <summary>Waits for a running checkpoint and closes the connections the store keeps (the host does this at shutdown).</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _disposed = true;
+        await _checkpoint;
+        _checkpointConnection?.Dispose();
+        if (_ingestConnection is not null)
+        {
+            await _ingestConnection.DisposeAsync();
         }
     }
 

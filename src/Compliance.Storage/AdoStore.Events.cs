@@ -43,8 +43,8 @@ public abstract partial class AdoStore
     {
         void Write(long seq, StoredEvent e, string violations);
 
-        /// <summary>Adds keys to the key tables, in the order given (sorted, so each page is written once).</summary>
-        void WriteKeys(RecentKey[] byEvent, RecentKey[] byBorrower);
+        /// <summary>Adds keys to the key tables, in the order given (sorted, so each page is written once), skipping keys they hold.</summary>
+        void WriteKeys(ReadOnlySpan<RecentKey> byEvent, ReadOnlySpan<RecentKey> byBorrower);
     }
 
     /// <summary>
@@ -425,8 +425,8 @@ public abstract partial class AdoStore
         private readonly Dictionary<(string, string), List<long>> _byBorrower = [];
         /// <summary>The same keys in the order of the log, for the merge.</summary>
         private readonly List<RecentKey> _keys = [];
-        /// <summary>Committed keys being sorted for the next merge.</summary>
-        private Task<(RecentKey[] ByEvent, RecentKey[] ByBorrower, long LastSeq)>? _sorting;
+        /// <summary>Committed keys being sorted for a merge, or sorted and partly handed out.</summary>
+        private Task<Merge>? _merge;
         private bool _loaded;
 
         public long IndexedSeq { get; private set; }
@@ -449,7 +449,17 @@ public abstract partial class AdoStore
             lock (_sync)
             {
                 _loaded = false;
+                _merge = null; // parts handed to the failed commit were not stored
             }
+        }
+
+        /// <summary>A merge's keys sorted by each key table's order, and how many have been handed to commits.</summary>
+        private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, long lastSeq)
+        {
+            public RecentKey[] ByEvent { get; } = byEvent;
+            public RecentKey[] ByBorrower { get; } = byBorrower;
+            public long LastSeq { get; } = lastSeq;
+            public int Handed { get; set; }
         }
 
         /// <summary>
@@ -493,7 +503,7 @@ public abstract partial class AdoStore
                     _byEvent.Clear();
                     _byBorrower.Clear();
                     _keys.Clear();
-                    _sorting = null;
+                    _merge = null;
                     LastSeq = last;
                     IndexedSeq = indexed;
                 }
@@ -535,39 +545,51 @@ public abstract partial class AdoStore
         }
 
         /// <summary>
-        /// The keys to merge into the key tables, sorted by each table's key, and the position they reach; null until
-        /// they are ready. Once <paramref name="threshold"/> keys wait, the first call takes them and sorts them on
-        /// another thread; a later call returns them.
+        /// The next part of the keys to merge into the key tables, sorted as each table is, and, with the last part, the
+        /// position the merge reaches; null while there is nothing to merge. Once <paramref name="threshold"/> keys
+        /// wait, the first call takes them and sorts them on another thread; later calls hand them out <paramref name="part"/>
+        /// at a time, so no single commit carries the whole merge. A failed commit drops the merge (see <see cref="Invalidate"/>);
+        /// it starts again later, and the key tables ignore keys they already hold.
         /// </summary>
-        public (RecentKey[] ByEvent, RecentKey[] ByBorrower, long LastSeq)? SortedForMerge(int threshold)
+        public (ArraySegment<RecentKey> ByEvent, ArraySegment<RecentKey> ByBorrower, long? Completes)? NextMergePart(int threshold, int part)
         {
             lock (_sync)
             {
-                if (_sorting is null)
+                if (_merge is null)
                 {
                     if (_keys.Count >= threshold)
                     {
                         RecentKey[] keys = [.. _keys];
-                        _sorting = Task.Run(() =>
+                        _merge = Task.Run(() =>
                         {
                             var byBorrower = (RecentKey[])keys.Clone();
                             Array.Sort(keys, RecentKey.ByEvent);
                             Array.Sort(byBorrower, RecentKey.ByBorrower);
-                            return (keys, byBorrower, byBorrower.Max(k => k.Seq));
+                            return new Merge(keys, byBorrower, byBorrower.Max(k => k.Seq));
                         });
                     }
 
                     return null;
                 }
 
-                if (!_sorting.IsCompleted)
+                if (!_merge.IsCompleted)
                 {
                     return null;
                 }
 
-                var sorting = _sorting;
-                _sorting = null;
-                return sorting.GetAwaiter().GetResult();
+                var task = _merge;
+                _merge = null;
+                var merge = task.GetAwaiter().GetResult();
+                var from = merge.Handed;
+                var count = Math.Min(part, merge.ByEvent.Length - from);
+                merge.Handed += count;
+                var completes = merge.Handed == merge.ByEvent.Length;
+                if (!completes)
+                {
+                    _merge = task;
+                }
+
+                return (new(merge.ByEvent, from, count), new(merge.ByBorrower, from, count), completes ? merge.LastSeq : null);
             }
         }
 
@@ -678,13 +700,14 @@ public abstract partial class AdoStore
             var recent = store._recent;
             await recent.EnsureLoadedAsync(store, connection, tx, ct, writer: true);
             _nextSeq = recent.NextSeq();
-            // The keys are sorted beside the writer, as each key table is, so each page of a table is written once.
-            if (recent.SortedForMerge(store.EventIndexBatch) is var (byEvent, byBorrower, last))
+            // The keys are sorted beside the writer, as each key table is, so each page of a table is written once; a
+            // tenth of them goes in with each commit, so no commit stalls the pipeline for the whole merge.
+            if (recent.NextMergePart(store.EventIndexBatch, Math.Max(1, store.EventIndexBatch / 10)) is var (byEvent, byBorrower, completes))
             {
                 // The keys enter the filter before the table, and before they leave memory after the commit. A filter
                 // replaced here gets them too, for a reader that took it just before.
                 var previous = store._filter;
-                var filter = await store.KeyFilterAsync(connection, tx, ct, byEvent.Length);
+                var filter = await store.KeyFilterAsync(connection, tx, ct, byEvent.Count);
                 foreach (var key in byEvent)
                 {
                     filter.Add(key.LenderId, key.EventId);
@@ -696,8 +719,11 @@ public abstract partial class AdoStore
 
                 var rows = RowWriter() ?? throw new InvalidOperationException("A store that defers its key tables writes them through its own row writer.");
                 rows.WriteKeys(byEvent, byBorrower);
-                await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", last));
-                _indexedTo = last;
+                if (completes is { } last)
+                {
+                    await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", last));
+                    _indexedTo = last;
+                }
             }
         }
 

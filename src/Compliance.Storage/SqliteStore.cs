@@ -214,6 +214,10 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     private sealed class RawEventRowWriter : IEventRowWriter
     {
         private const int Done = 101; // SQLITE_DONE
+        // A merge that failed part-way, or was cut short by a restart, runs again: keys already there are skipped.
+        private const string MergeEventKey = "INSERT OR IGNORE INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
+        private const string MergeBorrowerEvent =
+            "INSERT OR IGNORE INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
         private readonly sqlite3 _db;
         private readonly sqlite3_stmt _statement;
         private sqlite3_stmt? _eventKey;
@@ -226,12 +230,12 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
             Check(raw.sqlite3_prepare_v2(db, EventSql.InsertEvent, out _statement));
         }
 
-        public void WriteKeys(RecentKey[] byEvent, RecentKey[] byBorrower)
+        public void WriteKeys(ReadOnlySpan<RecentKey> byEvent, ReadOnlySpan<RecentKey> byBorrower)
         {
             if (_eventKey is null || _borrowerEvent is null)
             {
-                Check(raw.sqlite3_prepare_v2(_db, EventSql.InsertEventKey, out _eventKey));
-                Check(raw.sqlite3_prepare_v2(_db, EventSql.InsertBorrowerEvent, out _borrowerEvent));
+                Check(raw.sqlite3_prepare_v2(_db, MergeEventKey, out _eventKey));
+                Check(raw.sqlite3_prepare_v2(_db, MergeBorrowerEvent, out _borrowerEvent));
             }
 
             foreach (var key in byEvent)

@@ -56,7 +56,8 @@ public abstract partial class AdoStore
         public static int ByEvent(RecentKey a, RecentKey b)
         {
             var c = string.CompareOrdinal(a.LenderId, b.LenderId);
-            return c != 0 ? c : string.CompareOrdinal(a.EventId, b.EventId);
+            c = c != 0 ? c : string.CompareOrdinal(a.EventId, b.EventId);
+            return c != 0 ? c : a.Seq.CompareTo(b.Seq);
         }
 
         public static int ByBorrower(RecentKey a, RecentKey b)
@@ -449,17 +450,27 @@ public abstract partial class AdoStore
             lock (_sync)
             {
                 _loaded = false;
-                _merge = null; // parts handed to the failed commit were not stored
+                if (_merge is { IsCompletedSuccessfully: true } merge)
+                {
+                    // The part handed to the failed commit was not stored: it is handed out again.
+                    merge.Result.Handed = merge.Result.Committed;
+                }
             }
         }
 
-        /// <summary>A merge's keys sorted by each key table's order, and how many have been handed to commits.</summary>
+        /// <summary>
+        /// A merge: committed keys sorted by each key table's order (they stay valid however commits fail later), how
+        /// many have been handed to a commit, and how many of those were committed.
+        /// </summary>
         private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, long lastSeq)
         {
             public RecentKey[] ByEvent { get; } = byEvent;
             public RecentKey[] ByBorrower { get; } = byBorrower;
             public long LastSeq { get; } = lastSeq;
+            /// <summary>A tenth of the merge: no single commit carries all of it, and it ends within ten commits.</summary>
+            public int Part { get; } = Math.Max(1, (byEvent.Length + 9) / 10);
             public int Handed { get; set; }
+            public int Committed { get; set; }
         }
 
         /// <summary>
@@ -503,7 +514,12 @@ public abstract partial class AdoStore
                     _byEvent.Clear();
                     _byBorrower.Clear();
                     _keys.Clear();
-                    _merge = null;
+                    // A merge's keys stay valid while the key tables have not moved on (another process merging).
+                    if (indexed != IndexedSeq || _merge is { IsCompletedSuccessfully: true, Result.LastSeq: var merging } && merging > last)
+                    {
+                        _merge = null;
+                    }
+
                     LastSeq = last;
                     IndexedSeq = indexed;
                 }
@@ -547,11 +563,12 @@ public abstract partial class AdoStore
         /// <summary>
         /// The next part of the keys to merge into the key tables, sorted as each table is, and, with the last part, the
         /// position the merge reaches; null while there is nothing to merge. Once <paramref name="threshold"/> keys
-        /// wait, the first call takes them and sorts them on another thread; later calls hand them out <paramref name="part"/>
-        /// at a time, so no single commit carries the whole merge. A failed commit drops the merge (see <see cref="Invalidate"/>);
-        /// it starts again later, and the key tables ignore keys they already hold.
+        /// wait, the first call takes them and sorts them on another thread; later calls hand them out a tenth at a
+        /// time (<see cref="Merge.Part"/>), one part per commit. The commit reports back with <see cref="PartCommitted"/>;
+        /// a failed one is handed out again (<see cref="Invalidate"/>). After a restart the merge starts over, and the key
+        /// tables skip keys they already hold.
         /// </summary>
-        public (ArraySegment<RecentKey> ByEvent, ArraySegment<RecentKey> ByBorrower, long? Completes)? NextMergePart(int threshold, int part)
+        public (ArraySegment<RecentKey> ByEvent, ArraySegment<RecentKey> ByBorrower, long? Completes)? NextMergePart(int threshold)
         {
             lock (_sync)
             {
@@ -577,19 +594,39 @@ public abstract partial class AdoStore
                     return null;
                 }
 
-                var task = _merge;
-                _merge = null;
-                var merge = task.GetAwaiter().GetResult();
-                var from = merge.Handed;
-                var count = Math.Min(part, merge.ByEvent.Length - from);
-                merge.Handed += count;
-                var completes = merge.Handed == merge.ByEvent.Length;
-                if (!completes)
+                if (!_merge.IsCompletedSuccessfully)
                 {
-                    _merge = task;
+                    _merge = null; // the sort failed: the next commit sorts again
+                    return null;
                 }
 
+                var merge = _merge.Result;
+                var from = merge.Handed;
+                var count = Math.Min(merge.Part, merge.ByEvent.Length - from);
+                if (count == 0)
+                {
+                    return null;
+                }
+
+                merge.Handed += count;
+                var completes = merge.Handed == merge.ByEvent.Length;
                 return (new(merge.ByEvent, from, count), new(merge.ByBorrower, from, count), completes ? merge.LastSeq : null);
+            }
+        }
+
+        /// <summary>The commit that carried the merge's keys up to <paramref name="handed"/> succeeded.</summary>
+        public void PartCommitted(int handed)
+        {
+            lock (_sync)
+            {
+                if (_merge is { IsCompletedSuccessfully: true } task && task.Result.Committed < handed)
+                {
+                    task.Result.Committed = handed;
+                    if (handed == task.Result.ByEvent.Length)
+                    {
+                        _merge = null;
+                    }
+                }
             }
         }
 
@@ -668,6 +705,7 @@ public abstract partial class AdoStore
         private bool _rowsChecked;
         private long _nextSeq;
         private long _indexedTo = -1;
+        private int _mergedTo = -1;
 
         private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
 
@@ -702,8 +740,9 @@ public abstract partial class AdoStore
             _nextSeq = recent.NextSeq();
             // The keys are sorted beside the writer, as each key table is, so each page of a table is written once; a
             // tenth of them goes in with each commit, so no commit stalls the pipeline for the whole merge.
-            if (recent.NextMergePart(store.EventIndexBatch, Math.Max(1, store.EventIndexBatch / 10)) is var (byEvent, byBorrower, completes))
+            if (recent.NextMergePart(store.EventIndexBatch) is var (byEvent, byBorrower, completes))
             {
+                _mergedTo = byEvent.Offset + byEvent.Count;
                 // The keys enter the filter before the table, and before they leave memory after the commit. A filter
                 // replaced here gets them too, for a reader that took it just before.
                 var previous = store._filter;
@@ -744,6 +783,11 @@ public abstract partial class AdoStore
 
         public void AfterCommit()
         {
+            if (_mergedTo >= 0)
+            {
+                store._recent.PartCommitted(_mergedTo);
+            }
+
             if (_indexedTo >= 0)
             {
                 store._recent.Indexed(_indexedTo);
@@ -758,7 +802,7 @@ public abstract partial class AdoStore
             }
 
             // Keys newer than the key table are in memory; older ones are looked up only if the filter may hold them.
-            var filter = store.DeferEventIndex ? await store.KeyFilterAsync(connection, tx, ct) : null;
+            // The filter is taken after memory was asked: a key that left memory meanwhile is in the filter by then.
             var seqs = new List<long>();
             var unknown = new List<string>(eventIds.Count);
             foreach (var id in eventIds)
@@ -767,10 +811,16 @@ public abstract partial class AdoStore
                 {
                     seqs.Add(seq);
                 }
-                else if (filter is null || filter.MayContain(lenderId, id))
+                else
                 {
                     unknown.Add(id);
                 }
+            }
+
+            if (store.DeferEventIndex && unknown.Count > 0)
+            {
+                var filter = await store.KeyFilterAsync(connection, tx, ct);
+                unknown.RemoveAll(id => !filter.MayContain(lenderId, id));
             }
 
             if (unknown.Count > 0)

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Compliance.Domain.Events;
 using Compliance.Domain.Ledger;
@@ -165,9 +166,6 @@ public abstract partial class AdoStore
         return events.Where(e => e.LenderId == lenderId && e.AccountId == accountId && e.OccurredAt >= from && e.OccurredAt < to)
             .OrderBy(e => e.OccurredAt).ThenBy(e => e.Seq).ToList();
     }
-
-    public async Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct) =>
-        (await EventProofsAsync(lenderId, [seq], ct)).SingleOrDefault();
 
     public async Task<IReadOnlyList<EventProof>> EventProofsAsync(string lenderId, IReadOnlyList<long> seqs, CancellationToken ct)
     {
@@ -336,16 +334,15 @@ public abstract partial class AdoStore
         return seqs;
     }
 
-    private async Task<List<StoredEvent>> EventsBySeqAsync(DbConnection connection, DbTransaction? tx, IEnumerable<long> seqs, CancellationToken ct)
+    private async Task<List<StoredEvent>> EventsBySeqAsync(DbConnection connection, DbTransaction? tx, IReadOnlyCollection<long> seqs, CancellationToken ct)
     {
         var events = new List<StoredEvent>();
-        var list = Json(seqs);
-        if (list == "[]")
+        if (seqs.Count == 0)
         {
             return events;
         }
 
-        await using var command = Command(connection, tx, EventSql.SelectEventsBySeq(ListOf("@ids")), [("ids", list)]);
+        await using var command = Command(connection, tx, EventSql.SelectEventsBySeq(ListOf("@ids")), [("ids", Json(seqs))]);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
@@ -428,6 +425,9 @@ public abstract partial class AdoStore
         private readonly List<RecentKey> _keys = [];
         /// <summary>Committed keys being sorted for a merge, or sorted and partly handed out.</summary>
         private Task<Merge>? _merge;
+
+        /// <summary>The merge in progress once its keys are sorted; null before, or when there is none.</summary>
+        private Merge? Sorted => _merge is { IsCompletedSuccessfully: true } task ? task.Result : null;
         private bool _loaded;
 
         public long IndexedSeq { get; private set; }
@@ -450,10 +450,10 @@ public abstract partial class AdoStore
             lock (_sync)
             {
                 _loaded = false;
-                if (_merge is { IsCompletedSuccessfully: true } merge)
+                if (Sorted is { } merge)
                 {
                     // The part handed to the failed commit was not stored: it is handed out again.
-                    merge.Result.Handed = merge.Result.Committed;
+                    merge.Handed = merge.Committed;
                 }
             }
         }
@@ -515,7 +515,7 @@ public abstract partial class AdoStore
                     _byBorrower.Clear();
                     _keys.Clear();
                     // A merge's keys stay valid while the key tables have not moved on (another process merging).
-                    if (indexed != IndexedSeq || _merge is { IsCompletedSuccessfully: true, Result.LastSeq: var merging } && merging > last)
+                    if (indexed != IndexedSeq || Sorted?.LastSeq > last)
                     {
                         _merge = null;
                     }
@@ -614,18 +614,24 @@ public abstract partial class AdoStore
             }
         }
 
-        /// <summary>The commit that carried the merge's keys up to <paramref name="handed"/> succeeded.</summary>
+        /// <summary>
+        /// The commit that carried the merge's keys up to <paramref name="handed"/> succeeded; after the last part the
+        /// key tables hold everything up to the merge's position, and memory forgets those keys.
+        /// </summary>
         public void PartCommitted(int handed)
         {
             lock (_sync)
             {
-                if (_merge is { IsCompletedSuccessfully: true } task && task.Result.Committed < handed)
+                if (Sorted is not { } merge || merge.Committed >= handed)
                 {
-                    task.Result.Committed = handed;
-                    if (handed == task.Result.ByEvent.Length)
-                    {
-                        _merge = null;
-                    }
+                    return;
+                }
+
+                merge.Committed = handed;
+                if (handed == merge.ByEvent.Length)
+                {
+                    _merge = null;
+                    IndexedLocked(merge.LastSeq);
                 }
             }
         }
@@ -653,42 +659,35 @@ public abstract partial class AdoStore
         }
 
         /// <summary>The key tables now hold everything up to <paramref name="indexed"/>: forget those keys.</summary>
-        public void Indexed(long indexed)
+        private void IndexedLocked(long indexed)
         {
-            lock (_sync)
+            IndexedSeq = indexed;
+            _keys.RemoveAll(k => k.Seq <= indexed);
+            foreach (var (key, seq) in _byEvent.Where(p => p.Value <= indexed).ToList())
             {
-                IndexedSeq = indexed;
-                _keys.RemoveAll(k => k.Seq <= indexed);
-                foreach (var (key, seq) in _byEvent.Where(p => p.Value <= indexed).ToList())
-                {
-                    _byEvent.Remove(key);
-                }
+                _byEvent.Remove(key);
+            }
 
-                foreach (var (key, list) in _byBorrower.ToList())
+            foreach (var (key, list) in _byBorrower.ToList())
+            {
+                list.RemoveAll(s => s <= indexed);
+                if (list.Count == 0)
                 {
-                    list.RemoveAll(s => s <= indexed);
-                    if (list.Count == 0)
-                    {
-                        _byBorrower.Remove(key);
-                    }
+                    _byBorrower.Remove(key);
                 }
             }
         }
 
         private void AddLocked(RecentKey key)
         {
-            if (_byEvent.TryGetValue((key.LenderId, key.EventId), out var known) && known == key.Seq)
+            ref var seq = ref CollectionsMarshal.GetValueRefOrAddDefault(_byEvent, (key.LenderId, key.EventId), out var known);
+            if (known && seq == key.Seq)
             {
                 return; // a reader loading the committed keys found one the writer had added
             }
 
-            _byEvent[(key.LenderId, key.EventId)] = key.Seq;
-            if (!_byBorrower.TryGetValue((key.LenderId, key.BorrowerId), out var list))
-            {
-                _byBorrower[(key.LenderId, key.BorrowerId)] = list = [];
-            }
-
-            list.Add(key.Seq);
+            seq = key.Seq;
+            (CollectionsMarshal.GetValueRefOrAddDefault(_byBorrower, (key.LenderId, key.BorrowerId), out _) ??= []).Add(key.Seq);
             _keys.Add(key);
             LastSeq = Math.Max(LastSeq, key.Seq);
         }
@@ -704,7 +703,6 @@ public abstract partial class AdoStore
         private IEventRowWriter? _rows;
         private bool _rowsChecked;
         private long _nextSeq;
-        private long _indexedTo = -1;
         private int _mergedTo = -1;
 
         private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
@@ -761,7 +759,6 @@ public abstract partial class AdoStore
                 if (completes is { } last)
                 {
                     await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", last));
-                    _indexedTo = last;
                 }
             }
         }
@@ -786,11 +783,6 @@ public abstract partial class AdoStore
             if (_mergedTo >= 0)
             {
                 store._recent.PartCommitted(_mergedTo);
-            }
-
-            if (_indexedTo >= 0)
-            {
-                store._recent.Indexed(_indexedTo);
             }
         }
 

@@ -131,10 +131,10 @@ public interface IEventStore
     /// <summary>The account's events in a period, by time (found through its borrower's key table).</summary>
     Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, string borrowerId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
 
-    /// <summary>The event at a position with its leaf hash, its path to the batch root and the batch's ledger entry; null if no batch covers it.</summary>
-    Task<EventProof?> EventProofAsync(string lenderId, long seq, CancellationToken ct);
-
-    /// <summary>The proofs of the events at these positions (those a batch covers), by position; each batch is read once.</summary>
+    /// <summary>
+    /// The proofs of the events at these positions (those a batch covers), by position: each event with its leaf hash,
+    /// its path to the batch root and the batch's ledger entry; each batch is read once.
+    /// </summary>
     Task<IReadOnlyList<EventProof>> EventProofsAsync(string lenderId, IReadOnlyList<long> seqs, CancellationToken ct);
 
     /// <summary>Recomputes an event batch from the log: how many of the lender's events lie in the range and their Merkle root.</summary>

@@ -166,7 +166,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var entry = Assert.Single(await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct));
         var payload = System.Text.Json.JsonSerializer.Deserialize<EventBatchPayload>(entry.Payload, new System.Text.Json.JsonSerializerOptions(System.Text.Json.JsonSerializerDefaults.Web))!;
         var (events, root) = await store.EventBatchRootAsync("lender-a", payload.FirstSeq, payload.LastSeq, Ct);
-        var proof = await store.EventProofAsync("lender-a", payload.FirstSeq + 3, Ct);
+        var proof = (await store.EventProofsAsync("lender-a", [payload.FirstSeq + 3], Ct)).SingleOrDefault();
 
         Assert.Equal(Domain.Ledger.LedgerKind.EventBatch, entry.Kind);
         Assert.Equal((5, 5), (payload.Events, events));

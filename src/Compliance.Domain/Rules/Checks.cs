@@ -123,7 +123,8 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var count = 0;
         for (var i = 0; i < history.Count; i++)
         {
-            if (Counts(context, history[i], from, to))
+            var a = history[i];
+            if (Counts(context, in a, from, to))
             {
                 count++;
             }
@@ -144,9 +145,10 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var times = new List<DateTimeOffset>(count);
         for (var i = 0; i < history.Count; i++)
         {
-            if (Counts(context, history[i], from, to))
+            var a = history[i];
+            if (Counts(context, in a, from, to))
             {
-                times.Add(history[i].At);
+                times.Add(a.At);
             }
         }
 
@@ -157,7 +159,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
             next > context.At ? next : context.At.AddMinutes(1));
     }
 
-    private bool Counts(in GateContext context, Attempt a, DateTimeOffset from, DateTimeOffset to) =>
+    private bool Counts(in GateContext context, in Attempt a, DateTimeOffset from, DateTimeOffset to) =>
         a.At > from && a.At < to
         && Has(_channels, (int)a.Channel)
         && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty

@@ -26,7 +26,7 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         var hasEntry = recorded.Where(e => e.Kind == LedgerKind.Event).Select(e => e.RefId).ToHashSet(StringComparer.Ordinal);
         var events = (await store.EventsOfAccountAsync(lender, account.AccountId, account.BorrowerId, from, to, ct)).Where(e => !hasEntry.Contains(e.EventId)).ToList();
         var bySeq = (await store.EventProofsAsync(lender, events.Select(e => e.Seq).ToList(), ct)).ToDictionary(p => p.Event.Seq);
-        var proofs = events.Where(e => bySeq.ContainsKey(e.Seq)).Select(e => bySeq[e.Seq]).ToList();
+        var proofs = events.Select(e => bySeq.GetValueOrDefault(e.Seq)).OfType<EventProof>().ToList();
 
         var batches = proofs.Select(p => p.Batch).DistinctBy(b => b.Seq);
         var ledgerEntries = recorded.Concat(batches).OrderBy(e => e.Seq).ToList();

@@ -53,7 +53,7 @@ internal sealed class ContactGate(
             var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
-                var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, result.Allowed ? now + _options.ReservationTtl : null);
+                var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
                 Attempt? reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
@@ -122,7 +122,7 @@ internal sealed class ContactGate(
     private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
         new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.Active);
 
-    /// <remarks>Evaluations record nothing and get no decision id (empty).</remarks>
+    /// <remarks>Evaluations record nothing and get no decision id (empty). Only an allowed contact keeps its reservation time.</remarks>
     private static DecisionRecord Record(string decisionId, string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>
         new(lenderId, decisionId, p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
             p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, result.Allowed, false, result.Hits, result.Profiles,

@@ -45,29 +45,17 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
     /// </summary>
     public async Task RefreshAsync(CancellationToken ct)
     {
-        var stored = await store.ListPoliciesAsync(null, ct);
         await _refreshing.WaitAsync(ct);
         try
         {
+            // Read under the turn too: a refresh that read before a new version was stored must not publish after one
+            // that read it.
+            var stored = await store.ListPoliciesAsync(null, ct);
             var builder = ImmutableDictionary.CreateBuilder<string, ImmutableArray<CompiledPolicy>>();
             foreach (var group in stored.GroupBy(p => p.LenderId))
             {
-                var compiled = new List<(int Version, CompiledPolicy Policy)>();
-                foreach (var p in group)
-                {
-                    if (!_compiled.TryGetValue((p.LenderId, p.Version), out var policy))
-                    {
-                        _compiled[(p.LenderId, p.Version)] = policy = Compile(p);
-                    }
-
-                    if (policy is not null)
-                    {
-                        compiled.Add((p.Version, policy));
-                    }
-                }
-
                 // Ordered by effective time, then version: a later version with the same effective time wins.
-                builder[group.Key] = [.. compiled.OrderBy(c => c.Policy.EffectiveAt).ThenBy(c => c.Version).Select(c => c.Policy)];
+                builder[group.Key] = [.. group.OrderBy(p => p.EffectiveAt).ThenBy(p => p.Version).Select(CompiledVersion).OfType<CompiledPolicy>()];
             }
 
             _byLender = builder.ToImmutable();
@@ -76,6 +64,17 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
         {
             _refreshing.Release();
         }
+    }
+
+    /// <summary>A stored version compiled, once (null, reported once, when it does not compile).</summary>
+    private CompiledPolicy? CompiledVersion(StoredPolicy p)
+    {
+        if (!_compiled.TryGetValue((p.LenderId, p.Version), out var policy))
+        {
+            _compiled[(p.LenderId, p.Version)] = policy = Compile(p);
+        }
+
+        return policy;
     }
 
     private CompiledPolicy? Compile(StoredPolicy p)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Compliance.Domain.Content;
 using Compliance.Domain.Events;
 using Compliance.Domain.Registry;
@@ -67,7 +68,6 @@ internal sealed class EventProcessor(
         public IIngestSession Session { get; } = session;
         public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
         public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
-        public Dictionary<(string, string), V1.EventAck> Seen { get; } = new(events);
         public ConcurrentDictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
@@ -124,8 +124,15 @@ internal sealed class EventProcessor(
             }
         }
 
-        var half = split ? batch.Count / 2 : batch.Count;
-        await Task.WhenAll(Task.Run(() => LoadRangeAsync(half, batch.Count), ct), LoadRangeAsync(0, half));
+        if (split)
+        {
+            var half = batch.Count / 2;
+            await Task.WhenAll(Task.Run(() => LoadRangeAsync(half, batch.Count), ct), LoadRangeAsync(0, half));
+        }
+        else
+        {
+            await LoadRangeAsync(0, batch.Count);
+        }
 
         var earliest = new Dictionary<(string, string), DateTimeOffset>(batch.Count);
         foreach (var item in items)
@@ -173,8 +180,9 @@ internal sealed class EventProcessor(
         // that follows. So does an event id seen earlier in the batch, which is answered from the first one's verdict.
         var stored = new StoredEvent?[batch.Count];
         var lanes = new[] { new List<int>(batch.Count), new List<int>() };
-        var later = new List<int>();
-        var firsts = new HashSet<(string, string)>(batch.Count);
+        var sequential = new List<int>();
+        // Each event id's first stored occurrence in the batch, which its repeats are answered from.
+        var firstOf = new Dictionary<(string, string), int>(batch.Count);
         for (var i = 0; i < batch.Count; i++)
         {
             if (items[i] is not { } item)
@@ -182,11 +190,14 @@ internal sealed class EventProcessor(
                 continue;
             }
 
-            if (!firsts.Add((item.Pending.LenderId, item.Pending.Event.EventId)))
+            ref var first = ref CollectionsMarshal.GetValueRefOrAddDefault(firstOf, (item.Pending.LenderId, item.Pending.Event.EventId), out var repeated);
+            if (repeated)
             {
-                later.Add(i);
+                sequential.Add(i);
                 continue;
             }
+
+            first = i;
 
             lanes[split ? (int)((uint)StringComparer.Ordinal.GetHashCode(item.Account.BorrowerId) % 2) : 0].Add(i);
         }
@@ -213,19 +224,10 @@ internal sealed class EventProcessor(
             return waiting;
         }
 
-        var sequential = new List<int>(later);
         var waitingLanes = split ? await Task.WhenAll(Task.Run(() => ScoreLaneAsync(lanes[1]), ct), ScoreLaneAsync(lanes[0])) : [await ScoreLaneAsync(lanes[0])];
         foreach (var waiting in waitingLanes)
         {
             sequential.AddRange(waiting);
-        }
-
-        for (var i = 0; i < batch.Count; i++)
-        {
-            if (stored[i] is { } e)
-            {
-                state.Seen[(e.LenderId, e.EventId)] = acks[i];
-            }
         }
 
         sequential.Sort();
@@ -234,9 +236,10 @@ internal sealed class EventProcessor(
         {
             var item = items[i]!;
             var key = (item.Pending.LenderId, item.Pending.Event.EventId);
-            if (state.Seen.TryGetValue(key, out var first))
+            var first = firstOf[key];
+            if (first != i && stored[first] is not null)
             {
-                acks[i] = first.Clone();
+                acks[i] = acks[first].Clone();
                 acks[i].Status = V1.AckStatus.Duplicate;
                 continue;
             }
@@ -244,7 +247,7 @@ internal sealed class EventProcessor(
             (acks[i], stored[i]) = await ScoreOneAsync(state, item, beforeAlone);
             if (stored[i] is not null)
             {
-                state.Seen[key] = acks[i];
+                firstOf[key] = i;
             }
         }
 

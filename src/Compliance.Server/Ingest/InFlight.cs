@@ -58,28 +58,43 @@ internal sealed class InFlight
         }
     }
 
-    public bool TryGetEvent(string lenderId, string eventId, out StoredEvent stored)
+    /// <summary>
+    /// The events among <paramref name="eventIds"/> that batches in flight hold (a later batch's over an earlier one's),
+    /// by id; the others go to <paramref name="rest"/>. One look under the lock for the whole list.
+    /// </summary>
+    public Dictionary<string, StoredEvent> FindEvents(string lenderId, IEnumerable<string> eventIds, List<string> rest)
     {
+        var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
         lock (_sync)
         {
-            for (var i = _batches.Count - 1; i >= 0; i--)
+            foreach (var id in eventIds)
             {
-                if (_batches[i].ByEvent.TryGetValue((lenderId, eventId), out stored!))
+                var i = _batches.Count - 1;
+                while (i >= 0 && !_batches[i].ByEvent.ContainsKey((lenderId, id)))
                 {
-                    return true;
+                    i--;
+                }
+
+                if (i >= 0)
+                {
+                    found[id] = _batches[i].ByEvent[(lenderId, id)];
+                }
+                else
+                {
+                    rest.Add(id);
                 }
             }
-
-            stored = null!;
-            return false;
         }
+
+        return found;
     }
 
-    public bool HasBorrower(string lenderId, string borrowerId)
+    /// <summary>Whether any of the borrowers has events in flight.</summary>
+    public bool HasAnyBorrower(string lenderId, IEnumerable<string> borrowerIds)
     {
         lock (_sync)
         {
-            return _batches.Exists(b => b.Borrowers.Contains((lenderId, borrowerId)));
+            return _batches.Count > 0 && borrowerIds.Any(b => _batches.Exists(batch => batch.Borrowers.Contains((lenderId, b))));
         }
     }
 

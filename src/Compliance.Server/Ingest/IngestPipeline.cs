@@ -102,7 +102,7 @@ internal sealed class IngestPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Fail(requests, events.Count, e);
+            Fail(requests, e);
             return;
         }
 
@@ -132,7 +132,7 @@ internal sealed class IngestPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Fail(requests, events.Count, e);
+            Fail(requests, e);
             return null;
         }
     }
@@ -159,18 +159,19 @@ internal sealed class IngestPipeline(
                         await write(session);
                     }
                 }, ct);
-                _inFlight.Remove(batch.Contribution);
                 Complete(batch.Requests, batch.Result);
             }
             catch (Exception e)
             {
                 // Later batches were scored on this one's changes: they fail too (by generation), and scoring starts afresh.
                 Interlocked.Increment(ref _generation);
-                _inFlight.Remove(batch.Contribution);
-                Fail(batch.Requests, batch.Requests.Sum(r => r.Events.Count), e);
+                Fail(batch.Requests, e);
             }
             finally
             {
+                // Out of flight only once its outcome is applied (accounts evicted after a commit), so a batch scored
+                // meanwhile sees the batch's flags either in flight or in the cache.
+                _inFlight.Remove(batch.Contribution);
                 batch.Written.TrySetResult();
             }
         }
@@ -193,8 +194,9 @@ internal sealed class IngestPipeline(
     }
 
     /// <summary>Nothing of the batch was stored: every event fails, so its sender resends it (resends are idempotent).</summary>
-    private void Fail(List<PendingBatch> requests, int count, Exception e)
+    private void Fail(List<PendingBatch> requests, Exception e)
     {
+        var count = requests.Sum(r => r.Events.Count);
         if (e is OperationCanceledException)
         {
             logger.LogInformation("A batch of {Count} events was not stored because the service is stopping; its senders resend it.", count);

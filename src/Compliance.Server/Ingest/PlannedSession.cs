@@ -20,20 +20,8 @@ internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Fu
 
     public async Task<IReadOnlyDictionary<string, StoredEvent>> ExistingEventsAsync(string lenderId, IReadOnlyCollection<string> eventIds)
     {
-        var found = new Dictionary<string, StoredEvent>(StringComparer.Ordinal);
         var rest = new List<string>(eventIds.Count);
-        foreach (var id in eventIds)
-        {
-            if (inFlight.TryGetEvent(lenderId, id, out var stored))
-            {
-                found[id] = stored;
-            }
-            else
-            {
-                rest.Add(id);
-            }
-        }
-
+        var found = inFlight.FindEvents(lenderId, eventIds, rest);
         if (rest.Count > 0)
         {
             foreach (var (id, stored) in await reads.ExistingEventsAsync(lenderId, rest))
@@ -48,7 +36,7 @@ internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Fu
     public async Task<Dictionary<string, List<AttemptRow>>> HistoriesAsync(string lenderId, IReadOnlyCollection<string> borrowerIds, DateTimeOffset since)
     {
         // A borrower with events in flight has rows the store does not show yet: wait until they are committed.
-        if (borrowerIds.Any(b => inFlight.HasBorrower(lenderId, b)))
+        if (inFlight.HasAnyBorrower(lenderId, borrowerIds))
         {
             await drain();
         }

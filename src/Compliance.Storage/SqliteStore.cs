@@ -17,8 +17,17 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// far behind (in pages; 64 MB).
     /// </summary>
     private const int WriterCheckpointPages = 16_384;
+    /// <summary>How long the writer waits for readers still in the log when it starts the log over.</summary>
+    private const int RestartWaitMs = 10;
+    /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
+    private readonly int _logPagesLimit;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
-    private DbConnection? _ingestConnection;
+    private readonly SemaphoreSlim _checkpointTurn = new(1, 1);
+    /// <summary>Pages the writer has added to the log since it last started over (the writer's own, in its turn).</summary>
+    private int _logPages;
+    private int _restartAt;
+    private int _restartDelay;
+    private SqliteConnection? _ingestConnection;
     private SqliteConnection? _checkpointConnection;
     private Task _checkpoint = Task.CompletedTask;
     private int _checkpointing;
@@ -30,10 +39,14 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// Otherwise NORMAL (in WAL mode): a commit survives a crash of the service, and the last ones may be lost only
     /// if the machine itself loses power.</param>
     /// <param name="eventIndexBatch">How many events wait for the key tables before a group commit merges them in.</param>
-    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000)
+    /// <param name="logPages">How long the write-ahead log may grow, in pages of 4 KB, before the ingest writer starts
+    /// it over (by default 16 MB). Its file is cut back to twice this when it starts over.</param>
+    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(eventIndexBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(logPages, 4);
         _eventIndexBatch = eventIndexBatch;
+        _logPagesLimit = _restartAt = logPages;
         _synchronous = syncEveryCommit ? "FULL" : "NORMAL";
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
@@ -49,6 +62,9 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The size, in bytes, a write-ahead log file grown longer is cut back to when it starts over.</summary>
+    private long LogFileLimit => 2L * _logPagesLimit * 4096;
 
     protected override string SchemaFolder => "Sqlite";
 
@@ -69,7 +85,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         await using var pragma = connection.CreateCommand();
         // Per-connection settings (pooled connections run this on every open, so it stays short). The write-ahead log
         // is a property of the file, set once at migration; busy waiting and foreign keys come from the connection string.
-        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY;";
+        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit};";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
@@ -105,7 +121,12 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
                     throw;
                 }
 
-                _ingestConnection = connection;
+                _ingestConnection = (SqliteConnection)connection;
+            }
+
+            if (_logPages >= _restartAt)
+            {
+                await RestartLogAsync(_ingestConnection);
             }
         }
         catch
@@ -128,6 +149,9 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// </summary>
     protected override void AfterIngestCommit()
     {
+        // The pages this commit wrote to the log (other connections' few writes are not counted).
+        raw.sqlite3_db_status(_ingestConnection!.Handle!, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        _logPages += written;
         Volatile.Write(ref _checkpointWanted, 1);
         StartCheckpoint();
     }
@@ -148,9 +172,15 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
             {
                 // Never creates the file: a store whose file was removed has nothing to copy.
                 _checkpointConnection ??= await OpenCheckpointConnectionAsync();
-                await using var checkpoint = _checkpointConnection.CreateCommand();
-                checkpoint.CommandText = "PRAGMA wal_checkpoint(PASSIVE);";
-                await checkpoint.ExecuteNonQueryAsync();
+                await _checkpointTurn.WaitAsync();
+                try
+                {
+                    Checkpoint(_checkpointConnection);
+                }
+                finally
+                {
+                    _checkpointTurn.Release();
+                }
             }
         }
         catch (Exception)
@@ -172,11 +202,83 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Under sustained ingest the log would grow without end: it starts over only when a write begins with all of it
+    /// copied into the database file and no reader still reading from it, and background checkpoints never get there
+    /// (the writer's next commit is always ahead of them). So once the log is long, the writer, between two commits,
+    /// waits for the background round, copies the rest itself, waits a moment for readers still in the log (new readers
+    /// read the file) and starts the log over; its next commit cuts a log file grown past <see cref="LogFileLimit"/>
+    /// back. If a reader stays longer (a long report), it tries again once the log has grown by another quarter of the
+    /// limit, then half, then a whole limit each time, so a long reader costs the writer only a few short waits.
+    /// </summary>
+    private async Task RestartLogAsync(SqliteConnection writer)
+    {
+        await _checkpointTurn.WaitAsync();
+        try
+        {
+            var db = writer.Handle!;
+            // Microsoft.Data.Sqlite retries busy commands itself and leaves SQLite's own busy wait at 0.
+            raw.sqlite3_busy_timeout(db, RestartWaitMs);
+            int rc;
+            try
+            {
+                rc = raw.sqlite3_wal_checkpoint_v2(db, "main", raw.SQLITE_CHECKPOINT_RESTART, out _, out _);
+            }
+            finally
+            {
+                raw.sqlite3_busy_timeout(db, 0);
+            }
+
+            if (rc == raw.SQLITE_OK)
+            {
+                _logPages = 0;
+                _restartAt = _logPagesLimit;
+                _restartDelay = 0;
+            }
+            else
+            {
+                // Busy (or failed: the commit that follows reports any real fault of the file), so later.
+                _restartDelay = Math.Clamp(_restartDelay * 2, _logPagesLimit / 4, _logPagesLimit);
+                _restartAt = _logPages + _restartDelay;
+            }
+        }
+        finally
+        {
+            _checkpointTurn.Release();
+        }
+    }
+
+    /// <summary>
+    /// A passive checkpoint: copies what it can of the log into the database file, waiting for no one.
+    /// </summary>
+    private void Checkpoint(SqliteConnection connection)
+    {
+        var db = connection.Handle!;
+        var rc = raw.sqlite3_wal_checkpoint_v2(db, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _);
+        // Busy: another connection is checkpointing.
+        if (rc != raw.SQLITE_OK && rc != raw.SQLITE_BUSY)
+        {
+            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+        }
+    }
+
     private async Task<SqliteConnection> OpenCheckpointConnectionAsync()
     {
         var connection = new SqliteConnection(new SqliteConnectionStringBuilder(_connectionString) { Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
-        await connection.OpenAsync();
-        return connection;
+        try
+        {
+            await connection.OpenAsync();
+            // A connection finds the log only once it reads; until then a checkpoint sees no log and copies nothing.
+            await using var read = connection.CreateCommand();
+            read.CommandText = "SELECT count(*) FROM sqlite_schema;";
+            await read.ExecuteScalarAsync();
+            return connection;
+        }
+        catch
+        {
+            await connection.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Waits for a running checkpoint and closes the connections the store keeps (the host does this at shutdown).</summary>

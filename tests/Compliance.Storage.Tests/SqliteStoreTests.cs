@@ -150,6 +150,68 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task TheWriteAheadLog_StartsOverUnderSustainedIngest_OnceNoReaderHoldsItBack()
+    {
+        // A log of at most 64 pages (256 KB); its file is cut back to 512 KB when it starts over.
+        var path = Path.Combine(_directory, "restart.db");
+        var log = path + "-wal";
+        var store = new SqliteStore(path, logPages: 64);
+        await store.MigrateAsync(Ct);
+        var body = new string('x', 1000);
+        var next = 0;
+        Task CommitAsync()
+        {
+            var events = Enumerable.Range(next, 50).Select(n => new StoredEvent("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1",
+                "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "",
+                Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], body)).ToList();
+            next += 50;
+            return store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
+        }
+
+        // A reader holding one snapshot keeps every later frame in the log: it grows well past its limit.
+        await using (var reader = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await reader.OpenAsync();
+            await using var snapshot = reader.BeginTransaction(deferred: true);
+            await using var read = reader.CreateCommand();
+            read.CommandText = "SELECT COUNT(*) FROM event_log";
+            read.Transaction = snapshot;
+            await read.ExecuteScalarAsync();
+            for (var commit = 0; commit < 40; commit++)
+            {
+                await CommitAsync();
+            }
+
+            Assert.True(new FileInfo(log).Length > 2_000_000, $"The log file holds {new FileInfo(log).Length} bytes.");
+        }
+
+        // Once the reader is gone, commits back to back (no pause for the background checkpoints to catch up), with
+        // short reads beside them, as the ingest scorer makes: the log starts over, its file is cut back, and it stays short.
+        using var stop = new CancellationTokenSource();
+        var reads = Task.Run(async () =>
+        {
+            var count = 0L;
+            while (!stop.IsCancellationRequested)
+            {
+                count = await CountAsync(path, "SELECT seq FROM event_log ORDER BY seq DESC LIMIT 1");
+            }
+
+            return count;
+        });
+        var largest = 0L;
+        for (var commit = 0; commit < 120; commit++)
+        {
+            await CommitAsync();
+            largest = commit < 20 ? 0 : Math.Max(largest, new FileInfo(log).Length);
+        }
+
+        await stop.CancelAsync();
+        Assert.True(await reads > 0);
+        Assert.InRange(largest, 1, 1_500_000);
+        Assert.Equal(8_000, await CountAsync(path, "SELECT COUNT(*) FROM event_log"));
+    }
+
+    [Fact]
     public async Task EventBatches_ProveEachEvent_AndRecomputeFromTheLog()
     {
         var store = await CreateStoreAsync();

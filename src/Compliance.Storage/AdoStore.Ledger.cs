@@ -219,7 +219,7 @@ public abstract partial class AdoStore
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = tx;
+        command.Transaction = TurnTransaction.Of(tx);
         foreach (var name in names)
         {
             var p = command.CreateParameter();

@@ -388,7 +388,7 @@ public abstract partial class AdoStore : IComplianceStore
     {
         var command = connection.CreateCommand();
         command.CommandText = sql;
-        command.Transaction = tx;
+        command.Transaction = TurnTransaction.Of(tx);
         foreach (var (name, value) in parameters)
         {
             var p = command.CreateParameter();

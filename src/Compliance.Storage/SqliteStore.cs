@@ -22,6 +22,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
     private readonly int _logPagesLimit;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
+    private readonly SemaphoreSlim _writeTurn = new(1, 1);
     private readonly SemaphoreSlim _checkpointTurn = new(1, 1);
     /// <summary>Pages the writer has added to the log since it last started over (the writer's own, in its turn).</summary>
     private int _logPages;
@@ -88,6 +89,26 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit};";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
+    }
+
+    /// <summary>
+    /// Write transactions take turns, in the order they asked, before SQLite's own write lock: SQLite admits one writer
+    /// at a time, and a writer that finds it taken is retried by Microsoft.Data.Sqlite only every 150 ms. Against the
+    /// ingest writer's back-to-back group commits such a writer (a gate decision) could wait seconds; in turn it waits
+    /// for at most the commit ahead of it. (The store assumes one writing process per file.)
+    /// </summary>
+    protected override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
+    {
+        await _writeTurn.WaitAsync(ct);
+        try
+        {
+            return new TurnTransaction(await base.BeginWriteAsync(connection, ct), _writeTurn);
+        }
+        catch
+        {
+            _writeTurn.Release();
+            throw;
+        }
     }
 
     /// <summary>
@@ -206,13 +227,14 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// Under sustained ingest the log would grow without end: it starts over only when a write begins with all of it
     /// copied into the database file and no reader still reading from it, and background checkpoints never get there
     /// (the writer's next commit is always ahead of them). So once the log is long, the writer, between two commits,
-    /// waits for the background round, copies the rest itself, waits a moment for readers still in the log (new readers
+    /// takes the write turn, waits for the background round, copies the rest itself, waits a moment for readers still in the log (new readers
     /// read the file) and starts the log over; its next commit cuts a log file grown past <see cref="LogFileLimit"/>
     /// back. If a reader stays longer (a long report), it tries again once the log has grown by another quarter of the
     /// limit, then half, then a whole limit each time, so a long reader costs the writer only a few short waits.
     /// </summary>
     private async Task RestartLogAsync(SqliteConnection writer)
     {
+        await _writeTurn.WaitAsync();
         await _checkpointTurn.WaitAsync();
         try
         {
@@ -245,6 +267,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         finally
         {
             _checkpointTurn.Release();
+            _writeTurn.Release();
         }
     }
 

@@ -48,6 +48,7 @@ try
     RunResult service;
     Workload workload;
     Workload? warmup;
+    GateProbe gateProbe;
 
     // 1. The service: the real server process, its store on disk.
     await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
@@ -80,7 +81,10 @@ try
         }
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service ...");
+        var probe = GateProbe.Start(new ContactGateService.ContactGateServiceClient(channel), headers, accounts, ct);
         service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct);
+        await probe.StopAsync();
+        gateProbe = probe;
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
     }
 
@@ -104,7 +108,7 @@ try
     var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, warmup, options.CommitSize, ct);
     Console.WriteLine($"  {storage.EventsPerSecond:N0} events/s");
 
-    ResultTable.Print(options, workload, service, transport, storage);
+    ResultTable.Print(options, workload, service, transport, storage, gateProbe);
     return service.Acks.Accepted == service.Events ? 0 : 1;
 }
 catch (OperationCanceledException) when (timeout.IsCancellationRequested)

@@ -9,7 +9,7 @@ internal static class ResultTable
     private const double ServiceGoal = 100_000;
     private const double StorageShareGoal = 0.60;
 
-    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage)
+    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage, GateProbe gate)
     {
         var w = Console.Out;
         w.WriteLine();
@@ -23,6 +23,8 @@ internal static class ResultTable
         w.WriteLine($"service / transport: {Percent(service.EventsPerSecond / transport.EventsPerSecond)}");
         w.WriteLine($"service / storage:   {Percent(service.EventsPerSecond / storage.EventsPerSecond)}  (goal >= {Percent(StorageShareGoal)}: {Verdict(service.EventsPerSecond >= StorageShareGoal * storage.EventsPerSecond)})");
         w.WriteLine($"service events/s:    {service.EventsPerSecond:N0}  (goal >= {ServiceGoal:N0}: {Verdict(service.EventsPerSecond >= ServiceGoal)})");
+        w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per 20 ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
+            $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
         w.WriteLine();
 
         var acks = service.Acks;

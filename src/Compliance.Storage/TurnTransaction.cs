@@ -1,0 +1,73 @@
+using System.Data;
+using System.Data.Common;
+
+namespace Compliance.Storage;
+
+/// <summary>
+/// A write transaction that holds its store's write turn until it ends (committed, rolled back or disposed), so the
+/// process's writers take turns in order instead of meeting SQLite's busy lock (see <see cref="SqliteStore"/>).
+/// Commands run on <see cref="Inner"/>.
+/// </summary>
+internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn) : DbTransaction
+{
+    private int _released;
+
+    public DbTransaction Inner { get; } = inner;
+
+    public override IsolationLevel IsolationLevel => Inner.IsolationLevel;
+
+    protected override DbConnection? DbConnection => Inner.Connection;
+
+    /// <summary>The transaction commands run on: the inner one of a turn, or the one given.</summary>
+    public static DbTransaction? Of(DbTransaction? tx) => tx is TurnTransaction turn ? turn.Inner : tx;
+
+    public override void Commit()
+    {
+        Inner.Commit();
+        Release();
+    }
+
+    public override async Task CommitAsync(CancellationToken cancellationToken = default)
+    {
+        await Inner.CommitAsync(cancellationToken);
+        Release();
+    }
+
+    public override void Rollback()
+    {
+        Inner.Rollback();
+        Release();
+    }
+
+    public override async Task RollbackAsync(CancellationToken cancellationToken = default)
+    {
+        await Inner.RollbackAsync(cancellationToken);
+        Release();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Inner.Dispose();
+            Release();
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        await Inner.DisposeAsync();
+        Release();
+        await base.DisposeAsync();
+    }
+
+    private void Release()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            turn.Release();
+        }
+    }
+}

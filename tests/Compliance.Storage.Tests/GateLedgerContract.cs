@@ -22,10 +22,10 @@ public abstract class GateLedgerContract : StoreContract
         return store;
     }
 
-    private static Attempt Call(DateTimeOffset at, AttemptOutcome outcome = AttemptOutcome.Pending) =>
+    protected static Attempt Call(DateTimeOffset at, AttemptOutcome outcome = AttemptOutcome.Pending) =>
         new(at, "acc-1", "c-1", Channel.VoiceCall, "hash-1", DestinationClass.Own, "", ContactPointUse.Mobile, ContactPurpose.CollectDebt, outcome);
 
-    private static DecisionRecord Decision(string id, bool allowed, DateTimeOffset at) =>
+    protected static DecisionRecord Decision(string id, bool allowed, DateTimeOffset at) =>
         new("lender-a", id, "acc-1", "c-1", Channel.VoiceCall, ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", DestinationClass.Own, allowed, false,
             allowed ? [] : [new RuleHit("US-REGF.call-frequency", "US-REGF", "12 CFR 1006.14(b)(2)(i)(A)", "cap", false, Severity.High, at.AddDays(7))],
             ["US-REGF"], allowed ? null : at.AddDays(7), "default", at, allowed ? at.AddMinutes(2) : null, "key-1");

@@ -212,6 +212,42 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task AGateDecision_WaitingBehindAnIngestCommit_GoesBeforeTheNextOne()
+    {
+        var store = new SqliteStore(Path.Combine(_directory, "turns.db"));
+        await store.MigrateAsync(Ct);
+        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var release = new TaskCompletionSource();
+        var holding = new TaskCompletionSource();
+
+        // An ingest commit holds the write lock; a gate decision asks meanwhile, then the next ingest commit.
+        var first = store.RunIngestAsync(async _ =>
+        {
+            holding.SetResult();
+            await release.Task;
+        }, Ct);
+        await holding.Task;
+        var decision = Task.Run(async () =>
+        {
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
+            order.Enqueue("decision");
+        });
+        await Task.Delay(300, Ct);
+        var second = Task.Run(() => store.RunIngestAsync(async _ =>
+        {
+            order.Enqueue("second commit starts");
+            await Task.Delay(200, Ct);
+        }, Ct));
+        await Task.Delay(100, Ct);
+        release.SetResult();
+        await Task.WhenAll(first, decision, second);
+
+        // Without turns, the decision's connection finds the lock taken and Microsoft.Data.Sqlite retries it only every
+        // 150 ms: the next commit takes the lock first and the decision waits for it too.
+        Assert.Equal(["decision", "second commit starts"], order);
+    }
+
+    [Fact]
     public async Task EventBatches_ProveEachEvent_AndRecomputeFromTheLog()
     {
         var store = await CreateStoreAsync();

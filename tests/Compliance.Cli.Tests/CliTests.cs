@@ -1,0 +1,78 @@
+using System.Text.Json;
+
+namespace Compliance.Cli.Tests;
+
+/// <summary>
+/// The <c>compliance</c> command line as a person uses it: each command is its own process, against the real server
+/// over a socket, with the development keys the server wrote.
+/// </summary>
+public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerFixture>
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    private Task<(int ExitCode, string Stdout, string Stderr)> RunAsync(params string[] args) => CliProcess.RunAsync(server.Endpoint, server.DataDirectory, args);
+
+    private async Task RegisterAsync(string accountId)
+    {
+        var (code, _, stderr) = await RunAsync("account", "upsert", "--id", accountId, "--name", "Li Wei", "--country", "CN", "--time-zone", "Asia/Shanghai",
+            "--phone", "+86 138 0013 8000:mobile");
+        Assert.True(code == 0, stderr);
+    }
+
+    [Fact]
+    public async Task AlertsWatch_ShowsOneCriticalIncident_WhileAnotherTerminalStreamsABlast()
+    {
+        await RegisterAsync("A-BLAST");
+        using var watch = CliProcess.Start(server.Endpoint, server.DataDirectory, "alerts", "watch");
+        await watch.WaitForAsync((_, stderr) => stderr.Contains("Watching incidents at", StringComparison.Ordinal), Patience, "subscription");
+
+        var (code, stdout, stderr) = await RunAsync("events", "simulate-blast", "--account", "A-BLAST", "--country", "CN");
+        await watch.WaitForAsync((stdout, _) => stdout.Contains("INGEST.address-book-blast", StringComparison.Ordinal), Patience, "incident");
+        var (listed, incidentsJson, _) = await RunAsync("alerts", "list", "-o", "json");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("accepted", stdout + stderr, StringComparison.OrdinalIgnoreCase);
+        var line = Assert.Single(watch.Stdout.Split('\n'), l => l.Contains("INGEST.address-book-blast", StringComparison.Ordinal));
+        Assert.Contains("CRITICAL", line, StringComparison.Ordinal);
+        Assert.Contains("account=A-BLAST", line, StringComparison.Ordinal);
+        Assert.Equal(0, listed);
+        using var incidents = JsonDocument.Parse(incidentsJson);
+        var blast = Assert.Single(incidents.RootElement.GetProperty("incidents").EnumerateArray(), i => i.GetProperty("accountId").GetString() == "A-BLAST");
+        Assert.Equal("INGEST.address-book-blast", blast.GetProperty("ruleId").GetString());
+    }
+
+    [Fact]
+    public async Task GateCheck_ExitCodes_TellAllowDenyAndBadInputApart()
+    {
+        await RegisterAsync("A-GATE");
+
+        var allowed = await RunAsync("gate", "check", "--account", "A-GATE", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-1",
+            "--at", "2026-12-01T10:00:00+08:00");
+        var thirdParty = await RunAsync("gate", "check", "--account", "A-GATE", "--collector", "collector-1", "--channel", "call", "--phone", "+86 139 0000 0001",
+            "--at", "2026-12-01T10:00:00+08:00");
+        var lateEvening = await RunAsync("gate", "check", "--account", "A-GATE", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-1",
+            "--at", "2026-12-01T22:00:00+08:00");
+        var unknownPoint = await RunAsync("gate", "check", "--account", "A-GATE", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-9");
+
+        Assert.True(allowed.ExitCode == 0, allowed.Stdout + allowed.Stderr);
+        Assert.Equal(3, thirdParty.ExitCode);
+        Assert.Contains("third", thirdParty.Stdout, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(3, lateEvening.ExitCode);
+        Assert.Equal(2, unknownPoint.ExitCode);
+        Assert.Contains("contact_point_id", unknownPoint.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AuditVerify_FindsTheRecordIntact()
+    {
+        await RegisterAsync("A-AUDIT");
+        // A decision recorded in the ledger (allowed or denied, by the hour in Shanghai when the test runs).
+        var decided = await RunAsync("gate", "check", "--account", "A-AUDIT", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-1", "--authorize");
+
+        var (code, stdout, stderr) = await RunAsync("audit", "verify");
+
+        Assert.Contains(decided.ExitCode, new[] { 0, 3 });
+        Assert.True(code == 0, stdout + stderr);
+        Assert.Contains("VALID", stdout, StringComparison.Ordinal);
+    }
+}

@@ -1,6 +1,8 @@
 using System.Data.Common;
 using System.Text;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using SQLitePCL;
 
 namespace Compliance.Storage;
@@ -21,6 +23,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     private const int RestartWaitMs = 10;
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
     private readonly int _logPagesLimit;
+    private readonly ILogger _logger;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
     private readonly SemaphoreSlim _writeTurn = new(1, 1);
     private readonly SemaphoreSlim _checkpointTurn = new(1, 1);
@@ -33,6 +36,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     private Task _checkpoint = Task.CompletedTask;
     private int _checkpointing;
     private int _checkpointWanted;
+    private bool _checkpointFailing;
     private volatile bool _disposed;
 
     /// <param name="path">The database file.</param>
@@ -42,8 +46,10 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// <param name="eventIndexBatch">How many events wait for the key tables before a group commit merges them in.</param>
     /// <param name="logPages">How long the write-ahead log may grow, in pages of 4 KB, before the ingest writer starts
     /// it over (by default 16 MB). Its file is cut back to twice this when it starts over.</param>
-    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096)
+    /// <param name="logger">Where the store reports trouble with its write-ahead log.</param>
+    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096, ILogger<SqliteStore>? logger = null)
     {
+        _logger = logger ?? NullLogger<SqliteStore>.Instance;
         ArgumentOutOfRangeException.ThrowIfLessThan(eventIndexBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(logPages, 4);
         _eventIndexBatch = eventIndexBatch;
@@ -202,14 +208,25 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
                 {
                     _checkpointTurn.Release();
                 }
+
+                if (_checkpointFailing)
+                {
+                    _checkpointFailing = false;
+                    _logger.LogInformation("Background checkpoints of {Path} work again.", Path);
+                }
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
-            // The next commit tries again with a new connection; until one succeeds, the writer checkpoints once the
-            // log has grown large (WriterCheckpointPages).
+            // The next commit tries again with a new connection; until one succeeds, the writer copies the log itself
+            // when it starts it over (RestartLogAsync), or once it has grown large (WriterCheckpointPages).
             _checkpointConnection?.Dispose();
             _checkpointConnection = null;
+            if (!_checkpointFailing)
+            {
+                _checkpointFailing = true;
+                _logger.LogWarning(e, "A background checkpoint of {Path} failed; the ingest writer copies its write-ahead log itself until one succeeds.", Path);
+            }
         }
         finally
         {
@@ -262,6 +279,9 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
                 // Busy (or failed: the commit that follows reports any real fault of the file), so later.
                 _restartDelay = Math.Clamp(_restartDelay * 2, _logPagesLimit / 4, _logPagesLimit);
                 _restartAt = _logPages + _restartDelay;
+                _logger.LogWarning(
+                    "The write-ahead log of {Path} could not start over after {Megabytes} MB (SQLite code {Code}): a reader has been reading from it for a while. Trying again after another {Next} MB.",
+                    Path, _logPages / 256, rc, _restartDelay / 256);
             }
         }
         finally

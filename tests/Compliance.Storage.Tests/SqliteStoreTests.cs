@@ -155,7 +155,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         // A log of at most 64 pages (256 KB); its file is cut back to 512 KB when it starts over.
         var path = Path.Combine(_directory, "restart.db");
         var log = path + "-wal";
-        var store = new SqliteStore(path, logPages: 64);
+        var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<SqliteStore>();
+        var store = new SqliteStore(path, logPages: 64, logger: logger);
         await store.MigrateAsync(Ct);
         var body = new string('x', 1000);
         var next = 0;
@@ -184,6 +185,9 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 
             Assert.True(new FileInfo(log).Length > 2_000_000, $"The log file holds {new FileInfo(log).Length} bytes.");
         }
+
+        // The operator hears why: the writer tried to start the log over and a reader kept it.
+        Assert.Contains(logger.Collector.GetSnapshot(), r => r.Level == Microsoft.Extensions.Logging.LogLevel.Warning && r.Message.Contains("could not start over", StringComparison.Ordinal));
 
         // Once the reader is gone, commits back to back (no pause for the background checkpoints to catch up), with
         // short reads beside them, as the ingest scorer makes: the log starts over, its file is cut back, and it stays short.

@@ -32,7 +32,8 @@ internal static class ServiceRegistration
             var options = sp.GetRequiredService<IOptions<ComplianceOptions>>().Value;
             return string.Equals(options.Store.Provider, "SqlServer", StringComparison.OrdinalIgnoreCase)
                 ? new SqlServerStore(options.Store.ConnectionString!)
-                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"), options.Store.SqliteSyncEveryCommit);
+                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"), options.Store.SqliteSyncEveryCommit,
+                    logger: sp.GetRequiredService<ILogger<SqliteStore>>());
         });
         builder.Services.AddSingleton<ITenantStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());

@@ -20,14 +20,16 @@ internal sealed record RunResult(string Name, long Events, TimeSpan Elapsed, His
 /// </summary>
 internal static class IngestDriver
 {
+    /// <param name="rate">Events per second over all streams, or 0 for as fast as the server takes them.</param>
     public static async Task<RunResult> RunAsync(string name, GrpcChannel channel, Metadata headers, IReadOnlyList<StreamRequest[]> streams,
-        int outstanding, CancellationToken ct)
+        int outstanding, CancellationToken ct, int rate = 0)
     {
         var client = new EventIngestService.EventIngestServiceClient(channel);
         var tally = new AckTally();
         var histograms = streams.Select(_ => NewHistogram()).ToArray();
         var started = Stopwatch.GetTimestamp();
-        await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, histograms[i], tally, ct)));
+        var perStream = rate == 0 ? 0 : (double)rate / streams.Count;
+        await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, perStream, histograms[i], tally, ct)));
         var elapsed = Stopwatch.GetElapsedTime(started);
 
         var latency = NewHistogram();
@@ -45,7 +47,7 @@ internal static class IngestDriver
     public static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
     private static async Task RunStreamAsync(EventIngestService.EventIngestServiceClient client, Metadata headers, StreamRequest[] batches,
-        int outstanding, LongHistogram latency, AckTally tally, CancellationToken ct)
+        int outstanding, double rate, LongHistogram latency, AckTally tally, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var call = client.Stream(headers, cancellationToken: stop.Token);
@@ -83,8 +85,16 @@ internal static class IngestDriver
 
         try
         {
+            var started = Stopwatch.GetTimestamp();
+            var sent = 0L;
             foreach (var request in batches)
             {
+                if (rate > 0 && TimeSpan.FromSeconds(sent / rate) - Stopwatch.GetElapsedTime(started) is { Ticks: > 0 } ahead)
+                {
+                    await Task.Delay(ahead, stop.Token);
+                }
+
+                sent += request.Events.Count;
                 await window.WaitAsync(stop.Token);
                 inFlight.Enqueue((Stopwatch.GetTimestamp(), request));
                 await call.RequestStream.WriteAsync(request, stop.Token);

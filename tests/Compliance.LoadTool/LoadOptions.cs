@@ -3,7 +3,7 @@ using System.Globalization;
 namespace Compliance.LoadTool;
 
 /// <summary>The command line: sizes of the run and its time limit.</summary>
-internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accounts, int Outstanding, int CommitSize, TimeSpan Timeout, int Warmup)
+internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accounts, int Outstanding, int CommitSize, TimeSpan Timeout, int Warmup, int Rate = 0)
 {
     public const string Usage = """
         Usage: dotnet run -c Release --project tests/Compliance.LoadTool -- [options]
@@ -18,6 +18,8 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
           --timeout SECS   stop everything after this long (default 300)
           --warmup N       events sent first, unmeasured, to accounts of their own, in all three runs,
                            so the runtime has compiled its hot paths (default 150000; 0 for none)
+          --rate N         send the service run's events at N per second, not as fast as it takes them,
+                           to see the gate's latency under a given ingest load (the limits are not paced)
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -47,6 +49,7 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
                 "--commit" => options with { CommitSize = value },
                 "--timeout" => options with { Timeout = TimeSpan.FromSeconds(value) },
                 "--warmup" => options with { Warmup = value },
+                "--rate" => options with { Rate = value },
                 _ => throw new ArgumentException($"Unknown option {name}.\n{Usage}"),
             };
         }

@@ -112,12 +112,6 @@ public abstract partial class AdoStore
         }
 
         session.AfterCommit();
-        AfterIngestCommit();
-    }
-
-    /// <summary>Called after each ingest group commit; the embedded store checkpoints its write-ahead log from here.</summary>
-    protected virtual void AfterIngestCommit()
-    {
     }
 
     public async Task RunIngestReadAsync(Func<IIngestSession, Task> work, CancellationToken ct)

@@ -92,7 +92,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         await using var pragma = connection.CreateCommand();
         // Per-connection settings (pooled connections run this on every open, so it stays short). The write-ahead log
         // is a property of the file, set once at migration; busy waiting and foreign keys come from the connection string.
-        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit};";
+        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
@@ -101,20 +101,41 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// Write transactions take turns, in the order they asked, before SQLite's own write lock: SQLite admits one writer
     /// at a time, and a writer that finds it taken is retried by Microsoft.Data.Sqlite only every 150 ms. Against the
     /// ingest writer's back-to-back group commits such a writer (a gate decision) could wait seconds; in turn it waits
-    /// for at most the commit ahead of it. (The store assumes one writing process per file.)
+    /// for at most the commit ahead of it. (The store assumes one writing process per file.) In its turn a writer also
+    /// starts the write-ahead log over when it is long (<see cref="RestartLogAsync"/>): the ingest writer at the limit, any
+    /// other only at twice the limit, when no ingest is keeping it short, so a gate decision rarely pays for it.
     /// </summary>
     protected override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
     {
         await _writeTurn.WaitAsync(ct);
         try
         {
-            return new TurnTransaction(await base.BeginWriteAsync(connection, ct), _writeTurn);
+            var sqlite = (SqliteConnection)connection;
+            if (_logPages >= (ReferenceEquals(sqlite, _ingestConnection) ? _restartAt : _restartAt + _logPagesLimit))
+            {
+                await RestartLogAsync(sqlite);
+            }
+
+            return new TurnTransaction(await base.BeginWriteAsync(connection, ct), _writeTurn, () => AfterCommit(sqlite));
         }
         catch
         {
             _writeTurn.Release();
             throw;
         }
+    }
+
+    /// <summary>
+    /// After each write transaction, in its turn: counts the pages it added to the log and has the background copy them
+    /// into the database file. No connection checkpoints after its own commits (a gate decision would then wait for
+    /// the copy of an ingest commit); the background does, beside the writers.
+    /// </summary>
+    private void AfterCommit(SqliteConnection connection)
+    {
+        raw.sqlite3_db_status(connection.Handle!, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
+        _logPages += written;
+        Volatile.Write(ref _checkpointWanted, 1);
+        StartCheckpoint();
     }
 
     /// <summary>
@@ -150,11 +171,6 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
 
                 _ingestConnection = (SqliteConnection)connection;
             }
-
-            if (_logPages >= _restartAt)
-            {
-                await RestartLogAsync(_ingestConnection);
-            }
         }
         catch
         {
@@ -167,20 +183,6 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
             _ingestTurn.Release();
             return ValueTask.CompletedTask;
         });
-    }
-
-    /// <summary>
-    /// Copies the committed log into the database file from a connection of its own, beside the writer, so group
-    /// commits do not wait for checkpoints (a passive checkpoint neither blocks nor waits for the writer or readers).
-    /// One runs at a time, and again as long as commits arrived while it ran.
-    /// </summary>
-    protected override void AfterIngestCommit()
-    {
-        // The pages this commit wrote to the log (other connections' few writes are not counted).
-        raw.sqlite3_db_status(_ingestConnection!.Handle!, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
-        _logPages += written;
-        Volatile.Write(ref _checkpointWanted, 1);
-        StartCheckpoint();
     }
 
     private void StartCheckpoint()
@@ -251,7 +253,6 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// </summary>
     private async Task RestartLogAsync(SqliteConnection writer)
     {
-        await _writeTurn.WaitAsync();
         await _checkpointTurn.WaitAsync();
         try
         {
@@ -287,7 +288,6 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         finally
         {
             _checkpointTurn.Release();
-            _writeTurn.Release();
         }
     }
 

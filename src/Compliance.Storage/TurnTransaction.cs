@@ -6,9 +6,9 @@ namespace Compliance.Storage;
 /// <summary>
 /// A write transaction that holds its store's write turn until it ends (committed, rolled back or disposed), so the
 /// process's writers take turns in order instead of meeting SQLite's busy lock (see <see cref="SqliteStore"/>).
-/// Commands run on <see cref="Inner"/>.
+/// Commands run on <see cref="Inner"/>. <paramref name="committed"/> runs after a commit, still in the turn.
 /// </summary>
-internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn) : DbTransaction
+internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, Action committed) : DbTransaction
 {
     private int _released;
 
@@ -24,13 +24,13 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn) :
     public override void Commit()
     {
         Inner.Commit();
-        Release();
+        Committed();
     }
 
     public override async Task CommitAsync(CancellationToken cancellationToken = default)
     {
         await Inner.CommitAsync(cancellationToken);
-        Release();
+        Committed();
     }
 
     public override void Rollback()
@@ -61,6 +61,18 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn) :
         await Inner.DisposeAsync();
         Release();
         await base.DisposeAsync();
+    }
+
+    private void Committed()
+    {
+        try
+        {
+            committed();
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     private void Release()

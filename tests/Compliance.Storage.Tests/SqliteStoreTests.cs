@@ -216,6 +216,24 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task TheWriteAheadLog_StaysShort_UnderGateDecisionsAlone()
+    {
+        // No ingest writer to start the log over: after twice its limit (128 pages) the next decision does.
+        var path = Path.Combine(_directory, "gate-log.db");
+        var store = new SqliteStore(path, logPages: 64);
+        await store.MigrateAsync(Ct);
+        var largest = 0L;
+        for (var n = 0; n < 1500; n++)
+        {
+            await store.DecideAsync("lender-a", $"b-{n % 50}", T0.AddDays(-31), _ => new GateOutcome(Decision($"dec-{n}", true, T0), Call(T0)), Ct);
+            largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
+        }
+
+        Assert.Equal(1500, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.InRange(largest, 1, 1_500_000);
+    }
+
+    [Fact]
     public async Task AGateDecision_WaitingBehindAnIngestCommit_GoesBeforeTheNextOne()
     {
         var store = new SqliteStore(Path.Combine(_directory, "turns.db"));

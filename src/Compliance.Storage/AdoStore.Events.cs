@@ -147,7 +147,7 @@ public abstract partial class AdoStore
     public async Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, EventSql.AcknowledgeIncident, ct,
+        await ExecuteWriteAsync(connection, EventSql.AcknowledgeIncident, ct,
             ("lender_id", lenderId), ("incident_id", incidentId), ("acknowledged_at", ToMs(at)), ("acknowledged_by", by), ("note", note));
         return (await QueryAsync(connection, EventSql.SelectIncident, ReadIncident, ct, ("lender_id", lenderId), ("incident_id", incidentId))).FirstOrDefault();
     }

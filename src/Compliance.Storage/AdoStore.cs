@@ -116,7 +116,7 @@ public abstract partial class AdoStore : IComplianceStore
         await using var connection = await OpenAsync(ct);
         try
         {
-            await ExecuteAsync(connection, null, Sql.InsertLender, ct,
+            await ExecuteWriteAsync(connection, Sql.InsertLender, ct,
                 ("lender_id", lender.LenderId), ("display_name", lender.DisplayName), ("country_code", lender.CountryCode), ("created_at", ToMs(lender.CreatedAt)));
             return true;
         }
@@ -129,7 +129,7 @@ public abstract partial class AdoStore : IComplianceStore
     public async Task CreateApiKeyAsync(ApiKey key, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, Sql.InsertApiKey, ct,
+        await ExecuteWriteAsync(connection, Sql.InsertApiKey, ct,
             ("key_id", key.KeyId), ("lender_id", key.LenderId), ("role", (int)key.Role), ("display_name", key.DisplayName),
             ("secret_hash", key.SecretHash), ("created_at", ToMs(key.CreatedAt)));
     }
@@ -148,7 +148,7 @@ public abstract partial class AdoStore : IComplianceStore
     public async Task<ApiKey?> RevokeApiKeyAsync(string lenderId, string keyId, DateTimeOffset at, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await ExecuteAsync(connection, null, Sql.RevokeApiKey, ct, ("lender_id", lenderId), ("key_id", keyId), ("revoked_at", ToMs(at)));
+        await ExecuteWriteAsync(connection, Sql.RevokeApiKey, ct, ("lender_id", lenderId), ("key_id", keyId), ("revoked_at", ToMs(at)));
         return (await QueryAsync(connection, Sql.SelectApiKeyOfLender, ReadApiKey, ct, ("lender_id", lenderId), ("key_id", keyId))).FirstOrDefault();
     }
 
@@ -354,6 +354,15 @@ public abstract partial class AdoStore : IComplianceStore
         // One row more than the page tells whether another page follows.
         var rows = await QueryAsync(connection, sql + LimitClause, read, ct, [.. filters, ("after", after ?? ""), ("limit", limit + 1)]);
         return rows.Count > limit ? new Page<T>(rows.Take(limit).ToList(), key(rows[limit - 1])) : new Page<T>(rows, null);
+    }
+
+    /// <summary>One statement in a write transaction of its own, so it takes its turn with the other writers (see <see cref="BeginWriteAsync"/>).</summary>
+    protected async Task<int> ExecuteWriteAsync(DbConnection connection, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
+    {
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var rows = await ExecuteAsync(connection, tx, sql, ct, parameters);
+        await tx.CommitAsync(ct);
+        return rows;
     }
 
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)

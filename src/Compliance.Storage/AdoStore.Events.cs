@@ -18,6 +18,8 @@ public abstract partial class AdoStore
     private readonly RecentEvents _recent = new();
     private readonly SemaphoreSlim _filterTurn = new(1, 1);
     private volatile EventKeyFilter? _filter;
+    /// <summary>A larger filter being filled from the key table beside the writer, which also adds the keys it merges meanwhile.</summary>
+    private volatile EventKeyFilter? _growing;
 
     /// <summary>
     /// Whether the key tables are filled in bulk, every <see cref="EventIndexBatch"/> events, instead of with each
@@ -347,41 +349,86 @@ public abstract partial class AdoStore
     }
 
     /// <summary>
-    /// The filter over the key table (embedded store), built from the table on first use, and rebuilt larger when
-    /// <paramref name="adding"/> more keys would overfill it (only the ingest writer passes keys it is about to add).
+    /// The filter over the key table (embedded store), built from the table on first use. When the ingest writer is
+    /// about to fill it past three quarters (<paramref name="adding"/>: only the writer passes the keys it will add), a
+    /// filter twice the size is filled from the table beside it (<see cref="GrowAsync"/>): rebuilding in the commit read
+    /// every key stored while the writer held the write lock, over a second at a million events.
     /// </summary>
     private async Task<EventKeyFilter> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
     {
-        if (_filter is { } current && current.Count + adding <= current.Capacity)
+        if (_filter is { } current)
         {
+            if (adding > 0 && _growing is null && current.Count + adding > current.Capacity / 4 * 3)
+            {
+                var growing = new EventKeyFilter(2 * (current.Count + adding) + 100_000);
+                _growing = growing;
+                _ = Task.Run(() => GrowAsync(growing));
+            }
+
             return current;
         }
 
         await _filterTurn.WaitAsync(ct);
         try
         {
-            if (_filter is { } loaded && loaded.Count + adding <= loaded.Capacity)
+            if (_filter is { } loaded)
             {
                 return loaded;
             }
 
             var count = Convert.ToInt64(await ScalarAsync(connection, tx, EventSql.CountEventKeys, ct));
             var filter = new EventKeyFilter(2 * (count + adding) + 100_000);
-            await using (var command = Command(connection, tx, EventSql.AllEventKeys, []))
-            await using (var reader = await command.ExecuteReaderAsync(ct))
-            {
-                while (await reader.ReadAsync(ct))
-                {
-                    filter.Add(reader.GetString(0), reader.GetString(1));
-                }
-            }
-
+            await FillAsync(filter, connection, tx, ct);
             _filter = filter;
             return filter;
         }
         finally
         {
             _filterTurn.Release();
+        }
+    }
+
+    /// <summary>
+    /// Fills a larger filter from a snapshot of the key table taken after it was set up (keys merged since then the
+    /// writer adds to it too), then puts it in place, unless the writer dropped it meanwhile (another process wrote).
+    /// If filling fails, the current filter goes on serving with more false positives, and the next merge tries again.
+    /// </summary>
+    private async Task GrowAsync(EventKeyFilter growing)
+    {
+        try
+        {
+            await using (var connection = await OpenAsync(CancellationToken.None))
+            {
+                await FillAsync(growing, connection, null, CancellationToken.None);
+            }
+
+            await _filterTurn.WaitAsync();
+            try
+            {
+                if (ReferenceEquals(_growing, growing))
+                {
+                    _filter = growing;
+                    _growing = null;
+                }
+            }
+            finally
+            {
+                _filterTurn.Release();
+            }
+        }
+        catch (Exception)
+        {
+            Interlocked.CompareExchange(ref _growing, null, growing);
+        }
+    }
+
+    private static async Task FillAsync(EventKeyFilter filter, DbConnection connection, DbTransaction? tx, CancellationToken ct)
+    {
+        await using var command = Command(connection, tx, EventSql.AllEventKeys, []);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            filter.Add(reader.GetString(0), reader.GetString(1));
         }
     }
 
@@ -503,6 +550,7 @@ public abstract partial class AdoStore
                     if (last > LastSeq || indexed > IndexedSeq)
                     {
                         store._filter = null;
+                        store._growing = null;
                     }
 
                     _byEvent.Clear();
@@ -735,16 +783,23 @@ public abstract partial class AdoStore
             if (recent.NextMergePart(store.EventIndexBatch) is var (byEvent, byBorrower, completes))
             {
                 _mergedTo = byEvent.Offset + byEvent.Count;
-                // The keys enter the filter before the table, and before they leave memory after the commit. A filter
-                // replaced here gets them too, for a reader that took it just before.
-                var previous = store._filter;
+                // The keys enter the filter before the table, and before they leave memory after the commit. A larger
+                // filter being filled gets them too. The growing one is read before the current one, so a growing
+                // filter put in place between the reads is one of them either way.
                 var filter = await store.KeyFilterAsync(connection, tx, ct, byEvent.Count);
+                var growing = store._growing;
+                var current = store._filter;
                 foreach (var key in byEvent)
                 {
                     filter.Add(key.LenderId, key.EventId);
-                    if (previous is not null && !ReferenceEquals(previous, filter))
+                    if (growing is not null && !ReferenceEquals(growing, filter))
                     {
-                        previous.Add(key.LenderId, key.EventId);
+                        growing.Add(key.LenderId, key.EventId);
+                    }
+
+                    if (current is not null && !ReferenceEquals(current, filter) && !ReferenceEquals(current, growing))
+                    {
+                        current.Add(key.LenderId, key.EventId);
                     }
                 }
 

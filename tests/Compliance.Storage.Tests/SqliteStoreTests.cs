@@ -119,6 +119,42 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task EventKeys_StayFoundWhileTheKeyFilterGrowsBesideTheWriter()
+    {
+        // The filter starts at about 100,000 keys and a larger one is filled beside the writer past three quarters of
+        // that, while merges go on adding keys to both.
+        var store = new SqliteStore(Path.Combine(_directory, "filter.db"), eventIndexBatch: 2_000);
+        await store.MigrateAsync(Ct);
+        const int Events = 120_000;
+        for (var commit = 0; commit < Events / 2_000; commit++)
+        {
+            var events = Enumerable.Range(commit * 2_000, 2_000).Select(n => new StoredEvent("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1",
+                $"b-{n % 500}", "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00",
+                Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], null)).ToList();
+            await store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
+        }
+
+        // Commits without events carry the merges on until nearly every key is in the table (and so in the filter).
+        var path = Path.Combine(_directory, "filter.db");
+        for (var attempt = 0; attempt < 1_000 && await CountAsync(path, "SELECT COUNT(*) FROM event_keys") < Events - 2_000; attempt++)
+        {
+            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
+        }
+
+        var found = 0;
+        await store.RunIngestAsync(async session =>
+        {
+            foreach (var chunk in Enumerable.Range(0, Events).Select(n => $"e-{n}").Chunk(5_000))
+            {
+                found += (await session.ExistingEventsAsync("lender-a", chunk)).Count;
+            }
+        }, Ct);
+
+        Assert.Equal(Events, found);
+        Assert.InRange(await CountAsync(path, "SELECT COUNT(*) FROM event_keys"), Events - 2_000, Events);
+    }
+
+    [Fact]
     public async Task GroupCommits_AreCopiedIntoTheDatabaseFile_BesideTheWriter()
     {
         var path = Path.Combine(_directory, "checkpoint.db");

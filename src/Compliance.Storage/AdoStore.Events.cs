@@ -349,49 +349,57 @@ public abstract partial class AdoStore
     }
 
     /// <summary>
-    /// The filter over the key table (embedded store), built from the table on first use. When the ingest writer is
-    /// about to fill it past three quarters (<paramref name="adding"/>: only the writer passes the keys it will add), a
-    /// filter twice the size is filled from the table beside it (<see cref="GrowAsync"/>): rebuilding in the commit read
-    /// every key stored while the writer held the write lock, over a second at a million events.
+    /// The filter over the key table (embedded store), or null while the first one is filled after a start (callers then
+    /// look every key up). Filters are filled from the table beside the callers (<see cref="GrowAsync"/>): the first
+    /// one at first use, sized from the indexed position; a larger one when the ingest writer is about to fill the
+    /// current one past three quarters (<paramref name="adding"/>: only the writer passes the keys it will add). Filling
+    /// one inside a commit read every stored key while the writer held the write lock, over a second at a million events.
     /// </summary>
-    private async Task<EventKeyFilter> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
+    private async Task<EventKeyFilter?> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
     {
         if (_filter is { } current)
         {
             if (adding > 0 && _growing is null && current.Count + adding > current.Capacity / 4 * 3)
             {
-                var growing = new EventKeyFilter(2 * (current.Count + adding) + 100_000);
-                _growing = growing;
-                _ = Task.Run(() => GrowAsync(growing));
+                StartGrowing(current.Count + adding);
             }
 
             return current;
         }
 
-        await _filterTurn.WaitAsync(ct);
-        try
+        if (_growing is null)
         {
-            if (_filter is { } loaded)
+            await _filterTurn.WaitAsync(ct);
+            try
             {
-                return loaded;
+                if (_filter is null && _growing is null)
+                {
+                    var indexed = (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(0), ct, tx)).Single();
+                    StartGrowing(indexed + adding);
+                }
             }
+            finally
+            {
+                _filterTurn.Release();
+            }
+        }
 
-            var count = Convert.ToInt64(await ScalarAsync(connection, tx, EventSql.CountEventKeys, ct));
-            var filter = new EventKeyFilter(2 * (count + adding) + 100_000);
-            await FillAsync(filter, connection, tx, ct);
-            _filter = filter;
-            return filter;
-        }
-        finally
-        {
-            _filterTurn.Release();
-        }
+        return _filter;
+    }
+
+    /// <summary>Sets up a filter for twice <paramref name="keys"/> and fills it beside the caller.</summary>
+    private void StartGrowing(long keys)
+    {
+        var growing = new EventKeyFilter(2 * keys + 100_000);
+        _growing = growing;
+        _ = Task.Run(() => GrowAsync(growing));
     }
 
     /// <summary>
-    /// Fills a larger filter from a snapshot of the key table taken after it was set up (keys merged since then the
-    /// writer adds to it too), then puts it in place, unless the writer dropped it meanwhile (another process wrote).
-    /// If filling fails, the current filter goes on serving with more false positives, and the next merge tries again.
+    /// Fills a filter from a snapshot of the key table taken after it was set up (keys merged since then the writer
+    /// adds to it too), then puts it in place, unless the writer dropped it meanwhile (another process wrote). If filling
+    /// fails, the current filter goes on serving (with more false positives, or none: every key looked up), and the
+    /// next use tries again.
     /// </summary>
     private async Task GrowAsync(EventKeyFilter growing)
     {
@@ -399,7 +407,7 @@ public abstract partial class AdoStore
         {
             await using (var connection = await OpenAsync(CancellationToken.None))
             {
-                await FillAsync(growing, connection, null, CancellationToken.None);
+                await FillAsync(growing, connection);
             }
 
             await _filterTurn.WaitAsync();
@@ -422,11 +430,11 @@ public abstract partial class AdoStore
         }
     }
 
-    private static async Task FillAsync(EventKeyFilter filter, DbConnection connection, DbTransaction? tx, CancellationToken ct)
+    private static async Task FillAsync(EventKeyFilter filter, DbConnection connection)
     {
-        await using var command = Command(connection, tx, EventSql.AllEventKeys, []);
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        while (await reader.ReadAsync(ct))
+        await using var command = Command(connection, null, EventSql.AllEventKeys, []);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
         {
             filter.Add(reader.GetString(0), reader.GetString(1));
         }
@@ -791,7 +799,7 @@ public abstract partial class AdoStore
                 var current = store._filter;
                 foreach (var key in byEvent)
                 {
-                    filter.Add(key.LenderId, key.EventId);
+                    filter?.Add(key.LenderId, key.EventId);
                     if (growing is not null && !ReferenceEquals(growing, filter))
                     {
                         growing.Add(key.LenderId, key.EventId);
@@ -860,8 +868,10 @@ public abstract partial class AdoStore
 
             if (store.DeferEventIndex && unknown.Count > 0)
             {
-                var filter = await store.KeyFilterAsync(connection, tx, ct);
-                unknown.RemoveAll(id => !filter.MayContain(lenderId, id));
+                if (await store.KeyFilterAsync(connection, tx, ct) is { } filter)
+                {
+                    unknown.RemoveAll(id => !filter.MayContain(lenderId, id));
+                }
             }
 
             if (unknown.Count > 0)
@@ -1111,7 +1121,6 @@ internal static class EventSql
         SELECT COALESCE((SELECT indexed_seq FROM event_index_state WHERE id = 1), 0), COALESCE((SELECT MAX(seq) FROM event_log), 0)
         """;
     public const string RecentKeys = "SELECT seq, lender_id, event_id, borrower_id, occurred_at FROM event_log WHERE seq > @indexed ORDER BY seq";
-    public const string CountEventKeys = "SELECT COUNT(*) FROM event_keys";
     public const string AllEventKeys = "SELECT lender_id, event_id FROM event_keys";
     public const string SetIndexedSeq = "UPDATE event_index_state SET indexed_seq = @to WHERE id = 1";
 

@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using Compliance.Domain.Registry;
+using Compliance.Server.Infrastructure;
 using Compliance.Storage;
 
 namespace Compliance.Server.Gate;
@@ -17,8 +17,8 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
         ? TimeSpan.FromMinutes(10)
         : TimeSpan.FromSeconds(5);
 
-    private readonly Entries<Account> _accounts = new();
-    private readonly Entries<Collector> _collectors = new();
+    private readonly ExpiringMap<(string, string), Account?> _accounts = new(MaxEntries);
+    private readonly ExpiringMap<(string, string), Collector?> _collectors = new(MaxEntries);
 
     public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
         GetAsync(_accounts, (lenderId, accountId), static (s, key, token) => s.GetAccountAsync(key.Item1, key.Item2, token), ct);
@@ -31,54 +31,19 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     public void EvictCollector(string lenderId, string collectorId) => _collectors.Remove((lenderId, collectorId));
 
     // A hit completes synchronously and allocates nothing: the loader is a static lambda and the async part runs only on a miss.
-    private ValueTask<T?> GetAsync<T>(Entries<T> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load, CancellationToken ct)
+    private ValueTask<T?> GetAsync<T>(ExpiringMap<(string, string), T?> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load, CancellationToken ct)
         where T : class
     {
         var now = clock.GetUtcNow();
-        return entries.TryGet(key, now) is { } hit ? ValueTask.FromResult(hit.Value) : LoadAsync(entries, key, load, now, ct);
+        return entries.TryGet(key, now, out var hit) ? ValueTask.FromResult(hit) : LoadAsync(entries, key, load, now, ct);
     }
 
-    private async ValueTask<T?> LoadAsync<T>(Entries<T> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load,
+    private async ValueTask<T?> LoadAsync<T>(ExpiringMap<(string, string), T?> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load,
         DateTimeOffset now, CancellationToken ct)
         where T : class
     {
         var value = await load(store, key, ct);
         entries.Put(key, value, now + Ttl);
         return value;
-    }
-
-    /// <summary>
-    /// Entries with their expiry, dropped all at once past <see cref="MaxEntries"/>. The size is kept in a counter:
-    /// asking a concurrent dictionary for its count takes every one of its locks.
-    /// </summary>
-    private sealed class Entries<T> where T : class
-    {
-        private readonly ConcurrentDictionary<(string, string), (T? Value, DateTimeOffset Until)> _map = new();
-        private int _count;
-
-        public (T? Value, DateTimeOffset Until)? TryGet((string, string) key, DateTimeOffset now) =>
-            _map.TryGetValue(key, out var hit) && hit.Until > now ? hit : null;
-
-        public void Put((string, string) key, T? value, DateTimeOffset until)
-        {
-            if (!_map.TryAdd(key, (value, until)))
-            {
-                _map[key] = (value, until);
-            }
-            else if (Interlocked.Increment(ref _count) > MaxEntries)
-            {
-                _map.Clear();
-                Interlocked.Exchange(ref _count, 0);
-                _map[key] = (value, until);
-            }
-        }
-
-        public void Remove((string, string) key)
-        {
-            if (_map.TryRemove(key, out _))
-            {
-                Interlocked.Decrement(ref _count);
-            }
-        }
     }
 }

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Text.Encodings.Web;
 using Compliance.Server.Configuration;
+using Compliance.Server.Infrastructure;
 using Compliance.Storage;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authentication;
@@ -70,8 +70,8 @@ internal sealed class ApiKeyAuthenticationHandler(
 internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOptions> options, TimeProvider clock)
 {
     private const int MaxCached = 100_000;
-    private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _cache = new();
-    private readonly ConcurrentDictionary<string, (Caller? Caller, DateTimeOffset Until)> _unknown = new();
+    private readonly ExpiringMap<string, Caller?> _cache = new(MaxCached);
+    private readonly ExpiringMap<string, Caller?> _unknown = new(MaxCached);
     private readonly string? _platformHash = options.Value.Auth.PlatformAdminKey is { Length: > 0 } k ? ApiKeyTokens.HashSecret(k) : null;
     private readonly TimeSpan _ttl = options.Value.Auth.KeyCacheTtl;
 
@@ -84,9 +84,9 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
         }
 
         var now = clock.GetUtcNow();
-        if ((_cache.TryGetValue(tokenHash, out var cached) || _unknown.TryGetValue(tokenHash, out cached)) && cached.Until > now)
+        if (_cache.TryGet(tokenHash, now, out var cached) || _unknown.TryGet(tokenHash, now, out cached))
         {
-            return cached.Caller;
+            return cached;
         }
 
         Caller? caller = null;
@@ -101,13 +101,7 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
 
         // Unknown tokens are remembered apart from valid ones, so a caller spraying made-up tokens can only flush
         // its own garbage, never the cache of the keys in use.
-        var cache = caller is null ? _unknown : _cache;
-        if (cache.Count > MaxCached)
-        {
-            cache.Clear();
-        }
-
-        cache[tokenHash] = (caller, now + _ttl);
+        (caller is null ? _unknown : _cache).Put(tokenHash, caller, now + _ttl);
         return caller;
     }
 

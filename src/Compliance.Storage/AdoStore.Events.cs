@@ -349,11 +349,12 @@ public abstract partial class AdoStore
     }
 
     /// <summary>
-    /// The filter over the key table (embedded store), or null while the first one is filled after a start (callers then
-    /// look every key up). Filters are filled from the table beside the callers (<see cref="GrowAsync"/>): the first
-    /// one at first use, sized from the indexed position; a larger one when the ingest writer is about to fill the
-    /// current one past three quarters (<paramref name="adding"/>: only the writer passes the keys it will add). Filling
-    /// one inside a commit read every stored key while the writer held the write lock, over a second at a million events.
+    /// The filter over the key table (embedded store), or null until the first one is filled after a start (callers then
+    /// look every key up). Filters are filled from the table beside the writer (<see cref="GrowAsync"/>), started by the
+    /// ingest writer's merges (<paramref name="adding"/>: only the writer passes the keys it will add): the first at its
+    /// first merge, sized from the indexed position; a larger one when the current one would pass three quarters full.
+    /// Filling one inside a commit read every stored key while the writer held the write lock, over a second at a
+    /// million events.
     /// </summary>
     private async Task<EventKeyFilter?> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
     {
@@ -367,7 +368,9 @@ public abstract partial class AdoStore
             return current;
         }
 
-        if (_growing is null)
+        // Only the ingest writer starts one: it adds the keys of every later merge to it, so the keys a filter misses
+        // are only those committed before its fill's snapshot. Readers look every key up meanwhile.
+        if (adding > 0 && _growing is null)
         {
             await _filterTurn.WaitAsync(ct);
             try
@@ -399,7 +402,7 @@ public abstract partial class AdoStore
     /// Fills a filter from a snapshot of the key table taken after it was set up (keys merged since then the writer
     /// adds to it too), then puts it in place, unless the writer dropped it meanwhile (another process wrote). If filling
     /// fails, the current filter goes on serving (with more false positives, or none: every key looked up), and the
-    /// next use tries again.
+    /// writer's next merge starts another, which its snapshot fills with every key committed before it.
     /// </summary>
     private async Task GrowAsync(EventKeyFilter growing)
     {

@@ -107,7 +107,9 @@ public abstract partial class AdoStore
         await using var connection = await OpenAsync(ct);
         try
         {
-            await InsertCheckpointAsync(connection, null, c, ct);
+            await using var tx = await BeginWriteAsync(connection, ct);
+            await InsertCheckpointAsync(connection, tx, c, ct);
+            await tx.CommitAsync(ct);
         }
         catch (DbException e) when (IsUniqueViolation(e))
         {

@@ -5,7 +5,8 @@ namespace Compliance.Storage;
 /// for duplicates does not probe the table for each of them: a key the filter has never seen is certainly not there;
 /// about one in a hundred absent keys is probed anyway. Ten bits per key, seven hashes. Keys are only added: the
 /// writer adds the keys it merges into the table before they leave the in-memory recent keys, so no stored key is
-/// ever missed. It grows by being rebuilt from the table when it holds more keys than it was sized for.
+/// ever missed. A larger one is filled from the table beside the writer when it nears the keys it was sized for
+/// (AdoStore.KeyFilterAsync).
 /// </summary>
 internal sealed class EventKeyFilter
 {

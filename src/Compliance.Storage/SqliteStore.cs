@@ -31,6 +31,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     private int _logPages;
     private int _restartAt;
     private int _restartDelay;
+    private bool _restartPostponed;
     private SqliteConnection? _ingestConnection;
     private SqliteConnection? _checkpointConnection;
     private Task _checkpoint = Task.CompletedTask;
@@ -249,7 +250,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// takes the write turn, waits for the background round, copies the rest itself, waits a moment for readers still in the log (new readers
     /// read the file) and starts the log over; its next commit cuts a log file grown past <see cref="LogFileLimit"/>
     /// back. If a reader stays longer (a long report), it tries again once the log has grown by another quarter of the
-    /// limit, then half, then a whole limit each time, so a long reader costs the writer only a few short waits.
+    /// limit, then half, then a whole limit each time: a long reader costs the writer one short wait per limit of log.
     /// </summary>
     private async Task RestartLogAsync(SqliteConnection writer)
     {
@@ -274,15 +275,25 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
                 _logPages = 0;
                 _restartAt = _logPagesLimit;
                 _restartDelay = 0;
+                if (_restartPostponed)
+                {
+                    _restartPostponed = false;
+                    _logger.LogInformation("The write-ahead log of {Path} started over again.", Path);
+                }
             }
             else
             {
                 // Busy (or failed: the commit that follows reports any real fault of the file), so later.
                 _restartDelay = Math.Clamp(_restartDelay * 2, _logPagesLimit / 4, _logPagesLimit);
                 _restartAt = _logPages + _restartDelay;
-                _logger.LogWarning(
-                    "The write-ahead log of {Path} could not start over after {Megabytes} MB (SQLite code {Code}): a reader has been reading from it for a while. Trying again after another {Next} MB.",
-                    Path, _logPages / 256, rc, _restartDelay / 256);
+                // Said once until the log starts over again, not at every try.
+                if (!_restartPostponed)
+                {
+                    _restartPostponed = true;
+                    _logger.LogWarning(
+                        "The write-ahead log of {Path} could not start over after {Megabytes} MB: {Reason}. The writer tries again every {Next} MB or so.",
+                        Path, _logPages / 256, rc == raw.SQLITE_BUSY ? "a reader has been reading from it for a while" : $"SQLite code {rc}", _logPagesLimit / 256);
+                }
             }
         }
         finally

@@ -33,24 +33,43 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, A
         Committed();
     }
 
+    // A rollback that throws (the file failing) still gives the turn back: otherwise every later writer would wait forever.
     public override void Rollback()
     {
-        Inner.Rollback();
-        Release();
+        try
+        {
+            Inner.Rollback();
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     public override async Task RollbackAsync(CancellationToken cancellationToken = default)
     {
-        await Inner.RollbackAsync(cancellationToken);
-        Release();
+        try
+        {
+            await Inner.RollbackAsync(cancellationToken);
+        }
+        finally
+        {
+            Release();
+        }
     }
 
     protected override void Dispose(bool disposing)
     {
         if (disposing)
         {
-            Inner.Dispose();
-            Release();
+            try
+            {
+                Inner.Dispose();
+            }
+            finally
+            {
+                Release();
+            }
         }
 
         base.Dispose(disposing);
@@ -58,8 +77,15 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, A
 
     public override async ValueTask DisposeAsync()
     {
-        await Inner.DisposeAsync();
-        Release();
+        try
+        {
+            await Inner.DisposeAsync();
+        }
+        finally
+        {
+            Release();
+        }
+
         await base.DisposeAsync();
     }
 

@@ -64,7 +64,15 @@ internal sealed class CliProcess : IDisposable
     {
         using var cli = Start(endpoint, dataDirectory, args);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await cli._process.WaitForExitAsync(timeout.Token);
+        try
+        {
+            await cli._process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            throw new TimeoutException($"'compliance {string.Join(' ', args)}' did not finish within 60 s.\nstdout:\n{cli.Stdout}\nstderr:\n{cli.Stderr}");
+        }
+
         return (cli.ExitCode, cli.Stdout, cli.Stderr);
     }
 

@@ -15,9 +15,15 @@ public sealed class CliServerFixture : IAsyncLifetime
     {
         _server = ServerProcess.Start(DataDirectory);
         await _server.WaitUntilListeningAsync(TimeSpan.FromSeconds(60));
-        for (var i = 0; i < 600 && !File.Exists(Path.Combine(DataDirectory, "dev-keys.json")); i++)
+        var keys = Path.Combine(DataDirectory, "dev-keys.json");
+        for (var i = 0; i < 600 && !File.Exists(keys); i++)
         {
             await Task.Delay(100);
+        }
+
+        if (!File.Exists(keys))
+        {
+            throw new InvalidOperationException($"The server wrote no development keys within 60 s:\n{_server.Output}");
         }
     }
 

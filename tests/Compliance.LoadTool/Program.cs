@@ -82,8 +82,15 @@ try
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
         var probe = GateProbe.Start(new ContactGateService.ContactGateServiceClient(channel), headers, accounts, ct);
-        service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate);
-        await probe.StopAsync();
+        try
+        {
+            service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate);
+        }
+        finally
+        {
+            await probe.StopAsync();
+        }
+
         gateProbe = probe;
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
     }

@@ -285,11 +285,12 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             await release.Task;
         }, Ct);
         await holding.Task;
-        var decision = Task.Run(async () =>
+        // Each writer notes itself while it holds the write lock (the decision decides inside its transaction).
+        var decision = Task.Run(() => store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ =>
         {
-            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
             order.Enqueue("decision");
-        });
+            return new GateOutcome(Decision("dec-1", true, T0), Call(T0));
+        }, Ct));
         await Task.Delay(300, Ct);
         var second = Task.Run(() => store.RunIngestAsync(async _ =>
         {

@@ -16,7 +16,6 @@ namespace Compliance.Storage;
 public abstract partial class AdoStore
 {
     private readonly RecentEvents _recent = new();
-    private readonly SemaphoreSlim _filterTurn = new(1, 1);
     private volatile EventKeyFilter? _filter;
     /// <summary>A larger filter being filled from the key table beside the writer, which also adds the keys it merges meanwhile.</summary>
     private volatile EventKeyFilter? _growing;
@@ -349,45 +348,32 @@ public abstract partial class AdoStore
     }
 
     /// <summary>
-    /// The filter over the key table (embedded store), or null until the first one is filled after a start (callers then
-    /// look every key up). Filters are filled from the table beside the writer (<see cref="GrowAsync"/>), started by the
-    /// ingest writer's merges (<paramref name="adding"/>: only the writer passes the keys it will add): the first at its
-    /// first merge, sized from the indexed position; a larger one when the current one would pass three quarters full.
-    /// Filling one inside a commit read every stored key while the writer held the write lock, over a second at a
-    /// million events.
+    /// Starts filling a filter over the key table (embedded store) beside the writer (<see cref="GrowAsync"/>) when one
+    /// is due: the first at the writer's first merge after a start, sized from the indexed position; a larger one when
+    /// the <paramref name="adding"/> keys of this merge would fill the current one past three quarters. Only the ingest
+    /// writer starts one: it adds the keys of every later merge to it, so a filter misses no key committed after its
+    /// fill's snapshot. Until the first is in place (<see cref="_filter"/>), readers look every key up. Filling one
+    /// inside a commit read every stored key while the writer held the write lock, over a second at a million events.
     /// </summary>
-    private async Task<EventKeyFilter?> KeyFilterAsync(DbConnection connection, DbTransaction? tx, CancellationToken ct, long adding = 0)
+    private async Task StartFilterIfDueAsync(DbConnection connection, DbTransaction tx, long adding, CancellationToken ct)
     {
+        if (_growing is not null)
+        {
+            return;
+        }
+
         if (_filter is { } current)
         {
-            if (adding > 0 && _growing is null && current.Count + adding > current.Capacity / 4 * 3)
+            if (current.Count + adding > current.Capacity / 4 * 3)
             {
                 StartGrowing(current.Count + adding);
             }
 
-            return current;
+            return;
         }
 
-        // Only the ingest writer starts one: it adds the keys of every later merge to it, so the keys a filter misses
-        // are only those committed before its fill's snapshot. Readers look every key up meanwhile.
-        if (adding > 0 && _growing is null)
-        {
-            await _filterTurn.WaitAsync(ct);
-            try
-            {
-                if (_filter is null && _growing is null)
-                {
-                    var indexed = (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(0), ct, tx)).Single();
-                    StartGrowing(indexed + adding);
-                }
-            }
-            finally
-            {
-                _filterTurn.Release();
-            }
-        }
-
-        return _filter;
+        var indexed = (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(0), ct, tx)).Single();
+        StartGrowing(indexed + adding);
     }
 
     /// <summary>Sets up a filter for twice <paramref name="keys"/> and fills it beside the caller.</summary>
@@ -413,18 +399,11 @@ public abstract partial class AdoStore
                 await FillAsync(growing, connection);
             }
 
-            await _filterTurn.WaitAsync();
-            try
+            // In place before it stops growing: the writer reads the growing filter before the current one.
+            if (ReferenceEquals(_growing, growing))
             {
-                if (ReferenceEquals(_growing, growing))
-                {
-                    _filter = growing;
-                    _growing = null;
-                }
-            }
-            finally
-            {
-                _filterTurn.Release();
+                _filter = growing;
+                _growing = null;
             }
         }
         catch (Exception)
@@ -794,21 +773,16 @@ public abstract partial class AdoStore
             if (recent.NextMergePart(store.EventIndexBatch) is var (byEvent, byBorrower, completes))
             {
                 _mergedTo = byEvent.Offset + byEvent.Count;
-                // The keys enter the filter before the table, and before they leave memory after the commit. A larger
-                // filter being filled gets them too. The growing one is read before the current one, so a growing
-                // filter put in place between the reads is one of them either way.
-                var filter = await store.KeyFilterAsync(connection, tx, ct, byEvent.Count);
+                // The keys enter the filters before the table, and before they leave memory after the commit (a reader
+                // still holding an older filter asked memory first). The growing one is read before the current one, so
+                // a growing filter put in place between the reads is one of them either way.
+                await store.StartFilterIfDueAsync(connection, tx!, byEvent.Count, ct);
                 var growing = store._growing;
                 var current = store._filter;
                 foreach (var key in byEvent)
                 {
-                    filter?.Add(key.LenderId, key.EventId);
-                    if (growing is not null && !ReferenceEquals(growing, filter))
-                    {
-                        growing.Add(key.LenderId, key.EventId);
-                    }
-
-                    if (current is not null && !ReferenceEquals(current, filter) && !ReferenceEquals(current, growing))
+                    growing?.Add(key.LenderId, key.EventId);
+                    if (current is not null && !ReferenceEquals(current, growing))
                     {
                         current.Add(key.LenderId, key.EventId);
                     }
@@ -871,7 +845,7 @@ public abstract partial class AdoStore
 
             if (store.DeferEventIndex && unknown.Count > 0)
             {
-                if (await store.KeyFilterAsync(connection, tx, ct) is { } filter)
+                if (store._filter is { } filter)
                 {
                     unknown.RemoveAll(id => !filter.MayContain(lenderId, id));
                 }

@@ -6,7 +6,7 @@ namespace Compliance.Storage;
 /// about one in a hundred absent keys is probed anyway. Ten bits per key, seven hashes. Keys are only added: the
 /// writer adds the keys it merges into the table before they leave the in-memory recent keys, so no stored key is
 /// ever missed. A larger one is filled from the table beside the writer when it nears the keys it was sized for
-/// (AdoStore.KeyFilterAsync).
+/// (AdoStore.StartFilterIfDueAsync).
 /// </summary>
 internal sealed class EventKeyFilter
 {

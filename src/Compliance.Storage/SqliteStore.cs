@@ -14,11 +14,6 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     private readonly string _connectionString;
     private readonly string _synchronous;
     private readonly int _eventIndexBatch;
-    /// <summary>
-    /// Where the ingest writer checkpoints the write-ahead log itself: only if the background checkpoints fell this
-    /// far behind (in pages; 64 MB).
-    /// </summary>
-    private const int WriterCheckpointPages = 16_384;
     /// <summary>How long the writer waits for readers still in the log when it starts the log over.</summary>
     private const int RestartWaitMs = 10;
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
@@ -157,20 +152,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
                 }
 
                 _ingestConnection = null;
-                var connection = await OpenAsync(ct);
-                try
-                {
-                    await using var pragma = connection.CreateCommand();
-                    pragma.CommandText = $"PRAGMA wal_autocheckpoint = {WriterCheckpointPages};";
-                    await pragma.ExecuteNonQueryAsync(CancellationToken.None);
-                }
-                catch
-                {
-                    await connection.DisposeAsync();
-                    throw;
-                }
-
-                _ingestConnection = (SqliteConnection)connection;
+                _ingestConnection = (SqliteConnection)await OpenAsync(ct);
             }
         }
         catch
@@ -221,14 +203,14 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
         }
         catch (Exception e)
         {
-            // The next commit tries again with a new connection; until one succeeds, the writer copies the log itself
-            // when it starts it over (RestartLogAsync), or once it has grown large (WriterCheckpointPages).
+            // The next commit tries again with a new connection; until one succeeds, the writers copy the log themselves
+            // when they start it over (RestartLogAsync).
             _checkpointConnection?.Dispose();
             _checkpointConnection = null;
             if (!_checkpointFailing)
             {
                 _checkpointFailing = true;
-                _logger.LogWarning(e, "A background checkpoint of {Path} failed; the ingest writer copies its write-ahead log itself until one succeeds.", Path);
+                _logger.LogWarning(e, "A background checkpoint of {Path} failed; the writers copy the write-ahead log themselves when they start it over, until one succeeds.", Path);
             }
         }
         finally

@@ -34,16 +34,7 @@ internal static class GateLatencyRun
 
             var gate = new ContactGateService.ContactGateServiceClient(channel);
             var health = new Health.HealthClient(channel);
-            AuthorizeRequest Request(int i) => new()
-            {
-                Contact = new ContactRequest
-                {
-                    AccountId = accounts[i % accounts.Count].AccountId,
-                    CollectorId = Workload.Collector,
-                    Channel = Channel.VoiceCall,
-                    Destination = new Destination { ContactPointId = "mobile" },
-                },
-            };
+            AuthorizeRequest Request(int i) => Workload.AuthorizeCall(accounts[i % accounts.Count]);
 
             for (var i = 0; i < 300; i++)
             {

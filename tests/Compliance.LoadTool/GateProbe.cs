@@ -11,7 +11,7 @@ namespace Compliance.LoadTool;
 /// </summary>
 internal sealed class GateProbe
 {
-    private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
+    public static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _run;
 
@@ -22,16 +22,7 @@ internal sealed class GateProbe
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stop.Token, ct);
             for (var i = 0; !linked.IsCancellationRequested; i++)
             {
-                var request = new AuthorizeRequest
-                {
-                    Contact = new ContactRequest
-                    {
-                        AccountId = accounts[i % accounts.Count].AccountId,
-                        CollectorId = Workload.Collector,
-                        Channel = Channel.VoiceCall,
-                        Destination = new Destination { ContactPointId = "mobile" },
-                    },
-                };
+                var request = Workload.AuthorizeCall(accounts[i % accounts.Count]);
                 var start = Stopwatch.GetTimestamp();
                 try
                 {

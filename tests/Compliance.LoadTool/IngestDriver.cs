@@ -28,7 +28,7 @@ internal static class IngestDriver
         var tally = new AckTally();
         var histograms = streams.Select(_ => NewHistogram()).ToArray();
         var started = Stopwatch.GetTimestamp();
-        var perStream = rate == 0 ? 0 : (double)rate / streams.Count;
+        var perStream = (double)rate / streams.Count;
         await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, perStream, histograms[i], tally, ct)));
         var elapsed = Stopwatch.GetElapsedTime(started);
 

@@ -31,7 +31,7 @@ internal static class ResultTable
             w.WriteLine($"service events/s:    {service.EventsPerSecond:N0}  (goal >= {ServiceGoal:N0}: {Verdict(service.EventsPerSecond >= ServiceGoal)})");
         }
 
-        w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per 20 ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
+        w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per {GateProbe.Interval.TotalMilliseconds:0} ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
             $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
         w.WriteLine();
 

@@ -31,6 +31,18 @@ internal sealed class Workload
     private const int MissingOptOutEvery = 200;
     private const int ThreatEvery = 1000;
 
+    /// <summary>An Authorize request for a call to the account's registered mobile, as a dialer asks before dialling.</summary>
+    public static AuthorizeRequest AuthorizeCall(LoadAccount account) => new()
+    {
+        Contact = new ContactRequest
+        {
+            AccountId = account.AccountId,
+            CollectorId = Collector,
+            Channel = Channel.VoiceCall,
+            Destination = new Destination { ContactPointId = "mobile" },
+        },
+    };
+
     private static readonly (string Region, string Zone, string Prefix)[] Places =
     [
         ("US-NY", "America/New_York", "+1 212 555 "),

@@ -123,8 +123,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var count = 0;
         for (var i = 0; i < history.Count; i++)
         {
-            var a = history[i];
-            if (Counts(context, in a, from, to))
+            if (Counts(context, history[i], from, to))
             {
                 count++;
             }
@@ -146,7 +145,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (Counts(context, in a, from, to))
+            if (Counts(context, a, from, to))
             {
                 times.Add(a.At);
             }

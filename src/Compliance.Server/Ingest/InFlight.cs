@@ -69,15 +69,14 @@ internal sealed class InFlight
         {
             foreach (var id in eventIds)
             {
-                var i = _batches.Count - 1;
-                while (i >= 0 && !_batches[i].ByEvent.ContainsKey((lenderId, id)))
+                StoredEvent? hit = null;
+                for (var i = _batches.Count - 1; i >= 0 && !_batches[i].ByEvent.TryGetValue((lenderId, id), out hit); i--)
                 {
-                    i--;
                 }
 
-                if (i >= 0)
+                if (hit is not null)
                 {
-                    found[id] = _batches[i].ByEvent[(lenderId, id)];
+                    found[id] = hit;
                 }
                 else
                 {
@@ -94,7 +93,23 @@ internal sealed class InFlight
     {
         lock (_sync)
         {
-            return _batches.Count > 0 && borrowerIds.Any(b => _batches.Exists(batch => batch.Borrowers.Contains((lenderId, b))));
+            if (_batches.Count == 0)
+            {
+                return false;
+            }
+
+            foreach (var borrowerId in borrowerIds)
+            {
+                foreach (var batch in _batches)
+                {
+                    if (batch.Borrowers.Contains((lenderId, borrowerId)))
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            return false;
         }
     }
 

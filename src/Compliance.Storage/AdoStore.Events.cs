@@ -226,6 +226,9 @@ public abstract partial class AdoStore
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
         var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
+        // Decisions not yet written are taken before the database is read: one written in between is then in the
+        // database, and one in both is counted once.
+        var pending = PendingReservations(lenderId, borrowerIds);
         var recent = await RecentSeqsAsync(connection, tx, lenderId, borrowerIds, ct);
 
         // The gate's reservations, the borrowers' counting events found through the key table, and the newest by seq:
@@ -268,6 +271,28 @@ public abstract partial class AdoStore
                 // Reservations keep their decision id; an event's attempt is named after the event.
                 var id = seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10);
                 list.Add((reader.GetInt64(0), seq, id, reader.GetString(11), ReadAttempt(reader), (EventCounting)reader.GetInt32(14)));
+            }
+        }
+
+        if (pending is { Count: > 0 })
+        {
+            foreach (var entry in pending)
+            {
+                var at = ToMs(entry.Reservation!.Value.At);
+                if (at < sinceMs)
+                {
+                    continue;
+                }
+
+                if (!rows.TryGetValue(entry.BorrowerId, out var list))
+                {
+                    rows[entry.BorrowerId] = list = [];
+                }
+
+                if (!list.Exists(r => r.Seq == 0 && r.Id == entry.Decision.DecisionId))
+                {
+                    list.Add((at, 0, entry.Decision.DecisionId, "", entry.Reservation.Value, EventCounting.Attempt));
+                }
             }
         }
 
@@ -898,6 +923,11 @@ public abstract partial class AdoStore
 
         public async Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId)
         {
+            if (store.PendingDecision(lenderId, decisionId) is { } pending)
+            {
+                return pending;
+            }
+
             var command = Prepared(GateSql.SelectDecision, "lender_id", "decision_id");
             Bind(command, lenderId, decisionId);
             await using var reader = await command.ExecuteReaderAsync(ct);
@@ -990,6 +1020,12 @@ public abstract partial class AdoStore
 
         public async Task<bool> ReservationPendingAsync(string lenderId, string decisionId)
         {
+            // A decision not yet written cannot have been confirmed or released: both are writes, which write it first.
+            if (store.PendingDecision(lenderId, decisionId) is { } pending)
+            {
+                return pending.Allowed && pending.ReservedUntil is not null;
+            }
+
             var command = Prepared(EventSql.ReservationPending, "lender_id", "attempt_id");
             Bind(command, lenderId, decisionId);
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct)) > 0;

@@ -51,7 +51,12 @@ public abstract partial class AdoStore
             : await QueryAsync(connection, GateSql.ListPoliciesOfLender, Read, ct, ("lender_id", lenderId));
     }
 
-    public async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct)
+    /// <summary>
+    /// Decides under the borrower's lock and records the decision, its reservation and its ledger entry before it
+    /// returns: here in one write transaction (on SQL Server under an application lock on the borrower);
+    /// <see cref="SqliteStore"/> journals it instead of waiting for the database's single writer.
+    /// </summary>
+    public virtual async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
@@ -62,16 +67,41 @@ public abstract partial class AdoStore
 
         var history = await ReadHistoryAsync(connection, tx, lenderId, borrowerId, since, ct);
         var (decision, reservation) = decide(history);
-        await InsertDecisionAsync(connection, tx, decision, ct);
-        if (reservation is { } attempt)
-        {
-            await InsertAttemptAsync(connection, tx, lenderId, decision.DecisionId, borrowerId, attempt, decision.ReservedUntil, ct);
-        }
-
-        await AppendOneAsync(connection, tx, lenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision, ct);
+        var ledger = Ledger(connection, tx, ct);
+        await WriteDecisionAsync(connection, tx, ledger, borrowerId, decision, reservation, ct);
+        await ledger.FlushAsync();
         await tx.CommitAsync(ct);
         return decision;
     }
+
+    /// <summary>Writes a decision, the reservation of an allowed one and its ledger entry, in the caller's transaction.</summary>
+    private protected static async Task WriteDecisionAsync(DbConnection connection, DbTransaction tx, LedgerAppender ledger, string borrowerId,
+        DecisionRecord decision, Attempt? reservation, CancellationToken ct)
+    {
+        await InsertDecisionAsync(connection, tx, decision, ct);
+        if (reservation is { } attempt)
+        {
+            await InsertAttemptAsync(connection, tx, decision.LenderId, decision.DecisionId, borrowerId, attempt, decision.ReservedUntil, ct);
+        }
+
+        await ledger.AppendAsync(decision.LenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision);
+    }
+
+    /// <summary>Whether a decision is in the database.</summary>
+    private protected static async Task<bool> DecisionStoredAsync(DbConnection connection, DbTransaction tx, string lenderId, string decisionId, CancellationToken ct) =>
+        await ScalarAsync(connection, tx, GateSql.DecisionStored, ct, ("lender_id", lenderId), ("decision_id", decisionId)) is not null;
+
+    /// <summary>A decision answered but not yet in the database (see <see cref="SqliteStore"/>), or null.</summary>
+    private protected virtual DecisionRecord? PendingDecision(string lenderId, string decisionId) => null;
+
+    /// <summary>The reservations of the borrowers' decisions answered but not yet in the database (see <see cref="SqliteStore"/>).</summary>
+    private protected virtual List<DecisionJournal.Entry>? PendingReservations(string lenderId, IReadOnlyCollection<string> borrowerIds) => null;
+
+    /// <summary>
+    /// Has every decision answered so far written into the database, where reads of many decisions or of the ledger
+    /// look. Nothing to do where decisions are written before they are answered.
+    /// </summary>
+    protected virtual Task SettleDecisionsAsync(CancellationToken ct) => Task.CompletedTask;
 
     public async Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
     {
@@ -81,12 +111,18 @@ public abstract partial class AdoStore
 
     public async Task<DecisionRecord?> GetDecisionAsync(string lenderId, string decisionId, CancellationToken ct)
     {
+        if (PendingDecision(lenderId, decisionId) is { } pending)
+        {
+            return pending;
+        }
+
         await using var connection = await OpenAsync(ct);
         return (await QueryAsync(connection, GateSql.SelectDecision, ReadDecision, ct, ("lender_id", lenderId), ("decision_id", decisionId))).FirstOrDefault();
     }
 
     public async Task<IReadOnlyList<DecisionRecord>> DecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
     {
+        await SettleDecisionsAsync(ct);
         await using var connection = await OpenAsync(ct);
         return await QueryAsync(connection, GateSql.DecisionsInPeriod + LimitClause, ReadDecision, ct,
             ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("limit", limit));
@@ -172,6 +208,7 @@ internal static class GateSql
             @allowed, @failed_closed, @rules, @profiles, @next_allowed_at, @policy_version, @evaluated_at, @reserved_until, @key_id)
         """;
     public const string SelectDecision = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";
+    public const string DecisionStored = "SELECT 1 FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";
     public const string DecisionsInPeriod = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND evaluated_at >= @from AND evaluated_at < @to ORDER BY evaluated_at, decision_id";
 
     public const string InsertAttempt = """

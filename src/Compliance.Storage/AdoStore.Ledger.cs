@@ -13,7 +13,7 @@ public abstract partial class AdoStore
     /// the provider needs one) and written back once at <see cref="FlushAsync"/>, so a group commit of many events
     /// costs one head read and one head write per lender.
     /// </summary>
-    private sealed class LedgerAppender(DbConnection connection, DbTransaction tx, string? lockSql, CancellationToken ct)
+    private protected sealed class LedgerAppender(DbConnection connection, DbTransaction tx, string? lockSql, CancellationToken ct)
     {
         private readonly Dictionary<string, (LedgerHead Head, bool Existed)> _heads = new(StringComparer.Ordinal);
         private DbCommand? _insert;
@@ -61,7 +61,7 @@ public abstract partial class AdoStore
 
     private static LedgerHead ReadHead(DbDataReader r) => new(r.GetInt64(0), Convert.FromHexString(r.GetString(1)));
 
-    private LedgerAppender Ledger(DbConnection connection, DbTransaction tx, CancellationToken ct) => new(connection, tx, LockResourceSql, ct);
+    private protected LedgerAppender Ledger(DbConnection connection, DbTransaction tx, CancellationToken ct) => new(connection, tx, LockResourceSql, ct);
 
     /// <summary>Appends one entry within the caller's transaction, for a write that records one fact.</summary>
     private async Task<LedgerEntry> AppendOneAsync(DbConnection connection, DbTransaction tx, string lenderId, LedgerKind kind, string refId, string accountId,
@@ -84,6 +84,7 @@ public abstract partial class AdoStore
 
     public async Task<LedgerHead?> HeadAsync(string lenderId, CancellationToken ct)
     {
+        await SettleDecisionsAsync(ct);
         await using var connection = await OpenAsync(ct);
         return (await QueryAsync(connection, LedgerSql.SelectHead, ReadHead, ct,
             ("lender_id", lenderId))).FirstOrDefault();
@@ -134,6 +135,7 @@ public abstract partial class AdoStore
 
     public async Task<(long First, long Last)?> SeqRangeAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
+        await SettleDecisionsAsync(ct);
         await using var connection = await OpenAsync(ct);
         var rows = await QueryAsync(connection, LedgerSql.SeqRange, r => r.IsDBNull(0) ? ((long, long)?)null : (r.GetInt64(0), r.GetInt64(1)), ct,
             ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)));
@@ -150,12 +152,14 @@ public abstract partial class AdoStore
 
     public async Task<long> MaxSeqAsync(string lenderId, CancellationToken ct)
     {
+        await SettleDecisionsAsync(ct);
         await using var connection = await OpenAsync(ct);
         return Convert.ToInt64(await ScalarAsync(connection, null, LedgerSql.MaxSeq, ct, ("lender_id", lenderId)));
     }
 
     public async Task<IReadOnlyList<LedgerEntry>> EntriesOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
+        await SettleDecisionsAsync(ct);
         await using var connection = await OpenAsync(ct);
         return await QueryAsync(connection, LedgerSql.EntriesOfAccount, ReadEntry, ct,
             ("lender_id", lenderId), ("account_id", accountId), ("from", ToMs(from)), ("to", ToMs(to)));

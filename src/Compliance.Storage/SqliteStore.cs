@@ -8,7 +8,7 @@ using SQLitePCL;
 namespace Compliance.Storage;
 
 /// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
-public sealed class SqliteStore : AdoStore, IAsyncDisposable
+public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 {
     private const int SqliteConstraint = 19;
     private readonly string _connectionString;
@@ -96,29 +96,55 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// <summary>
     /// Write transactions take turns, in the order they asked, before SQLite's own write lock: SQLite admits one writer
     /// at a time, and a writer that finds it taken is retried by Microsoft.Data.Sqlite only every 150 ms. Against the
-    /// ingest writer's back-to-back group commits such a writer (a gate decision) could wait seconds; in turn it waits
-    /// for at most the commit ahead of it. (The store assumes one writing process per file.) In its turn a writer also
-    /// starts the write-ahead log over when it is long (<see cref="RestartLogAsync"/>): the ingest writer at the limit, any
-    /// other only at twice the limit, when no ingest is keeping it short, so a gate decision rarely pays for it.
+    /// ingest writer's back-to-back group commits such a writer (a flag change, the gate's journaled decisions) could
+    /// wait seconds; in turn it waits for at most the commit ahead of it. (The store assumes one writing process per
+    /// file.) In its turn a writer also starts the write-ahead log over when it is long (<see cref="RestartLogAsync"/>):
+    /// the ingest writer at the limit, any other only at twice the limit, when no ingest is keeping it short. Every
+    /// write transaction first writes the gate decisions journaled so far (<see cref="DecisionJournal"/>).
     /// </summary>
     protected override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
     {
         await _writeTurn.WaitAsync(ct);
+        var sqlite = (SqliteConnection)connection;
+        DbTransaction inner;
         try
         {
-            var sqlite = (SqliteConnection)connection;
             if (_logPages >= (ReferenceEquals(sqlite, _ingestConnection) ? _restartAt : _restartAt + _logPagesLimit))
             {
                 await RestartLogAsync(sqlite);
             }
 
-            return new TurnTransaction(await base.BeginWriteAsync(connection, ct), _writeTurn, () => AfterCommit(sqlite));
+            inner = await base.BeginWriteAsync(connection, ct);
         }
         catch
         {
             _writeTurn.Release();
             throw;
         }
+
+        // From here the transaction holds the turn, and gives it back however it ends. It writes the gate's decisions
+        // answered so far first, and they leave the journal once it commits.
+        var journal = _decisions;
+        var decisions = journal?.Pending() ?? [];
+        var tx = new TurnTransaction(inner, _writeTurn, () =>
+        {
+            AfterCommit(sqlite);
+            DecisionsWritten(journal, decisions);
+        });
+        if (decisions.Count > 0)
+        {
+            try
+            {
+                await WriteDecisionsAsync(sqlite, tx, decisions, ct);
+            }
+            catch
+            {
+                await tx.DisposeAsync();
+                throw;
+            }
+        }
+
+        return tx;
     }
 
     /// <summary>
@@ -320,6 +346,7 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
     /// <summary>Waits for a running checkpoint and closes the connections the store keeps (the host does this at shutdown).</summary>
     public async ValueTask DisposeAsync()
     {
+        await CloseDecisionsAsync();
         _disposed = true;
         await _checkpoint;
         _checkpointConnection?.Dispose();
@@ -339,7 +366,9 @@ public sealed class SqliteStore : AdoStore, IAsyncDisposable
             await wal.ExecuteNonQueryAsync(ct);
         }
 
-        return await base.MigrateAsync(ct);
+        var status = await base.MigrateAsync(ct);
+        await OpenDecisionsAsync(ct);
+        return status;
     }
 
     private protected override IEventRowWriter EventRowWriter(DbConnection connection) => new RawEventRowWriter(((SqliteConnection)connection).Handle!);

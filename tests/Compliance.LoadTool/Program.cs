@@ -81,7 +81,7 @@ try
         }
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
-        var probe = GateProbe.Start(new ContactGateService.ContactGateServiceClient(channel), headers, accounts, ct);
+        var probe = GateProbe.Start(channel, headers, accounts, ct);
         try
         {
             service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate);

@@ -33,6 +33,8 @@ internal static class ResultTable
 
         w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per {GateProbe.Interval.TotalMilliseconds:0} ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
             $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
+        w.WriteLine($"  health check before each: p50 {Ms(gate.Health, 50)} ms, p99 {Ms(gate.Health, 99)} ms; Authorize p50 / health p50: " +
+            $"{gate.Latency.GetValueAtPercentile(50) / (double)Math.Max(1, gate.Health.GetValueAtPercentile(50)):0.0}x");
         w.WriteLine();
 
         var acks = service.Acks;

@@ -265,45 +265,141 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
         }
 
+        // Each is written into the database by a write transaction of its own soon after it is answered; the last at the latest when the store closes.
+        await store.DisposeAsync();
         Assert.Equal(1500, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
         Assert.InRange(largest, 1, 1_500_000);
     }
 
     [Fact]
-    public async Task AGateDecision_WaitingBehindAnIngestCommit_GoesBeforeTheNextOne()
+    public async Task AWriter_WaitingBehindAnIngestCommit_GoesBeforeTheNextOne()
     {
         var store = new SqliteStore(Path.Combine(_directory, "turns.db"));
         await store.MigrateAsync(Ct);
-        var order = new System.Collections.Concurrent.ConcurrentQueue<string>();
         var release = new TaskCompletionSource();
         var holding = new TaskCompletionSource();
 
-        // An ingest commit holds the write lock; a gate decision asks meanwhile, then the next ingest commit.
-        var first = store.RunIngestAsync(async _ =>
+        // An ingest commit holds the write lock; a ledger append asks meanwhile, then the next ingest commit.
+        var first = store.RunIngestAsync(async session =>
+        {
+            await session.AddEventAsync(Event("e-1"));
+            holding.SetResult();
+            await release.Task;
+        }, Ct);
+        await holding.Task;
+        var append = Task.Run(() => store.AppendAsync("lender-a", Domain.Ledger.LedgerKind.Complaint, "cmp-1", "acc-1", T0, new { Note = "between" }, Ct));
+        await Task.Delay(300, Ct);
+        var second = Task.Run(() => store.RunIngestAsync(session => session.AddEventAsync(Event("e-2")), Ct));
+        await Task.Delay(100, Ct);
+        release.SetResult();
+        await Task.WhenAll(first, append, second);
+
+        // Without turns, the append's connection finds the lock taken and Microsoft.Data.Sqlite retries it only every
+        // 150 ms: the next commit takes the lock first and the append waits for it too.
+        var kinds = (await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct)).Select(e => e.Kind);
+        Assert.Equal([Domain.Ledger.LedgerKind.EventBatch, Domain.Ledger.LedgerKind.Complaint, Domain.Ledger.LedgerKind.EventBatch], kinds);
+    }
+
+    [Fact]
+    public async Task AGateDecision_IsAnswered_WhileAnIngestCommitHoldsTheWriteLock_AndWrittenRightAfter()
+    {
+        var path = Path.Combine(_directory, "journal.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        var release = new TaskCompletionSource();
+        var holding = new TaskCompletionSource();
+        var ingest = store.RunIngestAsync(async _ =>
         {
             holding.SetResult();
             await release.Task;
         }, Ct);
         await holding.Task;
-        // Each writer notes itself while it holds the write lock (the decision decides inside its transaction).
-        var decision = Task.Run(() => store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ =>
-        {
-            order.Enqueue("decision");
-            return new GateOutcome(Decision("dec-1", true, T0), Call(T0));
-        }, Ct));
-        await Task.Delay(300, Ct);
-        var second = Task.Run(() => store.RunIngestAsync(async _ =>
-        {
-            order.Enqueue("second commit starts");
-            await Task.Delay(200, Ct);
-        }, Ct));
-        await Task.Delay(100, Ct);
-        release.SetResult();
-        await Task.WhenAll(first, decision, second);
 
-        // Without turns, the decision's connection finds the lock taken and Microsoft.Data.Sqlite retries it only every
-        // 150 ms: the next commit takes the lock first and the decision waits for it too.
-        Assert.Equal(["decision", "second commit starts"], order);
+        var decision = await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct)
+            .WaitAsync(TimeSpan.FromSeconds(10), Ct);
+
+        // Answered with the lock still held: journaled, and read from there by the store's reads.
+        Assert.False(ingest.IsCompleted);
+        Assert.Equal(0, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        Assert.Equal(decision, await store.GetDecisionAsync("lender-a", "dec-1", Ct));
+        Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+        await store.RunIngestReadAsync(async session => Assert.True(await session.ReservationPendingAsync("lender-a", "dec-1")), Ct);
+
+        // A second decision on the same borrower sees the first's reservation.
+        IReadOnlyList<Domain.Rules.Attempt>? seen = null;
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), history =>
+        {
+            seen = history;
+            return new GateOutcome(Decision("dec-2", false, T0), null);
+        }, Ct);
+        Assert.Single(seen!);
+
+        // Once the lock is free, the next write transaction writes both, with their ledger entries, and the journal forgets them.
+        release.SetResult();
+        await ingest;
+        for (var attempt = 0; attempt < 200 && await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions") > 0; attempt++)
+        {
+            await Task.Delay(25, Ct);
+        }
+
+        Assert.Equal(2, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1, await CountAsync(path, "SELECT COUNT(*) FROM attempts"));
+        Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        Assert.Equal(["dec-1", "dec-2"], (await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct)).Select(e => e.RefId));
+        Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task DecisionsAnswered_BeforeAStop_AreWrittenAtTheNextStart_OnceEach()
+    {
+        // The crash image: the files as they are after a decision was answered while an ingest commit held the lock.
+        var path = Path.Combine(_directory, "crash.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        var release = new TaskCompletionSource();
+        var holding = new TaskCompletionSource();
+        var ingest = store.RunIngestAsync(async _ =>
+        {
+            holding.SetResult();
+            await release.Task;
+        }, Ct);
+        await holding.Task;
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
+        var image = Directory.CreateDirectory(Path.Combine(_directory, "image")).FullName;
+        var copy = Path.Combine(image, "crash.db");
+        // Without the shared-memory index, which SQLite rebuilds from the log as after a crash of the machine.
+        foreach (var file in Directory.GetFiles(_directory, "crash.*").Where(f => !f.EndsWith("-shm", StringComparison.Ordinal)))
+        {
+            File.Copy(file, Path.Combine(image, Path.GetFileName(file)));
+        }
+
+        var journalImage = Directory.GetFiles(image, "crash.decisions.db*").ToDictionary(f => f, File.ReadAllBytes);
+        release.SetResult();
+        await ingest;
+        await store.DisposeAsync();
+
+        // Started on the image: the decision is written, with its reservation and ledger entry.
+        var restarted = new SqliteStore(copy);
+        await restarted.MigrateAsync(Ct);
+        Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(0, await CountAsync(restarted.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        Assert.Equal(T0, Assert.Single(await restarted.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+        await restarted.DisposeAsync();
+
+        // A stop after the database had it but before the journal forgot it: started again, nothing is written twice.
+        foreach (var (file, bytes) in journalImage)
+        {
+            await File.WriteAllBytesAsync(file, bytes, Ct);
+        }
+
+        var again = new SqliteStore(copy);
+        await again.MigrateAsync(Ct);
+        Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM attempts"));
+        Assert.Equal(["dec-1"], (await again.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct)).Select(e => e.RefId));
+        await again.DisposeAsync();
     }
 
     [Fact]
@@ -412,6 +508,10 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         command.CommandText = sql;
         await command.ExecuteNonQueryAsync();
     }
+
+    private static StoredEvent Event(string id) =>
+        new("lender-a", id, Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt,
+            "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, T0, T0, false, 0, [], null);
 
     private static async Task<long> CountAsync(string path, string sql)
     {

@@ -1,0 +1,223 @@
+using System.Text.Json;
+using Compliance.Domain.Rules;
+using Microsoft.Data.Sqlite;
+
+namespace Compliance.Storage;
+
+/// <summary>
+/// Gate decisions the embedded store has answered but not yet written into its database file.
+/// <para>
+/// SQLite admits one writer per file, and under full ingest the writer holds the lock for a group commit of tens of
+/// milliseconds; a decision that waited for it would take as long. So a decision is appended to a journal of its own
+/// instead (a small SQLite file beside the database, which only this journal writes), which makes it as durable as a
+/// commit of the database, and it is held here, where the store's reads find it, until the next write transaction of
+/// the database writes it with its reservation and ledger entry (<see cref="SqliteStore"/>). It then leaves memory,
+/// and the journal soon after. A store that starts writes what its journal still holds and its database does not.
+/// </para>
+/// Entries are numbered in the order they were journaled, and held in that order: the writer takes a prefix.
+/// </summary>
+internal sealed class DecisionJournal : IDisposable
+{
+    /// <summary>A journaled decision: the borrower it was decided for, the record and the reservation when allowed.</summary>
+    public sealed record Entry(long Id, string BorrowerId, DecisionRecord Decision, Attempt? Reservation);
+
+    private sealed record Payload(string BorrowerId, DecisionRecord Decision, Attempt? Reservation);
+
+    private readonly Lock _lock = new();
+    private readonly SqliteConnection _connection;
+    private readonly SqliteCommand _insert;
+    private readonly SqliteCommand _forget;
+    private readonly int _limit;
+    private readonly List<Entry> _pending = [];
+    private readonly Dictionary<(string LenderId, string DecisionId), Entry> _byDecision = [];
+    private readonly Dictionary<(string LenderId, string BorrowerId), List<Entry>> _reservations = [];
+    private long _writtenThrough;
+    private long _forgottenThrough;
+
+    /// <summary>Opens (or creates) the journal and holds what it still has, for the store to write.</summary>
+    /// <param name="path">The journal file.</param>
+    /// <param name="synchronous">SQLite's synchronous mode, as the database's.</param>
+    /// <param name="limit">How many decisions may wait to be written before <see cref="Append"/> refuses more.</param>
+    public DecisionJournal(string path, string synchronous, int limit)
+    {
+        _limit = limit;
+        _connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWriteCreate, Pooling = false }.ToString());
+        try
+        {
+            _connection.Open();
+            using (var setup = _connection.CreateCommand())
+            {
+                setup.CommandText = $"""
+                    PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
+                    CREATE TABLE IF NOT EXISTS pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);
+                    """;
+                setup.ExecuteNonQuery();
+            }
+
+            using (var read = _connection.CreateCommand())
+            {
+                read.CommandText = "SELECT id, payload FROM pending_decisions ORDER BY id";
+                using var reader = read.ExecuteReader();
+                while (reader.Read())
+                {
+                    var payload = JsonSerializer.Deserialize<Payload>(reader.GetString(1), AdoStore.JsonOptions)
+                        ?? throw new InvalidDataException($"Journaled decision {reader.GetInt64(0)} of {path} is empty.");
+                    Hold(new Entry(reader.GetInt64(0), payload.BorrowerId, payload.Decision, payload.Reservation));
+                }
+            }
+
+            _insert = _connection.CreateCommand();
+            _insert.CommandText = "INSERT INTO pending_decisions (payload) VALUES (@payload) RETURNING id";
+            _insert.Parameters.Add("@payload", SqliteType.Text);
+            _insert.Prepare();
+            _forget = _connection.CreateCommand();
+            _forget.CommandText = "DELETE FROM pending_decisions WHERE id <= @id";
+            _forget.Parameters.Add("@id", SqliteType.Integer);
+            _forget.Prepare();
+        }
+        catch
+        {
+            _connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>How many decisions wait to be written.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _pending.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Journals a decision (durable when this returns) and holds it for the reads and the next write. Refuses, so
+    /// that the gate fails closed, when <c>limit</c> decisions already wait: the database is not taking them.
+    /// </summary>
+    public Entry Append(string borrowerId, DecisionRecord decision, Attempt? reservation)
+    {
+        lock (_lock)
+        {
+            if (_pending.Count >= _limit)
+            {
+                throw new InvalidOperationException($"{_pending.Count} gate decisions are waiting to be written into the database; no more are taken until they are.");
+            }
+
+            _insert.Parameters[0].Value = JsonSerializer.Serialize(new Payload(borrowerId, decision, reservation), AdoStore.JsonOptions);
+            var entry = new Entry(Convert.ToInt64(_insert.ExecuteScalar()), borrowerId, decision, reservation);
+            Hold(entry);
+            return entry;
+        }
+    }
+
+    /// <summary>What waits to be written, in journal order (empty when nothing does).</summary>
+    public IReadOnlyList<Entry> Pending()
+    {
+        lock (_lock)
+        {
+            return _pending.Count == 0 ? [] : _pending.ToArray();
+        }
+    }
+
+    /// <summary>A decision not yet written, if it is one.</summary>
+    public DecisionRecord? Decision(string lenderId, string decisionId)
+    {
+        lock (_lock)
+        {
+            return _byDecision.TryGetValue((lenderId, decisionId), out var entry) ? entry.Decision : null;
+        }
+    }
+
+    /// <summary>The reservations of the borrowers' decisions not yet written.</summary>
+    public List<Entry> Reservations(string lenderId, IEnumerable<string> borrowerIds)
+    {
+        var found = new List<Entry>();
+        lock (_lock)
+        {
+            if (_reservations.Count == 0)
+            {
+                return found;
+            }
+
+            foreach (var borrowerId in borrowerIds)
+            {
+                if (_reservations.TryGetValue((lenderId, borrowerId), out var entries))
+                {
+                    found.AddRange(entries);
+                }
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The entries through <paramref name="id"/> are in the database (committed): they leave memory now, and the journal at <see cref="Forget"/>.</summary>
+    public void Written(long id)
+    {
+        lock (_lock)
+        {
+            var count = 0;
+            while (count < _pending.Count && _pending[count].Id <= id)
+            {
+                var entry = _pending[count++];
+                _byDecision.Remove((entry.Decision.LenderId, entry.Decision.DecisionId));
+                var key = (entry.Decision.LenderId, entry.BorrowerId);
+                if (entry.Reservation is not null && _reservations.TryGetValue(key, out var entries))
+                {
+                    entries.Remove(entry);
+                    if (entries.Count == 0)
+                    {
+                        _reservations.Remove(key);
+                    }
+                }
+            }
+
+            _pending.RemoveRange(0, count);
+            _writtenThrough = Math.Max(_writtenThrough, id);
+        }
+    }
+
+    /// <summary>Removes from the journal what the database has. A failure here loses nothing: the entries are written at most once (see <see cref="SqliteStore"/>).</summary>
+    public void Forget()
+    {
+        lock (_lock)
+        {
+            if (_writtenThrough > _forgottenThrough)
+            {
+                _forget.Parameters[0].Value = _writtenThrough;
+                _forget.ExecuteNonQuery();
+                _forgottenThrough = _writtenThrough;
+            }
+        }
+    }
+
+    private void Hold(Entry entry)
+    {
+        _pending.Add(entry);
+        _byDecision[(entry.Decision.LenderId, entry.Decision.DecisionId)] = entry;
+        if (entry.Reservation is not null)
+        {
+            var key = (entry.Decision.LenderId, entry.BorrowerId);
+            if (!_reservations.TryGetValue(key, out var entries))
+            {
+                _reservations[key] = entries = [];
+            }
+
+            entries.Add(entry);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            _insert.Dispose();
+            _forget.Dispose();
+            _connection.Dispose();
+        }
+    }
+}

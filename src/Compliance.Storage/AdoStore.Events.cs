@@ -226,9 +226,15 @@ public abstract partial class AdoStore
         IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
     {
         var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
+        if (tx is not null)
+        {
+            await CatchUpDecisionsAsync(connection, tx, ct);
+        }
+
         // Decisions not yet written are taken before the database is read: one written in between is then in the
-        // database, and one in both is counted once.
+        // database, where it decides (released by then, it does not count), and one in both is counted once.
         var pending = PendingReservations(lenderId, borrowerIds);
+        var stored = pending is { Count: > 0 } ? new HashSet<string>(StringComparer.Ordinal) : null;
         var recent = await RecentSeqsAsync(connection, tx, lenderId, borrowerIds, ct);
 
         // The gate's reservations, the borrowers' counting events found through the key table, and the newest by seq:
@@ -263,13 +269,23 @@ public abstract partial class AdoStore
                     continue;
                 }
 
+                // Reservations keep their decision id; an event's attempt is named after the event.
+                var id = seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10);
+                if (seq == 0)
+                {
+                    stored?.Add(id);
+                    // A released reservation comes only to be known as stored.
+                    if ((EventCounting)reader.GetInt32(14) == EventCounting.None)
+                    {
+                        continue;
+                    }
+                }
+
                 if (!rows.TryGetValue(borrower, out var list))
                 {
                     rows[borrower] = list = [];
                 }
 
-                // Reservations keep their decision id; an event's attempt is named after the event.
-                var id = seq > 0 ? "evt:" + reader.GetString(10) : reader.GetString(10);
                 list.Add((reader.GetInt64(0), seq, id, reader.GetString(11), ReadAttempt(reader), (EventCounting)reader.GetInt32(14)));
             }
         }
@@ -289,7 +305,7 @@ public abstract partial class AdoStore
                     rows[entry.BorrowerId] = list = [];
                 }
 
-                if (!list.Exists(r => r.Seq == 0 && r.Id == entry.Decision.DecisionId))
+                if (!stored!.Contains(entry.Decision.DecisionId))
                 {
                     list.Add((at, 0, entry.Decision.DecisionId, "", entry.Reservation.Value, EventCounting.Attempt));
                 }
@@ -923,6 +939,11 @@ public abstract partial class AdoStore
 
         public async Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId)
         {
+            if (tx is not null)
+            {
+                await store.CatchUpDecisionsAsync(connection, tx, ct);
+            }
+
             if (store.PendingDecision(lenderId, decisionId) is { } pending)
             {
                 return pending;
@@ -1020,20 +1041,25 @@ public abstract partial class AdoStore
 
         public async Task<bool> ReservationPendingAsync(string lenderId, string decisionId)
         {
-            // A decision not yet written cannot have been confirmed or released: both are writes, which write it first.
-            if (store.PendingDecision(lenderId, decisionId) is { } pending)
+            if (tx is not null)
             {
-                return pending.Allowed && pending.ReservedUntil is not null;
+                await store.CatchUpDecisionsAsync(connection, tx, ct);
             }
 
-            var command = Prepared(EventSql.ReservationPending, "lender_id", "attempt_id");
+            // Asked of memory first: a decision written meanwhile is in the database, which then decides (it may have been
+            // confirmed or released by the same write). One only in memory cannot have been: both are writes, which write it first.
+            var pending = store.PendingDecision(lenderId, decisionId);
+            var command = Prepared(EventSql.ReservationState, "lender_id", "attempt_id");
             Bind(command, lenderId, decisionId);
-            return Convert.ToInt64(await command.ExecuteScalarAsync(ct)) > 0;
+            return await command.ExecuteScalarAsync(ct) is { } state and not DBNull
+                ? Convert.ToInt64(state) == 1
+                : pending is { Allowed: true, ReservedUntil: not null };
         }
 
         public async Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at)
         {
             _ = Writes;
+            await store.CatchUpDecisionsAsync(connection, tx!, ct);
             var command = Prepared(EventSql.ConfirmReservation, "lender_id", "attempt_id", "call_id", "at");
             Bind(command, lenderId, decisionId, callId, ToMs(at));
             return await command.ExecuteNonQueryAsync(ct) == 1;
@@ -1186,10 +1212,11 @@ internal static class EventSql
         occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
         event_id, call_id, borrower_id, seq, counts
         """;
+    /// <summary>The gate's reservations, released ones too (counting none, <see cref="EventCounting.None"/>), so a decision read from memory meanwhile is known as stored.</summary>
     public static string ReservationsOf(string borrowers) => $"""
         SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
-            attempt_id, call_id, borrower_id, 0, 1
-        FROM attempts WHERE lender_id = @lender_id AND at >= @since AND released_at IS NULL AND borrower_id IN ({borrowers})
+            attempt_id, call_id, borrower_id, 0, CASE WHEN released_at IS NULL THEN 1 ELSE 0 END
+        FROM attempts WHERE lender_id = @lender_id AND at >= @since AND borrower_id IN ({borrowers})
         """;
     public static string CountingEventsOf(string borrowers) => $"""
         SELECT {HistoryColumns} FROM event_log WHERE counts <> 0 AND seq IN (
@@ -1198,9 +1225,10 @@ internal static class EventSql
     public static string CountingEventsAt(string seqs) => $"SELECT {HistoryColumns}, lender_id FROM event_log WHERE seq IN ({seqs}) AND counts <> 0";
 
     public const string AttemptOfCall = $"SELECT {AttemptColumns} FROM attempts WHERE lender_id = @lender_id AND call_id = @call_id AND call_id <> '' AND released_at IS NULL";
-    public const string ReservationPending = """
-        SELECT COUNT(*) FROM attempts
-        WHERE lender_id = @lender_id AND attempt_id = @attempt_id AND reserved_until IS NOT NULL AND released_at IS NULL
+    /// <summary>1 when the attempt is a pending reservation, 0 when it is stored otherwise, no row when it is not stored.</summary>
+    public const string ReservationState = """
+        SELECT CASE WHEN reserved_until IS NOT NULL AND released_at IS NULL THEN 1 ELSE 0 END FROM attempts
+        WHERE lender_id = @lender_id AND attempt_id = @attempt_id
         """;
     public const string ConfirmReservation = """
         UPDATE attempts SET reserved_until = NULL, call_id = @call_id, at = @at

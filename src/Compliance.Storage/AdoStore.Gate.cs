@@ -98,6 +98,12 @@ public abstract partial class AdoStore
     private protected virtual List<DecisionJournal.Entry>? PendingReservations(string lenderId, IReadOnlyCollection<string> borrowerIds) => null;
 
     /// <summary>
+    /// Writes, into a write transaction already begun, the decisions answered since it began, so that its own reads
+    /// and changes of reservations find them in the database (see <see cref="SqliteStore"/>).
+    /// </summary>
+    private protected virtual Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>
     /// Has every decision answered so far written into the database, where reads of many decisions or of the ledger
     /// look. Nothing to do where decisions are written before they are answered.
     /// </summary>

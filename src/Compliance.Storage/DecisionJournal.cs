@@ -14,7 +14,8 @@ namespace Compliance.Storage;
 /// the database writes it with its reservation and ledger entry (<see cref="SqliteStore"/>). It then leaves memory,
 /// and the journal soon after. A store that starts writes what its journal still holds and its database does not.
 /// </para>
-/// Entries are numbered in the order they were journaled, and held in that order: the writer takes a prefix.
+/// Entries are numbered in the order they were journaled (never reusing a number, so the journal can forget by
+/// number), and held in that order: a write takes them from the front.
 /// </summary>
 internal sealed class DecisionJournal : IDisposable
 {
@@ -49,7 +50,7 @@ internal sealed class DecisionJournal : IDisposable
             {
                 setup.CommandText = $"""
                     PRAGMA journal_mode = WAL; PRAGMA synchronous = {synchronous};
-                    CREATE TABLE IF NOT EXISTS pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS pending_decisions (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL);
                     """;
                 setup.ExecuteNonQuery();
             }
@@ -120,6 +121,16 @@ internal sealed class DecisionJournal : IDisposable
         lock (_lock)
         {
             return _pending.Count == 0 ? [] : _pending.ToArray();
+        }
+    }
+
+    /// <summary>What was journaled after <paramref name="id"/> and waits to be written, in journal order.</summary>
+    public IReadOnlyList<Entry> PendingAfter(long id)
+    {
+        lock (_lock)
+        {
+            var first = _pending.FindIndex(e => e.Id > id);
+            return first < 0 ? [] : _pending.GetRange(first, _pending.Count - first);
         }
     }
 

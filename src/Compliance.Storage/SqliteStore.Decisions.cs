@@ -19,7 +19,6 @@ public sealed partial class SqliteStore
     /// <summary>Decisions about one borrower are made one at a time: each reads the one before it. Borrowers share these by hash.</summary>
     private readonly SemaphoreSlim[] _borrowerTurns = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private DecisionJournal? _decisions;
-    private Task _decisionWrite = Task.CompletedTask;
     private int _decisionWriting;
     private int _decisionWanted;
     private bool _decisionWriteFailing;
@@ -60,7 +59,7 @@ public sealed partial class SqliteStore
     private protected override List<DecisionJournal.Entry>? PendingReservations(string lenderId, IReadOnlyCollection<string> borrowerIds) =>
         _decisions?.Reservations(lenderId, borrowerIds);
 
-    /// <summary>One write transaction, which writes every decision journaled so far.</summary>
+    /// <summary>One write transaction, which writes every decision journaled so far, or fails.</summary>
     protected override async Task SettleDecisionsAsync(CancellationToken ct)
     {
         if (_decisions is not { Count: > 0 })
@@ -69,35 +68,91 @@ public sealed partial class SqliteStore
         }
 
         await using var connection = await OpenAsync(ct);
-        await using var tx = await BeginWriteAsync(connection, ct);
+        await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
         await tx.CommitAsync(ct);
     }
 
-    /// <summary>Writes journaled decisions at the start of a write transaction, skipping any the database already has.</summary>
-    private async Task WriteDecisionsAsync(SqliteConnection connection, DbTransaction tx, IReadOnlyList<DecisionJournal.Entry> decisions, CancellationToken ct)
+    private protected override async Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
     {
-        var ledger = Ledger(connection, tx, ct);
-        foreach (var entry in decisions)
+        if (tx is TurnTransaction { State: DecisionWrites writes })
         {
-            // Written by a store that stopped before its journal forgot it.
-            if (await DecisionStoredAsync(connection, tx, entry.Decision.LenderId, entry.Decision.DecisionId, ct))
-            {
-                continue;
-            }
+            await WriteDecisionsAsync((SqliteConnection)connection, tx, writes, isolate: true, ct);
+        }
+    }
 
-            await WriteDecisionAsync(connection, tx, ledger, entry.BorrowerId, entry.Decision, entry.Reservation, ct);
+    /// <summary>What one write transaction has written of the journal: the entries through <see cref="Through"/>.</summary>
+    private sealed class DecisionWrites(DecisionJournal journal)
+    {
+        public DecisionJournal Journal { get; } = journal;
+
+        public long Through { get; set; }
+    }
+
+    /// <summary>
+    /// Writes the decisions journaled and not yet written by this transaction, skipping any the database already has.
+    /// Isolated (for every transaction but the store's own), a failure is undone to where it began and leaves them
+    /// for later, so that the write the transaction is for goes on; the background tries them again and the gate,
+    /// if they keep failing, fails closed once too many wait. Otherwise the failure fails the transaction.
+    /// </summary>
+    private async Task WriteDecisionsAsync(SqliteConnection connection, DbTransaction tx, DecisionWrites writes, bool isolate, CancellationToken ct)
+    {
+        var decisions = writes.Journal.PendingAfter(writes.Through);
+        if (decisions.Count == 0)
+        {
+            return;
         }
 
-        await ledger.FlushAsync();
+        if (isolate)
+        {
+            await ExecuteAsync(connection, tx, "SAVEPOINT journaled_decisions", ct);
+        }
+
+        try
+        {
+            var ledger = Ledger(connection, tx, ct);
+            foreach (var entry in decisions)
+            {
+                // Written by a store that stopped before its journal forgot it.
+                if (!await DecisionStoredAsync(connection, tx, entry.Decision.LenderId, entry.Decision.DecisionId, ct))
+                {
+                    await WriteDecisionAsync(connection, tx, ledger, entry.BorrowerId, entry.Decision, entry.Reservation, ct);
+                }
+            }
+
+            await ledger.FlushAsync();
+            if (isolate)
+            {
+                await ExecuteAsync(connection, tx, "RELEASE journaled_decisions", ct);
+            }
+
+            writes.Through = decisions[^1].Id;
+        }
+        catch (Exception e) when (isolate && e is not OperationCanceledException)
+        {
+            await ExecuteAsync(connection, tx, "ROLLBACK TO journaled_decisions; RELEASE journaled_decisions", ct);
+            DecisionWriteFailed(e);
+            StartDecisionWrite();
+        }
     }
 
     /// <summary>After a commit, in its turn: the decisions it wrote leave memory, and the background has the journal forget them.</summary>
-    private void DecisionsWritten(DecisionJournal? journal, IReadOnlyList<DecisionJournal.Entry> decisions)
+    private void DecisionsWritten(DecisionWrites? writes)
     {
-        if (journal is not null && decisions.Count > 0)
+        if (writes is { Through: > 0 })
         {
-            journal.Written(decisions[^1].Id);
+            writes.Journal.Written(writes.Through);
             StartDecisionWrite();
+        }
+    }
+
+    /// <summary>Said once until decisions are written again.</summary>
+    private void DecisionWriteFailed(Exception e)
+    {
+        if (!_decisionWriteFailing)
+        {
+            _decisionWriteFailing = true;
+            _logger.LogError(e, "Gate decisions could not be written into {Path}; they stay in the journal {Journal}, where the gate and the ingest read them, and are tried again.",
+                Path, DecisionJournalPath);
         }
     }
 
@@ -106,7 +161,7 @@ public sealed partial class SqliteStore
         Volatile.Write(ref _decisionWanted, 1);
         if (!_decisionsClosing && Interlocked.Exchange(ref _decisionWriting, 1) == 0)
         {
-            _decisionWrite = Task.Run(WriteDecisionsInBackgroundAsync);
+            _ = Task.Run(WriteDecisionsInBackgroundAsync);
         }
     }
 
@@ -131,12 +186,7 @@ public sealed partial class SqliteStore
         {
             // They stay journaled and in memory, where the gate and the ingest read them; the gate refuses decisions once
             // too many wait. Tried again shortly, and by every write transaction meanwhile.
-            if (!_decisionWriteFailing)
-            {
-                _decisionWriteFailing = true;
-                _logger.LogError(e, "Gate decisions could not be written into {Path}; they stay in the journal {Journal} and are tried again.", Path, DecisionJournalPath);
-            }
-
+            DecisionWriteFailed(e);
             await Task.Delay(TimeSpan.FromMilliseconds(250));
             again = true;
         }
@@ -164,8 +214,17 @@ public sealed partial class SqliteStore
         if (_decisions.Count > 0)
         {
             _logger.LogInformation("Writing {Count} gate decisions left in the journal {Journal} into {Path}.", _decisions.Count, DecisionJournalPath, Path);
-            await SettleDecisionsAsync(ct);
-            _decisions.Forget();
+            try
+            {
+                await SettleDecisionsAsync(ct);
+                _decisions.Forget();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The service starts all the same: they are read from the journal, and written when they can be.
+                DecisionWriteFailed(e);
+                StartDecisionWrite();
+            }
         }
     }
 
@@ -178,7 +237,12 @@ public sealed partial class SqliteStore
         }
 
         _decisionsClosing = true;
-        await _decisionWrite;
+        // A round that started just before is waited for (its task may not be the one in _decisionWrite yet).
+        while (Volatile.Read(ref _decisionWriting) == 1)
+        {
+            await Task.Delay(5);
+        }
+
         try
         {
             await SettleDecisionsAsync(CancellationToken.None);

@@ -102,7 +102,12 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// the ingest writer at the limit, any other only at twice the limit, when no ingest is keeping it short. Every
     /// write transaction first writes the gate decisions journaled so far (<see cref="DecisionJournal"/>).
     /// </summary>
-    protected override async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct)
+    protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
+        BeginWriteAsync(connection, isolateDecisions: true, ct);
+
+    /// <param name="isolateDecisions">Whether a failure to write the journaled decisions leaves them for later
+    /// instead of failing the transaction (see <see cref="WriteDecisionsAsync"/>).</param>
+    private async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, bool isolateDecisions, CancellationToken ct)
     {
         await _writeTurn.WaitAsync(ct);
         var sqlite = (SqliteConnection)connection;
@@ -124,18 +129,17 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
         // From here the transaction holds the turn, and gives it back however it ends. It writes the gate's decisions
         // answered so far first, and they leave the journal once it commits.
-        var journal = _decisions;
-        var decisions = journal?.Pending() ?? [];
+        var writes = _decisions is { } journal ? new DecisionWrites(journal) : null;
         var tx = new TurnTransaction(inner, _writeTurn, () =>
         {
             AfterCommit(sqlite);
-            DecisionsWritten(journal, decisions);
-        });
-        if (decisions.Count > 0)
+            DecisionsWritten(writes);
+        }) { State = writes };
+        if (writes is not null)
         {
             try
             {
-                await WriteDecisionsAsync(sqlite, tx, decisions, ct);
+                await WriteDecisionsAsync(sqlite, tx, writes, isolateDecisions, ct);
             }
             catch
             {

@@ -14,6 +14,9 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, A
 
     public DbTransaction Inner { get; } = inner;
 
+    /// <summary>What the store keeps with this transaction, if anything.</summary>
+    public object? State { get; init; }
+
     public override IsolationLevel IsolationLevel => Inner.IsolationLevel;
 
     protected override DbConnection? DbConnection => Inner.Connection;

@@ -147,13 +147,18 @@ public sealed class IngestDurabilityTests : IDisposable
             using var stream = new EventIngestService.EventIngestServiceClient(channel).Stream(Bearer(), cancellationToken: Ct);
             var now = DateTimeOffset.UtcNow;
             var flowing = new TaskCompletionSource();
+            var accepted = 0;
             var acks = Task.Run(async () =>
             {
                 try
                 {
                     await foreach (var response in stream.ResponseStream.ReadAllAsync(Ct))
                     {
-                        flowing.TrySetResult();
+                        accepted += response.Acks.Count(a => a.Status == AckStatus.Accepted);
+                        if (accepted > 0)
+                        {
+                            flowing.TrySetResult();
+                        }
                     }
                 }
                 catch (RpcException)
@@ -173,7 +178,7 @@ public sealed class IngestDurabilityTests : IDisposable
                                 Enumerable.Range(0, 1_000).Select(n => new Event
                                 {
                                     EventId = $"g{i}-{n}", AccountId = "K-1", CollectorId = "collector-1", Channel = Channel.Sms,
-                                    OccurredAt = Timestamp.FromDateTimeOffset(now.AddDays(-20).AddMilliseconds(i * 1_000 + n)),
+                                    OccurredAt = Timestamp.FromDateTimeOffset(now.AddHours(-1).AddMilliseconds(i * 1_000 + n)),
                                     Destination = new Destination { ContactPointId = "mobile" },
                                     MessageSent = new MessageSent { Body = "Payment reminder." },
                                 }),
@@ -204,6 +209,7 @@ public sealed class IngestDurabilityTests : IDisposable
             answered.AddRange(last);
             Assert.Equal(137, await server.WaitForExitAsync(TimeSpan.FromSeconds(30)));
             await Task.WhenAll(ingest, acks);
+            Assert.InRange(accepted, 1, 99_999);
         }
 
         Assert.All(answered, a => Assert.Equal(Verdict.Allow, a.Decision.Verdict));

@@ -265,10 +265,15 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             largest = Math.Max(largest, new FileInfo(path + "-wal").Length);
         }
 
-        // Each is written into the database by a write transaction of its own soon after it is answered; the last at the latest when the store closes.
-        await store.DisposeAsync();
+        // Each is written into the database by a write transaction the store starts after answering it.
+        for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT COUNT(*) FROM decisions") < 1500; attempt++)
+        {
+            await Task.Delay(25, Ct);
+        }
+
         Assert.Equal(1500, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
         Assert.InRange(largest, 1, 1_500_000);
+        await store.DisposeAsync();
     }
 
     [Fact]
@@ -349,6 +354,62 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.Equal(["dec-1", "dec-2"], (await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct)).Select(e => e.RefId));
         Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
         await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AWriteTransaction_FindsAndConfirms_ADecisionAnsweredAfterItBegan()
+    {
+        // Scoring inside the group commit (no pipeline): the dialer asked and placed its call while the commit was open.
+        var path = Path.Combine(_directory, "catch-up.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        var confirmed = false;
+        DecisionRecord? found = null;
+        await store.RunIngestAsync(async session =>
+        {
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
+            found = await session.DecisionAsync("lender-a", "dec-1");
+            confirmed = await session.ConfirmReservationAsync("lender-a", "dec-1", "call-1", T0.AddSeconds(5));
+        }, Ct);
+
+        Assert.Equal("dec-1", found?.DecisionId);
+        Assert.True(confirmed);
+        // Confirmed: counted once, as the call at its own time, and no longer a reservation that could lapse.
+        Assert.Equal(T0.AddSeconds(5), Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+        Assert.Empty(await store.ReleaseExpiredAsync(T0.AddHours(1), Ct));
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task ADecisionTheDatabaseRefuses_LeavesOtherWritesAlone_AndIsWrittenOnceItCanBe()
+    {
+        var path = Path.Combine(_directory, "refused.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        await ExecuteAsync(path, "CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+
+        // Answered and read, though the database will not take it.
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
+        Assert.Equal("dec-1", (await store.GetDecisionAsync("lender-a", "dec-1", Ct))?.DecisionId);
+
+        // An ingest commit that begins by trying to write it still stores its own event.
+        await store.RunIngestAsync(session => session.AddEventAsync(Event("e-1")), Ct);
+        Assert.Equal(1, await CountAsync(path, "SELECT COUNT(*) FROM event_log"));
+        Assert.Equal(0, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+
+        // Once the database takes decisions again, the store's retries write it.
+        await ExecuteAsync(path, "DROP TRIGGER refuse_decisions;");
+        for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT COUNT(*) FROM decisions") == 0; attempt++)
+        {
+            await Task.Delay(25, Ct);
+        }
+
+        Assert.Equal(1, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
+        await store.DisposeAsync();
+        Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
     }
 
     [Fact]

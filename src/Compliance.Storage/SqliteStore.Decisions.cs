@@ -59,7 +59,12 @@ public sealed partial class SqliteStore
     private protected override List<DecisionJournal.Entry>? PendingReservations(string lenderId, IReadOnlyCollection<string> borrowerIds) =>
         _decisions?.Reservations(lenderId, borrowerIds);
 
-    /// <summary>One write transaction, which writes every decision journaled so far, or fails.</summary>
+    /// <summary>
+    /// One write transaction, which writes every decision journaled so far, or fails. It runs on the ingest writer's
+    /// connection, between two group commits: a write on another connection would drop that connection's page cache,
+    /// and the next group commit would read its indexes back from the file (with the gate's decisions written so,
+    /// ingest took about a tenth more processor time per event).
+    /// </summary>
     protected override async Task SettleDecisionsAsync(CancellationToken ct)
     {
         if (_decisions is not { Count: > 0 })
@@ -67,9 +72,16 @@ public sealed partial class SqliteStore
             return;
         }
 
-        await using var connection = await OpenAsync(ct);
-        await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
-        await tx.CommitAsync(ct);
+        var (connection, release) = await OpenIngestAsync(ct);
+        try
+        {
+            await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
+            await tx.CommitAsync(ct);
+        }
+        finally
+        {
+            await release();
+        }
     }
 
     private protected override async Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)

@@ -223,12 +223,12 @@ public abstract partial class AdoStore
     /// events that count, with each call's outcome taken from its later events.
     /// </summary>
     private async Task<Dictionary<string, List<AttemptRow>>> ReadHistoriesAsync(DbConnection connection, DbTransaction? tx, string lenderId,
-        IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct)
+        IReadOnlyCollection<string> borrowerIds, DateTimeOffset since, CancellationToken ct, LedgerAppender? ledger = null)
     {
         var histories = borrowerIds.ToDictionary(b => b, _ => new List<AttemptRow>(), StringComparer.Ordinal);
         if (tx is not null)
         {
-            await CatchUpDecisionsAsync(connection, tx, ct);
+            await CatchUpDecisionsAsync(connection, tx, ledger, ct);
         }
 
         // Decisions not yet written are taken before the database is read: one written in between is then in the
@@ -926,7 +926,7 @@ public abstract partial class AdoStore
                 }
             }
 
-            return await store.ReadHistoriesAsync(connection, tx, lenderId, borrowerIds, since, ct);
+            return await store.ReadHistoriesAsync(connection, tx, lenderId, borrowerIds, since, ct, ledger);
         }
 
         public async Task<AttemptRow?> AttemptOfCallAsync(string lenderId, string callId)
@@ -941,7 +941,7 @@ public abstract partial class AdoStore
         {
             if (tx is not null)
             {
-                await store.CatchUpDecisionsAsync(connection, tx, ct);
+                await store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
             }
 
             if (store.PendingDecision(lenderId, decisionId) is { } pending)
@@ -1043,7 +1043,7 @@ public abstract partial class AdoStore
         {
             if (tx is not null)
             {
-                await store.CatchUpDecisionsAsync(connection, tx, ct);
+                await store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
             }
 
             // Asked of memory first: a decision written meanwhile is in the database, which then decides (it may have been
@@ -1059,10 +1059,16 @@ public abstract partial class AdoStore
         public async Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at)
         {
             _ = Writes;
-            await store.CatchUpDecisionsAsync(connection, tx!, ct);
+            await store.CatchUpDecisionsAsync(connection, tx!, ledger, ct);
             var command = Prepared(EventSql.ConfirmReservation, "lender_id", "attempt_id", "call_id", "at");
             Bind(command, lenderId, decisionId, callId, ToMs(at));
-            return await command.ExecuteNonQueryAsync(ct) == 1;
+            if (await command.ExecuteNonQueryAsync(ct) == 1)
+            {
+                return true;
+            }
+
+            store.ThrowIfNotWrittenYet(lenderId, decisionId);
+            return false;
         }
 
         public async Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome)

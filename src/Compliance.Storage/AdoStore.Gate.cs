@@ -101,7 +101,20 @@ public abstract partial class AdoStore
     /// Writes, into a write transaction already begun, the decisions answered since it began, so that its own reads
     /// and changes of reservations find them in the database (see <see cref="SqliteStore"/>).
     /// </summary>
-    private protected virtual Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct) => Task.CompletedTask;
+    /// <param name="ledger">The transaction's own ledger appender, if it holds chain heads (an ingest session's).</param>
+    private protected virtual Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, LedgerAppender? ledger, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>
+    /// Refuses to answer "not there" for a decision the database has not taken yet (see <see cref="SqliteStore"/>):
+    /// a change of its reservation would otherwise be lost. The caller's write fails, and is tried again later.
+    /// </summary>
+    private protected void ThrowIfNotWrittenYet(string lenderId, string decisionId)
+    {
+        if (PendingDecision(lenderId, decisionId) is not null)
+        {
+            throw new InvalidOperationException($"Gate decision {decisionId} is not in the database yet; try again shortly.");
+        }
+    }
 
     /// <summary>
     /// Has every decision answered so far written into the database, where reads of many decisions or of the ledger
@@ -140,6 +153,11 @@ public abstract partial class AdoStore
         await using var tx = await BeginWriteAsync(connection, ct);
         var released = await ExecuteAsync(connection, tx, GateSql.ReleaseReservation, ct,
             ("lender_id", lenderId), ("attempt_id", decisionId), ("released_at", ToMs(at)), ("pending", (int)AttemptOutcome.Pending)) == 1;
+        if (!released)
+        {
+            ThrowIfNotWrittenYet(lenderId, decisionId);
+        }
+
         var borrower = released
             ? (string?)await ScalarAsync(connection, tx, GateSql.BorrowerOfAttempt, ct, ("lender_id", lenderId), ("attempt_id", decisionId))
             : null;

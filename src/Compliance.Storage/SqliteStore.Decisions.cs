@@ -2,6 +2,7 @@ using System.Data.Common;
 using Compliance.Domain.Rules;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
+using SQLitePCL;
 
 namespace Compliance.Storage;
 
@@ -19,6 +20,9 @@ public sealed partial class SqliteStore
     /// <summary>Decisions about one borrower are made one at a time: each reads the one before it. Borrowers share these by hash.</summary>
     private readonly SemaphoreSlim[] _borrowerTurns = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private DecisionJournal? _decisions;
+    /// <summary>How long transactions leave refused decisions to the background's retries.</summary>
+    private static readonly TimeSpan IsolatedRetryDelay = TimeSpan.FromSeconds(1);
+    private long _isolatedRetryAt;
     private int _decisionWriting;
     private int _decisionWanted;
     private bool _decisionWriteFailing;
@@ -75,8 +79,12 @@ public sealed partial class SqliteStore
         var (connection, release) = await OpenIngestAsync(ct);
         try
         {
-            await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
-            await tx.CommitAsync(ct);
+            // Mostly the group commit just before took them.
+            if (_decisions is { Count: > 0 })
+            {
+                await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
+                await tx.CommitAsync(ct);
+            }
         }
         finally
         {
@@ -84,10 +92,17 @@ public sealed partial class SqliteStore
         }
     }
 
-    private protected override async Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, CancellationToken ct)
+    private protected override async Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, LedgerAppender? ledger, CancellationToken ct)
     {
-        if (tx is TurnTransaction { State: DecisionWrites writes })
+        if (tx is TurnTransaction { State: DecisionWrites writes } && writes.Journal.PendingAfter(writes.Through).Count > 0)
         {
+            // The decisions' ledger entries go after what the transaction has appended so far: its appender writes the
+            // chain heads it holds, and reads them again when it next appends.
+            if (ledger is not null)
+            {
+                await ledger.FlushAsync();
+            }
+
             await WriteDecisionsAsync((SqliteConnection)connection, tx, writes, isolate: true, ct);
         }
     }
@@ -98,6 +113,9 @@ public sealed partial class SqliteStore
         public DecisionJournal Journal { get; } = journal;
 
         public long Through { get; set; }
+
+        /// <summary>Writing them failed once in this transaction, which then leaves them to the background.</summary>
+        public bool Failed { get; set; }
     }
 
     /// <summary>
@@ -108,6 +126,13 @@ public sealed partial class SqliteStore
     /// </summary>
     private async Task WriteDecisionsAsync(SqliteConnection connection, DbTransaction tx, DecisionWrites writes, bool isolate, CancellationToken ct)
     {
+        // After a failure, isolated writes leave them to the background's retries for a while: trying the whole backlog
+        // again at every transaction, and at every catch-up within one, would slow every write while the database refuses.
+        if (isolate && (writes.Failed || Environment.TickCount64 < Volatile.Read(ref _isolatedRetryAt)))
+        {
+            return;
+        }
+
         var decisions = writes.Journal.PendingAfter(writes.Through);
         if (decisions.Count == 0)
         {
@@ -141,7 +166,15 @@ public sealed partial class SqliteStore
         }
         catch (Exception e) when (isolate && e is not OperationCanceledException)
         {
+            // Some failures (a full disk, an I/O error) end the whole transaction, savepoint and all: the caller's write fails.
+            if (raw.sqlite3_get_autocommit(connection.Handle!) != 0)
+            {
+                throw;
+            }
+
             await ExecuteAsync(connection, tx, "ROLLBACK TO journaled_decisions; RELEASE journaled_decisions", ct);
+            writes.Failed = true;
+            Volatile.Write(ref _isolatedRetryAt, Environment.TickCount64 + (long)IsolatedRetryDelay.TotalMilliseconds);
             DecisionWriteFailed(e);
             StartDecisionWrite();
         }
@@ -190,6 +223,7 @@ public sealed partial class SqliteStore
                 if (_decisionWriteFailing)
                 {
                     _decisionWriteFailing = false;
+                    Volatile.Write(ref _isolatedRetryAt, 0);
                     _logger.LogInformation("Gate decisions are written into {Path} again.", Path);
                 }
             }

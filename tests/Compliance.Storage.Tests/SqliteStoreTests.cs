@@ -254,7 +254,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task TheWriteAheadLog_StaysShort_UnderGateDecisionsAlone()
     {
-        // No ingest writer to start the log over: after twice its limit (128 pages) the next decision does.
+        // No group commits: the decisions' own writes start the log over (each between two group commits, if there were any).
         var path = Path.Combine(_directory, "gate-log.db");
         var store = new SqliteStore(path, logPages: 64);
         await store.MigrateAsync(Ct);
@@ -364,19 +364,55 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var store = new SqliteStore(path);
         await store.MigrateAsync(Ct);
         var confirmed = false;
-        DecisionRecord? found = null;
+        var stillPending = true;
+        IReadOnlyList<AttemptRow>? seen = null;
         await store.RunIngestAsync(async session =>
         {
+            // The commit has appended to the lender's chain before the decision is answered.
+            await session.AddFlagAsync("lender-a", "acc-1", new Domain.Registry.Flag("flag-1", Domain.Registry.FlagType.Dispute, T0, null, Domain.Registry.Channel.Unspecified, "", "", "test", "tester", null), T0);
             await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
-            found = await session.DecisionAsync("lender-a", "dec-1");
             confirmed = await session.ConfirmReservationAsync("lender-a", "dec-1", "call-1", T0.AddSeconds(5));
+            // Confirmed in the database while the decision is still in memory too: the database's answer wins, and it counts once.
+            stillPending = await session.ReservationPendingAsync("lender-a", "dec-1");
+            seen = (await session.HistoriesAsync("lender-a", ["b-1"], T0.AddDays(-31)))["b-1"];
         }, Ct);
 
-        Assert.Equal("dec-1", found?.DecisionId);
         Assert.True(confirmed);
+        Assert.False(stillPending);
+        Assert.Equal(T0.AddSeconds(5), Assert.Single(seen!).Attempt.At);
+        // One chain, in order: the flag, the decision, then anything after.
+        var entries = await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct);
+        Assert.Equal([Domain.Ledger.LedgerKind.FlagSet, Domain.Ledger.LedgerKind.Decision], entries.Select(e => e.Kind));
+        Assert.Equal(entries[0].Hash, entries[1].PrevHash);
         // Confirmed: counted once, as the call at its own time, and no longer a reservation that could lapse.
         Assert.Equal(T0.AddSeconds(5), Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
         Assert.Empty(await store.ReleaseExpiredAsync(T0.AddHours(1), Ct));
+        await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task TheJournal_ForgetsWhatIsWritten_AlsoAfterItWasEmpty()
+    {
+        var store = new SqliteStore(Path.Combine(_directory, "forget.db"));
+        await store.MigrateAsync(Ct);
+        async Task DecideAndWaitAsync(string id)
+        {
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision(id, false, T0), null), Ct);
+            for (var attempt = 0; attempt < 200 && await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions") > 0; attempt++)
+            {
+                await Task.Delay(25, Ct);
+            }
+
+            Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        }
+
+        await DecideAndWaitAsync("dec-1");
+        await DecideAndWaitAsync("dec-2");
+        await DecideAndWaitAsync("dec-3");
+
+        // Numbers are not used again once the journal was empty: each decision was forgotten once written.
+        Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+        Assert.Equal(3, await CountAsync(Path.Combine(_directory, "forget.db"), "SELECT COUNT(*) FROM decisions"));
         await store.DisposeAsync();
     }
 

@@ -17,11 +17,12 @@ public sealed partial class SqliteStore
     /// <summary>How many answered decisions may wait for the database before the gate is refused (and so fails closed).</summary>
     private const int PendingDecisionsLimit = 10_000;
 
+    /// <summary>How long transactions leave refused decisions to the background's retries.</summary>
+    private static readonly TimeSpan IsolatedRetryDelay = TimeSpan.FromSeconds(1);
+
     /// <summary>Decisions about one borrower are made one at a time: each reads the one before it. Borrowers share these by hash.</summary>
     private readonly SemaphoreSlim[] _borrowerTurns = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private DecisionJournal? _decisions;
-    /// <summary>How long transactions leave refused decisions to the background's retries.</summary>
-    private static readonly TimeSpan IsolatedRetryDelay = TimeSpan.FromSeconds(1);
     private long _isolatedRetryAt;
     private int _decisionWriting;
     private int _decisionWanted;

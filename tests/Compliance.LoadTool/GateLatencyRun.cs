@@ -28,7 +28,8 @@ internal static class GateLatencyRun
             var headers = new Metadata { { "authorization", $"Bearer {key}" } };
             using var channel = GrpcChannel.ForAddress(server.Endpoint);
             var registry = new RegistryService.RegistryServiceClient(channel);
-            var accounts = Workload.CreateAccounts(Accounts).Where(a => a.InUnitedStates).ToList();
+            var accounts = Workload.GateAccounts(Workload.CreateAccounts(Accounts), DateTimeOffset.UtcNow);
+            Console.WriteLine($"Asking about accounts in {string.Join(", ", accounts.Select(a => a.Region).Distinct())} (where it is daytime now, US first).");
             await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
                 async (a, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = a.ToProto() }, headers, cancellationToken: token));
 

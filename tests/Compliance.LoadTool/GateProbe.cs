@@ -57,7 +57,7 @@ internal sealed class GateProbe
     public int Failed { get; private set; }
 
     public static GateProbe Start(Grpc.Net.Client.GrpcChannel channel, Metadata headers, IReadOnlyList<LoadAccount> accounts, CancellationToken ct) =>
-        new(new Grpc.Health.V1.Health.HealthClient(channel), new ContactGateService.ContactGateServiceClient(channel), headers, accounts.Any(a => a.InUnitedStates) ? accounts.Where(a => a.InUnitedStates).ToList() : accounts, ct);
+        new(new Grpc.Health.V1.Health.HealthClient(channel), new ContactGateService.ContactGateServiceClient(channel), headers, Workload.GateAccounts(accounts, DateTimeOffset.UtcNow), ct);
 
     public async Task StopAsync()
     {

@@ -147,6 +147,22 @@ internal sealed class Workload
         return new Workload(accounts, streams, skipped, planted);
     }
 
+    /// <summary>Whether it is daytime where the account is (within calling hours everywhere, with half an hour to spare).</summary>
+    public static bool InDaytime(LoadAccount account, DateTimeOffset now) =>
+        Daytime(Places.First(p => p.Region == account.Region).Zone, now.AddHours(1));
+
+    /// <summary>
+    /// The accounts the gate is asked about: US ones (Regulation F's seven calls in seven days gives a mix of allowed
+    /// and denied), those where it is daytime now, so that the allowed decisions, which reserve, are measured too; at
+    /// night in the US the Chinese ones, and only when it is night everywhere, the US ones all the same (all denied).
+    /// </summary>
+    public static List<LoadAccount> GateAccounts(IReadOnlyList<LoadAccount> accounts, DateTimeOffset now)
+    {
+        var daytime = accounts.Where(a => InDaytime(a, now)).ToList();
+        var us = daytime.Where(a => a.InUnitedStates).ToList();
+        return us.Count > 0 ? us : daytime.Count > 0 ? daytime : accounts.Where(a => a.InUnitedStates).ToList();
+    }
+
     private static bool Daytime(string zoneId, DateTimeOffset now)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById(zoneId);

@@ -1067,7 +1067,7 @@ public abstract partial class AdoStore
                 return true;
             }
 
-            store.ThrowIfNotWrittenYet(lenderId, decisionId);
+            await store.ThrowIfNotWrittenYetAsync(connection, tx!, lenderId, decisionId, ct);
             return false;
         }
 

@@ -106,11 +106,12 @@ public abstract partial class AdoStore
 
     /// <summary>
     /// Refuses to answer "not there" for a decision the database has not taken yet (see <see cref="SqliteStore"/>):
-    /// a change of its reservation would otherwise be lost. The caller's write fails, and is tried again later.
+    /// a change of its reservation would otherwise be lost. The caller's write fails, and is tried again later. (One
+    /// this transaction wrote is still held in memory until it commits: that one is there.)
     /// </summary>
-    private protected void ThrowIfNotWrittenYet(string lenderId, string decisionId)
+    private protected async Task ThrowIfNotWrittenYetAsync(DbConnection connection, DbTransaction tx, string lenderId, string decisionId, CancellationToken ct)
     {
-        if (PendingDecision(lenderId, decisionId) is not null)
+        if (PendingDecision(lenderId, decisionId) is not null && !await DecisionStoredAsync(connection, tx, lenderId, decisionId, ct))
         {
             throw new InvalidOperationException($"Gate decision {decisionId} is not in the database yet; try again shortly.");
         }
@@ -155,7 +156,7 @@ public abstract partial class AdoStore
             ("lender_id", lenderId), ("attempt_id", decisionId), ("released_at", ToMs(at)), ("pending", (int)AttemptOutcome.Pending)) == 1;
         if (!released)
         {
-            ThrowIfNotWrittenYet(lenderId, decisionId);
+            await ThrowIfNotWrittenYetAsync(connection, tx, lenderId, decisionId, ct);
         }
 
         var borrower = released

@@ -372,6 +372,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             await session.AddFlagAsync("lender-a", "acc-1", new Domain.Registry.Flag("flag-1", Domain.Registry.FlagType.Dispute, T0, null, Domain.Registry.Channel.Unspecified, "", "", "test", "tester", null), T0);
             await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
             confirmed = await session.ConfirmReservationAsync("lender-a", "dec-1", "call-1", T0.AddSeconds(5));
+            // Written by this transaction and still held in memory until it commits: a second confirmation is simply refused.
+            Assert.False(await session.ConfirmReservationAsync("lender-a", "dec-1", "call-2", T0.AddSeconds(6)));
             // Confirmed in the database while the decision is still in memory too: the database's answer wins, and it counts once.
             stillPending = await session.ReservationPendingAsync("lender-a", "dec-1");
             seen = (await session.HistoriesAsync("lender-a", ["b-1"], T0.AddDays(-31)))["b-1"];
@@ -384,6 +386,9 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var entries = await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct);
         Assert.Equal([Domain.Ledger.LedgerKind.FlagSet, Domain.Ledger.LedgerKind.Decision], entries.Select(e => e.Kind));
         Assert.Equal(entries[0].Hash, entries[1].PrevHash);
+        // A denied decision has nothing to release, also in the transaction that writes it.
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-2", false, T0), null), Ct);
+        Assert.Null(await store.ReleaseReservationAsync("lender-a", "dec-2", T0.AddMinutes(1), Ct));
         // Confirmed: counted once, as the call at its own time, and no longer a reservation that could lapse.
         Assert.Equal(T0.AddSeconds(5), Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
         Assert.Empty(await store.ReleaseExpiredAsync(T0.AddHours(1), Ct));

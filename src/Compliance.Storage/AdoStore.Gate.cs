@@ -113,13 +113,14 @@ public abstract partial class AdoStore
     {
         if (PendingDecision(lenderId, decisionId) is not null && !await DecisionStoredAsync(connection, tx, lenderId, decisionId, ct))
         {
-            throw new InvalidOperationException($"Gate decision {decisionId} is not in the database yet; try again shortly.");
+            throw new DecisionNotWrittenException(decisionId);
         }
     }
 
     /// <summary>
     /// Has every decision answered so far written into the database, where reads of many decisions or of the ledger
-    /// look. Nothing to do where decisions are written before they are answered.
+    /// look; if the database will not take them, the read goes on with what is there. Nothing to do where decisions
+    /// are written before they are answered.
     /// </summary>
     protected virtual Task SettleDecisionsAsync(CancellationToken ct) => Task.CompletedTask;
 

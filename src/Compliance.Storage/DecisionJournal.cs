@@ -232,3 +232,11 @@ internal sealed class DecisionJournal : IDisposable
         }
     }
 }
+
+/// <summary>
+/// A gate decision is answered but not yet in the database, so its reservation cannot be changed yet. A store error
+/// (a <see cref="System.Data.Common.DbException"/>): the write that met it fails as a whole and is tried again, as for
+/// any other store error (an ingest batch is resent).
+/// </summary>
+public sealed class DecisionNotWrittenException(string decisionId)
+    : System.Data.Common.DbException($"Gate decision {decisionId} is not in the database yet; try again shortly.");

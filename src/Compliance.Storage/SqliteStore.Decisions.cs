@@ -64,13 +64,26 @@ public sealed partial class SqliteStore
     private protected override List<DecisionJournal.Entry>? PendingReservations(string lenderId, IReadOnlyCollection<string> borrowerIds) =>
         _decisions?.Reservations(lenderId, borrowerIds);
 
+    protected override async Task SettleDecisionsAsync(CancellationToken ct)
+    {
+        try
+        {
+            await WritePendingDecisionsAsync(ct);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // The read goes on: the background keeps trying, and the failure is logged once.
+            DecisionWriteFailed(e);
+        }
+    }
+
     /// <summary>
     /// One write transaction, which writes every decision journaled so far, or fails. It runs on the ingest writer's
     /// connection, between two group commits: a write on another connection would drop that connection's page cache,
     /// and the next group commit would read its indexes back from the file (with the gate's decisions written so,
     /// ingest took about a tenth more processor time per event).
     /// </summary>
-    protected override async Task SettleDecisionsAsync(CancellationToken ct)
+    private async Task WritePendingDecisionsAsync(CancellationToken ct)
     {
         if (_decisions is not { Count: > 0 })
         {
@@ -219,7 +232,7 @@ public sealed partial class SqliteStore
         {
             while (!_decisionsClosing && Interlocked.Exchange(ref _decisionWanted, 0) == 1)
             {
-                await SettleDecisionsAsync(CancellationToken.None);
+                await WritePendingDecisionsAsync(CancellationToken.None);
                 _decisions?.Forget();
                 if (_decisionWriteFailing)
                 {
@@ -263,7 +276,7 @@ public sealed partial class SqliteStore
             _logger.LogInformation("Writing {Count} gate decisions left in the journal {Journal} into {Path}.", _decisions.Count, DecisionJournalPath, Path);
             try
             {
-                await SettleDecisionsAsync(ct);
+                await WritePendingDecisionsAsync(ct);
                 _decisions.Forget();
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -292,7 +305,7 @@ public sealed partial class SqliteStore
 
         try
         {
-            await SettleDecisionsAsync(CancellationToken.None);
+            await WritePendingDecisionsAsync(CancellationToken.None);
             journal.Forget();
         }
         catch (Exception e)

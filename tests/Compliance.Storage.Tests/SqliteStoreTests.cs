@@ -440,6 +440,12 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.Equal(1, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
         Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
 
+        // Its reservation cannot be confirmed yet: a store error, so the batch fails as a whole and is resent, not
+        // stored without the event. Reads of the ledger, which first try to write it, go on with what is there.
+        await Assert.ThrowsAsync<DecisionNotWrittenException>(() =>
+            store.RunIngestAsync(session => session.ConfirmReservationAsync("lender-a", "dec-1", "call-1", T0.AddSeconds(5)), Ct));
+        Assert.Equal(1, (await store.HeadAsync("lender-a", Ct))?.Seq);
+
         // Once the database takes decisions again, the store's retries write it.
         await ExecuteAsync(path, "DROP TRIGGER refuse_decisions;");
         for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT COUNT(*) FROM decisions") == 0; attempt++)

@@ -120,7 +120,7 @@ public sealed class IngestDurabilityTests : IDisposable
     }
 
     [Fact]
-    public async Task KillRightAfterGateDecisions_DuringIngest_EveryAnsweredDecisionSurvives_AndEventsCanQuoteIt()
+    public async Task AKill_WithGateDecisionsOnlyInTheJournal_LosesNone_AndEventsCanQuoteThemAfterRestart()
     {
         var answered = new List<(string Account, Decision Decision)>();
         await using (var server = ServerProcess.Start(_dataDirectory))
@@ -193,6 +193,10 @@ public sealed class IngestDurabilityTests : IDisposable
             }, Ct);
             await flowing.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
 
+            // From here the database refuses decisions (as a full or failing disk might, for one table): they can only
+            // be in the journal when the server is killed, and the ingest goes on beside them.
+            await ExecuteAsync("CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+
             var gate = new ContactGateService.ContactGateServiceClient(channel);
             for (var n = 0; n < 10; n++)
             {
@@ -213,9 +217,11 @@ public sealed class IngestDurabilityTests : IDisposable
         }
 
         Assert.All(answered, a => Assert.Equal(Verdict.Allow, a.Decision.Verdict));
+        await ExecuteAsync("DROP TRIGGER refuse_decisions;");
         await using (var restarted = ServerProcess.Start(_dataDirectory))
         {
             await restarted.WaitUntilListeningAsync(TimeSpan.FromSeconds(60));
+            Assert.Contains($"Writing {answered.Count} gate decisions left in the journal", restarted.Output);
             using var channel = GrpcChannel.ForAddress(restarted.Endpoint);
             var gate = new ContactGateService.ContactGateServiceClient(channel);
             foreach (var (_, decision) in answered)
@@ -252,6 +258,15 @@ public sealed class IngestDurabilityTests : IDisposable
             OccurredAt = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Destination = new Destination { ContactPointId = "mobile" },
             CallPlaced = new CallPlaced { CallId = "call-" + id },
         };
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_dataDirectory, "compliance.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
     }
 
     public void Dispose()

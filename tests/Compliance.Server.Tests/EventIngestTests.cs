@@ -11,9 +11,9 @@ public sealed class EventIngestTests
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static async Task<GateFixture> StartAsync()
+    private static async Task<GateFixture> StartAsync(params (string Key, string Value)[] settings)
     {
-        var server = new GateFixture();
+        var server = new GateFixture(settings);
         var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
         foreach (var id in new[] { "US-1", "US-2" })
         {
@@ -187,6 +187,48 @@ public sealed class EventIngestTests
         Assert.Equal(Verdict.Allow, fourth.Verdict);
         Assert.Empty(confirmed[0].Violations);
         Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Allow, Verdict.Deny], later);
+    }
+
+    [Fact]
+    public async Task EventQuotingADecisionTheDatabaseHasNotTakenYet_FailsItsBatch_AndIsStoredWhenResent()
+    {
+        // Scored inside the group commit (no pipeline), while the database refuses decisions: the gate answers from its
+        // journal, and the event that quotes the decision must not be rejected for good.
+        await using var server = await StartAsync(("Compliance:Ingest:Pipeline", "false"));
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        await ExecuteAsync(server, "CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        var decision = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var placed = Placed("q1", "US-1", T0, Own, decision.DecisionId);
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => StreamAsync(Ingest(server), [placed]));
+        await ExecuteAsync(server, "DROP TRIGGER refuse_decisions;");
+        List<EventAck> acks = [];
+        for (var attempt = 0; attempt < 40; attempt++)
+        {
+            try
+            {
+                acks = await StreamAsync(Ingest(server), [placed]);
+                break;
+            }
+            catch (RpcException)
+            {
+                await Task.Delay(100, Ct); // until the store's retries have written the decision
+            }
+        }
+
+        Assert.Equal(Verdict.Allow, decision.Verdict);
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Equal(AckStatus.Accepted, Assert.Single(acks).Status);
+        Assert.Empty(acks[0].Violations);
+    }
+
+    private static async Task ExecuteAsync(ServerFixture server, string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "compliance.db")};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
     }
 
     [Fact]

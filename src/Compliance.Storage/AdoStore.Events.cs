@@ -246,7 +246,7 @@ public abstract partial class AdoStore
         var borrowers = only is not null ? "@ids" : ListOf("@ids");
         var sinceMs = ToMs(since);
         (string, object?)[] parameters = [("lender_id", lenderId), ("since", sinceMs), ("ids", only ?? Json(borrowerIds))];
-        await ReadAsync(EventSql.ReservationsOf(borrowers), parameters, byPosition: false);
+        await ReadAsync(EventSql.ReservationsOf(borrowers, withReleased: stored is not null), parameters, byPosition: false);
         await ReadAsync(EventSql.CountingEventsOf(borrowers), parameters, byPosition: false);
         if (recent.Count > 0)
         {
@@ -780,6 +780,9 @@ public abstract partial class AdoStore
 
         private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
 
+        /// <summary>In a write session, writes the gate's decisions answered since it began, before it reads or changes one.</summary>
+        private Task CatchUpDecisionsAsync() => tx is null ? Task.CompletedTask : store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
+
         /// <summary>The provider's own way to append rows and keys, if it has one (made once per session).</summary>
         private IEventRowWriter? RowWriter()
         {
@@ -939,11 +942,7 @@ public abstract partial class AdoStore
 
         public async Task<DecisionRecord?> DecisionAsync(string lenderId, string decisionId)
         {
-            if (tx is not null)
-            {
-                await store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
-            }
-
+            await CatchUpDecisionsAsync();
             if (store.PendingDecision(lenderId, decisionId) is { } pending)
             {
                 return pending;
@@ -1041,11 +1040,7 @@ public abstract partial class AdoStore
 
         public async Task<bool> ReservationPendingAsync(string lenderId, string decisionId)
         {
-            if (tx is not null)
-            {
-                await store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
-            }
-
+            await CatchUpDecisionsAsync();
             // Asked of memory first: a decision written meanwhile is in the database, which then decides (it may have been
             // confirmed or released by the same write). One only in memory cannot have been: both are writes, which write it first.
             var pending = store.PendingDecision(lenderId, decisionId);
@@ -1059,7 +1054,7 @@ public abstract partial class AdoStore
         public async Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at)
         {
             _ = Writes;
-            await store.CatchUpDecisionsAsync(connection, tx!, ledger, ct);
+            await CatchUpDecisionsAsync();
             var command = Prepared(EventSql.ConfirmReservation, "lender_id", "attempt_id", "call_id", "at");
             Bind(command, lenderId, decisionId, callId, ToMs(at));
             if (await command.ExecuteNonQueryAsync(ct) == 1)
@@ -1218,11 +1213,14 @@ internal static class EventSql
         occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
         event_id, call_id, borrower_id, seq, counts
         """;
-    /// <summary>The gate's reservations, released ones too (counting none, <see cref="EventCounting.None"/>), so a decision read from memory meanwhile is known as stored.</summary>
-    public static string ReservationsOf(string borrowers) => $"""
+    /// <summary>
+    /// The gate's reservations; with released ones too (counting none, <see cref="EventCounting.None"/>) when decisions
+    /// were read from memory, so one written and released meanwhile is known as stored.
+    /// </summary>
+    public static string ReservationsOf(string borrowers, bool withReleased) => $"""
         SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
             attempt_id, call_id, borrower_id, 0, CASE WHEN released_at IS NULL THEN 1 ELSE 0 END
-        FROM attempts WHERE lender_id = @lender_id AND at >= @since AND borrower_id IN ({borrowers})
+        FROM attempts WHERE lender_id = @lender_id AND at >= @since AND borrower_id IN ({borrowers}){(withReleased ? "" : " AND released_at IS NULL")}
         """;
     public static string CountingEventsOf(string borrowers) => $"""
         SELECT {HistoryColumns} FROM event_log WHERE counts <> 0 AND seq IN (

@@ -115,15 +115,6 @@ internal sealed class DecisionJournal : IDisposable
         }
     }
 
-    /// <summary>What waits to be written, in journal order (empty when nothing does).</summary>
-    public IReadOnlyList<Entry> Pending()
-    {
-        lock (_lock)
-        {
-            return _pending.Count == 0 ? [] : _pending.ToArray();
-        }
-    }
-
     /// <summary>What was journaled after <paramref name="id"/> and waits to be written, in journal order.</summary>
     public IReadOnlyList<Entry> PendingAfter(long id)
     {
@@ -143,22 +134,22 @@ internal sealed class DecisionJournal : IDisposable
         }
     }
 
-    /// <summary>The reservations of the borrowers' decisions not yet written.</summary>
-    public List<Entry> Reservations(string lenderId, IEnumerable<string> borrowerIds)
+    /// <summary>The reservations of the borrowers' decisions not yet written, or null when there are none.</summary>
+    public List<Entry>? Reservations(string lenderId, IEnumerable<string> borrowerIds)
     {
-        var found = new List<Entry>();
+        List<Entry>? found = null;
         lock (_lock)
         {
             if (_reservations.Count == 0)
             {
-                return found;
+                return null;
             }
 
             foreach (var borrowerId in borrowerIds)
             {
                 if (_reservations.TryGetValue((lenderId, borrowerId), out var entries))
                 {
-                    found.AddRange(entries);
+                    (found ??= []).AddRange(entries);
                 }
             }
         }

@@ -108,16 +108,9 @@ public sealed partial class SqliteStore
 
     private protected override async Task CatchUpDecisionsAsync(DbConnection connection, DbTransaction tx, LedgerAppender? ledger, CancellationToken ct)
     {
-        if (tx is TurnTransaction { State: DecisionWrites writes } && writes.Journal.PendingAfter(writes.Through).Count > 0)
+        if (tx is TurnTransaction { State: DecisionWrites writes })
         {
-            // The decisions' ledger entries go after what the transaction has appended so far: its appender writes the
-            // chain heads it holds, and reads them again when it next appends.
-            if (ledger is not null)
-            {
-                await ledger.FlushAsync();
-            }
-
-            await WriteDecisionsAsync((SqliteConnection)connection, tx, writes, isolate: true, ct);
+            await WriteDecisionsAsync((SqliteConnection)connection, tx, writes, isolate: true, ct, ledger);
         }
     }
 
@@ -127,9 +120,6 @@ public sealed partial class SqliteStore
         public DecisionJournal Journal { get; } = journal;
 
         public long Through { get; set; }
-
-        /// <summary>Writing them failed once in this transaction, which then leaves them to the background.</summary>
-        public bool Failed { get; set; }
     }
 
     /// <summary>
@@ -138,11 +128,14 @@ public sealed partial class SqliteStore
     /// for later, so that the write the transaction is for goes on; the background tries them again and the gate,
     /// if they keep failing, fails closed once too many wait. Otherwise the failure fails the transaction.
     /// </summary>
-    private async Task WriteDecisionsAsync(SqliteConnection connection, DbTransaction tx, DecisionWrites writes, bool isolate, CancellationToken ct)
+    /// <param name="held">The transaction's own ledger appender, when it holds chain heads: the decisions' entries go
+    /// after what it has appended, so it writes the heads it holds first, and reads them again when it next appends.</param>
+    private async Task WriteDecisionsAsync(SqliteConnection connection, DbTransaction tx, DecisionWrites writes, bool isolate, CancellationToken ct,
+        LedgerAppender? held = null)
     {
         // After a failure, isolated writes leave them to the background's retries for a while: trying the whole backlog
         // again at every transaction, and at every catch-up within one, would slow every write while the database refuses.
-        if (isolate && (writes.Failed || Environment.TickCount64 < Volatile.Read(ref _isolatedRetryAt)))
+        if (isolate && Environment.TickCount64 < Volatile.Read(ref _isolatedRetryAt))
         {
             return;
         }
@@ -151,6 +144,11 @@ public sealed partial class SqliteStore
         if (decisions.Count == 0)
         {
             return;
+        }
+
+        if (held is not null)
+        {
+            await held.FlushAsync();
         }
 
         if (isolate)
@@ -187,7 +185,6 @@ public sealed partial class SqliteStore
             }
 
             await ExecuteAsync(connection, tx, "ROLLBACK TO journaled_decisions; RELEASE journaled_decisions", ct);
-            writes.Failed = true;
             Volatile.Write(ref _isolatedRetryAt, Environment.TickCount64 + (long)IsolatedRetryDelay.TotalMilliseconds);
             DecisionWriteFailed(e);
             StartDecisionWrite();
@@ -297,7 +294,7 @@ public sealed partial class SqliteStore
         }
 
         _decisionsClosing = true;
-        // A round that started just before is waited for (its task may not be the one in _decisionWrite yet).
+        // A round that started just before is waited for.
         while (Volatile.Read(ref _decisionWriting) == 1)
         {
             await Task.Delay(5);

@@ -48,12 +48,8 @@ internal static class GateLatencyRun
             var verdicts = new Dictionary<Verdict, int>();
             for (var i = 0; i < calls; i++)
             {
-                var start = Stopwatch.GetTimestamp();
-                await health.CheckAsync(new HealthCheckRequest(), cancellationToken: ct);
-                baseline.RecordValue(Stopwatch.GetTimestamp() - start);
-                start = Stopwatch.GetTimestamp();
-                var decision = (await gate.AuthorizeAsync(Request(i + 300), headers, cancellationToken: ct)).Decision;
-                authorize.RecordValue(Stopwatch.GetTimestamp() - start);
+                await IngestDriver.TimedAsync(baseline, () => health.CheckAsync(new HealthCheckRequest(), cancellationToken: ct).ResponseAsync);
+                var decision = (await IngestDriver.TimedAsync(authorize, () => gate.AuthorizeAsync(Request(i + 300), headers, cancellationToken: ct).ResponseAsync)).Decision;
                 verdicts[decision.Verdict] = verdicts.GetValueOrDefault(decision.Verdict) + 1;
             }
 

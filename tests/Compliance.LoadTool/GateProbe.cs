@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Compliance.Api.V1;
 using Grpc.Core;
 using HdrHistogram;
@@ -26,12 +25,8 @@ internal sealed class GateProbe
                 var request = Workload.AuthorizeCall(accounts[i % accounts.Count]);
                 try
                 {
-                    var start = Stopwatch.GetTimestamp();
-                    await health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), cancellationToken: ct);
-                    Health.RecordValue(Stopwatch.GetTimestamp() - start);
-                    start = Stopwatch.GetTimestamp();
-                    await gate.AuthorizeAsync(request, headers, cancellationToken: ct);
-                    Latency.RecordValue(Stopwatch.GetTimestamp() - start);
+                    await IngestDriver.TimedAsync(Health, () => health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest(), cancellationToken: ct).ResponseAsync);
+                    await IngestDriver.TimedAsync(Latency, () => gate.AuthorizeAsync(request, headers, cancellationToken: ct).ResponseAsync);
                 }
                 catch (RpcException)
                 {

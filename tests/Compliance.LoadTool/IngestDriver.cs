@@ -46,6 +46,15 @@ internal static class IngestDriver
 
     public static double Milliseconds(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
+    /// <summary>Awaits one call and records how long it took.</summary>
+    public static async Task<T> TimedAsync<T>(LongHistogram into, Func<Task<T>> call)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var result = await call();
+        into.RecordValue(Stopwatch.GetTimestamp() - start);
+        return result;
+    }
+
     private static async Task RunStreamAsync(EventIngestService.EventIngestServiceClient client, Metadata headers, StreamRequest[] batches,
         int outstanding, double rate, LongHistogram latency, AckTally tally, CancellationToken ct)
     {

@@ -266,12 +266,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         }
 
         // Each is written into the database by a write transaction the store starts after answering it.
-        for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT COUNT(*) FROM decisions") < 1500; attempt++)
-        {
-            await Task.Delay(25, Ct);
-        }
-
-        Assert.Equal(1500, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1500, await CountOnceAsync(path, "SELECT COUNT(*) FROM decisions", n => n >= 1500));
         Assert.InRange(largest, 1, 1_500_000);
         await store.DisposeAsync();
     }
@@ -281,17 +276,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     {
         var store = new SqliteStore(Path.Combine(_directory, "turns.db"));
         await store.MigrateAsync(Ct);
-        var release = new TaskCompletionSource();
-        var holding = new TaskCompletionSource();
-
         // An ingest commit holds the write lock; a ledger append asks meanwhile, then the next ingest commit.
-        var first = store.RunIngestAsync(async session =>
-        {
-            await session.AddEventAsync(Event("e-1"));
-            holding.SetResult();
-            await release.Task;
-        }, Ct);
-        await holding.Task;
+        var (first, release) = await HoldAnIngestCommitAsync(store, session => session.AddEventAsync(Event("e-1")));
         var append = Task.Run(() => store.AppendAsync("lender-a", Domain.Ledger.LedgerKind.Complaint, "cmp-1", "acc-1", T0, new { Note = "between" }, Ct));
         await Task.Delay(300, Ct);
         var second = Task.Run(() => store.RunIngestAsync(session => session.AddEventAsync(Event("e-2")), Ct));
@@ -311,14 +297,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var path = Path.Combine(_directory, "journal.db");
         var store = new SqliteStore(path);
         await store.MigrateAsync(Ct);
-        var release = new TaskCompletionSource();
-        var holding = new TaskCompletionSource();
-        var ingest = store.RunIngestAsync(async _ =>
-        {
-            holding.SetResult();
-            await release.Task;
-        }, Ct);
-        await holding.Task;
+        var (ingest, release) = await HoldAnIngestCommitAsync(store);
 
         var decision = await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct)
             .WaitAsync(TimeSpan.FromSeconds(10), Ct);
@@ -343,14 +322,9 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         // Once the lock is free, the next write transaction writes both, with their ledger entries, and the journal forgets them.
         release.SetResult();
         await ingest;
-        for (var attempt = 0; attempt < 200 && await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions") > 0; attempt++)
-        {
-            await Task.Delay(25, Ct);
-        }
-
+        Assert.Equal(0, await CountOnceAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions", n => n == 0));
         Assert.Equal(2, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
         Assert.Equal(1, await CountAsync(path, "SELECT COUNT(*) FROM attempts"));
-        Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
         Assert.Equal(["dec-1", "dec-2"], (await store.EntriesAsync("lender-a", 1, long.MaxValue, Ct).ToListAsync(Ct)).Select(e => e.RefId));
         Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
         await store.DisposeAsync();
@@ -403,12 +377,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         async Task DecideAndWaitAsync(string id)
         {
             await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision(id, false, T0), null), Ct);
-            for (var attempt = 0; attempt < 200 && await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions") > 0; attempt++)
-            {
-                await Task.Delay(25, Ct);
-            }
-
-            Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
+            Assert.Equal(0, await CountOnceAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions", n => n == 0));
         }
 
         await DecideAndWaitAsync("dec-1");
@@ -448,12 +417,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 
         // Once the database takes decisions again, the store's retries write it.
         await ExecuteAsync(path, "DROP TRIGGER refuse_decisions;");
-        for (var attempt = 0; attempt < 200 && await CountAsync(path, "SELECT COUNT(*) FROM decisions") == 0; attempt++)
-        {
-            await Task.Delay(25, Ct);
-        }
-
-        Assert.Equal(1, await CountAsync(path, "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(1, await CountOnceAsync(path, "SELECT COUNT(*) FROM decisions", n => n > 0));
         Assert.Equal(T0, Assert.Single(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct)).At);
         await store.DisposeAsync();
         Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
@@ -466,14 +430,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var path = Path.Combine(_directory, "crash.db");
         var store = new SqliteStore(path);
         await store.MigrateAsync(Ct);
-        var release = new TaskCompletionSource();
-        var holding = new TaskCompletionSource();
-        var ingest = store.RunIngestAsync(async _ =>
-        {
-            holding.SetResult();
-            await release.Task;
-        }, Ct);
-        await holding.Task;
+        var (ingest, release) = await HoldAnIngestCommitAsync(store);
         await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
         var image = Directory.CreateDirectory(Path.Combine(_directory, "image")).FullName;
         var copy = Path.Combine(image, "crash.db");
@@ -620,6 +577,36 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     private static StoredEvent Event(string id) =>
         new("lender-a", id, Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt,
             "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, T0, T0, false, 0, [], null);
+
+    /// <summary>Starts an ingest commit that, after <paramref name="first"/>, holds the write lock until released.</summary>
+    private static async Task<(Task Commit, TaskCompletionSource Release)> HoldAnIngestCommitAsync(SqliteStore store, Func<IIngestSession, Task>? first = null)
+    {
+        var release = new TaskCompletionSource();
+        var holding = new TaskCompletionSource();
+        var commit = store.RunIngestAsync(async session =>
+        {
+            if (first is not null)
+            {
+                await first(session);
+            }
+
+            holding.SetResult();
+            await release.Task;
+        }, Ct);
+        await holding.Task;
+        return (commit, release);
+    }
+
+    /// <summary>The count once <paramref name="done"/> holds for it (the store writes in the background), or after 5 seconds.</summary>
+    private static async Task<long> CountOnceAsync(string path, string sql, Func<long, bool> done)
+    {
+        for (var attempt = 0; attempt < 200 && !done(await CountAsync(path, sql)); attempt++)
+        {
+            await Task.Delay(25, Ct);
+        }
+
+        return await CountAsync(path, sql);
+    }
 
     private static async Task<long> CountAsync(string path, string sql)
     {

@@ -70,7 +70,19 @@ try
         if (warmup is not null)
         {
             Console.WriteLine($"Warming up with {warmup.EventCount:N0} events (not measured) ...");
-            var warm = await IngestDriver.RunAsync("warm-up", channel, headers, warmup.Streams, options.Outstanding, ct);
+            // The gate is asked beside the warm-up too (about its own accounts), or the measured run would pay for
+            // compiling the gate's code when its probe first asks.
+            var warmProbe = GateProbe.Start(channel, headers, warmAccounts, ct);
+            RunResult warm;
+            try
+            {
+                warm = await IngestDriver.RunAsync("warm-up", channel, headers, warmup.Streams, options.Outstanding, ct);
+            }
+            finally
+            {
+                await warmProbe.StopAsync();
+            }
+
             Console.WriteLine($"  {warm.EventsPerSecond:N0} events/s");
         }
 

@@ -190,6 +190,26 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task AReservationTheGateMakes_CountsForTheNextEvents_OfABorrowerTheIngestHoldsInMemory()
+    {
+        await using var server = await StartAsync();
+        var ingest = Ingest(server);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
+
+        // Six calls stream in (the ingest now holds the borrower's history); the gate reserves the seventh of Regulation F's
+        // seven in seven days, and a call placed without asking follows.
+        var six = await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"r{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
+        var seventh = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        var unasked = await StreamAsync(ingest, [Placed("r6", "US-1", T0.AddMinutes(1), Own)]);
+
+        Assert.All(six, a => Assert.Empty(a.Violations));
+        Assert.Equal(Verdict.Allow, seventh.Verdict);
+        Assert.Contains(unasked[0].Violations, v => v.Rule.RuleId == "INGEST.contact-without-authorization");
+        Assert.Contains(unasked[0].Violations, v => v.Rule.RuleId == "US-REGF.call-frequency");
+    }
+
+    [Fact]
     public async Task EventQuotingADecisionTheDatabaseHasNotTakenYet_FailsItsBatch_AndIsStoredWhenResent()
     {
         // Scored inside the group commit (no pipeline), while the database refuses decisions: the gate answers from its

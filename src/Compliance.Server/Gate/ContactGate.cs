@@ -48,20 +48,25 @@ internal sealed class ContactGate(
         var policy = policies.For(lenderId, now);
         try
         {
-            // Marked stale before and after, so the ingest writer never keeps a history read while this decision was pending.
-            histories.Invalidate(lenderId, prepared.Account.BorrowerId);
+            Attempt? reservation = null;
             var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
             {
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
-                Attempt? reservation = decision.Allowed
+                reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
                         prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
                         prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
                     : null;
                 return new GateOutcome(decision, reservation);
             }, ct);
-            histories.Invalidate(lenderId, prepared.Account.BorrowerId);
+            // The ingest's cached history of the borrower gets the reservation as a history read from the store now
+            // would have it (a denial changes no attempts).
+            if (reservation is { } reserved)
+            {
+                histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved));
+            }
+
             return recorded;
         }
         catch (Exception e) when (IsStoreFailure(e))

@@ -210,6 +210,24 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task AnEventConfirmingTheLastReservationUnderTheCap_IsNotCountedAgainstItself()
+    {
+        await using var server = await StartAsync();
+        var ingest = Ingest(server);
+        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
+        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
+
+        await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"c{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
+        var seventh = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        // Judged against the six before it: its own reservation, the seventh attempt, is the contact itself.
+        var confirmed = await StreamAsync(ingest, [Placed("c6", "US-1", T0, Own, seventh.DecisionId)]);
+
+        Assert.Equal(Verdict.Allow, seventh.Verdict);
+        Assert.Equal(AckStatus.Accepted, confirmed[0].Status);
+        Assert.Empty(confirmed[0].Violations);
+    }
+
+    [Fact]
     public async Task EventQuotingADecisionTheDatabaseHasNotTakenYet_FailsItsBatch_AndIsStoredWhenResent()
     {
         // Scored inside the group commit (no pipeline), while the database refuses decisions: the gate answers from its
@@ -308,6 +326,22 @@ public sealed class EventIngestTests
         Assert.All(acks, a => Assert.Empty(a.Violations));
         Assert.Equal(Verdict.Deny, eighth.Verdict);
         Assert.Equal(T0.AddMinutes(-50).AddDays(7), eighth.NextAllowedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task LateEvent_AfterTheCapWasReachedLaterThatDay_IsJudgedOnTheAttemptsBeforeIt()
+    {
+        await using var server = await StartAsync();
+        var ingest = Ingest(server);
+
+        // Seven calls reach Regulation F's cap; then a call placed before all of them arrives in a later request.
+        var seven = await StreamAsync(ingest, Enumerable.Range(0, 7).Select(i => Placed($"q{i}", "US-1", T0.AddMinutes(-40 + i), Own)).ToList());
+        var late = await StreamAsync(ingest, [Placed("q-early", "US-1", T0.AddMinutes(-50), Own)]);
+        var eighth = await StreamAsync(ingest, [Placed("q7", "US-1", T0, Own)]);
+
+        Assert.All(seven, a => Assert.Empty(a.Violations));
+        Assert.Empty(late[0].Violations);
+        Assert.Contains(eighth[0].Violations, v => v.Rule.RuleId == "US-REGF.call-frequency");
     }
 
     [Fact]

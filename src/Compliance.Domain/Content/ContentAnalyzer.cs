@@ -22,7 +22,6 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     public IReadOnlyList<ContentFinding> Analyze(string text, ContentContext context)
     {
         ArgumentNullException.ThrowIfNull(text);
-        ArgumentNullException.ThrowIfNull(context);
 
         var folded = new FoldBuffer();
         var matches = new MatchList();

@@ -28,7 +28,7 @@ public sealed record ContentFinding(
 /// debt is a disclosure. <paramref name="RequireOptOutNotice"/>: the message must carry an opt-out notice (US texts and
 /// e-mails, 12 CFR 1006.6(e)).
 /// </summary>
-public sealed record ContentContext(Channel Channel, bool ToThirdParty, bool RequireOptOutNotice);
+public readonly record struct ContentContext(Channel Channel, bool ToThirdParty, bool RequireOptOutNotice);
 
 /// <summary>One reason a lexicon file was rejected: the file, the key path inside it and the reason.</summary>
 public sealed record LexiconProblem(string File, string Path, string Message)

@@ -73,6 +73,70 @@ internal sealed class EventProcessor(
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
 
+    /// <summary>
+    /// The attempts a contact is judged against: its borrower's history up to the contact's time, without the
+    /// reservation the contact confirms. Usually that is every row but at most one (each account's events arrive in
+    /// time order), and then the rows are read where they are rather than copied; scoring copied every row of the
+    /// borrower's history for every contact, the most time any one piece of scoring took. One per scoring lane, reused.
+    /// </summary>
+    private sealed class PriorAttempts : IReadOnlyList<Attempt>
+    {
+        private readonly List<Attempt> _copy = [];
+        private List<AttemptRow> _rows = [];
+        private int _skip;
+
+        public int Count { get; private set; }
+
+        public Attempt this[int index] => _rows[index < _skip ? index : index + 1].Attempt;
+
+        /// <summary>The attempts of <paramref name="rows"/> at or before <paramref name="at"/>, without the row <paramref name="excluded"/>; valid until the rows change.</summary>
+        public IReadOnlyList<Attempt> Of(List<AttemptRow> rows, DateTimeOffset at, string? excluded)
+        {
+            var skip = -1;
+            for (var i = 0; i < rows.Count; i++)
+            {
+                if (rows[i].Attempt.At > at || (excluded is not null && skip >= 0 && rows[i].AttemptId == excluded))
+                {
+                    return Copy(rows, at, excluded);
+                }
+
+                if (excluded is not null && skip < 0 && rows[i].AttemptId == excluded)
+                {
+                    skip = i;
+                }
+            }
+
+            _rows = rows;
+            _skip = skip < 0 ? rows.Count : skip;
+            Count = skip < 0 ? rows.Count : rows.Count - 1;
+            return this;
+        }
+
+        private List<Attempt> Copy(List<AttemptRow> rows, DateTimeOffset at, string? excluded)
+        {
+            _copy.Clear();
+            foreach (var row in rows)
+            {
+                if (row.Attempt.At <= at && !(excluded is not null && row.AttemptId == excluded))
+                {
+                    _copy.Add(row.Attempt);
+                }
+            }
+
+            return _copy;
+        }
+
+        public IEnumerator<Attempt> GetEnumerator()
+        {
+            for (var i = 0; i < Count; i++)
+            {
+                yield return this[i];
+            }
+        }
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
     /// <summary>An event with what it refers to, loaded and checked.</summary>
     private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId);
 
@@ -204,7 +268,7 @@ internal sealed class EventProcessor(
 
         async Task<List<int>> ScoreLaneAsync(List<int> lane)
         {
-            var before = new List<Attempt>();
+            var before = new PriorAttempts();
             var waiting = new List<int>();
             var waitingBorrowers = new HashSet<(string, string)>();
             foreach (var i in lane)
@@ -231,7 +295,7 @@ internal sealed class EventProcessor(
         }
 
         sequential.Sort();
-        var beforeAlone = new List<Attempt>();
+        var beforeAlone = new PriorAttempts();
         foreach (var i in sequential)
         {
             var item = items[i]!;
@@ -373,7 +437,7 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>Scores one event: its acknowledgement, and its row when it is to be stored.</summary>
-    private async ValueTask<(V1.EventAck Ack, StoredEvent? Stored)> ScoreOneAsync(BatchState state, Item item, List<Attempt> before)
+    private async ValueTask<(V1.EventAck Ack, StoredEvent? Stored)> ScoreOneAsync(BatchState state, Item item, PriorAttempts before)
     {
         try
         {
@@ -395,7 +459,7 @@ internal sealed class EventProcessor(
         item.Kind is EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft
         && FindCall(state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)], item.CallId, item.Account.AccountId) is null;
 
-    private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, List<Attempt> before)
+    private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, PriorAttempts before)
     {
         var lender = item.Pending.LenderId;
         var account = state.Accounts.TryGetValue((lender, item.Account.AccountId), out var changed) ? changed : item.Account;
@@ -437,9 +501,7 @@ internal sealed class EventProcessor(
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
                 // Not among the account's attempts: a reservation the gate made under this call id, or (to say so) a call of
                 // another account this batch has seen.
-                var row = call ?? await state.Session.AttemptOfCallAsync(lender, item.CallId)
-                    ?? state.Histories.Where(h => h.Key.Item1 == lender).Select(h => FindCall(h.Value, item.CallId, null)).FirstOrDefault(r => r is not null)
-                    ?? throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
+                var row = call ?? await state.Session.AttemptOfCallAsync(lender, item.CallId) ?? CallOfAnotherAccount(state, item);
                 if (row.Attempt.AccountId != account.AccountId)
                 {
                     throw new Rejected($"{item.Pending.Field}.call_id", $"call '{item.CallId}' was placed about another account");
@@ -465,7 +527,7 @@ internal sealed class EventProcessor(
                 break;
 
             case EventKind.Refusal:
-                var party = account.Parties.FirstOrDefault(p => p.PartyId == e.Refusal.PartyId)
+                var party = PartyOf(account, e.Refusal.PartyId)
                     ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", $"'{e.Refusal.PartyId}' is not a party of account '{account.AccountId}'");
                 await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
                 break;
@@ -497,7 +559,7 @@ internal sealed class EventProcessor(
     /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
     /// </summary>
     private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome,
-        List<Violation> violations, List<Attempt> before)
+        List<Violation> violations, PriorAttempts before)
     {
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
@@ -518,20 +580,11 @@ internal sealed class EventProcessor(
         }
 
         // The contact is judged against what happened before it, without itself (its own reservation included).
-        before.Clear();
-        var quotesDecision = e.DecisionId.Length > 0;
-        foreach (var row in history)
-        {
-            if (row.Attempt.At <= item.At && !(quotesDecision && row.AttemptId == e.DecisionId))
-            {
-                before.Add(row.Attempt);
-            }
-        }
-
+        var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = policies.For(lender, item.At);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
             item.Collector.Active);
-        var result = policy.Evaluate(candidate, before, findNext: false);
+        var result = policy.Evaluate(candidate, prior, findNext: false);
         foreach (var hit in result.Hits)
         {
             violations.Add(new Violation(hit, ""));
@@ -560,7 +613,7 @@ internal sealed class EventProcessor(
                 await state.Session.SetOutcomeAsync(lender, decision.DecisionId, outcome);
             }
 
-            var reserved = history.FindIndex(r => r.AttemptId == decision.DecisionId);
+            var reserved = IndexOfAttempt(history, decision.DecisionId);
             var confirmed = new AttemptRow(decision.DecisionId, item.CallId, attempt);
             if (reserved >= 0)
             {
@@ -607,7 +660,7 @@ internal sealed class EventProcessor(
 
             lock (state.Sync)
             {
-                if (state.Incidents.Any(i => i.RuleId == DisclosureRule && i.EventIds[0] == item.Pending.Event.EventId))
+                if (HasDisclosureIncident(state.Incidents, item.Pending.Event.EventId))
                 {
                     continue;
                 }
@@ -669,13 +722,70 @@ internal sealed class EventProcessor(
     {
         try
         {
-            return resolver.Resolve(e.Destination, item.Channel, account, $"{item.Pending.Field}.destination");
+            // The field is named relative to the event, and placed in the request only when refused: this runs for every contact.
+            return resolver.Resolve(e.Destination, item.Channel, account, "destination");
         }
         catch (RpcException r) when (r.StatusCode == StatusCode.InvalidArgument)
         {
             var violation = r.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault();
-            throw new Rejected(violation?.Field ?? $"{item.Pending.Field}.destination", violation?.Description ?? r.Status.Detail);
+            throw new Rejected($"{item.Pending.Field}.{violation?.Field ?? "destination"}", violation?.Description ?? r.Status.Detail);
         }
+    }
+
+    // The helpers below stand in for lambdas in the scoring methods: a lambda that captures a local makes those methods
+    // allocate its closure for every event, used or not.
+
+    /// <summary>A call of another account that this batch has seen; refused either way (the caller says why).</summary>
+    private static AttemptRow CallOfAnotherAccount(BatchState state, Item item)
+    {
+        foreach (var ((lender, _), history) in state.Histories)
+        {
+            if (lender == item.Pending.LenderId && FindCall(history, item.CallId, null) is { } row)
+            {
+                return row;
+            }
+        }
+
+        throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
+    }
+
+    private static Party? PartyOf(Account account, string partyId)
+    {
+        for (var i = 0; i < account.Parties.Count; i++)
+        {
+            if (account.Parties[i].PartyId == partyId)
+            {
+                return account.Parties[i];
+            }
+        }
+
+        return null;
+    }
+
+    private static int IndexOfAttempt(List<AttemptRow> history, string attemptId)
+    {
+        for (var i = 0; i < history.Count; i++)
+        {
+            if (history[i].AttemptId == attemptId)
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private static bool HasDisclosureIncident(List<Incident> incidents, string eventId)
+    {
+        foreach (var incident in incidents)
+        {
+            if (incident.RuleId == DisclosureRule && incident.EventIds[0] == eventId)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static AttemptRow? FindCall(List<AttemptRow> history, string callId, string? accountId)

@@ -453,7 +453,8 @@ public abstract partial class AdoStore
         }
     }
 
-    private static async Task FillAsync(EventKeyFilter filter, DbConnection connection)
+    /// <summary>Adds every key of the key table to the filter.</summary>
+    internal virtual async Task FillAsync(EventKeyFilter filter, DbConnection connection)
     {
         await using var command = Command(connection, null, EventSql.AllEventKeys, []);
         await using var reader = await command.ExecuteReaderAsync();

@@ -1,27 +1,41 @@
+using System.Buffers;
+using System.IO.Hashing;
+using System.Text;
+
 namespace Compliance.Storage;
 
 /// <summary>
 /// A Bloom filter over the (lender, event id) keys in the event_keys table, so that checking a batch of new events
 /// for duplicates does not probe the table for each of them: a key the filter has never seen is certainly not there;
-/// about one in a hundred absent keys is probed anyway. Ten bits per key, seven hashes. Keys are only added: the
-/// writer adds the keys it merges into the table before they leave the in-memory recent keys, so no stored key is
-/// ever missed. A larger one is filled from the table beside the writer when it nears the keys it was sized for
-/// (AdoStore.StartFilterIfDueAsync).
+/// about one in a hundred absent keys is probed anyway. Keys are only added: the writer adds the keys it merges into
+/// the table before they leave the in-memory recent keys, so no stored key is ever missed. A larger one is filled from
+/// the table beside the writer when it nears the keys it was sized for (AdoStore.StartFilterIfDueAsync).
 /// </summary>
+/// <remarks>
+/// Blocked: a key sets one bit in each of the eight words of one 64-byte block, so adding or looking up a key touches
+/// one cache line, where a classic filter of the same size touched seven far apart (the filter is megabytes, the
+/// processor's cache is not). Ten bits per key keep the false positives near one in a hundred. Keys are hashed once,
+/// as UTF-8, with a seed of the filter's own, so the key table's bytes fill it without becoming strings.
+/// </remarks>
 internal sealed class EventKeyFilter
 {
     private const int BitsPerKey = 10;
-    private const int Hashes = 7;
+    private const int WordsPerBlock = 8;
+    private const int MaxStackKey = 512;
 
-    private readonly ulong[] _bits;
-    private readonly ulong _size;
+    // Odd multipliers that pick each word's bit from the key's hash (multiply, keep the top six bits).
+    private static readonly uint[] Spread = [0x9E3779B1, 0x85EBCA77, 0xC2B2AE3D, 0x27D4EB2F, 0x165667B1, 0xD3A2646D, 0xFD7046C5, 0xB55A4F09];
+
+    private readonly ulong[] _words;
+    private readonly ulong _blocks;
+    private readonly long _seed = Random.Shared.NextInt64();
     private long _count;
 
     public EventKeyFilter(long capacity)
     {
         Capacity = Math.Max(capacity, 1 << 16);
-        _size = (ulong)(Capacity * BitsPerKey);
-        _bits = new ulong[(_size + 63) / 64];
+        _blocks = (ulong)((Capacity * BitsPerKey + 511) / 512);
+        _words = new ulong[_blocks * WordsPerBlock];
     }
 
     /// <summary>How many keys it was sized for; beyond that, false positives grow.</summary>
@@ -29,25 +43,19 @@ internal sealed class EventKeyFilter
 
     public long Count => Interlocked.Read(ref _count);
 
-    public void Add(string lenderId, string eventId)
-    {
-        var (h1, h2) = Hash(lenderId, eventId);
-        for (var i = 0; i < Hashes; i++)
-        {
-            var bit = (h1 + (ulong)i * h2) % _size;
-            Interlocked.Or(ref _bits[bit / 64], 1UL << (int)(bit % 64));
-        }
+    public void Add(string lenderId, string eventId) => Add(Hash(lenderId, eventId));
 
-        Interlocked.Increment(ref _count);
-    }
+    /// <summary>Adds a key given as the UTF-8 bytes of its two parts, as the key table stores them.</summary>
+    public void Add(ReadOnlySpan<byte> lenderId, ReadOnlySpan<byte> eventId) => Add(Hash(lenderId, eventId));
 
     public bool MayContain(string lenderId, string eventId)
     {
-        var (h1, h2) = Hash(lenderId, eventId);
-        for (var i = 0; i < Hashes; i++)
+        var hash = Hash(lenderId, eventId);
+        var block = Block(hash);
+        for (var i = 0; i < WordsPerBlock; i++)
         {
-            var bit = (h1 + (ulong)i * h2) % _size;
-            if ((Volatile.Read(ref _bits[bit / 64]) & (1UL << (int)(bit % 64))) == 0)
+            var bit = Bit(hash, i);
+            if ((Volatile.Read(ref _words[block + i]) & bit) == 0)
             {
                 return false;
             }
@@ -56,9 +64,66 @@ internal sealed class EventKeyFilter
         return true;
     }
 
-    // Two independent hashes combined as h1 + i*h2 (Kirsch and Mitzenmacher); string hashes are randomized per process,
-    // which suits a filter that lives only in memory.
-    private static (ulong, ulong) Hash(string lenderId, string eventId) =>
-        ((uint)HashCode.Combine(lenderId, eventId) | ((ulong)(uint)HashCode.Combine(eventId, lenderId) << 32),
-         (uint)HashCode.Combine(lenderId, eventId, 0x5bd1e995) | 1UL);
+    private void Add(ulong hash)
+    {
+        var block = Block(hash);
+        for (var i = 0; i < WordsPerBlock; i++)
+        {
+            var bit = Bit(hash, i);
+            // The filler and the writer add at once; a bit already set needs no locked write.
+            if ((Volatile.Read(ref _words[block + i]) & bit) == 0)
+            {
+                Interlocked.Or(ref _words[block + i], bit);
+            }
+        }
+
+        Interlocked.Increment(ref _count);
+    }
+
+    /// <summary>The first word of the key's block: the hash's high half scaled to the number of blocks.</summary>
+    private long Block(ulong hash) => (long)(((hash >> 32) * _blocks) >> 32) * WordsPerBlock;
+
+    private static ulong Bit(ulong hash, int word) => 1UL << (int)(((uint)hash * Spread[word]) >> 26);
+
+    private ulong Hash(string lenderId, string eventId)
+    {
+        var length = Encoding.UTF8.GetMaxByteCount(lenderId.Length + eventId.Length + 1);
+        byte[]? rented = null;
+        var buffer = length <= MaxStackKey ? stackalloc byte[MaxStackKey] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        try
+        {
+            var lender = Encoding.UTF8.GetBytes(lenderId, buffer);
+            buffer[lender] = 0;
+            var written = lender + 1 + Encoding.UTF8.GetBytes(eventId, buffer[(lender + 1)..]);
+            return XxHash3.HashToUInt64(buffer[..written], _seed);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    private ulong Hash(ReadOnlySpan<byte> lenderId, ReadOnlySpan<byte> eventId)
+    {
+        var length = lenderId.Length + 1 + eventId.Length;
+        byte[]? rented = null;
+        var buffer = length <= MaxStackKey ? stackalloc byte[MaxStackKey] : (rented = ArrayPool<byte>.Shared.Rent(length));
+        try
+        {
+            lenderId.CopyTo(buffer);
+            buffer[lenderId.Length] = 0;
+            eventId.CopyTo(buffer[(lenderId.Length + 1)..]);
+            return XxHash3.HashToUInt64(buffer[..length], _seed);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
 }

@@ -378,6 +378,33 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     private protected override IEventRowWriter EventRowWriter(DbConnection connection) => new RawEventRowWriter(((SqliteConnection)connection).Handle!);
 
     /// <summary>
+    /// Reads the key table through SQLite's own API and hands the filter each key's UTF-8 bytes as stored: read as
+    /// strings, every key made two, about 3 % of the processor's time while a filter grew under ingest.
+    /// </summary>
+    internal override Task FillAsync(EventKeyFilter filter, DbConnection connection)
+    {
+        var db = ((SqliteConnection)connection).Handle!;
+        var rc = raw.sqlite3_prepare_v2(db, EventSql.AllEventKeys, out var statement);
+        using (statement)
+        {
+            if (rc == raw.SQLITE_OK)
+            {
+                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                {
+                    filter.Add(raw.sqlite3_column_blob(statement, 0), raw.sqlite3_column_blob(statement, 1));
+                }
+            }
+
+            if (rc != raw.SQLITE_DONE)
+            {
+                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
     /// Event rows through SQLite's own API: one statement prepared per transaction, values bound by position.
     /// Microsoft.Data.Sqlite binds each parameter by looking up its name in the statement, which for a row of 25
     /// columns costs more than inserting the row.

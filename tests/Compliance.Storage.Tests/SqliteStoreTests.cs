@@ -155,6 +155,38 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task AFilterFilledFromTheKeyTable_HasEveryStoredKey_OfEveryLender()
+    {
+        var path = Path.Combine(_directory, "fill.db");
+        var store = new SqliteStore(path, eventIndexBatch: 2_000);
+        await store.MigrateAsync(Ct);
+        const int Events = 6_000;
+        foreach (var lender in new[] { "lender-a", "贷方-b" })
+        {
+            var events = Enumerable.Range(0, Events).Select(n => new StoredEvent(lender, $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", $"b-{n % 50}", "c-1", "",
+                "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "",
+                Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], null)).ToList();
+            await store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
+        }
+
+        for (var attempt = 0; attempt < 1_000 && await CountAsync(path, "SELECT COUNT(*) FROM event_keys") < 2 * Events; attempt++)
+        {
+            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
+        }
+
+        var filter = new EventKeyFilter(4 * Events);
+        await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            await connection.OpenAsync(Ct);
+            await store.FillAsync(filter, connection);
+        }
+
+        Assert.Equal(2 * Events, await CountAsync(path, "SELECT COUNT(*) FROM event_keys"));
+        Assert.Equal(2 * Events, filter.Count);
+        Assert.All(Enumerable.Range(0, Events), n => Assert.True(filter.MayContain("lender-a", $"e-{n}") && filter.MayContain("贷方-b", $"e-{n}")));
+    }
+
+    [Fact]
     public async Task GroupCommits_AreCopiedIntoTheDatabaseFile_BesideTheWriter()
     {
         var path = Path.Combine(_directory, "checkpoint.db");

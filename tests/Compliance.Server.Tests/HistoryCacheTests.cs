@@ -74,4 +74,22 @@ public sealed class HistoryCacheTests
         Assert.Null(cache.TryGet("lender-a", "b-1", Since));
         Assert.Equal(["evt:e-9"], cache.TryGet("lender-b", "b-1", Since)!.Select(r => r.AttemptId));
     }
+
+    [Fact]
+    public void ReservationsPilingUpForBorrowersNeverUsedAgain_DropTheCache_PastTheBound()
+    {
+        var cache = Cache();
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        for (var n = 0; n < 100_000; n++)
+        {
+            cache.Reserved("lender-a", $"gone-{n}", Row($"dec_{n}", 0));
+        }
+
+        Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
+        cache.Reserved("lender-a", "gone-x", Row("dec_x", 0));
+
+        Assert.Null(cache.TryGet("lender-a", "b-1", Since));
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
+    }
 }

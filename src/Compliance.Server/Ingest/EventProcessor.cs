@@ -494,7 +494,7 @@ internal sealed class EventProcessor(
                 };
                 destination = Resolve(e, item, account);
                 use = destination.Use;
-                (var gate, counts) = await ContactAsync(state, item, account, destination, outcome, violations, before);
+                (var gate, counts) = await ContactAsync(state, item, account, history, destination, outcome, violations, before);
                 profiles = gate.Profiles;
                 break;
 
@@ -558,12 +558,11 @@ internal sealed class EventProcessor(
     /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
     /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
     /// </summary>
-    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, Resolved destination, AttemptOutcome outcome,
-        List<Violation> violations, PriorAttempts before)
+    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, List<AttemptRow> history,
+        Resolved destination, AttemptOutcome outcome, List<Violation> violations, PriorAttempts before)
     {
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
-        var history = state.Histories[(lender, account.BorrowerId)];
         DecisionRecord? decision = null;
         var unknownDecision = false;
         if (e.DecisionId.Length > 0)
@@ -627,7 +626,7 @@ internal sealed class EventProcessor(
         else
         {
             // Attempts made by events get ids of their own kind, so an event id can never collide with a decision id.
-            var attemptId = $"evt:{e.EventId}";
+            var attemptId = string.Concat("evt:", e.EventId);
             counts = EventCounting.Attempt;
             history.Add(new AttemptRow(attemptId, item.CallId, attempt));
         }

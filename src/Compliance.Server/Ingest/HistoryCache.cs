@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
 using Compliance.Server.Configuration;
 using Compliance.Storage;
 using Microsoft.Extensions.Options;
@@ -21,24 +21,33 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
 {
     private const int MaxBorrowers = 200_000;
     private const int PruneAbove = 2_000;
-    /// <summary>Reservations waiting for borrowers the ingest does not come back to are dropped beyond this many.</summary>
-    private const int MaxReserved = 100_000;
+    /// <summary>Reservations and stale marks waiting for borrowers the ingest does not come back to: all dropped beyond this many.</summary>
+    private const int MaxPending = 100_000;
 
     private readonly Dictionary<(string, string), (List<AttemptRow> Rows, DateTimeOffset Since)> _histories = [];
-    private readonly ConcurrentDictionary<(string, string), byte> _stale = new();
-    private readonly ConcurrentDictionary<(string, string), ConcurrentQueue<AttemptRow>> _reserved = new();
-    private int _reservedCount;
+    // What other threads hand over (stale marks, reservations), under one lock; _pending counts both, so the writer's
+    // lookups skip the lock while nothing waits.
+    private readonly Lock _sync = new();
+    private readonly HashSet<(string, string)> _stale = [];
+    private readonly Dictionary<(string, string), List<AttemptRow>> _reserved = [];
+    private int _pending;
     private volatile bool _allStale;
 
     public bool Enabled { get; } = options.Value.Ingest.CacheHistories
         ?? string.Equals(options.Value.Store.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Another writer (the gate) changed this borrower's attempts.</summary>
+    /// <summary>Another writer changed this borrower's attempts in a way the cache cannot follow (a released reservation).</summary>
     public void Invalidate(string lenderId, string borrowerId)
     {
         if (Enabled)
         {
-            _stale[(lenderId, borrowerId)] = 0;
+            lock (_sync)
+            {
+                if (_stale.Add((lenderId, borrowerId)))
+                {
+                    Pend(1);
+                }
+            }
         }
     }
 
@@ -48,20 +57,17 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
     /// </summary>
     public void Reserved(string lenderId, string borrowerId, AttemptRow reservation)
     {
-        if (!Enabled)
+        if (Enabled)
         {
-            return;
+            lock (_sync)
+            {
+                (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, (lenderId, borrowerId), out _) ??= []).Add(reservation);
+                Pend(1);
+            }
         }
-
-        if (Interlocked.Increment(ref _reservedCount) > MaxReserved)
-        {
-            _allStale = true;
-        }
-
-        _reserved.GetOrAdd((lenderId, borrowerId), static _ => new ConcurrentQueue<AttemptRow>()).Enqueue(reservation);
     }
 
-    /// <summary>Attempts changed where the borrower is not known (released reservations), or a commit failed.</summary>
+    /// <summary>Attempts changed where the borrower is not known, or a commit failed.</summary>
     public void InvalidateAll() => _allStale = true;
 
     /// <summary>The cached history of a borrower if it reaches back to <paramref name="since"/> and nobody else changed it.</summary>
@@ -76,22 +82,21 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
         {
             _allStale = false;
             _histories.Clear();
-            _stale.Clear();
-            _reserved.Clear();
-            Interlocked.Exchange(ref _reservedCount, 0);
+            lock (_sync)
+            {
+                _stale.Clear();
+                _reserved.Clear();
+                _pending = 0;
+            }
+
             return null;
         }
 
         var key = (lenderId, borrowerId);
         // Taken out first: a reservation handed over after this is added later, and one handed over before is in the
         // store by now, so the read that follows a miss has it.
-        var reserved = _reserved.TryRemove(key, out var queue) ? queue : null;
-        if (reserved is not null)
-        {
-            Interlocked.Add(ref _reservedCount, -reserved.Count);
-        }
-
-        if (_stale.TryRemove(key, out _))
+        var (stale, reserved) = TakeHandedOver(key);
+        if (stale)
         {
             _histories.Remove(key);
             return null;
@@ -117,6 +122,32 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
         }
 
         return cached.Rows;
+    }
+
+    private (bool Stale, List<AttemptRow>? Reserved) TakeHandedOver((string, string) key)
+    {
+        if (Volatile.Read(ref _pending) == 0)
+        {
+            return (false, null);
+        }
+
+        lock (_sync)
+        {
+            var stale = _stale.Remove(key);
+            _reserved.Remove(key, out var reserved);
+            _pending -= (stale ? 1 : 0) + (reserved?.Count ?? 0);
+            return (stale, reserved);
+        }
+    }
+
+    /// <summary>Counts what was handed over, under the lock; past the bound the whole cache is read again.</summary>
+    private void Pend(int count)
+    {
+        _pending += count;
+        if (_pending > MaxPending)
+        {
+            _allStale = true;
+        }
     }
 
     public void Put(string lenderId, string borrowerId, DateTimeOffset since, List<AttemptRow> rows)

@@ -43,8 +43,9 @@ try
 {
     Console.WriteLine($"{options.Events:N0} events, batches of {options.Batch}, {options.Streams} streams, {options.Outstanding} batches outstanding per stream, {options.Accounts:N0} accounts; time limit {options.Timeout}.");
     var accounts = Workload.CreateAccounts(options.Accounts);
-    // About 20 events per warm-up account, as in the measured run.
-    var warmAccounts = options.Warmup == 0 ? [] : Workload.CreateAccounts(Math.Max(1, options.Warmup / 20), "warm");
+    // About 20 events per warm-up account, as in the measured run, and no more accounts than it has (registering
+    // them takes a while).
+    var warmAccounts = options.Warmup == 0 ? [] : Workload.CreateAccounts(Math.Clamp(options.Warmup / 20, 1, options.Accounts), "warm");
     RunResult service;
     Workload workload;
     Workload? warmup;

@@ -447,10 +447,16 @@ public abstract partial class AdoStore
                 _growing = null;
             }
         }
-        catch (Exception)
+        catch (Exception e)
         {
             Interlocked.CompareExchange(ref _growing, null, growing);
+            FilterFillFailed(e);
         }
+    }
+
+    /// <summary>Filling a larger key filter failed: the current one goes on serving, and the next merge tries again.</summary>
+    private protected virtual void FilterFillFailed(Exception e)
+    {
     }
 
     /// <summary>Adds every key of the key table to the filter.</summary>

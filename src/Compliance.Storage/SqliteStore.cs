@@ -377,6 +377,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
     private protected override IEventRowWriter EventRowWriter(DbConnection connection) => new RawEventRowWriter(((SqliteConnection)connection).Handle!);
 
+    private protected override void FilterFillFailed(Exception e) =>
+        _logger.LogWarning(e, "Filling a larger filter of stored event ids from {Path} failed; the current one goes on serving (more events are looked up), and the next merge tries again.", Path);
+
     /// <summary>
     /// Reads the key table through SQLite's own API and hands the filter each key's UTF-8 bytes as stored: read as
     /// strings, every key made two, about 3 % of the processor's time while a filter grew under ingest.

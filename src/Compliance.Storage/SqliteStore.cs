@@ -16,6 +16,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     private readonly int _eventIndexBatch;
     /// <summary>How long the writer waits for readers still in the log when it starts the log over.</summary>
     private const int RestartWaitMs = 10;
+    private const int FillBusyWaitMs = 5_000;
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
     private readonly int _logPagesLimit;
     private readonly ILogger _logger;
@@ -387,21 +388,31 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     internal override Task FillAsync(EventKeyFilter filter, DbConnection connection)
     {
         var db = ((SqliteConnection)connection).Handle!;
-        var rc = raw.sqlite3_prepare_v2(db, EventSql.AllEventKeys, out var statement);
-        using (statement)
+        // Microsoft.Data.Sqlite retries a busy database itself; stepping by hand, SQLite is to wait. The connection is
+        // pooled, so its setting is put back.
+        raw.sqlite3_busy_timeout(db, FillBusyWaitMs);
+        try
         {
-            if (rc == raw.SQLITE_OK)
+            var rc = raw.sqlite3_prepare_v2(db, EventSql.AllEventKeys, out var statement);
+            using (statement)
             {
-                while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                if (rc == raw.SQLITE_OK)
                 {
-                    filter.Add(raw.sqlite3_column_blob(statement, 0), raw.sqlite3_column_blob(statement, 1));
+                    while ((rc = raw.sqlite3_step(statement)) == raw.SQLITE_ROW)
+                    {
+                        filter.Add(raw.sqlite3_column_blob(statement, 0), raw.sqlite3_column_blob(statement, 1));
+                    }
+                }
+
+                if (rc != raw.SQLITE_DONE)
+                {
+                    throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
                 }
             }
-
-            if (rc != raw.SQLITE_DONE)
-            {
-                throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
-            }
+        }
+        finally
+        {
+            raw.sqlite3_busy_timeout(db, 0);
         }
 
         return Task.CompletedTask;

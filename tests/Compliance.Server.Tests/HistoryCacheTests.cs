@@ -4,6 +4,7 @@ using Compliance.Server.Configuration;
 using Compliance.Server.Ingest;
 using Compliance.Storage;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Compliance.Server.Tests;
 
@@ -15,11 +16,16 @@ public sealed class HistoryCacheTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 14, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset Since = T0.AddDays(-8);
+    private static readonly DateTimeOffset Until = T0.AddMinutes(2);
 
-    private static HistoryCache Cache() => new(Options.Create(new ComplianceOptions { Ingest = new IngestOptions { CacheHistories = true } }));
+    private readonly FakeTimeProvider _clock = new(T0);
+
+    private HistoryCache Cache() => new(Options.Create(new ComplianceOptions { Ingest = new IngestOptions { CacheHistories = true } }), _clock);
 
     private static AttemptRow Row(string id, int minutes) => new(id, "", new Attempt(T0.AddMinutes(minutes), "acc-1", "c-1", Channel.VoiceCall, "hash-1",
         DestinationClass.Own, "", ContactPointUse.Mobile, ContactPurpose.CollectDebt, AttemptOutcome.Pending));
+
+    private static string[] Ids(List<AttemptRow>? rows) => [.. rows!.Select(r => r.AttemptId)];
 
     [Fact]
     public void AReservation_IsAddedToTheCachedHistory_WhenItIsNextUsed_Once()
@@ -27,11 +33,11 @@ public sealed class HistoryCacheTests
         var cache = Cache();
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30), Row("evt:e-2", -20)]);
 
-        cache.Reserved("lender-a", "b-1", Row("dec_1", 0));
+        cache.Reserved("lender-a", "b-1", Row("dec_1", 0), Until);
         var first = cache.TryGet("lender-a", "b-1", Since);
         var second = cache.TryGet("lender-a", "b-1", Since);
 
-        Assert.Equal(["evt:e-1", "evt:e-2", "dec_1"], first!.Select(r => r.AttemptId));
+        Assert.Equal(["evt:e-1", "evt:e-2", "dec_1"], Ids(first));
         Assert.Same(first, second);
         Assert.Equal(3, second!.Count);
     }
@@ -43,9 +49,9 @@ public sealed class HistoryCacheTests
         // The history was read after the decision: it has the reservation, confirmed meanwhile by an event.
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30), Row("dec_1", 0) with { CallId = "call-1" }]);
 
-        cache.Reserved("lender-a", "b-1", Row("dec_1", 0));
+        cache.Reserved("lender-a", "b-1", Row("dec_1", 0), Until);
 
-        Assert.Equal(["evt:e-1", "dec_1"], cache.TryGet("lender-a", "b-1", Since)!.Select(r => r.AttemptId));
+        Assert.Equal(["evt:e-1", "dec_1"], Ids(cache.TryGet("lender-a", "b-1", Since)));
         Assert.Equal("call-1", cache.TryGet("lender-a", "b-1", Since)![1].CallId);
     }
 
@@ -53,26 +59,68 @@ public sealed class HistoryCacheTests
     public void AReservationForABorrowerNotCached_IsLeftToTheStoreRead_ThatFollowsTheMiss()
     {
         var cache = Cache();
-        cache.Reserved("lender-a", "b-2", Row("dec_2", 0));
+        cache.Reserved("lender-a", "b-2", Row("dec_2", 0), Until);
 
         Assert.Null(cache.TryGet("lender-a", "b-2", Since));
-        cache.Put("lender-a", "b-2", Since, [Row("dec_2", 0)]);
+        // What the read after the miss found is what counts (here: the reservation was released meanwhile).
+        cache.Put("lender-a", "b-2", Since, [Row("evt:e-5", -10)]);
 
-        Assert.Equal(["dec_2"], cache.TryGet("lender-a", "b-2", Since)!.Select(r => r.AttemptId));
+        Assert.Equal(["evt:e-5"], Ids(cache.TryGet("lender-a", "b-2", Since)));
     }
 
     [Fact]
-    public void AReleasedBorrower_IsReadAgain_AndOtherLendersAreUntouched()
+    public void AReleasedBorrower_IsReadAgain_WithoutWhatWasHandedOverBefore_AndOtherLendersAreUntouched()
     {
         var cache = Cache();
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
         cache.Put("lender-b", "b-1", Since, [Row("evt:e-9", -30)]);
 
-        cache.Reserved("lender-a", "b-1", Row("dec_1", 0));
+        cache.Reserved("lender-a", "b-1", Row("dec_1", 0), Until);
         cache.Invalidate("lender-a", "b-1");
 
         Assert.Null(cache.TryGet("lender-a", "b-1", Since));
-        Assert.Equal(["evt:e-9"], cache.TryGet("lender-b", "b-1", Since)!.Select(r => r.AttemptId));
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        Assert.Equal(["evt:e-1"], Ids(cache.TryGet("lender-a", "b-1", Since)));
+        Assert.Equal(["evt:e-9"], Ids(cache.TryGet("lender-b", "b-1", Since)));
+    }
+
+    [Fact]
+    public void AReservationHandedOverAfterItLapsed_IsNotAdded_TheBorrowerIsReadAgain()
+    {
+        var cache = Cache();
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+
+        // A slow decision: by the time it is handed over its reservation may have been released already.
+        _clock.Advance(TimeSpan.FromMinutes(3));
+        cache.Reserved("lender-a", "b-1", Row("dec_1", 0), Until);
+
+        Assert.Null(cache.TryGet("lender-a", "b-1", Since));
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        Assert.Equal(["evt:e-1"], Ids(cache.TryGet("lender-a", "b-1", Since)));
+    }
+
+    [Fact]
+    public void ReservationsHandedOverFromManyThreads_WhileTheWriterReads_AreAllAddedOnce()
+    {
+        var cache = Cache();
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        const int Threads = 4, Each = 5_000;
+
+        var gates = Enumerable.Range(0, Threads).Select(t => Task.Run(() =>
+        {
+            for (var n = 0; n < Each; n++)
+            {
+                cache.Reserved("lender-a", "b-1", Row($"dec_{t}_{n}", 0), Until);
+            }
+        })).ToArray();
+        while (!Task.WhenAll(gates).IsCompleted)
+        {
+            Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
+        }
+
+        var rows = cache.TryGet("lender-a", "b-1", Since)!;
+        Assert.Equal(1 + Threads * Each, rows.Count);
+        Assert.Equal(rows.Count, rows.Select(r => r.AttemptId).Distinct().Count());
     }
 
     [Fact]
@@ -82,11 +130,11 @@ public sealed class HistoryCacheTests
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
         for (var n = 0; n < 100_000; n++)
         {
-            cache.Reserved("lender-a", $"gone-{n}", Row($"dec_{n}", 0));
+            cache.Reserved("lender-a", $"gone-{n}", Row($"dec_{n}", 0), Until);
         }
 
         Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
-        cache.Reserved("lender-a", "gone-x", Row("dec_x", 0));
+        cache.Reserved("lender-a", "gone-x", Row("dec_x", 0), Until);
 
         Assert.Null(cache.TryGet("lender-a", "b-1", Since));
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);

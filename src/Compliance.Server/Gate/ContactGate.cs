@@ -64,7 +64,7 @@ internal sealed class ContactGate(
             // would have it (a denial changes no attempts).
             if (reservation is { } reserved)
             {
-                histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved));
+                histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved), recorded.ReservedUntil!.Value);
             }
 
             return recorded;

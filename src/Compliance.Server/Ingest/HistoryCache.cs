@@ -17,7 +17,7 @@ namespace Compliance.Server.Ingest;
 /// added instead: every allowed decision used to cost such a wait (30 to 50 in a load run with the gate asked 50
 /// times a second, a sixth of the scoring stage's time).
 /// </remarks>
-internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
+internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProvider clock)
 {
     private const int MaxBorrowers = 200_000;
     private const int PruneAbove = 2_000;
@@ -55,15 +55,34 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options)
     /// The gate reserved an attempt (an allowed decision, already readable from the store). A cached history gets it
     /// when it is next used, unless it already has it: a history read after the decision holds it.
     /// </summary>
-    public void Reserved(string lenderId, string borrowerId, AttemptRow reservation)
+    /// <remarks>
+    /// A reservation that has lapsed by now (a slow decision with a short time to live) may already have been released
+    /// and its borrower marked stale: it is not handed over, and the borrower is marked stale again, to be read from the
+    /// store, which knows. The time is read under the lock the releaser's mark takes, so a reservation handed over here
+    /// is released only after, and its release's mark comes after it.
+    /// </remarks>
+    public void Reserved(string lenderId, string borrowerId, AttemptRow reservation, DateTimeOffset reservedUntil)
     {
-        if (Enabled)
+        if (!Enabled)
         {
-            lock (_sync)
+            return;
+        }
+
+        lock (_sync)
+        {
+            var key = (lenderId, borrowerId);
+            if (reservedUntil <= clock.GetUtcNow())
             {
-                (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, (lenderId, borrowerId), out _) ??= []).Add(reservation);
-                Pend(1);
+                if (_stale.Add(key))
+                {
+                    Pend(1);
+                }
+
+                return;
             }
+
+            (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= []).Add(reservation);
+            Pend(1);
         }
     }
 

@@ -260,13 +260,36 @@ public sealed class EventIngestTests
         Assert.Empty(acks[0].Violations);
     }
 
-    private static async Task ExecuteAsync(ServerFixture server, string sql)
+    private static async Task<object?> ExecuteAsync(ServerFixture server, string sql)
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(server.DataDirectory, "compliance.db")};Pooling=False");
         await connection.OpenAsync(Ct);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
-        await command.ExecuteNonQueryAsync(Ct);
+        return await command.ExecuteScalarAsync(Ct);
+    }
+
+    [Fact]
+    public async Task ACommitThatFails_WhileLaterRequestsAreScored_LosesAndDoublesNothing_OnceTheyAreResent()
+    {
+        await using var server = await StartAsync();
+        // The database refuses one event: its group commit fails, and so does every batch scored on top of it.
+        await ExecuteAsync(server, "CREATE TRIGGER refuse_boom BEFORE INSERT ON event_log WHEN NEW.event_id = 'boom' BEGIN SELECT RAISE(ABORT, 'refused'); END;");
+        var texts = Enumerable.Range(0, 400).Select(i => Sms($"t{i}", i % 2 == 0 ? "US-1" : "US-2", T0.AddMinutes(-50 + (i / 10.0)), "Your payment is due.")).ToList();
+        texts.Insert(200, Sms("boom", "US-1", T0.AddMinutes(-30), "Your payment is due."));
+
+        var refused = await Assert.ThrowsAsync<RpcException>(() => StreamAsync(Ingest(server), texts, batchSize: 10));
+        await ExecuteAsync(server, "DROP TRIGGER refuse_boom;");
+        var resent = await StreamAsync(Ingest(server), texts, batchSize: 10);
+        var again = await StreamAsync(Ingest(server), texts, batchSize: 10);
+
+        Assert.Equal(StatusCode.Unavailable, refused.StatusCode);
+        Assert.Equal(texts.Select(e => e.EventId), resent.Select(a => a.EventId));
+        Assert.All(resent, a => Assert.Contains(a.Status, new[] { AckStatus.Accepted, AckStatus.Duplicate }));
+        Assert.Contains(resent, a => a.Status == AckStatus.Accepted && a.EventId == "boom");
+        Assert.All(again, a => Assert.Equal(AckStatus.Duplicate, a.Status));
+        Assert.Equal(401L, await ExecuteAsync(server, "SELECT COUNT(*) FROM event_log"));
+        Assert.Equal(401L, await ExecuteAsync(server, "SELECT COUNT(DISTINCT event_id) FROM event_log"));
     }
 
     [Fact]

@@ -58,6 +58,15 @@ internal sealed class InFlight
         }
     }
 
+    /// <summary>A commit failed: every batch in flight was scored on its changes, and none of them will be stored.</summary>
+    public void Clear()
+    {
+        lock (_sync)
+        {
+            _batches.Clear();
+        }
+    }
+
     /// <summary>
     /// The events among <paramref name="eventIds"/> that batches in flight hold (a later batch's over an earlier one's),
     /// by id; the others go to <paramref name="rest"/>. One look under the lock for the whole list.

@@ -43,6 +43,8 @@ internal sealed class IngestPipeline(
         new BoundedChannelOptions(Math.Max(4, options.Value.Ingest.QueueCapacity / 100)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
 
     private readonly InFlight _inFlight = new();
+    // A failed commit and a scored batch going in flight exclude each other (see ScoreAsync and WriteAsync).
+    private readonly Lock _failing = new();
     private long _generation;
     private ScoredBatch? _lastScored;
 
@@ -102,6 +104,7 @@ internal sealed class IngestPipeline(
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            processor.AfterFailure();
             Fail(requests, e);
             return;
         }
@@ -127,11 +130,25 @@ internal sealed class IngestPipeline(
                 planned!.Contribution.Accounts[key] = account;
             }
 
-            _inFlight.Add(planned!.Contribution);
-            return _lastScored = new ScoredBatch(requests, result, planned.Plan, planned.Contribution, generation);
+            lock (_failing)
+            {
+                if (generation != Interlocked.Read(ref _generation))
+                {
+                    // A commit failed while this batch was scored, on that batch's changes: its senders resend it. What
+                    // its scoring added to the cached histories goes too.
+                    processor.AfterFailure();
+                    Fail(requests, new InvalidOperationException("A batch was scored while an earlier one failed to be stored."));
+                    return null;
+                }
+
+                _inFlight.Add(planned!.Contribution);
+                return _lastScored = new ScoredBatch(requests, result, planned.Plan, planned.Contribution, generation);
+            }
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            // Its scoring may have changed cached histories; batches in flight do not depend on it.
+            processor.AfterFailure();
             Fail(requests, e);
             return null;
         }
@@ -149,7 +166,9 @@ internal sealed class IngestPipeline(
             {
                 if (batch.Generation != Interlocked.Read(ref _generation))
                 {
-                    throw new InvalidOperationException("A batch scored before it failed to be stored, so this one was scored on a state that does not exist.");
+                    // Scored on the changes of a batch whose commit failed: its senders resend it.
+                    Fail(batch.Requests, new InvalidOperationException("A batch scored before it failed to be stored, so this one was scored on a state that does not exist."));
+                    continue;
                 }
 
                 await store.RunIngestAsync(async session =>
@@ -163,8 +182,16 @@ internal sealed class IngestPipeline(
             }
             catch (Exception e)
             {
-                // Later batches were scored on this one's changes: they fail too (by generation), and scoring starts afresh.
-                Interlocked.Increment(ref _generation);
+                // Every batch in flight was scored on this one's changes. Before a batch is scored on the new generation,
+                // they all leave flight and the cached histories go; the batches still to be written then fail by their
+                // generation, and one being scored meanwhile fails as it would go in flight.
+                lock (_failing)
+                {
+                    processor.AfterFailure();
+                    _inFlight.Clear();
+                    Interlocked.Increment(ref _generation);
+                }
+
                 Fail(batch.Requests, e);
             }
             finally
@@ -206,7 +233,6 @@ internal sealed class IngestPipeline(
             logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", count);
         }
 
-        processor.AfterFailure();
         foreach (var pending in requests)
         {
             pending.Done.TrySetException(e);

@@ -140,4 +140,21 @@ public sealed class HistoryCacheTests
         cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
         Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
     }
+
+    [Fact]
+    public void WithoutIngest_ReservationsStopPilingUp_OnceTheBoundIsPassed()
+    {
+        var cache = Cache();
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+
+        // A lender that asks the gate and streams nothing: the writer never comes to take what is handed over.
+        for (var n = 0; n < 300_000; n++)
+        {
+            cache.Reserved("lender-a", $"b-{n % 1_000}", Row($"dec_{n}", 0), Until);
+        }
+
+        Assert.InRange(cache.Pending, 0, 100_001);
+        Assert.Null(cache.TryGet("lender-a", "b-1", Since));
+        Assert.Equal(0, cache.Pending);
+    }
 }

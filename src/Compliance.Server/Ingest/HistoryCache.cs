@@ -43,7 +43,7 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         {
             lock (_sync)
             {
-                if (_stale.Add((lenderId, borrowerId)))
+                if (!_allStale && _stale.Add((lenderId, borrowerId)))
                 {
                     Pend(1);
                 }
@@ -70,6 +70,13 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
 
         lock (_sync)
         {
+            // Every history is read again anyway; nothing is kept for it (a lender that asks the gate but streams no
+            // events would otherwise pile up a reservation per decision).
+            if (_allStale)
+            {
+                return;
+            }
+
             var key = (lenderId, borrowerId);
             if (reservedUntil <= clock.GetUtcNow())
             {
@@ -85,6 +92,9 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
             Pend(1);
         }
     }
+
+    /// <summary>How many stale marks and reservations wait to be taken.</summary>
+    internal int Pending => Volatile.Read(ref _pending);
 
     /// <summary>Attempts changed where the borrower is not known, or a commit failed.</summary>
     public void InvalidateAll() => _allStale = true;

@@ -14,8 +14,9 @@ namespace Compliance.Storage;
 /// <remarks>
 /// Blocked: a key sets one bit in each of the eight words of one 64-byte block, so adding or looking up a key touches
 /// one cache line, where a classic filter of the same size touched seven far apart (the filter is megabytes, the
-/// processor's cache is not). Ten bits per key keep the false positives near one in a hundred. Keys are hashed once,
-/// as UTF-8, with a seed of the filter's own, so the key table's bytes fill it without becoming strings.
+/// processor's cache is not). Ten bits per key keep the false positives near one in a hundred. Keys are hashed
+/// as UTF-8 (the lender, then the event id seeded with the lender's hash), with a seed of the filter's own, so the key
+/// table's bytes fill it without becoming strings.
 /// </remarks>
 internal sealed class EventKeyFilter
 {
@@ -87,15 +88,14 @@ internal sealed class EventKeyFilter
 
     private ulong Hash(string lenderId, string eventId)
     {
-        var length = Encoding.UTF8.GetMaxByteCount(lenderId.Length + eventId.Length + 1);
+        var length = Encoding.UTF8.GetMaxByteCount(lenderId.Length + eventId.Length);
         byte[]? rented = null;
         var buffer = length <= MaxStackKey ? stackalloc byte[MaxStackKey] : (rented = ArrayPool<byte>.Shared.Rent(length));
         try
         {
             var lender = Encoding.UTF8.GetBytes(lenderId, buffer);
-            buffer[lender] = 0;
-            var written = lender + 1 + Encoding.UTF8.GetBytes(eventId, buffer[(lender + 1)..]);
-            return XxHash3.HashToUInt64(buffer[..written], _seed);
+            var id = Encoding.UTF8.GetBytes(eventId, buffer[lender..]);
+            return Hash(buffer[..lender], buffer.Slice(lender, id));
         }
         finally
         {
@@ -106,24 +106,7 @@ internal sealed class EventKeyFilter
         }
     }
 
-    private ulong Hash(ReadOnlySpan<byte> lenderId, ReadOnlySpan<byte> eventId)
-    {
-        var length = lenderId.Length + 1 + eventId.Length;
-        byte[]? rented = null;
-        var buffer = length <= MaxStackKey ? stackalloc byte[MaxStackKey] : (rented = ArrayPool<byte>.Shared.Rent(length));
-        try
-        {
-            lenderId.CopyTo(buffer);
-            buffer[lenderId.Length] = 0;
-            eventId.CopyTo(buffer[(lenderId.Length + 1)..]);
-            return XxHash3.HashToUInt64(buffer[..length], _seed);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
+    /// <summary>The event id hashed with the lender's hash as its seed, so the boundary between the parts counts.</summary>
+    private ulong Hash(ReadOnlySpan<byte> lenderId, ReadOnlySpan<byte> eventId) =>
+        XxHash3.HashToUInt64(eventId, (long)XxHash3.HashToUInt64(lenderId, _seed));
 }

@@ -16,6 +16,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     private readonly int _eventIndexBatch;
     /// <summary>How long the writer waits for readers still in the log when it starts the log over.</summary>
     private const int RestartWaitMs = 10;
+    /// <summary>How long the key table's reader waits for a busy database (<see cref="FillAsync"/>).</summary>
     private const int FillBusyWaitMs = 5_000;
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
     private readonly int _logPagesLimit;
@@ -323,9 +324,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         var db = connection.Handle!;
         var rc = raw.sqlite3_wal_checkpoint_v2(db, "main", raw.SQLITE_CHECKPOINT_PASSIVE, out _, out _);
         // Busy: another connection is checkpointing.
-        if (rc != raw.SQLITE_OK && rc != raw.SQLITE_BUSY)
+        if (rc != raw.SQLITE_BUSY)
         {
-            throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
+            SqliteException.ThrowExceptionForRC(rc, db);
         }
     }
 
@@ -404,10 +405,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
                     }
                 }
 
-                if (rc != raw.SQLITE_DONE)
-                {
-                    throw new SqliteException(raw.sqlite3_errmsg(db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(db));
-                }
+                SqliteException.ThrowExceptionForRC(rc, db);
             }
         }
         finally
@@ -425,7 +423,6 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// </summary>
     private sealed class RawEventRowWriter : IEventRowWriter
     {
-        private const int Done = 101; // SQLITE_DONE
         // A merge that failed part-way, or was cut short by a restart, runs again: keys already there are skipped.
         private const string MergeEventKey = "INSERT OR IGNORE INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
         private const string MergeBorrowerEvent =
@@ -473,10 +470,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         {
             var rc = raw.sqlite3_step(statement);
             raw.sqlite3_reset(statement);
-            if (rc != Done)
-            {
-                Check(rc);
-            }
+            Check(rc);
         }
 
         public void Write(long seq, StoredEvent e, string violations)
@@ -536,13 +530,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             Check(raw.sqlite3_bind_text(statement, index, new ReadOnlySpan<byte>(_utf8, 0, written)));
         }
 
-        private void Check(int rc)
-        {
-            if (rc != raw.SQLITE_OK && rc != Done)
-            {
-                throw new SqliteException(raw.sqlite3_errmsg(_db).utf8_to_string(), rc, raw.sqlite3_extended_errcode(_db));
-            }
-        }
+        private void Check(int rc) => SqliteException.ThrowExceptionForRC(rc, _db);
 
         public void Dispose()
         {

@@ -92,23 +92,28 @@ internal sealed class EventProcessor(
         /// <summary>The attempts of <paramref name="rows"/> at or before <paramref name="at"/>, without the row <paramref name="excluded"/>; valid until the rows change.</summary>
         public IReadOnlyList<Attempt> Of(List<AttemptRow> rows, DateTimeOffset at, string? excluded)
         {
-            var skip = -1;
+            var skip = rows.Count;
             for (var i = 0; i < rows.Count; i++)
             {
-                if (rows[i].Attempt.At > at || (excluded is not null && skip >= 0 && rows[i].AttemptId == excluded))
+                if (rows[i].Attempt.At > at)
                 {
                     return Copy(rows, at, excluded);
                 }
 
-                if (excluded is not null && skip < 0 && rows[i].AttemptId == excluded)
+                if (excluded is not null && rows[i].AttemptId == excluded)
                 {
+                    if (skip < rows.Count)
+                    {
+                        return Copy(rows, at, excluded);
+                    }
+
                     skip = i;
                 }
             }
 
             _rows = rows;
-            _skip = skip < 0 ? rows.Count : skip;
-            Count = skip < 0 ? rows.Count : rows.Count - 1;
+            _skip = skip;
+            Count = skip < rows.Count ? rows.Count - 1 : rows.Count;
             return this;
         }
 

@@ -43,10 +43,7 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         {
             lock (_sync)
             {
-                if (!_allStale && _stale.Add((lenderId, borrowerId)))
-                {
-                    Pend(1);
-                }
+                MarkStale((lenderId, borrowerId));
             }
         }
     }
@@ -70,26 +67,16 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
 
         lock (_sync)
         {
-            // Every history is read again anyway; nothing is kept for it (a lender that asks the gate but streams no
-            // events would otherwise pile up a reservation per decision).
-            if (_allStale)
-            {
-                return;
-            }
-
             var key = (lenderId, borrowerId);
             if (reservedUntil <= clock.GetUtcNow())
             {
-                if (_stale.Add(key))
-                {
-                    Pend(1);
-                }
-
-                return;
+                MarkStale(key);
             }
-
-            (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= []).Add(reservation);
-            Pend(1);
+            else if (!_allStale)
+            {
+                (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= []).Add(reservation);
+                Pend();
+            }
         }
     }
 
@@ -169,10 +156,20 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         }
     }
 
-    /// <summary>Counts what was handed over, under the lock; past the bound the whole cache is read again.</summary>
-    private void Pend(int count)
+    /// <summary>Under the lock. Once every history is to be read again nothing is kept (a lender that asks the gate but
+    /// streams no events would otherwise pile up an entry per decision).</summary>
+    private void MarkStale((string, string) key)
     {
-        _pending += count;
+        if (!_allStale && _stale.Add(key))
+        {
+            Pend();
+        }
+    }
+
+    /// <summary>Counts what was handed over, under the lock; past the bound the whole cache is read again.</summary>
+    private void Pend()
+    {
+        _pending++;
         if (_pending > MaxPending)
         {
             _allStale = true;

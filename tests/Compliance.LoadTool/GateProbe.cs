@@ -51,10 +51,23 @@ internal sealed class GateProbe
 
     public int Failed { get; private set; }
 
-    public static GateProbe Start(Grpc.Net.Client.GrpcChannel channel, Metadata headers, IReadOnlyList<LoadAccount> accounts, CancellationToken ct) =>
-        new(new Grpc.Health.V1.Health.HealthClient(channel), new ContactGateService.ContactGateServiceClient(channel), headers, Workload.GateAccounts(accounts, DateTimeOffset.UtcNow), ct);
+    /// <summary>Asks the gate about <paramref name="accounts"/> while <paramref name="run"/> runs, and stops when it ends.</summary>
+    public static async Task<(T Result, GateProbe Probe)> BesideAsync<T>(Grpc.Net.Client.GrpcChannel channel, Metadata headers, IReadOnlyList<LoadAccount> accounts,
+        Func<Task<T>> run, CancellationToken ct)
+    {
+        var probe = new GateProbe(new Grpc.Health.V1.Health.HealthClient(channel), new ContactGateService.ContactGateServiceClient(channel), headers,
+            Workload.GateAccounts(accounts, DateTimeOffset.UtcNow), ct);
+        try
+        {
+            return (await run(), probe);
+        }
+        finally
+        {
+            await probe.StopAsync();
+        }
+    }
 
-    public async Task StopAsync()
+    private async Task StopAsync()
     {
         await _stop.CancelAsync();
         await _run;

@@ -73,16 +73,8 @@ try
             Console.WriteLine($"Warming up with {warmup.EventCount:N0} events (not measured) ...");
             // The gate is asked beside the warm-up too (about its own accounts), or the measured run would pay for
             // compiling the gate's code when its probe first asks.
-            var warmProbe = GateProbe.Start(channel, headers, warmAccounts, ct);
-            RunResult warm;
-            try
-            {
-                warm = await IngestDriver.RunAsync("warm-up", channel, headers, warmup.Streams, options.Outstanding, ct);
-            }
-            finally
-            {
-                await warmProbe.StopAsync();
-            }
+            var (warm, _) = await GateProbe.BesideAsync(channel, headers, warmAccounts,
+                () => IngestDriver.RunAsync("warm-up", channel, headers, warmup.Streams, options.Outstanding, ct), ct);
 
             Console.WriteLine($"  {warm.EventsPerSecond:N0} events/s");
         }
@@ -94,17 +86,8 @@ try
         }
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
-        var probe = GateProbe.Start(channel, headers, accounts, ct);
-        try
-        {
-            service = await IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate);
-        }
-        finally
-        {
-            await probe.StopAsync();
-        }
-
-        gateProbe = probe;
+        (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
+            () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate), ct);
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
     }
 

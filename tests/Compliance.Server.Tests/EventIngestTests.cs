@@ -82,13 +82,18 @@ public sealed class EventIngestTests
 
     private static EventIngestService.EventIngestServiceClient Ingest(GateFixture server) => new(server.Channel(server.Keys.CollectionSystem));
 
+    /// <summary>Asks the gate before a call, by default to the account's own mobile.</summary>
+    private static async Task<Decision> AuthorizeCallAsync(GateFixture server, string account = "US-1", Destination? destination = null) =>
+        (await new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem)).AuthorizeAsync(
+            new AuthorizeRequest { Contact = new ContactRequest { AccountId = account, CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = destination ?? Own } },
+            cancellationToken: Ct)).Decision;
+
     [Fact]
     public async Task MixedEvents_GetTheirKnownVerdicts()
     {
         await using var server = await StartAsync();
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var allowed = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
-        var denied = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = new Destination { PhoneNumber = "+1 646 555 0100" } } }, cancellationToken: Ct)).Decision;
+        var allowed = await AuthorizeCallAsync(server);
+        var denied = await AuthorizeCallAsync(server, destination: new Destination { PhoneNumber = "+1 646 555 0100" });
 
         var acks = await StreamAsync(Ingest(server),
         [
@@ -153,11 +158,10 @@ public sealed class EventIngestTests
 
         var first = await StreamAsync(Ingest(server), events);
         var again = await StreamAsync(Ingest(server), events);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
         var decisions = new List<Decision>();
         for (var i = 0; i < 4; i++)
         {
-            decisions.Add((await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision);
+            decisions.Add(await AuthorizeCallAsync(server));
         }
 
         Assert.All(first, a => Assert.Equal(AckStatus.Accepted, a.Status));
@@ -172,16 +176,14 @@ public sealed class EventIngestTests
     {
         await using var server = await StartAsync();
         var ingest = Ingest(server);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
 
         await StreamAsync(ingest, Enumerable.Range(0, 3).Select(i => Placed($"p{i}", "US-1", T0.AddMinutes(-10 + i), Own)).ToList());
-        var fourth = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        var fourth = await AuthorizeCallAsync(server);
         var confirmed = await StreamAsync(ingest, [Placed("p3", "US-1", T0, Own, fourth.DecisionId)]);
         var later = new List<Verdict>();
         for (var i = 0; i < 4; i++)
         {
-            later.Add((await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision.Verdict);
+            later.Add((await AuthorizeCallAsync(server)).Verdict);
         }
 
         Assert.Equal(Verdict.Allow, fourth.Verdict);
@@ -194,13 +196,11 @@ public sealed class EventIngestTests
     {
         await using var server = await StartAsync();
         var ingest = Ingest(server);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
 
         // Six calls stream in (the ingest now holds the borrower's history); the gate reserves the seventh of Regulation F's
         // seven in seven days, and a call placed without asking follows.
         var six = await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"r{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
-        var seventh = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        var seventh = await AuthorizeCallAsync(server);
         var unasked = await StreamAsync(ingest, [Placed("r6", "US-1", T0.AddMinutes(1), Own)]);
 
         Assert.All(six, a => Assert.Empty(a.Violations));
@@ -214,11 +214,9 @@ public sealed class EventIngestTests
     {
         await using var server = await StartAsync();
         var ingest = Ingest(server);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var call = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own };
 
         await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"c{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
-        var seventh = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = call }, cancellationToken: Ct)).Decision;
+        var seventh = await AuthorizeCallAsync(server);
         // Judged against the six before it: its own reservation, the seventh attempt, is the contact itself.
         var confirmed = await StreamAsync(ingest, [Placed("c6", "US-1", T0, Own, seventh.DecisionId)]);
 
@@ -233,9 +231,8 @@ public sealed class EventIngestTests
         // Scored inside the group commit (no pipeline), while the database refuses decisions: the gate answers from its
         // journal, and the event that quotes the decision must not be rejected for good.
         await using var server = await StartAsync(("Compliance:Ingest:Pipeline", "false"));
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
         await ExecuteAsync(server, "CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'refused'); END;");
-        var decision = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var decision = await AuthorizeCallAsync(server);
         var placed = Placed("q1", "US-1", T0, Own, decision.DecisionId);
 
         var refused = await Assert.ThrowsAsync<RpcException>(() => StreamAsync(Ingest(server), [placed]));
@@ -343,8 +340,7 @@ public sealed class EventIngestTests
 
         // The first call of the day arrives last, after the six that followed it.
         var acks = await StreamAsync(Ingest(server), [.. calls.Skip(1), calls[0]]);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var eighth = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var eighth = await AuthorizeCallAsync(server);
 
         Assert.All(acks, a => Assert.Empty(a.Violations));
         Assert.Equal(Verdict.Deny, eighth.Verdict);
@@ -378,8 +374,7 @@ public sealed class EventIngestTests
         }, Ct);
         await import.RequestStream.CompleteAsync();
         var result = await import;
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var next = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-1", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var next = await AuthorizeCallAsync(server);
 
         Assert.Equal(7, result.Imported);
         Assert.Equal(1, result.Rejected);
@@ -487,8 +482,7 @@ public sealed class EventIngestTests
         [
             new Event { EventId = "stop-1", AccountId = "US-2", OccurredAt = Timestamp.FromDateTimeOffset(T0), ConsumerRequest = new ConsumerRequest { Type = ConsumerRequestType.StopContact, Note = "letter received" } },
         ]);
-        var gate = new ContactGateService.ContactGateServiceClient(server.Channel(server.Keys.CollectionSystem));
-        var decision = (await gate.AuthorizeAsync(new AuthorizeRequest { Contact = new ContactRequest { AccountId = "US-2", CollectorId = "collector-1", Channel = Channel.VoiceCall, Destination = Own } }, cancellationToken: Ct)).Decision;
+        var decision = await AuthorizeCallAsync(server, "US-2");
 
         Assert.Equal(Verdict.Deny, decision.Verdict);
         Assert.Contains(decision.Rules, r => r.RuleId == "US-REGF.cease");

@@ -123,23 +123,16 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     {
         // The filter starts at about 100,000 keys and a larger one is filled beside the writer past three quarters of
         // that, while merges go on adding keys to both.
-        var store = new SqliteStore(Path.Combine(_directory, "filter.db"), eventIndexBatch: 2_000);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("filter.db", eventIndexBatch: 2_000);
         const int Events = 120_000;
         for (var commit = 0; commit < Events / 2_000; commit++)
         {
-            var events = Enumerable.Range(commit * 2_000, 2_000).Select(n => new StoredEvent("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1",
-                $"b-{n % 500}", "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00",
-                Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], null)).ToList();
+            var events = Enumerable.Range(commit * 2_000, 2_000).Select(n => Event($"e-{n}", borrower: $"b-{n % 500}", at: T0.AddSeconds(n))).ToList();
             await store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
         }
 
         // Commits without events carry the merges on until nearly every key is in the table (and so in the filter).
-        var path = Path.Combine(_directory, "filter.db");
-        for (var attempt = 0; attempt < 1_000 && await CountAsync(path, "SELECT COUNT(*) FROM event_keys") < Events - 2_000; attempt++)
-        {
-            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
-        }
+        await MergeKeysAsync(store, path, Events - 2_000);
 
         var found = 0;
         await store.RunIngestAsync(async session =>
@@ -157,22 +150,15 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task AFilterFilledFromTheKeyTable_HasEveryStoredKey_OfEveryLender()
     {
-        var path = Path.Combine(_directory, "fill.db");
-        var store = new SqliteStore(path, eventIndexBatch: 2_000);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("fill.db", eventIndexBatch: 2_000);
         const int Events = 6_000;
         foreach (var lender in new[] { "lender-a", "贷方-b" })
         {
-            var events = Enumerable.Range(0, Events).Select(n => new StoredEvent(lender, $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", $"b-{n % 50}", "c-1", "",
-                "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "",
-                Domain.Rules.AttemptOutcome.Delivered, 0, T0.AddSeconds(n), T0, false, 0, [], null)).ToList();
+            var events = Enumerable.Range(0, Events).Select(n => Event($"e-{n}", lender, $"b-{n % 50}", T0.AddSeconds(n))).ToList();
             await store.RunIngestAsync(session => session.AddEventsAsync(events), Ct);
         }
 
-        for (var attempt = 0; attempt < 1_000 && await CountAsync(path, "SELECT COUNT(*) FROM event_keys") < 2 * Events; attempt++)
-        {
-            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
-        }
+        await MergeKeysAsync(store, path, 2 * Events);
 
         var filter = new EventKeyFilter(4 * Events);
         await using (var connection = new SqliteConnection($"Data Source={path};Pooling=False"))
@@ -189,9 +175,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task GroupCommits_AreCopiedIntoTheDatabaseFile_BesideTheWriter()
     {
-        var path = Path.Combine(_directory, "checkpoint.db");
-        var store = new SqliteStore(path);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("checkpoint.db");
         var before = new FileInfo(path).Length;
 
         // About 3 MB of rows in ten commits: less than the write-ahead log the writer would checkpoint by itself. A
@@ -326,9 +310,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task AGateDecision_IsAnswered_WhileAnIngestCommitHoldsTheWriteLock_AndWrittenRightAfter()
     {
-        var path = Path.Combine(_directory, "journal.db");
-        var store = new SqliteStore(path);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("journal.db");
         var (ingest, release) = await HoldAnIngestCommitAsync(store);
 
         var decision = await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct)
@@ -366,9 +348,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task AWriteTransaction_FindsAndConfirms_ADecisionAnsweredAfterItBegan()
     {
         // Scoring inside the group commit (no pipeline): the dialer asked and placed its call while the commit was open.
-        var path = Path.Combine(_directory, "catch-up.db");
-        var store = new SqliteStore(path);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("catch-up.db");
         var confirmed = false;
         var stillPending = true;
         IReadOnlyList<AttemptRow>? seen = null;
@@ -425,9 +405,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task ADecisionTheDatabaseRefuses_LeavesOtherWritesAlone_AndIsWrittenOnceItCanBe()
     {
-        var path = Path.Combine(_directory, "refused.db");
-        var store = new SqliteStore(path);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("refused.db");
         await ExecuteAsync(path, "CREATE TRIGGER refuse_decisions BEFORE INSERT ON decisions BEGIN SELECT RAISE(ABORT, 'refused'); END;");
 
         // Answered and read, though the database will not take it.
@@ -459,9 +437,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task DecisionsAnswered_BeforeAStop_AreWrittenAtTheNextStart_OnceEach()
     {
         // The crash image: the files as they are after a decision was answered while an ingest commit held the lock.
-        var path = Path.Combine(_directory, "crash.db");
-        var store = new SqliteStore(path);
-        await store.MigrateAsync(Ct);
+        var (store, path) = await MigratedAsync("crash.db");
         var (ingest, release) = await HoldAnIngestCommitAsync(store);
         await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
         var image = Directory.CreateDirectory(Path.Combine(_directory, "image")).FullName;
@@ -606,9 +582,27 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await command.ExecuteNonQueryAsync();
     }
 
-    private static StoredEvent Event(string id) =>
-        new("lender-a", id, Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt,
-            "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, T0, T0, false, 0, [], null);
+    private static StoredEvent Event(string id, string lender = "lender-a", string borrower = "b-1", DateTimeOffset? at = null) =>
+        new(lender, id, Domain.Events.EventKind.MessageSent, "acc-1", borrower, "c-1", "", "", Domain.Registry.Channel.Sms, Domain.Rules.ContactPurpose.CollectDebt,
+            "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0, at ?? T0, T0, false, 0, [], null);
+
+    /// <summary>A store on a file of this test's folder, migrated.</summary>
+    private async Task<(SqliteStore Store, string Path)> MigratedAsync(string file, int eventIndexBatch = 100_000)
+    {
+        var path = Path.Combine(_directory, file);
+        var store = new SqliteStore(path, eventIndexBatch: eventIndexBatch);
+        await store.MigrateAsync(Ct);
+        return (store, path);
+    }
+
+    /// <summary>Commits without events, which carry the key merges on, until the key table holds <paramref name="keys"/>.</summary>
+    private static async Task MergeKeysAsync(SqliteStore store, string path, long keys)
+    {
+        for (var attempt = 0; attempt < 1_000 && await CountAsync(path, "SELECT COUNT(*) FROM event_keys") < keys; attempt++)
+        {
+            await store.RunIngestAsync(_ => Task.CompletedTask, Ct);
+        }
+    }
 
     /// <summary>Starts an ingest commit that, after <paramref name="first"/>, holds the write lock until released.</summary>
     private static async Task<(Task Commit, TaskCompletionSource Release)> HoldAnIngestCommitAsync(SqliteStore store, Func<IIngestSession, Task>? first = null)

@@ -27,18 +27,18 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
         await watch.WaitForAsync((_, stderr) => stderr.Contains("Watching incidents at", StringComparison.Ordinal), Patience, "subscription");
 
         var (code, stdout, stderr) = await RunAsync("events", "simulate-blast", "--account", "A-BLAST", "--country", "CN");
-        await watch.WaitForAsync((stdout, _) => stdout.Contains("INGEST.address-book-blast", StringComparison.Ordinal), Patience, "incident");
+        await watch.WaitForAsync((stdout, _) => stdout.Contains("BASE.address-book-blast", StringComparison.Ordinal), Patience, "incident");
         var (listed, incidentsJson, _) = await RunAsync("alerts", "list", "-o", "json");
 
         Assert.True(code == 0, stderr);
         Assert.Contains("accepted", stdout + stderr, StringComparison.OrdinalIgnoreCase);
-        var line = Assert.Single(watch.Stdout.Split('\n'), l => l.Contains("INGEST.address-book-blast", StringComparison.Ordinal));
+        var line = Assert.Single(watch.Stdout.Split('\n'), l => l.Contains("BASE.address-book-blast", StringComparison.Ordinal));
         Assert.Contains("CRITICAL", line, StringComparison.Ordinal);
         Assert.Contains("account=A-BLAST", line, StringComparison.Ordinal);
         Assert.Equal(0, listed);
         using var incidents = JsonDocument.Parse(incidentsJson);
         var blast = Assert.Single(incidents.RootElement.GetProperty("incidents").EnumerateArray(), i => i.GetProperty("accountId").GetString() == "A-BLAST");
-        Assert.Equal("INGEST.address-book-blast", blast.GetProperty("ruleId").GetString());
+        Assert.Equal("BASE.address-book-blast", blast.GetProperty("ruleId").GetString());
     }
 
     [Fact]

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using Compliance.Api.V1;
 using Compliance.Domain.Ledger;
 using Compliance.Server.Audit;
@@ -176,10 +175,10 @@ public sealed class AuditTests
         }, cancellationToken: Ct)).Complaint;
         var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
 
-        var zip = await DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
-        var second = await DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
-        var html = Read(zip, "summary.html");
-        var secondHtml = Read(second, "summary.html");
+        var zip = await EvidenceBundle.DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
+        var second = await EvidenceBundle.DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = "A-1", ComplaintId = complaint.ComplaintId });
+        var html = zip.Read("summary.html");
+        var secondHtml = second.Read("summary.html");
 
         Assert.Equal(T0.AddDays(21), complaint.DueAt.ToDateTimeOffset()); // 15 working days
         Assert.Contains("12378-2026-000123", html, StringComparison.Ordinal);
@@ -189,8 +188,8 @@ public sealed class AuditTests
         Assert.Contains("BASE.third-parties", html, StringComparison.Ordinal);
         Assert.DoesNotContain("13800138000", html, StringComparison.Ordinal);
         Assert.Contains("Evidence exported", secondHtml, StringComparison.Ordinal);
-        Assert.NotEmpty(Read(zip, "ledger-entries.jsonl"));
-        Assert.Contains("BEGIN PUBLIC KEY", Read(zip, "verification-key.pem"), StringComparison.Ordinal);
+        Assert.NotEmpty(zip.Read("ledger-entries.jsonl"));
+        Assert.Contains("BEGIN PUBLIC KEY", zip.Read("verification-key.pem"), StringComparison.Ordinal);
         Assert.True((await VerifyAsync(server)).Valid);
     }
 
@@ -258,24 +257,5 @@ public sealed class AuditTests
 
         Assert.Equal(0, removed);
         Assert.True((await VerifyAsync(server)).Valid);
-    }
-
-    private static async Task<byte[]> DownloadAsync(AuditService.AuditServiceClient client, ExportEvidenceRequest request)
-    {
-        using var call = client.ExportEvidence(request, cancellationToken: Ct);
-        using var buffer = new MemoryStream();
-        await foreach (var chunk in call.ResponseStream.ReadAllAsync(Ct))
-        {
-            chunk.Chunk.WriteTo(buffer);
-        }
-
-        return buffer.ToArray();
-    }
-
-    private static string Read(byte[] zip, string name)
-    {
-        using var archive = new ZipArchive(new MemoryStream(zip));
-        using var reader = new StreamReader(archive.GetEntry(name)!.Open());
-        return reader.ReadToEnd();
     }
 }

@@ -1,6 +1,10 @@
 using Compliance.Api.V1;
 using Google.Protobuf.WellKnownTypes;
+using Compliance.Server.Configuration;
 using Grpc.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
 
 namespace Compliance.Server.Tests;
 
@@ -454,11 +458,74 @@ public sealed class EventIngestTests
         var stored = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
 
         Assert.All(acks, a => Assert.Contains(a.Violations, v => v.Rule.Severity == Severity.Critical));
-        Assert.Equal("INGEST.address-book-blast", alert.RuleId);
+        Assert.Equal("BASE.address-book-blast", alert.RuleId);
         Assert.Equal(Severity.Critical, alert.Severity);
         Assert.Equal("US-1", alert.AccountId);
         Assert.InRange(alert.EventIds.Count, 4, 6); // raised at the 4th distinct third party, or later when batches were committed together
         Assert.Equal(alert.IncidentId, Assert.Single(stored.Incidents).IncidentId);
+    }
+
+    [Fact]
+    public async Task MessageBodies_AreKeptOnlyWhereThePolicySaysSo()
+    {
+        await using var server = await StartAsync();
+        const string Body = "Your payment of $120 is due on Friday. Reply STOP to opt out.";
+        var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
+
+        await StreamAsync(Ingest(server), [Sms("m1", "US-1", T0.AddMinutes(-1), Body)]);
+        await policies.PutPolicyAsync(new PutPolicyRequest { Document = "evidence: { keep_message_bodies: true }\n" }, cancellationToken: Ct);
+        await StreamAsync(Ingest(server), [Sms("m2", "US-1", T0, Body)]);
+        var bodies = await StoredBodiesAsync(server, "US-1");
+
+        Assert.Equal(2, bodies.Count);
+        Assert.Null(bodies["m1"]);
+        Assert.Equal(Body, bodies["m2"]);
+    }
+
+    [Theory]
+    [InlineData("Compliance:Ingest:KeepMessageBodies", "true", "evidence.keep_message_bodies")]
+    [InlineData("Compliance:Ingest:BlastThreshold", "5", "BASE.address-book-blast")]
+    [InlineData("Compliance:Ingest:BlastWindow", "2.00:00:00", "BASE.address-book-blast")]
+    public void SettingsThatBecamePolicyData_StopTheServer_SayingWhereTheyWent(string setting, string value, string instead)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(setting, value)]).Build();
+        var validator = new ComplianceOptionsValidator(new HostingEnvironment { EnvironmentName = Environments.Development }, configuration);
+
+        var result = validator.Validate(null, new ComplianceOptions());
+
+        Assert.True(result.Failed);
+        Assert.Contains(setting, result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(instead, result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    /// <summary>Each stored event's body (null where none was kept), by event id, from the account's evidence bundle.</summary>
+    private static async Task<Dictionary<string, string?>> StoredBodiesAsync(GateFixture server, string accountId)
+    {
+        var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
+        var bundle = await EvidenceBundle.DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = accountId });
+        return bundle.Events().ToDictionary(e => e.GetProperty("eventId").GetString()!, e => e.GetProperty("body").GetString());
+    }
+
+    [Fact]
+    public async Task AddressBookBlast_FollowsTheLendersPolicy()
+    {
+        await using var server = await StartAsync();
+        var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
+        Event Text(int i) => Sms($"p{i}", "US-1", T0.AddMinutes(i - 3), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" });
+
+        await StreamAsync(Ingest(server), [Text(1), Text(2)]);
+        var underDefault = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+        await policies.PutPolicyAsync(new PutPolicyRequest { Document = "overrides:\n  BASE.address-book-blast: { max_third_parties: 1 }\n" }, cancellationToken: Ct);
+        var acks = await StreamAsync(Ingest(server), [Text(3)]);
+        var underPolicy = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+
+        Assert.Empty(underDefault.Incidents);
+        Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "BASE.address-book-blast");
+        var incident = Assert.Single(underPolicy.Incidents);
+        Assert.Equal("BASE.address-book-blast", incident.RuleId);
+        Assert.Equal(["p1", "p2", "p3"], incident.EventIds.Order(StringComparer.Ordinal));
+        Assert.Contains("at most 1", incident.Summary, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -110,7 +110,7 @@ internal static class EventCommands
             "simulate-blast",
             "Demo for compliance officers: sends SMS message_sent events about one account to --count different numbers that are not registered on it "
             + "(fictional numbers), as a collector working through the borrower's address book would. The text is neutral (\"Please ask <name> to call us back.\"). "
-            + "With the server's default settings, more than 3 distinct third parties within a day raise a critical INGEST.address-book-blast incident: "
+            + "Under the default policy (rule BASE.address-book-blast), more than 3 distinct third parties within 24 hours raise a critical incident: "
             + "run 'compliance alerts watch' in another terminal to see it. Prints the acknowledgements.")
         {
             account, collector, count, country,
@@ -137,7 +137,7 @@ internal static class EventCommands
             }).ToList();
 
             ctx.Output.Note($"Texting {events.Count} numbers not registered on {accountId} as {events[0].CollectorId}; "
-                + "more than 3 distinct third parties within a day raise an INGEST.address-book-blast incident ('compliance alerts watch' shows it).");
+                + "under the default policy, more than 3 distinct third parties within 24 hours raise a BASE.address-book-blast incident ('compliance alerts watch' shows it).");
             var counts = await StreamAsync(ctx, events, MaxBatch);
             return Summarize(ctx, counts);
         }));

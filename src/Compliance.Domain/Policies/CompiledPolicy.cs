@@ -32,7 +32,8 @@ public sealed class CompiledPolicy
         bool byLocation,
         IReadOnlyList<string> include,
         IReadOnlyList<string> exclude,
-        IReadOnlyList<BlockedDate> blockedDates)
+        IReadOnlyList<BlockedDate> blockedDates,
+        bool keepMessageBodies)
     {
         Version = version;
         EffectiveAt = effectiveAt;
@@ -42,6 +43,7 @@ public sealed class CompiledPolicy
         _include = include;
         _exclude = exclude;
         _blockedDates = blockedDates.ToArray();
+        KeepMessageBodies = keepMessageBodies;
         var longest = TimeSpan.Zero;
         foreach (var rules in checks.Values)
         {
@@ -61,6 +63,12 @@ public sealed class CompiledPolicy
     /// <summary>How much history <see cref="Evaluate"/> needs: the longest window of any rule, plus a day.</summary>
     public TimeSpan Lookback { get; }
 
+    /// <summary>
+    /// Whether the evidence keeps the full body of each message (the policy's <c>evidence.keep_message_bodies</c>).
+    /// Otherwise only the excerpts that content rules matched are kept.
+    /// </summary>
+    public bool KeepMessageBodies { get; }
+
     /// <summary>The lender's blocked dates.</summary>
     public IReadOnlyList<BlockedDate> BlockedDates => _blockedDates;
 
@@ -70,6 +78,9 @@ public sealed class CompiledPolicy
     /// Unknown ids on the account are ignored. Catalog order.
     /// </summary>
     public IReadOnlyList<string> ProfilesFor(Account account) => Select(account).Profiles;
+
+    /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
+    public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;
 
     /// <summary>
     /// Decides whether the candidate contact may happen at <c>candidate.At</c>. <paramref name="history"/> is every
@@ -205,7 +216,7 @@ public sealed class CompiledPolicy
             }
         }
 
-        return new Selection(ids.ToArray(), checks.ToArray());
+        return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray());
     }
 
     private static bool Matches(Profile profile, string country, string region)
@@ -224,5 +235,5 @@ public sealed class CompiledPolicy
 
     private static bool Contains(IReadOnlyList<string> list, string id) => list.Any(x => string.Equals(x, id, StringComparison.OrdinalIgnoreCase));
 
-    private sealed record Selection(string[] Profiles, RuleCheck[] Checks);
+    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts);
 }

@@ -16,6 +16,7 @@ namespace Compliance.Domain.Policies;
 /// shadow: [US-WA.weekly-communications]                          # evaluated and reported, not blocking
 /// enforce: [US-REGF.dispute]                                     # make a rule that is shadow by default blocking
 /// blocked_dates: [ { date: 2026-12-25, regions: [US], reason: Christmas Day } ]
+/// evidence: { keep_message_bodies: false }                      # true keeps every message's full body
 /// </code>
 /// </remarks>
 public static class PolicyCompiler
@@ -28,6 +29,7 @@ public static class PolicyCompiler
         List<string> include = [], exclude = [], shadow = [], enforce = [];
         var overrides = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         var blocked = new List<BlockedDate>();
+        var keepBodies = false;
         var rules = catalog.Profiles.SelectMany(p => p.Rules).ToDictionary(r => r.Id, StringComparer.Ordinal);
 
         var root = string.IsNullOrWhiteSpace(document) ? null : YamlText.Load(document, "", problems);
@@ -42,7 +44,8 @@ public static class PolicyCompiler
                     case "shadow": RuleIds(node, key, rules, problems, shadow); break;
                     case "enforce": RuleIds(node, key, rules, problems, enforce); break;
                     case "blocked_dates": ReadBlockedDates(node, problems, blocked); break;
-                    default: problems.Add(new PolicyProblem(key, "unknown key; expected profiles, overrides, shadow, enforce or blocked_dates")); break;
+                    case "evidence": ReadEvidence(node, problems, ref keepBodies); break;
+                    default: problems.Add(new PolicyProblem(key, "unknown key; expected profiles, overrides, shadow, enforce, blocked_dates or evidence")); break;
                 }
             }
         }
@@ -74,8 +77,48 @@ public static class PolicyCompiler
             }).ToArray();
         }
 
-        var policy = new CompiledPolicy(version, effectiveAt, catalog.Profiles, checks, byLocation, include, exclude, blocked);
+        var policy = new CompiledPolicy(version, effectiveAt, catalog.Profiles, checks, byLocation, include, exclude, blocked, keepBodies);
         return new PolicyCompileResult(policy, []);
+    }
+
+    private static void ReadEvidence(YamlNode node, List<PolicyProblem> problems, ref bool keepBodies)
+    {
+        if (YamlText.Mapping(node, "evidence", problems) is not { } map)
+        {
+            return;
+        }
+
+        foreach (var (key, value) in YamlText.Entries(map))
+        {
+            var path = $"evidence.{key}";
+            if (key != "keep_message_bodies")
+            {
+                problems.Add(new PolicyProblem(path, "unknown key; expected keep_message_bodies"));
+                continue;
+            }
+
+            if (Boolean(value, path, problems) is { } keep)
+            {
+                keepBodies = keep;
+            }
+        }
+    }
+
+    /// <summary>A scalar that must be true or false; null (with a problem when it is something else) otherwise.</summary>
+    private static bool? Boolean(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        var text = YamlText.Scalar(node, path, problems);
+        if (text is "true" or "false")
+        {
+            return text == "true";
+        }
+
+        if (text is not null)
+        {
+            problems.Add(new PolicyProblem(path, $"expected true or false, got '{text}'"));
+        }
+
+        return null;
     }
 
     private static void ReadProfiles(YamlNode node, ProfileCatalog catalog, List<PolicyProblem> problems,
@@ -92,16 +135,7 @@ public static class PolicyCompiler
             switch (key)
             {
                 case "by_location":
-                    var text = YamlText.Scalar(value, path, problems);
-                    if (text is "true" or "false")
-                    {
-                        byLocation = text == "true";
-                    }
-                    else if (text is not null)
-                    {
-                        problems.Add(new PolicyProblem(path, $"expected true or false, got '{text}'"));
-                    }
-
+                    byLocation = Boolean(value, path, problems) ?? byLocation;
                     break;
                 case "include" or "exclude":
                     var ids = YamlText.Strings(value, path, problems) ?? [];

@@ -124,6 +124,11 @@ internal static class RuleKinds
             Count("lost_unreachable_days", Tighten.Higher, "3"),
         ], s => new ThirdPartyCheck(s)),
         ["once-per-third-party"] = new("once-per-third-party", [], s => new OncePerThirdPartyCheck(s)),
+        ["address-book-blast"] = new("address-book-blast",
+        [
+            Count("max_third_parties", Tighten.Lower),
+            Count("window_hours", Tighten.Higher),
+        ], s => new AddressBookBlastCheck(s)),
         ["inactive-collector"] = new("inactive-collector", [], s => new InactiveCollectorCheck(s)),
     };
 

@@ -581,3 +581,58 @@ internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
         }
     }
 }
+
+/// <summary>
+/// Address-book explosion: contacts about one account reaching more than N distinct third parties (unrelated parties
+/// and numbers not registered on the account) within a rolling window. The gate denies a third-party contact while the
+/// count with it is over the limit; the ingest raises one critical incident per account and window (see
+/// <see cref="BlastLimit"/>).
+/// </summary>
+internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    public BlastLimit Limit { get; } = new(setup.Definition.Id, setup.ProfileId, setup.Definition.Citation, setup.Definition.Severity, setup.Shadow,
+        setup.Int("max_third_parties"), TimeSpan.FromHours(setup.Int("window_hours")));
+
+    public override TimeSpan Window => Limit.Window;
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var destination = context.Destination;
+        if (!BlastLimit.IsThirdParty(destination.Class))
+        {
+            return;
+        }
+
+        // The latest contact with each other third party in (at - window, at + window): later ones are reservations racing this one.
+        Dictionary<string, DateTimeOffset>? others = null;
+        var history = context.History;
+        var accountId = context.Account.AccountId;
+        for (var i = 0; i < history.Count; i++)
+        {
+            var a = history[i];
+            if (Limit.Counts(a, accountId) && a.DestinationHash != destination.DestinationHash
+                && a.At > context.At - Limit.Window && a.At < context.At + Limit.Window)
+            {
+                others ??= new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+                others[a.DestinationHash] = others.TryGetValue(a.DestinationHash, out var seen) && seen > a.At ? seen : a.At;
+            }
+        }
+
+        var reached = (others?.Count ?? 0) + 1;
+        if (reached <= Limit.MaxThirdParties)
+        {
+            return;
+        }
+
+        // Allowed again once enough of the others have left the window that this contact makes at most the limit.
+        DateTimeOffset? next = null;
+        var mustLeave = reached - Limit.MaxThirdParties;
+        if (others is not null && mustLeave <= others.Count)
+        {
+            var latest = others.Values.Order().ToArray();
+            next = latest[mustLeave - 1] + Limit.Window;
+        }
+
+        Hit(ref hits, $"this contact would reach {reached} distinct third parties about account {accountId} within {Limit.Window.TotalHours:0} hours (at most {Limit.MaxThirdParties}): address-book explosion", next);
+    }
+}

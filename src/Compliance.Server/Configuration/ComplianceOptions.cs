@@ -110,14 +110,6 @@ public sealed class IngestOptions
     /// embedded store, a single writing process); off for SQL Server, where each batch holds its borrowers' locks.</summary>
     public bool? Pipeline { get; set; }
 
-    /// <summary>Keep full message bodies and transcripts (otherwise only matched excerpts are stored).</summary>
-    public bool KeepMessageBodies { get; set; }
-
-    /// <summary>Address-book blast: more than this many distinct third parties contacted about one account ...</summary>
-    public int BlastThreshold { get; set; } = 3;
-
-    /// <summary>... within this window raises a critical incident.</summary>
-    public TimeSpan BlastWindow { get; set; } = TimeSpan.FromDays(1);
 }
 
 /// <summary>The ledger's signing, checkpoints and retention.</summary>
@@ -142,11 +134,27 @@ public sealed class AuditOptions
 }
 
 /// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
-internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) : IValidateOptions<ComplianceOptions>
+internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<ComplianceOptions>
 {
+    /// <summary>Settings that became policy data: a limit or a privacy choice belongs to the lender's policy, with its citation.</summary>
+    private static readonly (string Key, string Instead)[] MovedToPolicy =
+    [
+        ("Compliance:Ingest:KeepMessageBodies", "the lender policy's evidence.keep_message_bodies"),
+        ("Compliance:Ingest:BlastThreshold", "the rule BASE.address-book-blast (policy override max_third_parties)"),
+        ("Compliance:Ingest:BlastWindow", "the rule BASE.address-book-blast (policy override window_hours)"),
+    ];
+
     public ValidateOptionsResult Validate(string? name, ComplianceOptions options)
     {
         var problems = new List<string>();
+        foreach (var (setting, instead) in MovedToPolicy)
+        {
+            if (configuration[setting] is not null)
+            {
+                problems.Add($"{setting} is no longer a setting: it is policy data now, in {instead} (PolicyService.PutPolicy).");
+            }
+        }
+
         var provider = options.Store.Provider;
         if (!string.Equals(provider, "Sqlite", StringComparison.OrdinalIgnoreCase) && !string.Equals(provider, "SqlServer", StringComparison.OrdinalIgnoreCase))
         {
@@ -197,11 +205,6 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment) :
         if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)
         {
             problems.Add("Compliance:Ingest:MaxBatch must be 1..100000 and Compliance:Ingest:QueueCapacity at least MaxBatch.");
-        }
-
-        if (options.Ingest.BlastThreshold < 1 || options.Ingest.BlastWindow <= TimeSpan.Zero)
-        {
-            problems.Add("Compliance:Ingest:BlastThreshold must be at least 1 and Compliance:Ingest:BlastWindow positive.");
         }
 
         if (string.IsNullOrWhiteSpace(options.Audit.SigningKey) && !environment.IsDevelopment())

@@ -35,7 +35,6 @@ internal sealed class EventProcessor(
 {
     public const string UnauthorizedRule = "INGEST.contact-without-authorization";
     public const string DespiteDenyRule = "INGEST.contact-despite-deny";
-    public const string BlastRule = "INGEST.address-book-blast";
     public const string UnknownDecisionRule = "INGEST.unknown-decision";
     public const string DisclosureRule = "INGEST.debt-disclosure-unknown-number";
     private const string IngestProfile = "INGEST";
@@ -68,7 +67,7 @@ internal sealed class EventProcessor(
         public IIngestSession Session { get; } = session;
         public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
         public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
-        public ConcurrentDictionary<(string, string), (string BorrowerId, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
+        public ConcurrentDictionary<(string, string), (Account Account, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
@@ -555,9 +554,15 @@ internal sealed class EventProcessor(
         var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, _options.KeepMessageBodies ? text : null, use, counts);
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, KeepBody(lender, item) ? text : null, use, counts);
         return (Accepted(e.EventId, violations, risk), stored);
     }
+
+    /// <summary>
+    /// Whether the evidence keeps the message's full body: the policy in force when the event arrives decides what is
+    /// stored, also for events from before it (imports, late ones).
+    /// </summary>
+    private bool KeepBody(string lender, Item item) => policies.For(lender, item.Pending.ReceivedAt).KeepMessageBodies;
 
     /// <summary>
     /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
@@ -640,7 +645,7 @@ internal sealed class EventProcessor(
         {
             var key = (lender, account.AccountId);
             // One account's events are all in one lane: its list is added to by that lane alone.
-            var entry = state.ThirdPartyContacts.GetOrAdd(key, static (_, borrowerId) => (borrowerId, []), account.BorrowerId);
+            var entry = state.ThirdPartyContacts.GetOrAdd(key, static (_, account) => (account, []), account);
             entry.Contacts.Add((e.EventId, item.At));
         }
 
@@ -676,30 +681,32 @@ internal sealed class EventProcessor(
         }
     }
 
-    /// <summary>More than the threshold of distinct third parties contacted about one account within the window: one critical incident.</summary>
+    /// <summary>
+    /// Contacts about one account that reach more than a blast rule's limit of distinct third parties within its
+    /// window: one critical incident per rule, account and window.
+    /// </summary>
     private async Task DetectBlastsAsync(BatchState state)
     {
-        foreach (var ((lender, accountId), (borrowerId, contacts)) in state.ThirdPartyContacts)
+        foreach (var ((lender, accountId), (account, contacts)) in state.ThirdPartyContacts)
         {
             var latest = contacts.Max(c => c.At);
-            var since = latest - _options.BlastWindow;
-            var history = state.Histories[(lender, borrowerId)];
-
-            var thirdParties = history
-                .Where(r => r.Attempt.AccountId == accountId && r.Attempt.At >= since && r.Attempt.At <= latest
-                    && r.Attempt.DestinationClass is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
-                .ToList();
-            var distinct = thirdParties.Select(r => r.Attempt.DestinationHash).Distinct(StringComparer.Ordinal).Count();
-            if (distinct <= _options.BlastThreshold || await state.Session.IncidentExistsAsync(lender, accountId, BlastRule, since))
+            var history = state.Histories[(lender, account.BorrowerId)];
+            foreach (var limit in policies.For(lender, latest).BlastLimitsFor(account))
             {
-                continue;
-            }
+                var since = latest - limit.Window;
+                var thirdParties = history.Where(r => limit.Counts(r.Attempt, accountId) && r.Attempt.At > since && r.Attempt.At <= latest).ToList();
+                var distinct = thirdParties.Select(r => r.Attempt.DestinationHash).Distinct(StringComparer.Ordinal).Count();
+                if (distinct <= limit.MaxThirdParties || await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, since))
+                {
+                    continue;
+                }
 
-            var incident = NewIncident(lender, BlastRule, ThirdPartyCitation, accountId, thirdParties[^1].Attempt.CollectorId,
-                $"{distinct} distinct third parties were contacted about account {accountId} within {_options.BlastWindow.TotalHours:0} hours (more than {_options.BlastThreshold}): address-book blast.",
-                thirdParties.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), latest);
-            await state.Session.AddIncidentAsync(incident);
-            state.Incidents.Add(incident);
+                var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, thirdParties[^1].Attempt.CollectorId,
+                    $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion.",
+                    thirdParties.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), latest);
+                await state.Session.AddIncidentAsync(incident);
+                state.Incidents.Add(incident);
+            }
         }
 
         foreach (var incident in state.Incidents.Where(i => i.RuleId == DisclosureRule))

@@ -42,6 +42,29 @@ public sealed class PolicyDocumentTests
         Assert.Equal("good-1", result.Policy!.Version);
         Assert.Equal(Effective, result.Policy.EffectiveAt);
         Assert.Equal(2, result.Policy.BlockedDates.Count);
+        Assert.True(result.Policy.KeepMessageBodies);
+        var blast = Assert.Single(result.Policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "NY" }, "A1")));
+        Assert.Equal(("BASE.address-book-blast", 2, TimeSpan.FromHours(48)), (blast.RuleId, blast.MaxThirdParties, blast.Window));
+    }
+
+    [Fact]
+    public void DefaultPolicy_KeepsNoMessageBodies_AndLimitsThirdPartiesToThreeADay()
+    {
+        var policy = PolicyCompiler.Compile(null, "default", Effective, ProfileCatalog.BuiltIn).Policy!;
+
+        var blast = Assert.Single(policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "CN", Zone = "Asia/Shanghai" }, "A1")));
+
+        Assert.False(policy.KeepMessageBodies);
+        Assert.Equal((3, TimeSpan.FromHours(24), Compliance.Domain.Rules.Severity.Critical, false), (blast.MaxThirdParties, blast.Window, blast.Severity, blast.Shadow));
+        Assert.False(string.IsNullOrWhiteSpace(blast.Citation));
+    }
+
+    [Fact]
+    public void ExcludingTheBaseline_LeavesNoBlastRule()
+    {
+        var policy = PolicyCompiler.Compile("profiles: { exclude: [BASE] }", "no-base", Effective, ProfileCatalog.BuiltIn).Policy!;
+
+        Assert.Empty(policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "IE", Zone = "Europe/Dublin" }, "A1")));
     }
 
     [Theory]

@@ -1,10 +1,6 @@
 using Compliance.Api.V1;
 using Google.Protobuf.WellKnownTypes;
-using Compliance.Server.Configuration;
 using Grpc.Core;
-using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Hosting.Internal;
 
 namespace Compliance.Server.Tests;
 
@@ -472,38 +468,15 @@ public sealed class EventIngestTests
         const string Body = "Your payment of $120 is due on Friday. Reply STOP to opt out.";
         var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
 
-        await StreamAsync(Ingest(server), [Sms("m1", "US-1", T0.AddMinutes(-1), Body)]);
+        await StreamAsync(Ingest(server), [Sms("m1", "US-1", T0.AddMinutes(-2), Body)]);
         await policies.PutPolicyAsync(new PutPolicyRequest { Document = "evidence: { keep_message_bodies: true }\n" }, cancellationToken: Ct);
-        await StreamAsync(Ingest(server), [Sms("m2", "US-1", T0, Body)]);
+        await StreamAsync(Ingest(server), [Sms("m2", "US-1", T0.AddMinutes(-1), Body)]);
         var bodies = await StoredBodiesAsync(server, "US-1");
 
+        // m2 happened before the policy took effect, but arrived after: what is stored follows the policy in force on arrival.
         Assert.Equal(2, bodies.Count);
         Assert.Null(bodies["m1"]);
         Assert.Equal(Body, bodies["m2"]);
-    }
-
-    [Theory]
-    [InlineData("Compliance:Ingest:KeepMessageBodies", "true", "evidence.keep_message_bodies")]
-    [InlineData("Compliance:Ingest:BlastThreshold", "5", "BASE.address-book-blast")]
-    [InlineData("Compliance:Ingest:BlastWindow", "2.00:00:00", "BASE.address-book-blast")]
-    public void SettingsThatBecamePolicyData_StopTheServer_SayingWhereTheyWent(string setting, string value, string instead)
-    {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection([new(setting, value)]).Build();
-        var validator = new ComplianceOptionsValidator(new HostingEnvironment { EnvironmentName = Environments.Development }, configuration);
-
-        var result = validator.Validate(null, new ComplianceOptions());
-
-        Assert.True(result.Failed);
-        Assert.Contains(setting, result.FailureMessage, StringComparison.Ordinal);
-        Assert.Contains(instead, result.FailureMessage, StringComparison.Ordinal);
-    }
-
-    /// <summary>Each stored event's body (null where none was kept), by event id, from the account's evidence bundle.</summary>
-    private static async Task<Dictionary<string, string?>> StoredBodiesAsync(GateFixture server, string accountId)
-    {
-        var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
-        var bundle = await EvidenceBundle.DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = accountId });
-        return bundle.Events().ToDictionary(e => e.GetProperty("eventId").GetString()!, e => e.GetProperty("body").GetString());
     }
 
     [Fact]
@@ -526,6 +499,43 @@ public sealed class EventIngestTests
         Assert.Equal("BASE.address-book-blast", incident.RuleId);
         Assert.Equal(["p1", "p2", "p3"], incident.EventIds.Order(StringComparer.Ordinal));
         Assert.Contains("at most 1", incident.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddressBookBlast_CompletedByALateEvent_RaisesTheIncident()
+    {
+        await using var server = await StartAsync();
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
+        Event Text(int i, int minutesAgo) => Sms($"l{i}", "US-1", T0.AddMinutes(-minutesAgo), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" });
+
+        await StreamAsync(Ingest(server), [Text(1, 30), Text(2, 20), Text(3, 10)]);
+        var before = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+        await StreamAsync(Ingest(server), [Text(4, 40)]);
+        var after = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+
+        Assert.Empty(before.Incidents);
+        var incident = Assert.Single(after.Incidents);
+        Assert.Equal(["l1", "l2", "l3", "l4"], incident.EventIds.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AddressBookBlast_InShadowMode_StillRaisesItsIncident_SayingSo()
+    {
+        await using var server = await StartAsync();
+        var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
+        await policies.PutPolicyAsync(new PutPolicyRequest { Document = "shadow: [BASE.address-book-blast]\n" }, cancellationToken: Ct);
+        var texts = Enumerable.Range(1, 4)
+            .Select(i => Sms($"s{i}", "US-1", T0, "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" }))
+            .ToList();
+
+        var acks = await StreamAsync(Ingest(server), texts);
+        var incidents = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
+
+        var incident = Assert.Single(incidents.Incidents);
+        Assert.Equal("BASE.address-book-blast", incident.RuleId);
+        Assert.Contains("shadow mode", incident.Summary, StringComparison.Ordinal);
+        Assert.Contains(acks[3].Violations, v => v.Rule.RuleId == "BASE.address-book-blast" && v.Rule.Effect == RuleEffect.ShadowDeny);
     }
 
     [Fact]
@@ -605,6 +615,14 @@ public sealed class EventIngestTests
     }
 
     // The field names the event's place in its own request ("events[4]"), which differs between the two ways of sending.
+    /// <summary>Each stored event's body (null where none was kept), by event id, from the account's evidence bundle.</summary>
+    private static async Task<Dictionary<string, string?>> StoredBodiesAsync(GateFixture server, string accountId)
+    {
+        var auditor = new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor));
+        var bundle = await EvidenceBundle.DownloadAsync(auditor, new ExportEvidenceRequest { AccountId = accountId });
+        return bundle.Events().ToDictionary(e => e.GetProperty("eventId").GetString()!, e => e.GetProperty("body").GetString());
+    }
+
     private static string VerdictText(EventAck a) =>
         $"{a.EventId} {a.Status} {System.Text.RegularExpressions.Regex.Replace(a.ErrorField, @"^events\[\d+\]", "events[]")} {a.RiskScore:0.###} {string.Join(",", a.Violations.Select(v => v.Rule.RuleId).Order(StringComparer.Ordinal))}";
 

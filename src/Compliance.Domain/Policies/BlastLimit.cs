@@ -17,4 +17,39 @@ public sealed record BlastLimit(string RuleId, string Profile, string Citation, 
     public bool Counts(in Attempt attempt, string accountId) =>
         IsThirdParty(attempt.DestinationClass) && attempt.Outcome != AttemptOutcome.NotConnected
         && string.Equals(attempt.AccountId, accountId, StringComparison.Ordinal);
+
+    /// <summary>Who was reached: a registered party once, whichever of its numbers or addresses; an unregistered number by its keyed hash.</summary>
+    public static string ThirdParty(string partyId, string destinationHash) => partyId.Length > 0 ? "party:" + partyId : destinationHash;
+
+    /// <inheritdoc cref="ThirdParty(string, string)"/>
+    public static string ThirdParty(in Attempt attempt) => ThirdParty(attempt.PartyId, attempt.DestinationHash);
+
+    /// <summary>
+    /// The first window (end - <see cref="Window"/>, end] that holds one of <paramref name="contacts"/> and more than
+    /// <see cref="MaxThirdParties"/> distinct third parties, with the attempts counted in it (in history order); null
+    /// when there is none. Window ends are the counted attempts' own times, so a late contact that completes a blast
+    /// with later ones is found as well as one that does with earlier ones.
+    /// </summary>
+    public (DateTimeOffset End, List<T> Counted)? FirstBlast<T>(IReadOnlyList<T> history, Func<T, Attempt> attempt, string accountId, IReadOnlyCollection<DateTimeOffset> contacts)
+    {
+        var counted = history.Where(r => Counts(attempt(r), accountId)).ToList();
+        var earliest = contacts.Min();
+        var latest = contacts.Max();
+        foreach (var end in counted.Select(r => attempt(r).At).Where(t => t >= earliest && t < latest + Window).Distinct().Order())
+        {
+            var start = end - Window;
+            if (!contacts.Any(c => c > start && c <= end))
+            {
+                continue;
+            }
+
+            var inside = counted.Where(r => attempt(r).At > start && attempt(r).At <= end).ToList();
+            if (inside.Select(r => ThirdParty(attempt(r))).Distinct(StringComparer.Ordinal).Count() > MaxThirdParties)
+            {
+                return (end, inside);
+            }
+        }
+
+        return null;
+    }
 }

@@ -584,9 +584,9 @@ internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
 
 /// <summary>
 /// Address-book explosion: contacts about one account reaching more than N distinct third parties (unrelated parties
-/// and numbers not registered on the account) within a rolling window. The gate denies a third-party contact while the
-/// count with it is over the limit; the ingest raises one critical incident per account and window (see
-/// <see cref="BlastLimit"/>).
+/// and numbers not registered on the account) within a rolling window. The gate denies a contact with a third party
+/// not yet reached in the window when it would make one more than the limit; the ingest raises one critical incident
+/// per account and window (see <see cref="BlastLimit"/>).
 /// </summary>
 internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
 {
@@ -603,36 +603,40 @@ internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
             return;
         }
 
-        // The latest contact with each other third party in (at - window, at + window): later ones are reservations racing this one.
-        Dictionary<string, DateTimeOffset>? others = null;
+        // Each third party reached in (at - window, at + window), with its latest contact there. As with the rolling
+        // caps, contacts later than this instant are reservations racing it, so they count too.
+        var candidate = BlastLimit.ThirdParty(destination.Party?.PartyId ?? "", destination.DestinationHash);
+        Dictionary<string, DateTimeOffset>? reached = null;
         var history = context.History;
         var accountId = context.Account.AccountId;
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (Limit.Counts(a, accountId) && a.DestinationHash != destination.DestinationHash
-                && a.At > context.At - Limit.Window && a.At < context.At + Limit.Window)
+            if (Limit.Counts(a, accountId) && a.At > context.At - Limit.Window && a.At < context.At + Limit.Window)
             {
-                others ??= new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
-                others[a.DestinationHash] = others.TryGetValue(a.DestinationHash, out var seen) && seen > a.At ? seen : a.At;
+                reached ??= new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+                var key = BlastLimit.ThirdParty(a);
+                reached[key] = reached.TryGetValue(key, out var seen) && seen > a.At ? seen : a.At;
             }
         }
 
-        var reached = (others?.Count ?? 0) + 1;
-        if (reached <= Limit.MaxThirdParties)
+        // A third party already reached adds no one.
+        var count = reached?.Count ?? 0;
+        if (count + 1 <= Limit.MaxThirdParties || (reached?.ContainsKey(candidate) ?? false))
         {
             return;
         }
 
         // Allowed again once enough of the others have left the window that this contact makes at most the limit.
         DateTimeOffset? next = null;
-        var mustLeave = reached - Limit.MaxThirdParties;
-        if (others is not null && mustLeave <= others.Count)
+        var mustLeave = count + 1 - Limit.MaxThirdParties;
+        if (reached is not null && mustLeave <= count)
         {
-            var latest = others.Values.Order().ToArray();
-            next = latest[mustLeave - 1] + Limit.Window;
+            var times = reached.Values.ToArray();
+            Array.Sort(times);
+            next = times[mustLeave - 1] + Limit.Window;
         }
 
-        Hit(ref hits, $"this contact would reach {reached} distinct third parties about account {accountId} within {Limit.Window.TotalHours:0} hours (at most {Limit.MaxThirdParties}): address-book explosion", next);
+        Hit(ref hits, $"this contact would reach {count + 1} distinct third parties about account {accountId} within {Limit.Window.TotalHours:0} hours (at most {Limit.MaxThirdParties}): address-book explosion", next);
     }
 }

@@ -109,7 +109,6 @@ public sealed class IngestOptions
     /// <summary>Score the next batch while the previous one is written. Default: on where the history cache is on (the
     /// embedded store, a single writing process); off for SQL Server, where each batch holds its borrowers' locks.</summary>
     public bool? Pipeline { get; set; }
-
 }
 
 /// <summary>The ledger's signing, checkpoints and retention.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Compliance.Domain.Content;
 using Compliance.Domain.Events;
+using Compliance.Domain.Policies;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
 using Compliance.Server.Configuration;
@@ -683,27 +684,29 @@ internal sealed class EventProcessor(
 
     /// <summary>
     /// Contacts about one account that reach more than a blast rule's limit of distinct third parties within its
-    /// window: one critical incident per rule, account and window.
+    /// window, with one of this batch's contacts among them: one incident per rule, account and window. A rule in
+    /// shadow mode raises its incident too (it is watched, not enforced), saying so.
     /// </summary>
     private async Task DetectBlastsAsync(BatchState state)
     {
         foreach (var ((lender, accountId), (account, contacts)) in state.ThirdPartyContacts)
         {
-            var latest = contacts.Max(c => c.At);
+            var times = contacts.Select(c => c.At).ToList();
             var history = state.Histories[(lender, account.BorrowerId)];
-            foreach (var limit in policies.For(lender, latest).BlastLimitsFor(account))
+            foreach (var limit in policies.For(lender, times.Max()).BlastLimitsFor(account))
             {
-                var since = latest - limit.Window;
-                var thirdParties = history.Where(r => limit.Counts(r.Attempt, accountId) && r.Attempt.At > since && r.Attempt.At <= latest).ToList();
-                var distinct = thirdParties.Select(r => r.Attempt.DestinationHash).Distinct(StringComparer.Ordinal).Count();
-                if (distinct <= limit.MaxThirdParties || await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, since))
+                if (limit.FirstBlast(history, static r => r.Attempt, accountId, times) is not { } blast
+                    // Incidents are stored to the millisecond: one at the window's open start is outside it.
+                    || await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, blast.End - limit.Window + TimeSpan.FromMilliseconds(1)))
                 {
                     continue;
                 }
 
-                var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, thirdParties[^1].Attempt.CollectorId,
-                    $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion.",
-                    thirdParties.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), latest);
+                var (end, counted) = blast;
+                var distinct = counted.Select(r => BlastLimit.ThirdParty(r.Attempt)).Distinct(StringComparer.Ordinal).Count();
+                var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, counted[^1].Attempt.CollectorId,
+                    $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion{(limit.Shadow ? " (rule in shadow mode)" : "")}.",
+                    counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), end, limit.Severity);
                 await state.Session.AddIncidentAsync(incident);
                 state.Incidents.Add(incident);
             }
@@ -715,8 +718,9 @@ internal sealed class EventProcessor(
         }
     }
 
-    private Incident NewIncident(string lender, string rule, string citation, string account, string collector, string summary, IReadOnlyList<string> events, DateTimeOffset at) =>
-        new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, Severity.Critical, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
+    private Incident NewIncident(string lender, string rule, string citation, string account, string collector, string summary, IReadOnlyList<string> events, DateTimeOffset at,
+        Severity severity = Severity.Critical) =>
+        new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, severity, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
 
     private async Task AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item)
     {

@@ -98,8 +98,8 @@ public sealed class ScenarioExpectation
 
 /// <summary>
 /// Turns a scenario into domain objects. Every account has the same registered destinations, named in the files:
-/// own points mobile, home, work, other; related parties spouse and attorney; unrelated parties friend and
-/// colleague; anything else (e.g. "unknown") is a number registered nowhere.
+/// own points mobile, home, work, other; related parties spouse and attorney; unrelated parties friend (who has a
+/// second number, friend-2) and colleague; anything else (e.g. "unknown") is a number registered nowhere.
 /// </summary>
 public static class ScenarioWorld
 {
@@ -124,7 +124,9 @@ public static class ScenarioWorld
     {
         var invalid = spec.Invalid ?? [];
         var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))).ToList();
-        var parties = PartyKeys.Select(p => new Party(p.Key, p.Role, p.Key, [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
+        var parties = PartyKeys.Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
+            ? [Point(p.Key, ContactPointUse.Mobile, false), Point("friend-2", ContactPointUse.Work, false)]
+            : [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
         var flags = (spec.Flags ?? []).Select((f, i) => new Flag(
             $"F{i}",
             Enum<FlagType>(f.Type),
@@ -149,10 +151,11 @@ public static class ScenarioWorld
             return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones);
         }
 
-        if (account.Parties.FirstOrDefault(p => p.PartyId == key) is { } party)
+        if (account.Parties.FirstOrDefault(p => p.ContactPoints.Any(c => c.ContactPointId == key)) is { } party)
         {
             var cls = party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty;
-            return new ResolvedDestination(cls, party.ContactPoints[0].ValueHash, party.ContactPoints[0], party, zones);
+            var point = party.ContactPoints.First(c => c.ContactPointId == key);
+            return new ResolvedDestination(cls, point.ValueHash, point, party, zones);
         }
 
         return new ResolvedDestination(DestinationClass.Unknown, "hash-" + key, null, null, zones);

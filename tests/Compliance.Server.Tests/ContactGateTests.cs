@@ -88,6 +88,47 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task AddressBook_AFourthThirdPartyInADay_IsDenied_UntilTheFirstLeavesTheWindow()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        // A lost borrower (the only number is invalid) in Ireland: asking four of the address book where they are.
+        var parties = Enumerable.Range(1, 4).Select(i => new Party
+        {
+            PartyId = $"contact-{i}",
+            Role = PartyRole.Friend,
+            ContactPoints = { new ContactPoint { Kind = ContactPointKind.Phone, Value = $"+353 85 555 010{i}" } },
+        });
+        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem)).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "IE-1",
+                BorrowerName = "Sean Murphy",
+                Location = new Location { CountryCode = "IE", TimeZone = "Europe/Dublin" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+353 85 555 0100", Invalid = true } },
+                Parties = { parties },
+            },
+        }, cancellationToken: Ct);
+        var decisions = new List<Decision>();
+        for (var i = 1; i <= 4; i++)
+        {
+            // Within the reservations' life: an allowed contact not confirmed in time is released, and no longer counts.
+            server.Clock.Advance(TimeSpan.FromSeconds(30));
+            var ask = Call("IE-1", new Destination { PhoneNumber = $"+353 85 555 010{i}" });
+            ask.Purpose = ContactPurpose.LocateBorrower;
+            decisions.Add(await AuthorizeAsync(gate, ask));
+        }
+
+        Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Allow, Verdict.Deny], decisions.Select(d => d.Verdict));
+        var rule = Assert.Single(decisions[3].Rules);
+        Assert.Equal("BASE.address-book-blast", rule.RuleId);
+        Assert.Equal(Severity.Critical, rule.Severity);
+        Assert.False(string.IsNullOrWhiteSpace(rule.Citation));
+        Assert.Equal(T0.AddSeconds(30).AddHours(24), decisions[3].NextAllowedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
     public async Task EighthCallInSevenDays_IsDenied_WithTheEarliestAllowedTime()
     {
         var (server, gate) = await StartAsync();

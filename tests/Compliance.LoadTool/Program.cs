@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Compliance.Api.V1;
 using Compliance.LoadTool;
+using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Grpc.Net.Client;
 
@@ -50,12 +51,13 @@ try
     Workload workload;
     Workload? warmup;
     GateProbe gateProbe;
+    IReadOnlyList<string> blastIncidents;
 
     // 1. The service: the real server process, its store on disk.
     await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
     {
         var phase = Stopwatch.StartNew();
-        var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
+        var (key, officerKey) = await server.WaitForKeysAsync(TimeSpan.FromSeconds(60), ct);
         Console.WriteLine($"Server pid {server.ProcessId} ready at {server.Endpoint} after {phase.Elapsed.TotalSeconds:0.0} s.");
         var headers = new Metadata { { "authorization", $"Bearer {key}" } };
         using var channel = OpenChannel(server.Endpoint);
@@ -89,6 +91,7 @@ try
         (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
             () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate), ct);
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
+        blastIncidents = await BlastIncidentsAsync(channel, new Metadata { { "authorization", $"Bearer {officerKey}" } }, workload, now, ct);
     }
 
     // 2. The transport limit: the same batches to a server that only acknowledges.
@@ -111,7 +114,7 @@ try
     var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, warmup, options.CommitSize, ct);
     Console.WriteLine($"  {storage.EventsPerSecond:N0} events/s");
 
-    ResultTable.Print(options, workload, service, transport, storage, gateProbe);
+    ResultTable.Print(options, workload, service, transport, storage, gateProbe, blastIncidents);
     return service.Acks.Accepted == service.Events ? 0 : 1;
 }
 catch (OperationCanceledException) when (timeout.IsCancellationRequested)
@@ -130,6 +133,24 @@ finally
     {
         Console.Error.WriteLine($"Could not delete {temp.FullName}: {e.Message}");
     }
+}
+
+// The accounts of the measured run named by an address-book incident, once per incident.
+static async Task<IReadOnlyList<string>> BlastIncidentsAsync(GrpcChannel channel, Metadata headers, Workload workload, DateTimeOffset now, CancellationToken ct)
+{
+    var alerts = new AlertService.AlertServiceClient(channel);
+    var measured = workload.Accounts.Select(a => a.AccountId).ToHashSet(StringComparer.Ordinal);
+    var found = new List<string>();
+    var request = new ListIncidentsRequest { From = Timestamp.FromDateTimeOffset(now.AddHours(-2)), PageSize = 500 };
+    do
+    {
+        var page = await alerts.ListIncidentsAsync(request, headers, cancellationToken: ct);
+        found.AddRange(page.Incidents.Where(i => i.RuleId == "BASE.address-book-blast" && measured.Contains(i.AccountId)).Select(i => i.AccountId));
+        request.PageToken = page.NextPageToken;
+    }
+    while (request.PageToken.Length > 0);
+
+    return found;
 }
 
 static GrpcChannel OpenChannel(string endpoint) => GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions

@@ -9,7 +9,8 @@ internal static class ResultTable
     private const double ServiceGoal = 100_000;
     private const double StorageShareGoal = 0.60;
 
-    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage, GateProbe gate)
+    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage, GateProbe gate,
+        IReadOnlyList<string> blastIncidents)
     {
         var w = Console.Out;
         w.WriteLine();
@@ -45,6 +46,8 @@ internal static class ResultTable
             w.WriteLine($"  {rule,-45} {count,9:N0}");
         }
 
+        var blastAccounts = blastIncidents.ToHashSet(StringComparer.Ordinal);
+        w.WriteLine($"address-book incidents: {blastIncidents.Count:N0} on {blastAccounts.Count:N0} accounts, {blastAccounts.Count(workload.PlantedBlasts.Contains):N0} of them planted (planted: {workload.PlantedBlasts.Count:N0})");
         foreach (var rejection in acks.Rejections)
         {
             w.WriteLine($"  rejected: {rejection}");

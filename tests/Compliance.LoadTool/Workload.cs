@@ -22,14 +22,17 @@ internal sealed record LoadAccount(string AccountId, string BorrowerId, string R
 /// The events of one run, already cut into the batches each stream sends. Every account's events go over one
 /// stream, in time order, so a call's end never overtakes its start. The mix is what a dialer and an SMS gateway
 /// send: per account at most two calls (placed + ended), the rest text messages, all within the last hour. Within
-/// the limits by design, except for planted violations: one US text in 200 lacks the opt-out notice and one text
-/// in 1,000 threatens arrest.
+/// the limits by design, except for planted violations: one US text in 200 lacks the opt-out notice, one text in
+/// 1,000 threatens arrest, and one account in 500 has its first four texts go to four numbers from the borrower's
+/// address book (an address-book blast: four third-party violations and one incident).
 /// </summary>
 internal sealed class Workload
 {
     public const string Collector = "collector-1";
     private const int MissingOptOutEvery = 200;
     private const int ThreatEvery = 1000;
+    private const int BlastEvery = 500;
+    private const int BlastSize = 4;
 
     /// <summary>An Authorize request for a call to the account's registered mobile, as a dialer asks before dialling.</summary>
     public static AuthorizeRequest AuthorizeCall(LoadAccount account) => new()
@@ -53,12 +56,14 @@ internal sealed class Workload
         ("CN-BJ", "Asia/Shanghai", "+86 139 "),
     ];
 
-    private Workload(IReadOnlyList<LoadAccount> accounts, IReadOnlyList<StreamRequest[]> streams, IReadOnlyList<string> skippedRegions, int plantedViolations)
+    private Workload(IReadOnlyList<LoadAccount> accounts, IReadOnlyList<StreamRequest[]> streams, IReadOnlyList<string> skippedRegions, int plantedViolations,
+        IReadOnlySet<string> plantedBlasts)
     {
         Accounts = accounts;
         Streams = streams;
         SkippedRegions = skippedRegions;
         PlantedViolations = plantedViolations;
+        PlantedBlasts = plantedBlasts;
     }
 
     /// <summary>Every account to register (US and CN).</summary>
@@ -72,6 +77,9 @@ internal sealed class Workload
 
     /// <summary>How many events carry a planted violation.</summary>
     public int PlantedViolations { get; }
+
+    /// <summary>The accounts whose texts went to four numbers of the borrower's address book: one incident each.</summary>
+    public IReadOnlySet<string> PlantedBlasts { get; }
 
     public int EventCount => Streams.Sum(s => s.Sum(r => r.Events.Count));
 
@@ -106,6 +114,7 @@ internal sealed class Workload
         var perStream = Enumerable.Range(0, options.Streams).Select(_ => new List<Event>()).ToArray();
         var messages = 0;
         var planted = 0;
+        var blasts = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < active.Count; i++)
         {
             var account = active[i];
@@ -114,6 +123,13 @@ internal sealed class Workload
             // Calls start at the first and the middle event and end with the next one.
             int[] callStarts = count >= 20 ? [0, count / 2] : count >= 6 ? [0] : [];
             var events = perStream[i % options.Streams];
+            var blastTexts = i % BlastEvery == BlastEvery / 2 && count - callStarts.Length * 2 >= BlastSize ? BlastSize : 0;
+            if (blastTexts > 0)
+            {
+                blasts.Add(account.AccountId);
+                planted += blastTexts;
+            }
+
             for (var n = 0; n < count; n++)
             {
                 var id = $"{account.AccountId}-{n:D6}";
@@ -128,6 +144,11 @@ internal sealed class Workload
                     // Only the last call may be a conversation: after one, US rules forbid calls for 7 days.
                     var outcome = ending == callStarts.Length - 1 && i % 2 == 0 ? CallOutcome.Conversation : CallOutcome.NoAnswer;
                     events.Add(Ended(id, account, times[n], $"{account.AccountId}-call-{ending}", outcome));
+                }
+                else if (blastTexts > 0)
+                {
+                    events.Add(AddressBookText(id, account, times[n], BlastSize - blastTexts));
+                    blastTexts--;
                 }
                 else
                 {
@@ -144,7 +165,7 @@ internal sealed class Workload
             .Select(events => events.OrderBy(e => e.OccurredAt.ToDateTimeOffset()).Chunk(options.Batch)
                 .Select(chunk => new StreamRequest { Events = { chunk } }).ToArray())
             .ToList();
-        return new Workload(accounts, streams, skipped, planted);
+        return new Workload(accounts, streams, skipped, planted, blasts);
     }
 
     /// <summary>Whether it is daytime where the account is (within calling hours everywhere, with half an hour to spare).</summary>
@@ -184,6 +205,15 @@ internal sealed class Workload
 
     private static Event Text(string id, LoadAccount account, DateTimeOffset at, string body) =>
         Base(id, account, at, Channel.Sms, e => e.MessageSent = new MessageSent { Body = body });
+
+    /// <summary>A neutral text to the k-th number of the borrower's address book: registered nowhere, so a third party.</summary>
+    private static Event AddressBookText(string id, LoadAccount account, DateTimeOffset at, int k)
+    {
+        var e = Text(id, account, at, account.InUnitedStates ? "Please ask Jane to call us back. Reply STOP to opt out." : "请转告张三给我们回电。");
+        e.Destination = new Destination { PhoneNumber = account.InUnitedStates ? $"+1 646 555 01{k:00}" : $"+86 150 0000 01{k:00}" };
+        e.Purpose = ContactPurpose.PassMessage;
+        return e;
+    }
 
     private static Event Base(string id, LoadAccount account, DateTimeOffset at, Channel channel, Action<Event> kind)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Compliance.Domain.Rules;
 
 namespace Compliance.Domain.Policies;
@@ -26,27 +27,36 @@ public sealed record BlastLimit(string RuleId, string Profile, string Citation, 
 
     /// <summary>
     /// The first window (end - <see cref="Window"/>, end] that holds one of <paramref name="contacts"/> and more than
-    /// <see cref="MaxThirdParties"/> distinct third parties, with the attempts counted in it (in history order); null
-    /// when there is none. Window ends are the counted attempts' own times, so a late contact that completes a blast
-    /// with later ones is found as well as one that does with earlier ones.
+    /// <see cref="MaxThirdParties"/> distinct third parties, with the attempts counted in it (in time order); null when
+    /// there is none. Window ends are the counted attempts' own times, so a late contact that completes a blast with
+    /// later ones is found as well as one that does with earlier ones. One pass over the attempts in time order.
     /// </summary>
     public (DateTimeOffset End, List<T> Counted)? FirstBlast<T>(IReadOnlyList<T> history, Func<T, Attempt> attempt, string accountId, IReadOnlyCollection<DateTimeOffset> contacts)
     {
-        var counted = history.Where(r => Counts(attempt(r), accountId)).ToList();
-        var earliest = contacts.Min();
-        var latest = contacts.Max();
-        foreach (var end in counted.Select(r => attempt(r).At).Where(t => t >= earliest && t < latest + Window).Distinct().Order())
+        var counted = history.Where(r => Counts(attempt(r), accountId)).OrderBy(r => attempt(r).At).ToList();
+        var reached = new Dictionary<string, int>(StringComparer.Ordinal);
+        var first = 0;
+        for (var last = 0; last < counted.Count; last++)
         {
-            var start = end - Window;
-            if (!contacts.Any(c => c > start && c <= end))
+            var end = attempt(counted[last]).At;
+            CollectionsMarshal.GetValueRefOrAddDefault(reached, ThirdParty(attempt(counted[last])), out _)++;
+            if (last + 1 < counted.Count && attempt(counted[last + 1]).At == end)
             {
-                continue;
+                continue; // the window ends after every attempt at its instant
             }
 
-            var inside = counted.Where(r => attempt(r).At > start && attempt(r).At <= end).ToList();
-            if (inside.Select(r => ThirdParty(attempt(r))).Distinct(StringComparer.Ordinal).Count() > MaxThirdParties)
+            for (; attempt(counted[first]).At <= end - Window; first++)
             {
-                return (end, inside);
+                var key = ThirdParty(attempt(counted[first]));
+                if (--reached[key] == 0)
+                {
+                    reached.Remove(key);
+                }
+            }
+
+            if (reached.Count > MaxThirdParties && contacts.Any(c => c > end - Window && c <= end))
+            {
+                return (end, counted.GetRange(first, last - first + 1));
             }
         }
 

@@ -438,6 +438,21 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task AnEmailSubject_IsAnalysedWithItsBody()
+    {
+        await using var server = await StartAsync();
+        var email = Sms("e1", "US-1", T0, "Please see the attached statement. Reply STOP to opt out.");
+        email.Channel = Channel.Email;
+        email.Destination = new Destination { EmailAddress = "jane.roe@example.com" };
+        email.MessageSent.Subject = "Pay today or you will be arrested";
+
+        var acks = await StreamAsync(Ingest(server), [email]);
+
+        var threat = Assert.Single(acks[0].Violations, v => v.Rule.RuleId == "CONTENT.threat");
+        Assert.Contains("arrested", threat.Excerpt, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AddressBookBlast_RaisesOneIncident_AndOneAlert()
     {
         await using var server = await StartAsync();

@@ -493,7 +493,8 @@ internal sealed class EventProcessor(
                 };
                 text = item.Kind switch
                 {
-                    EventKind.MessageSent => e.MessageSent.Body,
+                    // An e-mail's subject is read first, by anyone who sees the inbox: it is analysed with the body.
+                    EventKind.MessageSent => e.MessageSent.Subject.Length > 0 ? string.Concat(e.MessageSent.Subject, "\n", e.MessageSent.Body) : e.MessageSent.Body,
                     EventKind.VoicemailLeft => e.VoicemailLeft.Transcript,
                     _ => null,
                 };

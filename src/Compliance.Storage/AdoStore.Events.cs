@@ -1081,10 +1081,10 @@ public abstract partial class AdoStore
             await command.ExecuteNonQueryAsync(ct);
         }
 
-        public async Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since)
+        public async Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before)
         {
-            var command = Prepared(EventSql.IncidentExists, "lender_id", "account_id", "rule_id", "since");
-            Bind(command, lenderId, accountId, ruleId, ToMs(since));
+            var command = Prepared(EventSql.IncidentExists, "lender_id", "account_id", "rule_id", "after", "before");
+            Bind(command, lenderId, accountId, ruleId, ToMs(after), ToMs(before));
             return Convert.ToInt64(await command.ExecuteScalarAsync(ct)) > 0;
         }
 
@@ -1257,7 +1257,7 @@ internal static class EventSql
             NULL, @acknowledged_by, @note)
         """;
     public const string IncidentExists = """
-        SELECT COUNT(*) FROM incidents WHERE lender_id = @lender_id AND account_id = @account_id AND rule_id = @rule_id AND occurred_at >= @since
+        SELECT COUNT(*) FROM incidents WHERE lender_id = @lender_id AND account_id = @account_id AND rule_id = @rule_id AND occurred_at > @after AND occurred_at < @before
         """;
     public const string ListIncidents = $"""
         SELECT {IncidentColumns} FROM incidents

@@ -66,7 +66,12 @@ public sealed record Incident(
     DateTimeOffset CreatedAt,
     DateTimeOffset? AcknowledgedAt,
     string AcknowledgedBy,
-    string Note);
+    string Note)
+{
+    /// <summary>Whether this is an incident of the rule about the account that occurred strictly between the two instants.</summary>
+    public bool Is(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before) =>
+        LenderId == lenderId && AccountId == accountId && RuleId == ruleId && OccurredAt > after && OccurredAt < before;
+}
 
 /// <summary>What a conduct score is about: the column events are grouped by.</summary>
 public enum ScoreGroup
@@ -107,7 +112,8 @@ public interface IIngestSession
     Task<bool> ReservationPendingAsync(string lenderId, string decisionId);
     Task<bool> ConfirmReservationAsync(string lenderId, string decisionId, string callId, DateTimeOffset at);
     Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome);
-    Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since);
+    /// <summary>Whether the account has an incident of the rule that occurred strictly between the two instants.</summary>
+    Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before);
     Task AddIncidentAsync(Incident incident);
     Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now);
 }

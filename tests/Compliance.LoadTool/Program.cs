@@ -57,7 +57,7 @@ try
     await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
     {
         var phase = Stopwatch.StartNew();
-        var (key, officerKey) = await server.WaitForKeysAsync(TimeSpan.FromSeconds(60), ct);
+        var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
         Console.WriteLine($"Server pid {server.ProcessId} ready at {server.Endpoint} after {phase.Elapsed.TotalSeconds:0.0} s.");
         var headers = new Metadata { { "authorization", $"Bearer {key}" } };
         using var channel = OpenChannel(server.Endpoint);
@@ -91,7 +91,7 @@ try
         (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
             () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate), ct);
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
-        blastIncidents = await BlastIncidentsAsync(channel, new Metadata { { "authorization", $"Bearer {officerKey}" } }, workload, now, ct);
+        blastIncidents = await BlastIncidentsAsync(channel, headers, workload, now, ct);
     }
 
     // 2. The transport limit: the same batches to a server that only acknowledges.
@@ -114,8 +114,8 @@ try
     var storage = await StorageLimit.RunAsync(Path.Combine(temp.FullName, "storage"), workload, warmup, options.CommitSize, ct);
     Console.WriteLine($"  {storage.EventsPerSecond:N0} events/s");
 
-    ResultTable.Print(options, workload, service, transport, storage, gateProbe, blastIncidents);
-    return service.Acks.Accepted == service.Events ? 0 : 1;
+    var detected = ResultTable.Print(options, workload, service, transport, storage, gateProbe, blastIncidents);
+    return service.Acks.Accepted == service.Events && detected ? 0 : 1;
 }
 catch (OperationCanceledException) when (timeout.IsCancellationRequested)
 {

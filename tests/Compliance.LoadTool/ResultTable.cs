@@ -9,7 +9,8 @@ internal static class ResultTable
     private const double ServiceGoal = 100_000;
     private const double StorageShareGoal = 0.60;
 
-    public static void Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage, GateProbe gate,
+    /// <summary>Prints the run's table and checks; returns whether exactly the planted violations and blasts were found.</summary>
+    public static bool Print(LoadOptions options, Workload workload, RunResult service, RunResult transport, RunResult storage, GateProbe gate,
         IReadOnlyList<string> blastIncidents)
     {
         var w = Console.Out;
@@ -46,17 +47,22 @@ internal static class ResultTable
             w.WriteLine($"  {rule,-45} {count,9:N0}");
         }
 
-        var blastAccounts = blastIncidents.ToHashSet(StringComparer.Ordinal);
-        w.WriteLine($"address-book incidents: {blastIncidents.Count:N0} on {blastAccounts.Count:N0} accounts, {blastAccounts.Count(workload.PlantedBlasts.Contains):N0} of them planted (planted: {workload.PlantedBlasts.Count:N0})");
         foreach (var rejection in acks.Rejections)
         {
             w.WriteLine($"  rejected: {rejection}");
         }
 
+        var blastAccounts = blastIncidents.ToHashSet(StringComparer.Ordinal);
+        w.WriteLine($"address-book incidents: {blastIncidents.Count:N0} on {blastAccounts.Count:N0} accounts, {blastAccounts.Count(workload.PlantedBlasts.Contains):N0} of them planted (planted: {workload.PlantedBlasts.Count:N0})");
+        var detected = acks.EventsWithViolations == workload.PlantedViolations
+            && blastIncidents.Count == workload.PlantedBlasts.Count && blastAccounts.SetEquals(workload.PlantedBlasts);
+        w.WriteLine($"detection: {(detected ? "exactly the planted violations and blasts" : "NOT exactly the planted violations and blasts")}");
         if (transport.Acks.Accepted != transport.Events)
         {
             w.WriteLine($"transport acks: {transport.Acks.Accepted:N0} of {transport.Events:N0} accepted");
         }
+
+        return detected;
     }
 
     private static void Row(TextWriter w, string name, RunResult run, string latencyOf)

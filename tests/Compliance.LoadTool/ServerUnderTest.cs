@@ -56,10 +56,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     }
 
     /// <summary>Waits until the server listens and has written the demo lender's keys; returns the collection system's key.</summary>
-    public async Task<string> WaitForCollectionKeyAsync(TimeSpan timeout, CancellationToken ct) => (await WaitForKeysAsync(timeout, ct)).CollectionSystem;
-
-    /// <summary>Waits until the server listens and has written the demo lender's keys; returns the collection system's and the compliance officer's.</summary>
-    public async Task<(string CollectionSystem, string ComplianceOfficer)> WaitForKeysAsync(TimeSpan timeout, CancellationToken ct)
+    public async Task<string> WaitForCollectionKeyAsync(TimeSpan timeout, CancellationToken ct)
     {
         var uri = new Uri(Endpoint);
         var keyFile = Path.Combine(_dataDirectory, "dev-keys.json");
@@ -76,9 +73,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
                 try
                 {
                     using var document = JsonDocument.Parse(await File.ReadAllTextAsync(keyFile, ct));
-                    var keys = document.RootElement.GetProperty("keys");
-                    string Key(string role) => keys.GetProperty(role).GetString() ?? throw new InvalidDataException($"{keyFile} has no {role} key.");
-                    return (Key("collection_system"), Key("compliance_officer"));
+                    return document.RootElement.GetProperty("keys").GetProperty("collection_system").GetString()
+                        ?? throw new InvalidDataException($"{keyFile} has no collection_system key.");
                 }
                 catch (Exception e) when (e is IOException or JsonException)
                 {

@@ -438,18 +438,31 @@ public sealed class EventIngestTests
     }
 
     [Fact]
-    public async Task AnEmailSubject_IsAnalysedWithItsBody()
+    public async Task AnEmailSubject_IsAnalysedOnItsOwn_AndKeptWithTheBody()
     {
         await using var server = await StartAsync();
-        var email = Sms("e1", "US-1", T0, "Please see the attached statement. Reply STOP to opt out.");
-        email.Channel = Channel.Email;
-        email.Destination = new Destination { EmailAddress = "jane.roe@example.com" };
-        email.MessageSent.Subject = "Pay today or you will be arrested";
+        await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator))
+            .PutPolicyAsync(new PutPolicyRequest { Document = "evidence: { keep_message_bodies: true }\n" }, cancellationToken: Ct);
+        Event Email(string id, string subject, string body)
+        {
+            var email = Sms(id, "US-1", T0, body);
+            email.Channel = Channel.Email;
+            email.Destination = new Destination { EmailAddress = "jane.roe@example.com" };
+            email.MessageSent.Subject = subject;
+            return email;
+        }
 
-        var acks = await StreamAsync(Ingest(server), [email]);
+        var acks = await StreamAsync(Ingest(server), [
+            Email("e1", "Pay today or you will be arrested", "Please see the attached statement. Reply STOP to opt out."),
+            Email("e2", "Reply STOP to opt out", "Please see the attached statement."),
+        ]);
+        var bodies = await StoredBodiesAsync(server, "US-1");
 
         var threat = Assert.Single(acks[0].Violations, v => v.Rule.RuleId == "CONTENT.threat");
         Assert.Contains("arrested", threat.Excerpt, StringComparison.Ordinal);
+        Assert.DoesNotContain(acks[0].Violations, v => v.Rule.RuleId == "CONTENT.missing-opt-out");
+        Assert.Contains(acks[1].Violations, v => v.Rule.RuleId == "CONTENT.missing-opt-out"); // the notice belongs in the body
+        Assert.Equal("Subject: Pay today or you will be arrested\n\nPlease see the attached statement. Reply STOP to opt out.", bodies["e1"]);
     }
 
     [Fact]
@@ -532,6 +545,39 @@ public sealed class EventIngestTests
         var incident = Assert.Single(after.Incidents);
         Assert.Equal(["l1", "l2", "l3", "l4"], incident.EventIds.Order(StringComparer.Ordinal));
     }
+
+    [Fact]
+    public async Task AddressBookBlasts_OnDifferentDays_AreEachReported_TheLaterOneFirst()
+    {
+        await using var server = await StartAsync();
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
+
+        await StreamAsync(Ingest(server), Blast("new", T0.AddMinutes(-10), 10));
+        await StreamAsync(Ingest(server), Blast("old", T0.AddHours(-40), 20));
+        var incidents = (await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct)).Incidents;
+
+        Assert.Equal(["new", "old"], incidents.Select(i => i.EventIds[0][..3]).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task AddressBookBlast_NewInABatch_WithALateContactOfAReportedOne_IsReported()
+    {
+        await using var server = await StartAsync();
+        var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
+
+        await StreamAsync(Ingest(server), Blast("old", T0.AddHours(-40), 20));
+        var late = Sms("old-late", "US-1", T0.AddHours(-39), "Please ask Jane to call us back.", new Destination { PhoneNumber = "+1 646 555 0130" });
+        await StreamAsync(Ingest(server), [late, .. Blast("new", T0.AddMinutes(-10), 10)]);
+        var incidents = (await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct)).Incidents;
+
+        Assert.Equal(["new", "old"], incidents.Select(i => i.EventIds[0][..3]).Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Four texts about US-1, a minute apart from <paramref name="at"/>, to four unregistered numbers from +1 646 555 01{first}.</summary>
+    private static List<Event> Blast(string name, DateTimeOffset at, int first) =>
+        Enumerable.Range(0, 4)
+            .Select(i => Sms($"{name}-{i}", "US-1", at.AddMinutes(i), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{first + i:00}" }))
+            .ToList();
 
     [Fact]
     public async Task AddressBookBlast_InShadowMode_StillRaisesItsIncident_SayingSo()

@@ -26,16 +26,20 @@ public sealed record BlastLimit(string RuleId, string Profile, string Citation, 
     public static string ThirdParty(in Attempt attempt) => ThirdParty(attempt.PartyId, attempt.DestinationHash);
 
     /// <summary>
-    /// The first window (end - <see cref="Window"/>, end] that holds one of <paramref name="contacts"/> and more than
-    /// <see cref="MaxThirdParties"/> distinct third parties, with the attempts counted in it (in time order); null when
-    /// there is none. Window ends are the counted attempts' own times, so a late contact that completes a blast with
-    /// later ones is found as well as one that does with earlier ones. One pass over the attempts in time order.
+    /// The windows (end - <see cref="Window"/>, end] that hold one of <paramref name="contacts"/> and more than
+    /// <see cref="MaxThirdParties"/> distinct third parties, each with the attempts counted in it (in time order). Window
+    /// ends are the counted attempts' own times, so a late contact that completes a blast with later ones is found as
+    /// well as one that does with earlier ones. The first such window is taken, then the first that does not overlap it,
+    /// and so on: one blast is one window. One pass over the attempts and the contacts in time order.
     /// </summary>
-    public (DateTimeOffset End, List<T> Counted)? FirstBlast<T>(IReadOnlyList<T> history, Func<T, Attempt> attempt, string accountId, IReadOnlyCollection<DateTimeOffset> contacts)
+    public List<(DateTimeOffset End, List<T> Counted)> Blasts<T>(IReadOnlyList<T> history, Func<T, Attempt> attempt, string accountId, IReadOnlyCollection<DateTimeOffset> contacts)
     {
+        var found = new List<(DateTimeOffset, List<T>)>();
         var counted = history.Where(r => Counts(attempt(r), accountId)).OrderBy(r => attempt(r).At).ToList();
+        var news = contacts.Order().ToArray();
         var reached = new Dictionary<string, int>(StringComparer.Ordinal);
-        var first = 0;
+        var (first, next) = (0, 0);
+        var freeFrom = DateTimeOffset.MinValue;
         for (var last = 0; last < counted.Count; last++)
         {
             var end = attempt(counted[last]).At;
@@ -45,7 +49,7 @@ public sealed record BlastLimit(string RuleId, string Profile, string Citation, 
                 continue; // the window ends after every attempt at its instant
             }
 
-            for (; attempt(counted[first]).At <= end - Window; first++)
+            for (; first <= last && attempt(counted[first]).At <= end - Window; first++)
             {
                 var key = ThirdParty(attempt(counted[first]));
                 if (--reached[key] == 0)
@@ -54,12 +58,18 @@ public sealed record BlastLimit(string RuleId, string Profile, string Citation, 
                 }
             }
 
-            if (reached.Count > MaxThirdParties && contacts.Any(c => c > end - Window && c <= end))
+            // The first new contact after the window's start: is it inside the window?
+            for (; next < news.Length && news[next] <= end - Window; next++)
             {
-                return (end, counted.GetRange(first, last - first + 1));
+            }
+
+            if (reached.Count > MaxThirdParties && next < news.Length && news[next] <= end && end - Window >= freeFrom)
+            {
+                found.Add((end, counted.GetRange(first, last - first + 1)));
+                freeFrom = end;
             }
         }
 
-        return null;
+        return found;
     }
 }

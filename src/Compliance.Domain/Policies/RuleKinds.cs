@@ -9,7 +9,7 @@ internal enum ParameterType { Integer, Time, Boolean, Word, List }
 /// <summary>Which direction of change makes a parameter stricter.</summary>
 internal enum Tighten { Never, Lower, Higher, Later, Earlier, Subset, Superset, ToTrue, ToFalse }
 
-internal sealed record ParameterSpec(string Name, ParameterType Type, Tighten Tighten, string? Default, IReadOnlyCollection<string>? Vocabulary = null);
+internal sealed record ParameterSpec(string Name, ParameterType Type, Tighten Tighten, string? Default, IReadOnlyCollection<string>? Vocabulary = null, int Minimum = 0);
 
 /// <summary>A kind of rule implemented in code, with the parameters a profile gives it.</summary>
 internal sealed record RuleKind(string Name, IReadOnlyList<ParameterSpec> Parameters, Func<RuleSetup, RuleCheck> Build)
@@ -62,7 +62,7 @@ internal static class RuleKinds
     private static readonly IReadOnlyCollection<string> Roles = Words.All<PartyRole>();
     private static readonly IReadOnlyCollection<string> Flags = Words.All<FlagType>();
 
-    private static ParameterSpec Count(string name, Tighten tighten, string? fallback = null) => new(name, ParameterType.Integer, tighten, fallback);
+    private static ParameterSpec Count(string name, Tighten tighten, string? fallback = null, int minimum = 0) => new(name, ParameterType.Integer, tighten, fallback, Minimum: minimum);
     private static ParameterSpec List(string name, Tighten tighten, IReadOnlyCollection<string> words, string? fallback = null) => new(name, ParameterType.List, tighten, fallback, words);
     private static ParameterSpec Flag(string name, Tighten tighten, string fallback) => new(name, ParameterType.Boolean, tighten, fallback);
     private static ParameterSpec Word(string name, IReadOnlyCollection<string> words, string? fallback = null) => new(name, ParameterType.Word, Tighten.Never, fallback, words);
@@ -127,7 +127,7 @@ internal static class RuleKinds
         ["address-book-blast"] = new("address-book-blast",
         [
             Count("max_third_parties", Tighten.Lower),
-            Count("window_hours", Tighten.Higher),
+            Count("window_hours", Tighten.Higher, minimum: 1),
         ], s => new AddressBookBlastCheck(s)),
         ["inactive-collector"] = new("inactive-collector", [], s => new InactiveCollectorCheck(s)),
     };
@@ -153,8 +153,8 @@ internal static class RuleKinds
         switch (spec.Type)
         {
             case ParameterType.Integer:
-                return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= 0
-                    ? null : $"expected a whole number >= 0, got '{value}'";
+                return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n >= spec.Minimum
+                    ? null : $"expected a whole number >= {spec.Minimum}, got '{value}'";
             case ParameterType.Time:
                 return ParseMinutes(value) is null ? $"expected a time HH:MM, got '{value}'" : null;
             case ParameterType.Boolean:

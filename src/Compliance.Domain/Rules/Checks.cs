@@ -585,8 +585,8 @@ internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
 /// <summary>
 /// Address-book explosion: contacts about one account reaching more than N distinct third parties (unrelated parties
 /// and numbers not registered on the account) within a rolling window. The gate denies a contact with a third party
-/// not yet reached in the window when it would make one more than the limit; the ingest raises one critical incident
-/// per account and window (see <see cref="BlastLimit"/>).
+/// not yet reached in the window when it would make one more than the limit; the ingest raises a critical incident per
+/// blast (see <see cref="BlastLimit"/>).
 /// </summary>
 internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
 {

@@ -102,7 +102,8 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
                 kind, channel, purpose, destinationClass, destinationUse, outcome, counts, imported (int32 BE each) | durationMs,
                 occurredAt ms, receivedAt ms, riskScore as IEEE-754 bits (int64 BE each) | lenderId, eventId, accountId, borrowerId,
                 collectorId, decisionId, callId, destinationHash, destinationMasked, partyId, violations as stored (JSON), body:
-                each as UTF-8 prefixed by its length (int32 BE; body -1 when not kept) ). Node = SHA-256( 0x01 | left | right ).
+                each as UTF-8 prefixed by its length (int32 BE; body -1 when not kept; an e-mail's kept body starts with the line
+                "Subject: <subject>" and an empty line) ). Node = SHA-256( 0x01 | left | right ).
                 To check an event: start from its leaf and hash it with each sibling of its path in turn (the sibling first when
                 "left" is true); the result must equal the root in the batch entry, whose hash links into the chain.
                 Checkpoint signature covers the UTF-8 text "compliance-checkpoint-v1|<lender>|<seq>|<hash hex>|<signedAt ms>|checkpoint".

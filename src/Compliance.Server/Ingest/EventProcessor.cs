@@ -493,8 +493,7 @@ internal sealed class EventProcessor(
                 };
                 text = item.Kind switch
                 {
-                    // An e-mail's subject is read first, by anyone who sees the inbox: it is analysed with the body.
-                    EventKind.MessageSent => e.MessageSent.Subject.Length > 0 ? string.Concat(e.MessageSent.Subject, "\n", e.MessageSent.Body) : e.MessageSent.Body,
+                    EventKind.MessageSent => e.MessageSent.Body,
                     EventKind.VoicemailLeft => e.VoicemailLeft.Transcript,
                     _ => null,
                 };
@@ -550,6 +549,15 @@ internal sealed class EventProcessor(
         if (!string.IsNullOrEmpty(text))
         {
             AnalyseContent(text, item, account, destination, profiles, violations, state);
+        }
+
+        // An e-mail's subject is read first, by anyone who sees the inbox: it is analysed on its own (an opt-out
+        // notice belongs in the body) and kept with the body, as its first line.
+        var subject = item.Kind == EventKind.MessageSent && e.MessageSent.Subject.Length > 0 ? e.MessageSent.Subject : null;
+        if (subject is not null)
+        {
+            AnalyseContent(subject, item, account, destination, profiles, violations, state, isSubject: true);
+            text = string.Concat("Subject: ", subject, "\n\n", text);
         }
 
         var risk = RiskScore.Of(violations);
@@ -654,11 +662,12 @@ internal sealed class EventProcessor(
         return (result, counts);
     }
 
-    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state)
+    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state,
+        bool isSubject = false)
     {
         var toThirdParty = destination?.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
         // US rules want an opt-out notice in texts and e-mails; only those channels need the profiles.
-        var requireOptOut = item.Channel is Channel.Sms or Channel.Email
+        var requireOptOut = !isSubject && item.Channel is Channel.Sms or Channel.Email
             && (profiles ?? policies.For(item.Pending.LenderId, item.At).ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));
         foreach (var finding in content.Analyze(text, new ContentContext(item.Channel, toThirdParty, requireOptOut)))
         {
@@ -685,8 +694,9 @@ internal sealed class EventProcessor(
 
     /// <summary>
     /// Contacts about one account that reach more than a blast rule's limit of distinct third parties within its
-    /// window, with one of this batch's contacts among them: one incident per rule, account and window. A rule in
-    /// shadow mode raises its incident too (it is watched, not enforced), saying so.
+    /// window, with one of this batch's contacts among them: one incident per blast, where a window that overlaps the
+    /// window of an incident already raised is the same blast. A rule in shadow mode raises its incident too (it is
+    /// watched, not enforced), saying so.
     /// </summary>
     private async Task DetectBlastsAsync(BatchState state)
     {
@@ -696,20 +706,14 @@ internal sealed class EventProcessor(
             var history = state.Histories[(lender, account.BorrowerId)];
             foreach (var limit in policies.For(lender, times.Max()).BlastLimitsFor(account))
             {
-                if (limit.FirstBlast(history, static r => r.Attempt, accountId, times) is not { } blast
-                    // Incidents are stored to the millisecond: one at the window's open start is outside it.
-                    || await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, blast.End - limit.Window + TimeSpan.FromMilliseconds(1)))
+                foreach (var (end, counted) in limit.Blasts(history, static r => r.Attempt, accountId, times))
                 {
-                    continue;
+                    // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
+                    if (!await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, end - limit.Window, end + limit.Window))
+                    {
+                        await RaiseBlastAsync(state, limit, lender, accountId, end, counted);
+                    }
                 }
-
-                var (end, counted) = blast;
-                var distinct = counted.Select(r => BlastLimit.ThirdParty(r.Attempt)).Distinct(StringComparer.Ordinal).Count();
-                var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, counted[^1].Attempt.CollectorId,
-                    $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion{(limit.Shadow ? " (rule in shadow mode)" : "")}.",
-                    counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), end, limit.Severity);
-                await state.Session.AddIncidentAsync(incident);
-                state.Incidents.Add(incident);
             }
         }
 
@@ -717,6 +721,16 @@ internal sealed class EventProcessor(
         {
             await state.Session.AddIncidentAsync(incident);
         }
+    }
+
+    private async Task RaiseBlastAsync(BatchState state, BlastLimit limit, string lender, string accountId, DateTimeOffset end, List<AttemptRow> counted)
+    {
+        var distinct = counted.Select(r => BlastLimit.ThirdParty(r.Attempt)).Distinct(StringComparer.Ordinal).Count();
+        var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, counted[^1].Attempt.CollectorId,
+            $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion{(limit.Shadow ? " (rule in shadow mode)" : "")}.",
+            counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), end, limit.Severity);
+        await state.Session.AddIncidentAsync(incident);
+        state.Incidents.Add(incident);
     }
 
     private Incident NewIncident(string lender, string rule, string citation, string account, string collector, string summary, IReadOnlyList<string> events, DateTimeOffset at,

@@ -130,11 +130,11 @@ internal sealed class InFlight
         }
     }
 
-    public bool IncidentExists(string lenderId, string accountId, string ruleId, DateTimeOffset since)
+    public bool IncidentExists(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before)
     {
         lock (_sync)
         {
-            return _batches.Exists(b => b.Incidents.Exists(i => i.LenderId == lenderId && i.AccountId == accountId && i.RuleId == ruleId && i.OccurredAt >= since));
+            return _batches.Exists(b => b.Incidents.Exists(i => i.Is(lenderId, accountId, ruleId, after, before)));
         }
     }
 

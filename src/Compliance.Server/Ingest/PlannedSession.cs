@@ -100,10 +100,10 @@ internal sealed class PlannedSession(IIngestSession reads, InFlight inFlight, Fu
         return Task.CompletedTask;
     }
 
-    public async Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since) =>
-        Contribution.Incidents.Exists(i => i.LenderId == lenderId && i.AccountId == accountId && i.RuleId == ruleId && i.OccurredAt >= since)
-        || inFlight.IncidentExists(lenderId, accountId, ruleId, since)
-        || await reads.IncidentExistsAsync(lenderId, accountId, ruleId, since);
+    public async Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before) =>
+        Contribution.Incidents.Exists(i => i.Is(lenderId, accountId, ruleId, after, before))
+        || inFlight.IncidentExists(lenderId, accountId, ruleId, after, before)
+        || await reads.IncidentExistsAsync(lenderId, accountId, ruleId, after, before);
 
     public Task AddIncidentAsync(Incident incident)
     {

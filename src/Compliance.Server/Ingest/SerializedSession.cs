@@ -41,8 +41,8 @@ internal sealed class SerializedSession(IIngestSession inner) : IIngestSession
 
     public Task SetOutcomeAsync(string lenderId, string attemptId, AttemptOutcome outcome) => InTurnAsync(() => inner.SetOutcomeAsync(lenderId, attemptId, outcome));
 
-    public Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset since) =>
-        InTurnAsync(() => inner.IncidentExistsAsync(lenderId, accountId, ruleId, since));
+    public Task<bool> IncidentExistsAsync(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before) =>
+        InTurnAsync(() => inner.IncidentExistsAsync(lenderId, accountId, ruleId, after, before));
 
     public Task AddIncidentAsync(Incident incident) => InTurnAsync(() => inner.AddIncidentAsync(incident));
 

@@ -5,9 +5,10 @@ using Compliance.Domain.Rules;
 namespace Compliance.Domain.Tests.Policies;
 
 /// <summary>
-/// The ingest's search for an address-book blast: the first window (end - 24 h, end] holding one of the batch's new
-/// contacts and more than three distinct third parties. Each case lists the account's third-party attempts as
-/// "hours after T0 → who"; the new contacts are the ones marked with a star.
+/// The ingest's search for address-book blasts: the windows (end - 24 h, end] holding one of the batch's new contacts
+/// and more than three distinct third parties, the first of them and then each next one that does not overlap the
+/// last. Each case lists the account's third-party attempts as "hours after T0, who"; the batch's new contacts are
+/// marked with a star. The expected windows are "end: who is in it", separated by " | ".
 /// </summary>
 public sealed class BlastLimitTests
 {
@@ -16,7 +17,6 @@ public sealed class BlastLimitTests
 
     public static TheoryData<string, string, string?> Cases() => new()
     {
-        // name, attempts, expected: the window's end and who is in it, or null
         { "three third parties are within the limit", "0 a*, 1 b*, 2 c*", null },
         { "the fourth makes a blast", "0 a, 1 b, 2 c, 3 d*", "3: a b c d" },
         { "a number reached twice counts once", "0 a, 1 b, 2 a, 3 c*", null },
@@ -26,20 +26,22 @@ public sealed class BlastLimitTests
         { "attempts at one instant are all in its window", "0 a, 5 b*, 5 c, 5 d", "5: a b c d" },
         { "a registered party counts once whichever number was used", "0 p1:x, 1 p1:y, 2 c, 3 d*", null },
         { "calls that never reached the network do not count", "0 a!, 1 b, 2 c, 3 d*", null },
+        { "a window overlapping a blast's window is the same blast", "0 a*, 1 b*, 2 c*, 3 d*, 4 e*, 26 f*", "3: a b c d" },
+        { "two blasts a day apart are two", "0 a*, 1 b*, 2 c*, 3 d*, 40 e*, 41 f*, 42 g*, 43 h*", "3: a b c d | 43: e f g h" },
+        { "an old blast and a new one in one batch are both found", "0 a, 1 b, 2 c, 3 d*, 30 e, 31 f, 32 g, 33 h*", "3: a b c d | 33: e f g h" },
     };
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void FirstBlast_FindsTheFirstWindowOverTheLimit_WithANewContactInIt(string name, string attempts, string? expected)
+    public void Blasts_AreTheWindowsOverTheLimit_WithANewContactInThem_OneWindowPerBlast(string name, string attempts, string? expected)
     {
         var history = attempts.Split(", ").Select(Parse).ToList();
         var contacts = history.Where(h => h.New).Select(h => h.Attempt.At).ToList();
 
-        var blast = Limit.FirstBlast(history, static h => h.Attempt, "A1", contacts);
+        var blasts = Limit.Blasts(history, static h => h.Attempt, "A1", contacts);
 
-        var actual = blast is { } b
-            ? $"{(b.End - T0).TotalHours:0}: {string.Join(' ', b.Counted.Select(h => h.Who).Order(StringComparer.Ordinal))}"
-            : null;
+        var actual = blasts.Count == 0 ? null : string.Join(" | ", blasts.Select(b =>
+            $"{(b.End - T0).TotalHours:0}: {string.Join(' ', b.Counted.Select(h => h.Who).Order(StringComparer.Ordinal))}"));
         Assert.True(expected == actual, $"{name}: expected {expected ?? "none"}, got {actual ?? "none"}");
     }
 
@@ -53,7 +55,7 @@ public sealed class BlastLimitTests
             Attempt(3, "d", "A1"),
         ];
 
-        Assert.Null(Limit.FirstBlast(history, static a => a, "A1", [T0.AddHours(3)]));
+        Assert.Empty(Limit.Blasts(history, static a => a, "A1", [T0.AddHours(3)]));
     }
 
     private sealed record Entry(Attempt Attempt, string Who, bool New);

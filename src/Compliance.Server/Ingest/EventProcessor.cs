@@ -68,7 +68,7 @@ internal sealed class EventProcessor(
         public IIngestSession Session { get; } = session;
         public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
         public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
-        public ConcurrentDictionary<(string, string), (Account Account, List<(string EventId, DateTimeOffset At)> Contacts)> ThirdPartyContacts { get; } = [];
+        public ConcurrentDictionary<(string, string), (Account Account, List<DateTimeOffset> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
         public HashSet<(string, string)> ChangedAccounts { get; } = [];
     }
@@ -564,7 +564,7 @@ internal sealed class EventProcessor(
         var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, KeepBody(lender, item) ? text : null, use, counts);
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, text is not null && KeepBody(lender, item) ? text : null, use, counts);
         return (Accepted(e.EventId, violations, risk), stored);
     }
 
@@ -651,12 +651,12 @@ internal sealed class EventProcessor(
             history.Add(new AttemptRow(attemptId, item.CallId, attempt));
         }
 
-        if (destination.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown)
+        if (BlastLimit.IsThirdParty(destination.Destination.Class))
         {
             var key = (lender, account.AccountId);
             // One account's events are all in one lane: its list is added to by that lane alone.
             var entry = state.ThirdPartyContacts.GetOrAdd(key, static (_, account) => (account, []), account);
-            entry.Contacts.Add((e.EventId, item.At));
+            entry.Contacts.Add(item.At);
         }
 
         return (result, counts);
@@ -702,11 +702,10 @@ internal sealed class EventProcessor(
     {
         foreach (var ((lender, accountId), (account, contacts)) in state.ThirdPartyContacts)
         {
-            var times = contacts.Select(c => c.At).ToList();
             var history = state.Histories[(lender, account.BorrowerId)];
-            foreach (var limit in policies.For(lender, times.Max()).BlastLimitsFor(account))
+            foreach (var limit in policies.For(lender, contacts.Max()).BlastLimitsFor(account))
             {
-                foreach (var (end, counted) in limit.Blasts(history, static r => r.Attempt, accountId, times))
+                foreach (var (end, counted) in limit.Blasts(history, static r => r.Attempt, accountId, contacts))
                 {
                     // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
                     if (!await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, end - limit.Window, end + limit.Window))

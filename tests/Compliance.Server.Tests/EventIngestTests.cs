@@ -33,6 +33,10 @@ public sealed class EventIngestTests
         return server;
     }
 
+    /// <summary>Calls placed to US-1's own number, a minute apart from <paramref name="from"/>, with ids prefix0, prefix1, ...</summary>
+    private static List<Event> OwnCalls(string prefix, int count, DateTimeOffset from) =>
+        Enumerable.Range(0, count).Select(i => Placed($"{prefix}{i}", "US-1", from.AddMinutes(i), Own)).ToList();
+
     internal static Event Placed(string id, string account, DateTimeOffset at, Destination destination, string decisionId = "", string? callId = null) => new()
     {
         EventId = id,
@@ -154,7 +158,7 @@ public sealed class EventIngestTests
     public async Task Resend_GetsTheOriginalVerdicts_AndCountsNothingTwice()
     {
         await using var server = await StartAsync();
-        var events = Enumerable.Range(0, 4).Select(i => Placed($"r{i}", "US-1", T0.AddMinutes(i), Own)).ToList();
+        var events = OwnCalls("r", 4, T0);
 
         var first = await StreamAsync(Ingest(server), events);
         var again = await StreamAsync(Ingest(server), events);
@@ -177,7 +181,7 @@ public sealed class EventIngestTests
         await using var server = await StartAsync();
         var ingest = Ingest(server);
 
-        await StreamAsync(ingest, Enumerable.Range(0, 3).Select(i => Placed($"p{i}", "US-1", T0.AddMinutes(-10 + i), Own)).ToList());
+        await StreamAsync(ingest, OwnCalls("p", 3, T0.AddMinutes(-10)));
         var fourth = await AuthorizeCallAsync(server);
         var confirmed = await StreamAsync(ingest, [Placed("p3", "US-1", T0, Own, fourth.DecisionId)]);
         var later = new List<Verdict>();
@@ -199,7 +203,7 @@ public sealed class EventIngestTests
 
         // Six calls stream in (the ingest now holds the borrower's history); the gate reserves the seventh of Regulation F's
         // seven in seven days, and a call placed without asking follows.
-        var six = await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"r{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
+        var six = await StreamAsync(ingest, OwnCalls("r", 6, T0.AddMinutes(-30)));
         var seventh = await AuthorizeCallAsync(server);
         var unasked = await StreamAsync(ingest, [Placed("r6", "US-1", T0.AddMinutes(1), Own)]);
 
@@ -215,7 +219,7 @@ public sealed class EventIngestTests
         await using var server = await StartAsync();
         var ingest = Ingest(server);
 
-        await StreamAsync(ingest, Enumerable.Range(0, 6).Select(i => Placed($"c{i}", "US-1", T0.AddMinutes(-30 + i), Own)).ToList());
+        await StreamAsync(ingest, OwnCalls("c", 6, T0.AddMinutes(-30)));
         var seventh = await AuthorizeCallAsync(server);
         // Judged against the six before it: its own reservation, the seventh attempt, is the contact itself.
         var confirmed = await StreamAsync(ingest, [Placed("c6", "US-1", T0, Own, seventh.DecisionId)]);
@@ -336,7 +340,7 @@ public sealed class EventIngestTests
     public async Task LateEvent_IsJudgedAtItsOwnTime_AndStillCounts()
     {
         await using var server = await StartAsync();
-        var calls = Enumerable.Range(0, 7).Select(i => Placed($"o{i}", "US-1", T0.AddMinutes(-50 + i), Own)).ToList(); // from 08:09 New York
+        var calls = OwnCalls("o", 7, T0.AddMinutes(-50)); // from 08:09 New York
 
         // The first call of the day arrives last, after the six that followed it.
         var acks = await StreamAsync(Ingest(server), [.. calls.Skip(1), calls[0]]);
@@ -354,7 +358,7 @@ public sealed class EventIngestTests
         var ingest = Ingest(server);
 
         // Seven calls reach Regulation F's cap; then a call placed before all of them arrives in a later request.
-        var seven = await StreamAsync(ingest, Enumerable.Range(0, 7).Select(i => Placed($"q{i}", "US-1", T0.AddMinutes(-40 + i), Own)).ToList());
+        var seven = await StreamAsync(ingest, OwnCalls("q", 7, T0.AddMinutes(-40)));
         var late = await StreamAsync(ingest, [Placed("q-early", "US-1", T0.AddMinutes(-50), Own)]);
         var eighth = await StreamAsync(ingest, [Placed("q7", "US-1", T0, Own)]);
 
@@ -370,7 +374,7 @@ public sealed class EventIngestTests
         using var import = Ingest(server).ImportHistory(cancellationToken: Ct);
         await import.RequestStream.WriteAsync(new ImportHistoryRequest
         {
-            Events = { Enumerable.Range(0, 7).Select(i => Placed($"h{i}", "US-1", T0.AddDays(-3).AddMinutes(i), Own)), Placed("h-bad", "nope", T0, Own) },
+            Events = { OwnCalls("h", 7, T0.AddDays(-3)), Placed("h-bad", "nope", T0, Own) },
         }, Ct);
         await import.RequestStream.CompleteAsync();
         var result = await import;
@@ -474,7 +478,7 @@ public sealed class EventIngestTests
         await watch.ResponseHeadersAsync;
 
         var blast = Enumerable.Range(0, 6)
-            .Select(i => Sms($"b{i}", "US-1", T0.AddMinutes(i), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" }))
+            .Select(i => AddressBookText($"b{i}", T0.AddMinutes(i), i))
             .ToList();
         var acks = await StreamAsync(Ingest(server), blast, batchSize: 2);
         Assert.True(await watch.ResponseStream.MoveNext(Ct));
@@ -513,7 +517,7 @@ public sealed class EventIngestTests
         await using var server = await StartAsync();
         var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
         var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
-        Event Text(int i) => Sms($"p{i}", "US-1", T0.AddMinutes(i - 3), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" });
+        Event Text(int i) => AddressBookText($"p{i}", T0.AddMinutes(i - 3), i);
 
         await StreamAsync(Ingest(server), [Text(1), Text(2)]);
         var underDefault = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
@@ -534,7 +538,7 @@ public sealed class EventIngestTests
     {
         await using var server = await StartAsync();
         var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
-        Event Text(int i, int minutesAgo) => Sms($"l{i}", "US-1", T0.AddMinutes(-minutesAgo), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" });
+        Event Text(int i, int minutesAgo) => AddressBookText($"l{i}", T0.AddMinutes(-minutesAgo), i);
 
         await StreamAsync(Ingest(server), [Text(1, 30), Text(2, 20), Text(3, 10)]);
         var before = await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct);
@@ -566,17 +570,21 @@ public sealed class EventIngestTests
         var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
 
         await StreamAsync(Ingest(server), Blast("old", T0.AddHours(-40), 20));
-        var late = Sms("old-late", "US-1", T0.AddHours(-39), "Please ask Jane to call us back.", new Destination { PhoneNumber = "+1 646 555 0130" });
+        var late = AddressBookText("old-late", T0.AddHours(-39), 30);
         await StreamAsync(Ingest(server), [late, .. Blast("new", T0.AddMinutes(-10), 10)]);
         var incidents = (await alerts.ListIncidentsAsync(new ListIncidentsRequest(), cancellationToken: Ct)).Incidents;
 
         Assert.Equal(["new", "old"], incidents.Select(i => i.EventIds[0][..3]).Order(StringComparer.Ordinal));
     }
 
+    /// <summary>A neutral text about US-1 to the unregistered number +1 646 555 01<paramref name="number"/>: a number from the borrower's address book.</summary>
+    private static Event AddressBookText(string id, DateTimeOffset at, int number) =>
+        Sms(id, "US-1", at, "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{number:00}" });
+
     /// <summary>Four texts about US-1, a minute apart from <paramref name="at"/>, to four unregistered numbers from +1 646 555 01{first}.</summary>
     private static List<Event> Blast(string name, DateTimeOffset at, int first) =>
         Enumerable.Range(0, 4)
-            .Select(i => Sms($"{name}-{i}", "US-1", at.AddMinutes(i), "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{first + i:00}" }))
+            .Select(i => AddressBookText($"{name}-{i}", at.AddMinutes(i), first + i))
             .ToList();
 
     [Fact]
@@ -587,7 +595,7 @@ public sealed class EventIngestTests
         var alerts = new AlertService.AlertServiceClient(server.Channel(server.Keys.Auditor));
         await policies.PutPolicyAsync(new PutPolicyRequest { Document = "shadow: [BASE.address-book-blast]\n" }, cancellationToken: Ct);
         var texts = Enumerable.Range(1, 4)
-            .Select(i => Sms($"s{i}", "US-1", T0, "Please ask Jane to call us back.", new Destination { PhoneNumber = $"+1 646 555 01{i:00}" }))
+            .Select(i => AddressBookText($"s{i}", T0, i))
             .ToList();
 
         var acks = await StreamAsync(Ingest(server), texts);
@@ -630,7 +638,7 @@ public sealed class EventIngestTests
     public async Task RequestsScoredWhileEarlierOnesAreStillBeingWritten_SeeTheirChanges()
     {
         await using var server = await StartAsync();
-        var calls = Enumerable.Range(0, 8).Select(i => Placed($"p{i}", "US-1", T0.AddMinutes(-20 + i), Own)).ToList();
+        var calls = OwnCalls("p", 8, T0.AddMinutes(-20));
         var stop = new Event { EventId = "stop-2", AccountId = "US-2", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(-30)), ConsumerRequest = new ConsumerRequest { Type = ConsumerRequestType.StopContact } };
 
         // One event per request, sent without waiting: consecutive requests fall into different group commits, and a

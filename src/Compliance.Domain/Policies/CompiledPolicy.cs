@@ -74,7 +74,8 @@ public sealed class CompiledPolicy
 
     /// <summary>
     /// The profiles that apply to an account: those whose applies_to matches its country or region (when the policy
-    /// selects by location), the policy's includes and the account's explicit profiles, minus the policy's excludes.
+    /// selects by location, and required profiles always), the policy's includes and the account's explicit profiles,
+    /// minus the policy's excludes (which never name a required profile).
     /// Unknown ids on the account are ignored. Catalog order.
     /// </summary>
     public IReadOnlyList<string> ProfilesFor(Account account) => Select(account).Profiles;
@@ -207,7 +208,7 @@ public sealed class CompiledPolicy
         var checks = new List<RuleCheck>();
         foreach (var profile in _profiles)
         {
-            var chosen = (_byLocation && Matches(profile, country, region))
+            var chosen = ((_byLocation || profile.Required) && Matches(profile, country, region))
                 || Contains(_include, profile.Id) || Contains(explicitProfiles, profile.Id);
             if (chosen && !Contains(_exclude, profile.Id))
             {

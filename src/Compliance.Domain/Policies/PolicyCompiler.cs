@@ -97,28 +97,11 @@ public static class PolicyCompiler
                 continue;
             }
 
-            if (Boolean(value, path, problems) is { } keep)
+            if (YamlText.Boolean(value, path, problems) is { } keep)
             {
                 keepBodies = keep;
             }
         }
-    }
-
-    /// <summary>A scalar that must be true or false; null (with a problem when it is something else) otherwise.</summary>
-    private static bool? Boolean(YamlNode node, string path, List<PolicyProblem> problems)
-    {
-        var text = YamlText.Scalar(node, path, problems);
-        if (text is "true" or "false")
-        {
-            return text == "true";
-        }
-
-        if (text is not null)
-        {
-            problems.Add(new PolicyProblem(path, $"expected true or false, got '{text}'"));
-        }
-
-        return null;
     }
 
     private static void ReadProfiles(YamlNode node, ProfileCatalog catalog, List<PolicyProblem> problems,
@@ -135,15 +118,20 @@ public static class PolicyCompiler
             switch (key)
             {
                 case "by_location":
-                    byLocation = Boolean(value, path, problems) ?? byLocation;
+                    byLocation = YamlText.Boolean(value, path, problems) ?? byLocation;
                     break;
                 case "include" or "exclude":
                     var ids = YamlText.Strings(value, path, problems) ?? [];
                     for (var i = 0; i < ids.Count; i++)
                     {
-                        if (catalog.Find(ids[i]) is null)
+                        if (catalog.Find(ids[i]) is not { } profile)
                         {
                             problems.Add(new PolicyProblem($"{path}[{i}]", $"unknown profile '{ids[i]}'"));
+                        }
+                        else if (key == "exclude" && profile.Required)
+                        {
+                            problems.Add(new PolicyProblem($"{path}[{i}]",
+                                $"profile '{profile.Id}' applies to every account and cannot be excluded; tighten its rules in overrides or list a rule under shadow"));
                         }
                     }
 

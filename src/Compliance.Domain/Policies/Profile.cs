@@ -2,13 +2,18 @@ using Compliance.Domain.Rules;
 
 namespace Compliance.Domain.Policies;
 
-/// <summary>A named rule set (a law or guideline) with the places it applies to.</summary>
+/// <summary>
+/// A named rule set (a law or guideline) with the places it applies to. A <see cref="Required"/> profile applies
+/// wherever it says it does, whatever the lender's policy: a lender may tighten its rules or watch one in shadow
+/// mode, but not exclude the profile.
+/// </summary>
 public sealed record Profile(
     string Id,
     string Title,
     IReadOnlyList<string> AppliesTo,
     string Version,
-    IReadOnlyList<RuleDefinition> Rules);
+    IReadOnlyList<RuleDefinition> Rules,
+    bool Required = false);
 
 /// <summary>
 /// One rule of a profile as data: its kind (implemented in code), citation and parameters. Parameters are kept in

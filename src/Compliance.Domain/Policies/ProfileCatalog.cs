@@ -72,6 +72,7 @@ public sealed class ProfileCatalog
         }
 
         string id = "", title = "", version = "";
+        var required = false;
         List<string> appliesTo = [];
         var rules = new List<RuleDefinition>();
         foreach (var (key, node) in YamlText.Entries(map))
@@ -83,6 +84,7 @@ public sealed class ProfileCatalog
                 case "title": title = YamlText.Scalar(node, path, problems) ?? ""; break;
                 case "version": version = YamlText.Scalar(node, path, problems) ?? ""; break;
                 case "applies_to": appliesTo = YamlText.Strings(node, path, problems) ?? []; break;
+                case "required": required = YamlText.Boolean(node, path, problems) ?? false; break;
                 case "rules":
                     if (node is YamlSequenceNode sequence)
                     {
@@ -114,7 +116,7 @@ public sealed class ProfileCatalog
             problems.Add(new PolicyProblem($"{name}: rules", $"rule id '{rule.Id}' must start with '{id}.'"));
         }
 
-        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules) : null;
+        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required) : null;
     }
 
     private static RuleDefinition? ParseRule(YamlNode node, string path, List<PolicyProblem> problems)

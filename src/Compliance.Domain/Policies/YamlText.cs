@@ -79,6 +79,23 @@ internal static class YamlText
         return null;
     }
 
+    /// <summary>A scalar that must be true or false; null (with a problem when it is something else) otherwise.</summary>
+    public static bool? Boolean(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        var text = Scalar(node, path, problems);
+        if (text is "true" or "false")
+        {
+            return text == "true";
+        }
+
+        if (text is not null)
+        {
+            problems.Add(new PolicyProblem(path, $"expected true or false, got '{text}'"));
+        }
+
+        return null;
+    }
+
     public static List<string>? Strings(YamlNode node, string path, List<PolicyProblem> problems)
     {
         if (node is YamlScalarNode { Value: null or "" })

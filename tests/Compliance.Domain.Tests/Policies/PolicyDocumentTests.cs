@@ -60,11 +60,13 @@ public sealed class PolicyDocumentTests
     }
 
     [Fact]
-    public void ExcludingTheBaseline_LeavesNoBlastRule()
+    public void TheBaseline_AppliesWithLocationSelectionOff()
     {
-        var policy = PolicyCompiler.Compile("profiles: { exclude: [BASE] }", "no-base", Effective, ProfileCatalog.BuiltIn).Policy!;
+        var policy = PolicyCompiler.Compile("profiles: { by_location: false, include: [IE] }", "by-hand", Effective, ProfileCatalog.BuiltIn).Policy!;
 
-        Assert.Empty(policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "IE", Zone = "Europe/Dublin" }, "A1")));
+        var account = ScenarioWorld.Account(new ScenarioAccount { Country = "IN", Zone = "Asia/Kolkata" }, "A1");
+        Assert.Equal(["BASE", "IE"], policy.ProfilesFor(account));
+        Assert.Single(policy.BlastLimitsFor(account));
     }
 
     [Theory]

@@ -97,4 +97,33 @@ public sealed class ProfileCatalogTests
         Assert.Contains("xx.yaml: rules[0].citation: every rule needs a citation", error.Message, StringComparison.Ordinal);
         Assert.Contains("xx.yaml: rules[1].kind: unknown rule kind 'no-such-kind'", error.Message, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void OnlyTheBaseline_IsRequired()
+    {
+        Assert.Equal(["BASE"], ProfileCatalog.BuiltIn.Profiles.Where(p => p.Required).Select(p => p.Id));
+    }
+
+    [Fact]
+    public void ProfileWhoseRequiredIsNotABoolean_IsRejected()
+    {
+        const string yaml = """
+            id: XX
+            title: Test
+            applies_to: ["*"]
+            required: always
+            version: "1"
+            rules:
+              - id: XX.hold
+                kind: flag-block
+                citation: "Nowhere"
+                description: Test.
+                severity: high
+                parameters: { flag: legal_hold }
+            """;
+
+        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
+
+        Assert.Contains("xx.yaml: required: expected true or false, got 'always'", error.Message, StringComparison.Ordinal);
+    }
 }

@@ -129,6 +129,49 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task ChineseAccount_ListingThreeEmergencyContacts_HasNoneCalled_UntilTheLenderCorrectsIt()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        // A lost borrower in China (the only number is invalid): at most two contacts the borrower typed in may be used.
+        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
+        Task<UpsertAccountResponse> RegisterAsync(int contacts) => registry.UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "CN-2",
+                BorrowerName = "Wang Fang",
+                Location = new Location { CountryCode = "CN", TimeZone = "Asia/Shanghai" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+86 138 0013 8001", Invalid = true } },
+                Parties =
+                {
+                    Enumerable.Range(1, contacts).Select(i => new Party
+                    {
+                        PartyId = $"contact-{i}",
+                        Role = PartyRole.EmergencyContact,
+                        ContactPoints = { new ContactPoint { Kind = ContactPointKind.Phone, Value = $"+86 139 0013 800{i}" } },
+                    }),
+                },
+            },
+        }, cancellationToken: Ct).ResponseAsync;
+        var ask = Call("CN-2", new Destination { PhoneNumber = "+86 139 0013 8001" });
+        ask.Purpose = ContactPurpose.LocateBorrower;
+
+        await RegisterAsync(3);
+        var listingThree = await AuthorizeAsync(gate, ask);
+        await RegisterAsync(2);
+        var listingTwo = await AuthorizeAsync(gate, ask);
+
+        Assert.Equal(Verdict.Deny, listingThree.Verdict);
+        var rule = Assert.Single(listingThree.Rules);
+        Assert.Equal("CN.borrower-supplied-contacts", rule.RuleId);
+        Assert.Contains("2021", rule.Citation, StringComparison.Ordinal);
+        Assert.Contains("lists 3 unrelated third parties", rule.Message, StringComparison.Ordinal);
+        Assert.Null(listingThree.NextAllowedAt);
+        Assert.Equal(Verdict.Allow, listingTwo.Verdict);
+    }
+
+    [Fact]
     public async Task EighthCallInSevenDays_IsDenied_WithTheEarliestAllowedTime()
     {
         var (server, gate) = await StartAsync();

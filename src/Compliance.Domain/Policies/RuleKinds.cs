@@ -123,6 +123,7 @@ internal static class RuleKinds
             Count("lost_wait_hours", Tighten.Higher, "24"),
             Count("lost_unreachable_days", Tighten.Higher, "3"),
         ], s => new ThirdPartyCheck(s)),
+        ["third-party-roster"] = new("third-party-roster", [Count("max_parties", Tighten.Lower)], s => new ThirdPartyRosterCheck(s)),
         ["once-per-third-party"] = new("once-per-third-party", [], s => new OncePerThirdPartyCheck(s)),
         ["address-book-blast"] = new("address-book-blast",
         [

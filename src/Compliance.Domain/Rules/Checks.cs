@@ -554,6 +554,36 @@ internal sealed class ThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
     }
 }
 
+/// <summary>
+/// A cap on the unrelated third parties an account may list at all (CN: the lending app may not read the borrower's
+/// address book; at most two contacts the borrower typed in). Which of a longer list the borrower supplied cannot be
+/// told, so while the account lists more, no unrelated party on it may be contacted: the lender corrects the account.
+/// </summary>
+internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly int _maxParties = setup.Int("max_parties");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (context.Destination.Class != DestinationClass.UnrelatedParty)
+        {
+            return;
+        }
+
+        var listed = 0;
+        foreach (var party in context.Account.Parties)
+        {
+            listed += party.Related ? 0 : 1;
+        }
+
+        if (listed > _maxParties)
+        {
+            Hit(ref hits, $"the account lists {listed} unrelated third parties where at most {_maxParties}, supplied by the borrower, may be used: "
+                + "no unrelated party on it may be contacted until the account lists no more", null);
+        }
+    }
+}
+
 /// <summary>At most one location communication with each third party, unless that party consented (US 1006.10).</summary>
 internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
 {

@@ -45,6 +45,7 @@ public sealed class ProfileCatalogTests
     [InlineData("US-WA.work-weekly", "RCW 19.16.250", "max_attempts", "1")]
     [InlineData("CN.effective-calls", "GB/T 45251-2025", "max_attempts", "3")]
     [InlineData("CN.unanswered-attempts", "CBA guideline 2026", "max_attempts", "6")]
+    [InlineData("CN.borrower-supplied-contacts", "National-standard practice guide 2019; necessary-data rules 2021", "max_parties", "2")]
     [InlineData("IN-RBI.hours", "India (RBI, 2022)", "end", "19:00")]
     [InlineData("IE.hours", "Consumer Credit Act 1995 s.46", "weekdays", "mon,tue,wed,thu,fri,sat")]
     public void BuiltInRule_CarriesTheCitationAndValueOfItsSource(string ruleId, string citation, string parameter, string value)
@@ -60,6 +61,7 @@ public sealed class ProfileCatalogTests
     [InlineData("CN.effective-calls", "max_attempts")]
     [InlineData("CN.unanswered-attempts", "max_attempts")]
     [InlineData("CN.hours", "end")]
+    [InlineData("CN.borrower-supplied-contacts", "max_parties")]
     public void ReprintedValues_AreCorrectable(string ruleId, string parameter)
     {
         var rule = ProfileCatalog.BuiltIn.Profiles.SelectMany(p => p.Rules).Single(r => r.Id == ruleId);

@@ -47,6 +47,8 @@ public sealed class ScenarioAccount
     public List<ScenarioFlag>? Flags { get; set; }
     public List<string>? Profiles { get; set; }
     public List<ScenarioTimeRange>? Inconvenient { get; set; }
+    /// <summary>More unrelated parties registered on the account, besides friend and colleague (each a friend with one mobile number).</summary>
+    public List<string>? MoreParties { get; set; }
 }
 
 public sealed class ScenarioFlag
@@ -99,7 +101,8 @@ public sealed class ScenarioExpectation
 /// <summary>
 /// Turns a scenario into domain objects. Every account has the same registered destinations, named in the files:
 /// own points mobile, home, work, other; related parties spouse and attorney; unrelated parties friend (who has a
-/// second number, friend-2) and colleague; anything else (e.g. "unknown") is a number registered nowhere.
+/// second number, friend-2) and colleague, and those an account names in more_parties; anything else (e.g. "unknown")
+/// is a number registered nowhere.
 /// </summary>
 public static class ScenarioWorld
 {
@@ -118,13 +121,14 @@ public static class ScenarioWorld
         Flags = own?.Flags ?? defaults.Flags,
         Profiles = own?.Profiles ?? defaults.Profiles,
         Inconvenient = own?.Inconvenient ?? defaults.Inconvenient,
+        MoreParties = own?.MoreParties ?? defaults.MoreParties,
     };
 
     public static Account Account(ScenarioAccount spec, string accountId)
     {
         var invalid = spec.Invalid ?? [];
         var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))).ToList();
-        var parties = PartyKeys.Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
+        var parties = PartyKeys.Concat((spec.MoreParties ?? []).Select(key => (Key: key, Role: PartyRole.Friend))).Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
             ? [Point(p.Key, ContactPointUse.Mobile, false), Point("friend-2", ContactPointUse.Work, false)]
             : [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
         var flags = (spec.Flags ?? []).Select((f, i) => new Flag(

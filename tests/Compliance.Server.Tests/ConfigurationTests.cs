@@ -33,4 +33,31 @@ public sealed class ConfigurationTests
 
         Assert.True(result.Succeeded, result.FailureMessage);
     }
+
+    [Theory]
+    [InlineData("800.00:00:00", false)]
+    [InlineData("1095.00:00:00", false)]
+    [InlineData("1096.00:00:00", true)]
+    [InlineData("3650.00:00:00", true)]
+    public void Retention_IsAtLeastTheLongestRecordKeepingPeriodOfTheProfiles(string retention, bool valid)
+    {
+        var validator = new ComplianceOptionsValidator(new HostingEnvironment { EnvironmentName = Environments.Development }, new ConfigurationBuilder().Build());
+        var options = new ComplianceOptions();
+        options.Audit.Retention = TimeSpan.Parse(retention, System.Globalization.CultureInfo.InvariantCulture);
+
+        var result = validator.Validate(null, options);
+
+        Assert.Equal(valid, result.Succeeded);
+        if (!valid)
+        {
+            Assert.Contains("Compliance:Audit:Retention must be at least 1096.00:00:00: US-REGF keeps records 1096 days", result.FailureMessage, StringComparison.Ordinal);
+            Assert.Contains("12 CFR 1006.100", result.FailureMessage, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Retention_Unset_IsTheLongestRecordKeepingPeriodOfTheProfiles()
+    {
+        Assert.Equal(TimeSpan.FromDays(1096), new ComplianceOptions().Audit.RetentionPeriod(Compliance.Domain.Policies.ProfileCatalog.BuiltIn));
+    }
 }

@@ -5,7 +5,7 @@ namespace Compliance.Domain.Policies;
 /// <summary>
 /// A named rule set (a law or guideline) with the places it applies to. A <see cref="Required"/> profile applies
 /// wherever it says it does, whatever the lender's policy: a lender may tighten its rules or watch one in shadow
-/// mode, but not exclude the profile.
+/// mode, but not exclude the profile. <see cref="Records"/> is the profile's record-keeping period, if it sets one.
 /// </summary>
 public sealed record Profile(
     string Id,
@@ -13,7 +13,11 @@ public sealed record Profile(
     IReadOnlyList<string> AppliesTo,
     string Version,
     IReadOnlyList<RuleDefinition> Rules,
-    bool Required = false);
+    bool Required = false,
+    RecordKeeping? Records = null);
+
+/// <summary>How long a law keeps collection records: at least <see cref="KeepDays"/> days after the last activity on the debt.</summary>
+public sealed record RecordKeeping(int KeepDays, string Citation);
 
 /// <summary>
 /// One rule of a profile as data: its kind (implemented in code), citation and parameters. Parameters are kept in

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Compliance.Domain.Rules;
 using YamlDotNet.RepresentationModel;
 
@@ -21,6 +22,12 @@ public sealed class ProfileCatalog
     public IReadOnlyList<Profile> Profiles { get; }
 
     public Profile? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>
+    /// The profile that keeps records longest (null when none sets a period): the least time a store that keeps
+    /// every lender's records under one period may keep them.
+    /// </summary>
+    public Profile? KeepsRecordsLongest => Profiles.Where(p => p.Records is not null).MaxBy(p => p.Records!.KeepDays);
 
     /// <summary>Builds a catalog from profile documents (name, YAML text); throws listing every problem when any is invalid.</summary>
     public static ProfileCatalog Load(IEnumerable<(string Name, string Yaml)> documents)
@@ -73,6 +80,7 @@ public sealed class ProfileCatalog
 
         string id = "", title = "", version = "";
         var required = false;
+        RecordKeeping? records = null;
         List<string> appliesTo = [];
         var rules = new List<RuleDefinition>();
         foreach (var (key, node) in YamlText.Entries(map))
@@ -85,6 +93,7 @@ public sealed class ProfileCatalog
                 case "version": version = YamlText.Scalar(node, path, problems) ?? ""; break;
                 case "applies_to": appliesTo = YamlText.Strings(node, path, problems) ?? []; break;
                 case "required": required = YamlText.Boolean(node, path, problems) ?? false; break;
+                case "records": records = ParseRecords(node, path, problems); break;
                 case "rules":
                     if (node is YamlSequenceNode sequence)
                     {
@@ -116,7 +125,52 @@ public sealed class ProfileCatalog
             problems.Add(new PolicyProblem($"{name}: rules", $"rule id '{rule.Id}' must start with '{id}.'"));
         }
 
-        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required) : null;
+        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required, records) : null;
+    }
+
+    /// <summary><c>records: { keep_days: 1096, citation: "..." }</c>: both required, at least one day.</summary>
+    private static RecordKeeping? ParseRecords(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        if (YamlText.Mapping(node, path, problems) is not { } map)
+        {
+            return null;
+        }
+
+        var before = problems.Count;
+        int? days = null;
+        var citation = "";
+        foreach (var (key, value) in YamlText.Entries(map))
+        {
+            var at = $"{path}.{key}";
+            switch (key)
+            {
+                case "keep_days":
+                    if (int.TryParse(YamlText.Scalar(value, at, problems), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d >= 1)
+                    {
+                        days = d;
+                    }
+                    else
+                    {
+                        problems.Add(new PolicyProblem(at, "expected a whole number of days, at least 1"));
+                    }
+
+                    break;
+                case "citation": citation = YamlText.Scalar(value, at, problems) ?? ""; break;
+                default: problems.Add(new PolicyProblem(at, "unknown key; expected keep_days or citation")); break;
+            }
+        }
+
+        if (days is null && problems.Count == before)
+        {
+            problems.Add(new PolicyProblem($"{path}.keep_days", "how long records are kept is required"));
+        }
+
+        if (citation.Length == 0)
+        {
+            problems.Add(new PolicyProblem($"{path}.citation", "a record-keeping period needs a citation"));
+        }
+
+        return problems.Count == before ? new RecordKeeping(days!.Value, citation) : null;
     }
 
     private static RuleDefinition? ParseRule(YamlNode node, string path, List<PolicyProblem> problems)

@@ -1,3 +1,4 @@
+using Compliance.Domain.Policies;
 using Compliance.Domain.Ledger;
 using Compliance.Server.Configuration;
 using Compliance.Storage;
@@ -8,7 +9,8 @@ namespace Compliance.Server.Audit;
 
 /// <summary>
 /// Removes the oldest ledger entries once the retention period has passed after the last activity on their account
-/// (Regulation F: 3 years after the last collection activity on the debt; China: at least 2 years). The chain can only
+/// (by default the longest record-keeping period of the profiles: Regulation F's 3 years after the last collection
+/// activity on the debt). The chain can only
 /// lose a prefix, so the purge stops at the first entry that must stay. Before removing, it signs an anchor at the
 /// last removed entry, so the remaining chain still verifies from there and a later cut is still detected.
 /// </summary>
@@ -20,7 +22,7 @@ internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOp
 
     public async Task<int> PurgeAsync(DateTimeOffset now, CancellationToken ct)
     {
-        var cutoff = now - options.Value.Audit.Retention;
+        var cutoff = now - options.Value.Audit.RetentionPeriod(ProfileCatalog.BuiltIn);
         var removed = 0;
         foreach (var lender in await store.LedgerLendersAsync(ct))
         {

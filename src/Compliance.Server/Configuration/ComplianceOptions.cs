@@ -1,3 +1,4 @@
+using Compliance.Domain.Policies;
 using Microsoft.Extensions.Options;
 
 namespace Compliance.Server.Configuration;
@@ -124,9 +125,17 @@ public sealed class AuditOptions
     /// <summary>How often each lender's chain head is signed.</summary>
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Ledger entries older than this are purged (3 years: Regulation F keeps evidence 3 years after the last
-    /// collection activity; China's credit-card rules at least 2).</summary>
-    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(3 * 365 + 1);
+    /// <summary>
+    /// Ledger entries are purged once this long has passed after the last activity on their account. Default, and
+    /// least: the longest record-keeping period of the built-in profiles (the <c>records</c> of each profile's YAML;
+    /// Regulation F's 3 years after the last collection activity, 1096 days), because one period applies to every
+    /// lender's records whatever law their accounts fall under.
+    /// </summary>
+    public TimeSpan? Retention { get; set; }
+
+    /// <summary>The period in force: <see cref="Retention"/>, else the longest record-keeping period of the profiles.</summary>
+    public TimeSpan RetentionPeriod(ProfileCatalog catalog) =>
+        Retention ?? TimeSpan.FromDays(catalog.KeepsRecordsLongest?.Records!.KeepDays ?? 0);
 
     /// <summary>Quartz cron expression of the retention purge (default: daily at 03:00 UTC).</summary>
     public string PurgeSchedule { get; set; } = "0 0 3 * * ?";
@@ -211,9 +220,10 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
             problems.Add("Compliance:Audit:SigningKey is required outside Development (PEM of an ECDSA P-256 private key, e.g. `openssl ecparam -name prime256v1 -genkey | openssl pkcs8 -topk8 -nocrypt`).");
         }
 
-        if (options.Audit.Retention < TimeSpan.FromDays(730))
+        if (ProfileCatalog.BuiltIn.KeepsRecordsLongest is { Records: { } records } longest && options.Audit.Retention < TimeSpan.FromDays(records.KeepDays))
         {
-            problems.Add("Compliance:Audit:Retention must be at least 730.00:00:00 (China requires collection records to be kept at least 2 years).");
+            problems.Add($"Compliance:Audit:Retention must be at least {TimeSpan.FromDays(records.KeepDays):c}: {longest.Id} keeps records {records.KeepDays} days "
+                + $"after the last activity on the debt ({records.Citation}), and one period applies to every lender's records. Leave it unset for that least period.");
         }
 
         if (options.Audit.CheckpointInterval <= TimeSpan.Zero)

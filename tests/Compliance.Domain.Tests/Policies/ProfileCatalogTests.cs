@@ -128,4 +128,42 @@ public sealed class ProfileCatalogTests
 
         Assert.Contains("xx.yaml: required: expected true or false, got 'always'", error.Message, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("US-REGF", 1096, "12 CFR 1006.100")]
+    [InlineData("CN", 730, "CBRC 2011 credit-card rules, art. 68")]
+    public void RecordKeepingPeriods_AreProfileData_WithTheirSource(string id, int days, string citation)
+    {
+        Assert.Equal(new RecordKeeping(days, citation), ProfileCatalog.BuiltIn.Find(id)!.Records);
+    }
+
+    [Fact]
+    public void TheLongestRecordKeepingPeriod_IsRegulationFs()
+    {
+        Assert.Equal("US-REGF", ProfileCatalog.BuiltIn.KeepsRecordsLongest?.Id);
+    }
+
+    [Fact]
+    public void RecordKeepingWithoutCitationOrDays_IsRejected()
+    {
+        const string yaml = """
+            id: XX
+            title: Test
+            applies_to: [XX]
+            version: "1"
+            records: { keep_days: 0 }
+            rules:
+              - id: XX.hold
+                kind: flag-block
+                citation: "Nowhere"
+                description: Test.
+                severity: high
+                parameters: { flag: legal_hold }
+            """;
+
+        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
+
+        Assert.Contains("xx.yaml: records.keep_days: expected a whole number of days, at least 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("xx.yaml: records.citation: a record-keeping period needs a citation", error.Message, StringComparison.Ordinal);
+    }
 }

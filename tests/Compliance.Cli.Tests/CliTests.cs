@@ -75,4 +75,19 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
         Assert.True(code == 0, stdout + stderr);
         Assert.Contains("VALID", stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task PolicyProfile_SaysTheBaselineIsRequired_AndHowLongALawKeepsRecords()
+    {
+        var baseline = await RunAsync("policy", "profile", "BASE");
+        var regulationF = await RunAsync("policy", "profile", "US-REGF");
+        await File.WriteAllTextAsync(Path.Combine(server.DataDirectory, "no-base.yaml"), "profiles: { exclude: [BASE] }\n", TestContext.Current.CancellationToken);
+        var excluding = await RunAsync("policy", "validate", Path.Combine(server.DataDirectory, "no-base.yaml"));
+
+        Assert.Equal(0, baseline.ExitCode);
+        Assert.Contains("(required: a policy cannot exclude it)", baseline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("1096 days after the last activity on the debt (12 CFR 1006.100)", regulationF.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, excluding.ExitCode);
+        Assert.Contains("profiles.exclude[0]: profile 'BASE' applies to every account and cannot be excluded", excluding.Stdout + excluding.Stderr, StringComparison.Ordinal);
+    }
 }

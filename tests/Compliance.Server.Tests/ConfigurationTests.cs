@@ -35,6 +35,7 @@ public sealed class ConfigurationTests
     }
 
     [Theory]
+    [InlineData("00:00:00", false)]
     [InlineData("800.00:00:00", false)]
     [InlineData("1095.00:00:00", false)]
     [InlineData("1096.00:00:00", true)]

@@ -115,9 +115,7 @@ public sealed class ContactGateTests
         {
             // Within the reservations' life: an allowed contact not confirmed in time is released, and no longer counts.
             server.Clock.Advance(TimeSpan.FromSeconds(30));
-            var ask = Call("IE-1", new Destination { PhoneNumber = $"+353 85 555 010{i}" });
-            ask.Purpose = ContactPurpose.LocateBorrower;
-            decisions.Add(await AuthorizeAsync(gate, ask));
+            decisions.Add(await AuthorizeAsync(gate, LocateCall("IE-1", $"+353 85 555 010{i}")));
         }
 
         Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Allow, Verdict.Deny], decisions.Select(d => d.Verdict));
@@ -133,9 +131,47 @@ public sealed class ContactGateTests
     {
         var (server, gate) = await StartAsync();
         await using var _ = server;
-        // A lost borrower in China (the only number is invalid): at most two contacts the borrower typed in may be used.
-        var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem));
-        Task<UpsertAccountResponse> RegisterAsync(int contacts) => registry.UpsertAccountAsync(new UpsertAccountRequest
+
+        await RegisterLostChineseBorrowerAsync(server, contacts: 3);
+        var listingThree = await AuthorizeAsync(gate, LocateCall("CN-2", "+86 139 0013 8001"));
+        await RegisterLostChineseBorrowerAsync(server, contacts: 2);
+        var listingTwo = await AuthorizeAsync(gate, LocateCall("CN-2", "+86 139 0013 8001"));
+
+        Assert.Equal(Verdict.Deny, listingThree.Verdict);
+        var rule = Assert.Single(listingThree.Rules);
+        Assert.Equal("CN.borrower-supplied-contacts", rule.RuleId);
+        Assert.Contains("2021", rule.Citation, StringComparison.Ordinal);
+        Assert.Contains("lists 3 unrelated third parties", rule.Message, StringComparison.Ordinal);
+        Assert.Null(listingThree.NextAllowedAt);
+        Assert.Equal(Verdict.Allow, listingTwo.Verdict);
+    }
+
+    [Fact]
+    public async Task PreviewPolicy_OfTheSameDocument_ChangesNothing_WhenOnlyTheRegistryChangedSince()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        await RegisterLostChineseBorrowerAsync(server, contacts: 2);
+        Assert.Equal(Verdict.Allow, (await AuthorizeAsync(gate, LocateCall("CN-2", "+86 139 0013 8001"))).Verdict);
+        // Since then the lender listed a third contact: under today's account, both the policy in force and the same
+        // document deny the replayed call, which the document itself does not change.
+        await RegisterLostChineseBorrowerAsync(server, contacts: 3);
+
+        var preview = await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.ComplianceOfficer)).PreviewPolicyAsync(new PreviewPolicyRequest
+        {
+            Document = "",
+            PeriodStart = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(-1)),
+            PeriodEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(1)),
+        }, cancellationToken: Ct);
+
+        Assert.Equal(1, preview.DecisionsReplayed);
+        Assert.Equal(0, preview.NewlyDenied);
+        Assert.Empty(preview.NewlyDeniedByRule);
+    }
+
+    /// <summary>A borrower in China whose only number is invalid (so lost), with the given number of emergency contacts.</summary>
+    private static Task<UpsertAccountResponse> RegisterLostChineseBorrowerAsync(GateFixture server, int contacts) =>
+        new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem)).UpsertAccountAsync(new UpsertAccountRequest
         {
             Account = new Account
             {
@@ -154,21 +190,12 @@ public sealed class ContactGateTests
                 },
             },
         }, cancellationToken: Ct).ResponseAsync;
-        var ask = Call("CN-2", new Destination { PhoneNumber = "+86 139 0013 8001" });
-        ask.Purpose = ContactPurpose.LocateBorrower;
 
-        await RegisterAsync(3);
-        var listingThree = await AuthorizeAsync(gate, ask);
-        await RegisterAsync(2);
-        var listingTwo = await AuthorizeAsync(gate, ask);
-
-        Assert.Equal(Verdict.Deny, listingThree.Verdict);
-        var rule = Assert.Single(listingThree.Rules);
-        Assert.Equal("CN.borrower-supplied-contacts", rule.RuleId);
-        Assert.Contains("2021", rule.Citation, StringComparison.Ordinal);
-        Assert.Contains("lists 3 unrelated third parties", rule.Message, StringComparison.Ordinal);
-        Assert.Null(listingThree.NextAllowedAt);
-        Assert.Equal(Verdict.Allow, listingTwo.Verdict);
+    private static ContactRequest LocateCall(string account, string phone)
+    {
+        var call = Call(account, new Destination { PhoneNumber = phone });
+        call.Purpose = ContactPurpose.LocateBorrower;
+        return call;
     }
 
     [Fact]
@@ -372,6 +399,24 @@ public sealed class ContactGateTests
         Assert.Equal("1", put.Policy.Version);
         Assert.Equal([Verdict.Allow, Verdict.Allow, Verdict.Deny], decisions.Select(d => d.Verdict));
         Assert.All(decisions, d => Assert.Equal("1", d.PolicyVersion));
+    }
+
+    [Fact]
+    public async Task StoredPolicyThatExcludedTheBaseline_StaysInForce_WithTheBaselineApplied()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        // Stored before BASE was required: its exclusion is overruled, and the rest of the version (a blocked date) holds.
+        const string document = "profiles: { exclude: [BASE] }\nblocked_dates: [ { date: 2026-11-27, regions: [US], reason: Thanksgiving } ]\n";
+        await server.Get<Compliance.Storage.IComplianceStore>().AddPolicyAsync("demo", document, T0.AddHours(-1), T0.AddHours(-1), "an older release", Ct);
+        await server.Get<PolicyRegistry>().RefreshAsync(Ct);
+
+        var decision = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal("1", decision.PolicyVersion);
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Contains("Thanksgiving", Assert.Single(decision.Rules).Message, StringComparison.Ordinal);
+        Assert.Contains("BASE", decision.Profiles);
     }
 
     [Fact]

@@ -56,8 +56,9 @@ internal static class PolicyCommands
                 TextTable.WriteProperties(w,
                     ("profile", p.ProfileId),
                     ("title", p.Title),
-                    ("applies to", string.Join(" ", p.AppliesTo)),
-                    ("version", p.Version));
+                    ("applies to", string.Join(" ", p.AppliesTo) + (p.Required ? " (required: a policy cannot exclude it)" : "")),
+                    ("version", p.Version),
+                    ("records kept", p.Records is { } records ? $"{records.KeepDays} days after the last activity on the debt ({records.Citation})" : "-"));
                 var rules = new TextTable("RULE", "CITATION", "PARAMETERS", "SHADOW", "DESCRIPTION");
                 foreach (var r in p.Rules)
                 {

@@ -22,9 +22,22 @@ namespace Compliance.Domain.Policies;
 public static class PolicyCompiler
 {
     /// <summary>Compiles <paramref name="document"/>; null or empty means the default policy (profiles by location, nothing overridden).</summary>
-    public static PolicyCompileResult Compile(string? document, string version, DateTimeOffset effectiveAt, ProfileCatalog catalog)
+    public static PolicyCompileResult Compile(string? document, string version, DateTimeOffset effectiveAt, ProfileCatalog catalog) =>
+        Compile(document, version, effectiveAt, catalog, stored: false);
+
+    /// <summary>
+    /// Compiles a document stored before the catalog made a profile required: excluding that profile was allowed when
+    /// it was stored, so instead of the whole version being set aside (its blocked dates and tightened limits with it),
+    /// the exclusion is overruled (the profile applies) and reported in <see cref="PolicyCompileResult.Overruled"/>.
+    /// Every other problem still rejects the version.
+    /// </summary>
+    public static PolicyCompileResult CompileStored(string? document, string version, DateTimeOffset effectiveAt, ProfileCatalog catalog) =>
+        Compile(document, version, effectiveAt, catalog, stored: true);
+
+    private static PolicyCompileResult Compile(string? document, string version, DateTimeOffset effectiveAt, ProfileCatalog catalog, bool stored)
     {
         var problems = new List<PolicyProblem>();
+        var overruled = new List<PolicyProblem>();
         var byLocation = true;
         List<string> include = [], exclude = [], shadow = [], enforce = [];
         var overrides = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
@@ -39,7 +52,7 @@ public static class PolicyCompiler
             {
                 switch (key)
                 {
-                    case "profiles": ReadProfiles(node, catalog, problems, ref byLocation, include, exclude); break;
+                    case "profiles": ReadProfiles(node, catalog, problems, stored ? overruled : problems, ref byLocation, include, exclude); break;
                     case "overrides": ReadOverrides(node, rules, problems, overrides); break;
                     case "shadow": RuleIds(node, key, rules, problems, shadow); break;
                     case "enforce": RuleIds(node, key, rules, problems, enforce); break;
@@ -78,7 +91,7 @@ public static class PolicyCompiler
         }
 
         var policy = new CompiledPolicy(version, effectiveAt, catalog.Profiles, checks, byLocation, include, exclude, blocked, keepBodies);
-        return new PolicyCompileResult(policy, []);
+        return new PolicyCompileResult(policy, [], overruled);
     }
 
     private static void ReadEvidence(YamlNode node, List<PolicyProblem> problems, ref bool keepBodies)
@@ -104,7 +117,8 @@ public static class PolicyCompiler
         }
     }
 
-    private static void ReadProfiles(YamlNode node, ProfileCatalog catalog, List<PolicyProblem> problems,
+    /// <param name="requiredExcluded">Where an exclusion of a required profile is reported (it is never applied).</param>
+    private static void ReadProfiles(YamlNode node, ProfileCatalog catalog, List<PolicyProblem> problems, List<PolicyProblem> requiredExcluded,
         ref bool byLocation, List<string> include, List<string> exclude)
     {
         if (YamlText.Mapping(node, "profiles", problems) is not { } map)
@@ -124,18 +138,20 @@ public static class PolicyCompiler
                     var ids = YamlText.Strings(value, path, problems) ?? [];
                     for (var i = 0; i < ids.Count; i++)
                     {
-                        if (catalog.Find(ids[i]) is not { } profile)
+                        var profile = catalog.Find(ids[i]);
+                        if (profile is null)
                         {
                             problems.Add(new PolicyProblem($"{path}[{i}]", $"unknown profile '{ids[i]}'"));
                         }
                         else if (key == "exclude" && profile.Required)
                         {
-                            problems.Add(new PolicyProblem($"{path}[{i}]",
+                            requiredExcluded.Add(new PolicyProblem($"{path}[{i}]",
                                 $"profile '{profile.Id}' applies to every account and cannot be excluded; tighten its rules in overrides or list a rule under shadow"));
+                            continue;
                         }
-                    }
 
-                    (key == "include" ? include : exclude).AddRange(ids);
+                        (key == "include" ? include : exclude).Add(ids[i]);
+                    }
                     break;
                 default:
                     problems.Add(new PolicyProblem(path, "unknown key; expected by_location, include or exclude"));

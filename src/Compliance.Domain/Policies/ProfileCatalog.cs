@@ -145,7 +145,12 @@ public sealed class ProfileCatalog
             switch (key)
             {
                 case "keep_days":
-                    if (int.TryParse(YamlText.Scalar(value, at, problems), NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d >= 1)
+                    if (YamlText.Scalar(value, at, problems) is not { } text)
+                    {
+                        break;
+                    }
+
+                    if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var d) && d >= 1)
                     {
                         days = d;
                     }

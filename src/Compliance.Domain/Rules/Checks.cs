@@ -578,8 +578,8 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
 
         if (listed > _maxParties)
         {
-            Hit(ref hits, $"the account lists {listed} unrelated third parties where at most {_maxParties}, supplied by the borrower, may be used: "
-                + "no unrelated party on it may be contacted until the account lists no more", null);
+            Hit(ref hits, $"the account lists {listed} unrelated third parties where at most {_maxParties} contacts supplied by the borrower may be used: "
+                + $"none of them may be contacted until the account lists at most {_maxParties}", null);
         }
     }
 }

@@ -1,5 +1,5 @@
-using Compliance.Domain.Policies;
 using Compliance.Domain.Ledger;
+using Compliance.Domain.Policies;
 using Compliance.Server.Configuration;
 using Compliance.Storage;
 using Microsoft.Extensions.Options;

@@ -135,7 +135,9 @@ public sealed class AuditOptions
 
     /// <summary>The period in force: <see cref="Retention"/>, else the longest record-keeping period of the profiles.</summary>
     public TimeSpan RetentionPeriod(ProfileCatalog catalog) =>
-        Retention ?? TimeSpan.FromDays(catalog.KeepsRecordsLongest?.Records!.KeepDays ?? 0);
+        Retention ?? (catalog.KeepsRecordsLongest?.Records is { } records
+            ? TimeSpan.FromDays(records.KeepDays)
+            : throw new InvalidOperationException("No profile sets a record-keeping period, and Compliance:Audit:Retention is not set."));
 
     /// <summary>Quartz cron expression of the retention purge (default: daily at 03:00 UTC).</summary>
     public string PurgeSchedule { get; set; } = "0 0 3 * * ?";
@@ -220,7 +222,14 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
             problems.Add("Compliance:Audit:SigningKey is required outside Development (PEM of an ECDSA P-256 private key, e.g. `openssl ecparam -name prime256v1 -genkey | openssl pkcs8 -topk8 -nocrypt`).");
         }
 
-        if (ProfileCatalog.BuiltIn.KeepsRecordsLongest is { Records: { } records } longest && options.Audit.Retention < TimeSpan.FromDays(records.KeepDays))
+        if (ProfileCatalog.BuiltIn.KeepsRecordsLongest is not { Records: { } records } longest)
+        {
+            if (options.Audit.Retention is not { } set || set <= TimeSpan.Zero)
+            {
+                problems.Add("Compliance:Audit:Retention must be set to a positive period: no profile sets how long records are kept.");
+            }
+        }
+        else if (options.Audit.Retention < TimeSpan.FromDays(records.KeepDays))
         {
             problems.Add($"Compliance:Audit:Retention must be at least {TimeSpan.FromDays(records.KeepDays):c}: {longest.Id} keeps records {records.KeepDays} days "
                 + $"after the last activity on the debt ({records.Citation}), and one period applies to every lender's records. Leave it unset for that least period.");

@@ -9,15 +9,17 @@ namespace Compliance.Server.Gate;
 internal sealed record PreviewResult(long Replayed, long NewlyDenied, long NewlyAllowed, IReadOnlyDictionary<string, long> NewlyDeniedByRule);
 
 /// <summary>
-/// Replays the gate decisions recorded in a period under a candidate policy, each against the history the gate saw
-/// then (the attempts before it), and counts the contacts whose answer would change. Accounts are taken as they are
-/// now; decisions the gate could not make (failed closed) are skipped.
+/// Replays the gate decisions recorded in a period under the policy in force and under a candidate, each against the
+/// history the gate saw then (the attempts before it), and counts the contacts whose answer the candidate changes.
+/// Both see the same inputs (accounts as they are now, the profiles as they are now), so only the document's change
+/// is counted, not what changed in the registry or the built-in profiles since; decisions the gate could not make
+/// (failed closed) are skipped.
 /// </summary>
 internal sealed class PolicyPreview(IComplianceStore store, AccountCache accounts)
 {
     public const int MaxDecisions = 100_000;
 
-    public async Task<PreviewResult> RunAsync(string lenderId, CompiledPolicy candidate, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
+    public async Task<PreviewResult> RunAsync(string lenderId, CompiledPolicy inForce, CompiledPolicy candidate, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         var decisions = await store.DecisionsAsync(lenderId, from, to, MaxDecisions, ct);
         var histories = new Dictionary<string, IReadOnlyList<Attempt>>(StringComparer.Ordinal);
@@ -34,14 +36,17 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
 
             if (!histories.TryGetValue(account.BorrowerId, out var history))
             {
-                history = await store.HistoryAsync(lenderId, account.BorrowerId, from - candidate.Lookback, ct);
+                history = await store.HistoryAsync(lenderId, account.BorrowerId, from - (candidate.Lookback > inForce.Lookback ? candidate.Lookback : inForce.Lookback), ct);
                 histories[account.BorrowerId] = history;
             }
 
             var before = history.Where(a => a.At < d.EvaluatedAt).ToList();
-            var result = candidate.Evaluate(new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, DestinationResolver.ByHash(account, d.DestinationHash).Destination, d.EvaluatedAt, collector.Active), before, findNext: false);
+            var contact = new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose,
+                DestinationResolver.ByHash(account, d.DestinationHash).Destination, d.EvaluatedAt, collector.Active);
+            var current = inForce.Evaluate(contact, before, findNext: false);
+            var result = candidate.Evaluate(contact, before, findNext: false);
             replayed++;
-            if (d.Allowed && !result.Allowed)
+            if (current.Allowed && !result.Allowed)
             {
                 denied++;
                 foreach (var hit in result.Hits.Where(h => !h.Shadow))
@@ -49,7 +54,7 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
                     byRule[hit.RuleId] = byRule.GetValueOrDefault(hit.RuleId) + 1;
                 }
             }
-            else if (!d.Allowed && result.Allowed)
+            else if (!current.Allowed && result.Allowed)
             {
                 allowed++;
             }

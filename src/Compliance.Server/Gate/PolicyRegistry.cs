@@ -79,11 +79,16 @@ internal sealed class PolicyRegistry(IPolicyStore store, ILogger<PolicyRegistry>
 
     private CompiledPolicy? Compile(StoredPolicy p)
     {
-        var result = PolicyCompiler.Compile(p.Document, p.Version.ToString(), p.EffectiveAt, ProfileCatalog.BuiltIn);
+        var result = PolicyCompiler.CompileStored(p.Document, p.Version.ToString(), p.EffectiveAt, ProfileCatalog.BuiltIn);
         if (result.Policy is null)
         {
             logger.LogError("Policy version {Version} of lender {Lender} no longer compiles and is skipped: {Problems}",
                 p.Version, p.LenderId, string.Join("; ", result.Problems.Select(x => $"{x.Path}: {x.Message}")));
+        }
+        else if (result.Overruled is { Count: > 0 } overruled)
+        {
+            logger.LogWarning("Policy version {Version} of lender {Lender} is in force without what the profiles no longer allow: {Overruled}",
+                p.Version, p.LenderId, string.Join("; ", overruled.Select(x => $"{x.Path}: {x.Message}")));
         }
 
         return result.Policy;

@@ -76,7 +76,8 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         var to = Proto.Time(request.PeriodEnd) ?? now;
         Validate.Period(from, to);
         var compiled = CompileOrThrow(request.Document, "preview", from);
-        var result = await preview.RunAsync(context.Caller().Lender, compiled, from, to, context.CancellationToken);
+        var lender = context.Caller().Lender;
+        var result = await preview.RunAsync(lender, registry.For(lender, now), compiled, from, to, context.CancellationToken);
         var response = new PreviewPolicyResponse { DecisionsReplayed = result.Replayed, NewlyDenied = result.NewlyDenied, NewlyAllowed = result.NewlyAllowed };
         response.NewlyDeniedByRule.Add(result.NewlyDeniedByRule.ToDictionary());
         return response;
@@ -93,7 +94,14 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
 
     private static Api.V1.Profile ToProto(Model.Profile p)
     {
-        var profile = new Api.V1.Profile { ProfileId = p.Id, Title = p.Title, Version = p.Version };
+        var profile = new Api.V1.Profile
+        {
+            ProfileId = p.Id,
+            Title = p.Title,
+            Version = p.Version,
+            Required = p.Required,
+            Records = p.Records is { } records ? new RecordKeeping { KeepDays = records.KeepDays, Citation = records.Citation } : null,
+        };
         profile.AppliesTo.AddRange(p.AppliesTo);
         profile.Rules.AddRange(p.Rules.Select(r =>
         {

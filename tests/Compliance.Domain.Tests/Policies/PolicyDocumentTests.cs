@@ -69,6 +69,23 @@ public sealed class PolicyDocumentTests
         Assert.Single(policy.BlastLimitsFor(account));
     }
 
+    [Fact]
+    public void StoredDocumentThatExcludedTheBaseline_CompilesWithTheBaseline_AndSaysSo()
+    {
+        const string document = "profiles: { exclude: [BASE, US-MA] }\nevidence: { keep_message_bodies: true }";
+
+        var fresh = PolicyCompiler.Compile(document, "1", Effective, ProfileCatalog.BuiltIn);
+        var stored = PolicyCompiler.CompileStored(document, "1", Effective, ProfileCatalog.BuiltIn);
+
+        Assert.False(fresh.Ok);
+        Assert.Equal("profiles.exclude[0]", Assert.Single(fresh.Problems).Path);
+        Assert.True(stored.Ok);
+        Assert.Equal("profiles.exclude[0]", Assert.Single(stored.Overruled!).Path);
+        Assert.True(stored.Policy!.KeepMessageBodies);
+        var account = ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "US-MA", Zone = "America/New_York" }, "A1");
+        Assert.Equal(["BASE", "US-REGF"], stored.Policy.ProfilesFor(account));
+    }
+
     [Theory]
     [InlineData(null)]
     [InlineData("")]

@@ -131,7 +131,7 @@ public sealed class ProfileCatalogTests
 
     [Theory]
     [InlineData("US-REGF", 1096, "12 CFR 1006.100")]
-    [InlineData("CN", 730, "CBRC 2011 credit-card rules, art. 68")]
+    [InlineData("CN", 731, "CBRC 2011 credit-card rules, art. 68")]
     public void RecordKeepingPeriods_AreProfileData_WithTheirSource(string id, int days, string citation)
     {
         Assert.Equal(new RecordKeeping(days, citation), ProfileCatalog.BuiltIn.Find(id)!.Records);
@@ -165,5 +165,28 @@ public sealed class ProfileCatalogTests
 
         Assert.Contains("xx.yaml: records.keep_days: expected a whole number of days, at least 1", error.Message, StringComparison.Ordinal);
         Assert.Contains("xx.yaml: records.citation: a record-keeping period needs a citation", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RecordKeepingWithoutDays_IsRejected_Once()
+    {
+        const string yaml = """
+            id: XX
+            title: Test
+            applies_to: [XX]
+            version: "1"
+            records: { citation: "Nowhere" }
+            rules:
+              - id: XX.hold
+                kind: flag-block
+                citation: "Nowhere"
+                description: Test.
+                severity: high
+                parameters: { flag: legal_hold }
+            """;
+
+        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
+
+        Assert.Equal("Invalid profile documents: xx.yaml: records.keep_days: how long records are kept is required", error.Message);
     }
 }

@@ -1,7 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
-using System.Security.Cryptography;
+using Compliance.Domain.Ledger;
 
 namespace Compliance.Storage;
 
@@ -61,7 +61,7 @@ public static class EventDigest
             Text(buffer, e.Body);
         }
 
-        return SHA256.HashData(buffer.WrittenSpan);
+        return ReusedSha256.Hash(buffer.WrittenSpan);
     }
 
     private static void Int32(ArrayBufferWriter<byte> buffer, int value)

@@ -29,7 +29,7 @@ public static class MerkleTree
         buffer[0] = 1;
         left.CopyTo(buffer[1..]);
         right.CopyTo(buffer[33..]);
-        return SHA256.HashData(buffer);
+        return ReusedSha256.Hash(buffer);
     }
 
     /// <summary>The root over the leaves in order; the root of no leaves is SHA-256 of nothing.</summary>

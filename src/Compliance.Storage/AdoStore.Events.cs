@@ -504,6 +504,11 @@ public abstract partial class AdoStore
         private readonly List<RecentKey> _keys = [];
         /// <summary>Committed keys being sorted for a merge, or sorted and partly handed out.</summary>
         private Task<Merge>? _merge;
+        /// <summary>
+        /// The arrays of the last merge that completed, for the next one: two arrays of every waiting key are megabytes,
+        /// on the large object heap, where allocating them anew every merge brought on full collections.
+        /// </summary>
+        private (RecentKey[] ByEvent, RecentKey[] ByBorrower)? _spare;
 
         /// <summary>The merge in progress once its keys are sorted; null before, or when there is none.</summary>
         private Merge? Sorted => _merge is { IsCompletedSuccessfully: true } task ? task.Result : null;
@@ -541,13 +546,15 @@ public abstract partial class AdoStore
         /// A merge: committed keys sorted by each key table's order (they stay valid however commits fail later), how
         /// many have been handed to a commit, and how many of those were committed.
         /// </summary>
-        private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, long lastSeq)
+        private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, int count, long lastSeq)
         {
+            /// <summary>The keys are the first <see cref="Count"/> of each array (they may be longer, being reused).</summary>
             public RecentKey[] ByEvent { get; } = byEvent;
             public RecentKey[] ByBorrower { get; } = byBorrower;
+            public int Count { get; } = count;
             public long LastSeq { get; } = lastSeq;
             /// <summary>A tenth of the merge: no single commit carries all of it, and it ends within ten commits.</summary>
-            public int Part { get; } = Math.Max(1, (byEvent.Length + 9) / 10);
+            public int Part { get; } = Math.Max(1, (count + 9) / 10);
             public int Handed { get; set; }
             public int Committed { get; set; }
         }
@@ -656,13 +663,24 @@ public abstract partial class AdoStore
                 {
                     if (_keys.Count >= threshold)
                     {
-                        RecentKey[] keys = [.. _keys];
+                        var waiting = _keys.Count;
+                        var (keys, byBorrower) = _spare is { } spare && spare.ByEvent.Length >= waiting
+                            ? spare
+                            : (new RecentKey[waiting + waiting / 4], new RecentKey[waiting + waiting / 4]); // room for the next, slightly larger merge
+                        _spare = null;
+                        CollectionsMarshal.AsSpan(_keys).CopyTo(keys);
                         _merge = Task.Run(() =>
                         {
-                            var byBorrower = (RecentKey[])keys.Clone();
-                            Array.Sort(keys, RecentKey.ByEvent);
-                            Array.Sort(byBorrower, RecentKey.ByBorrower);
-                            return new Merge(keys, byBorrower, byBorrower.Max(k => k.Seq));
+                            keys.AsSpan(0, waiting).CopyTo(byBorrower);
+                            keys.AsSpan(0, waiting).Sort(RecentKey.ByEvent);
+                            byBorrower.AsSpan(0, waiting).Sort(RecentKey.ByBorrower);
+                            var last = long.MinValue;
+                            foreach (var key in byBorrower.AsSpan(0, waiting))
+                            {
+                                last = Math.Max(last, key.Seq);
+                            }
+
+                            return new Merge(keys, byBorrower, waiting, last);
                         });
                     }
 
@@ -682,14 +700,14 @@ public abstract partial class AdoStore
 
                 var merge = _merge.Result;
                 var from = merge.Handed;
-                var count = Math.Min(merge.Part, merge.ByEvent.Length - from);
+                var count = Math.Min(merge.Part, merge.Count - from);
                 if (count == 0)
                 {
                     return null;
                 }
 
                 merge.Handed += count;
-                var completes = merge.Handed == merge.ByEvent.Length;
+                var completes = merge.Handed == merge.Count;
                 return (new(merge.ByEvent, from, count), new(merge.ByBorrower, from, count), completes ? merge.LastSeq : null);
             }
         }
@@ -708,10 +726,14 @@ public abstract partial class AdoStore
                 }
 
                 merge.Committed = handed;
-                if (handed == merge.ByEvent.Length)
+                if (handed == merge.Count)
                 {
                     _merge = null;
                     IndexedLocked(merge.LastSeq);
+                    // Kept for the next merge without their keys, whose strings can go.
+                    Array.Clear(merge.ByEvent, 0, merge.Count);
+                    Array.Clear(merge.ByBorrower, 0, merge.Count);
+                    _spare = (merge.ByEvent, merge.ByBorrower);
                 }
             }
         }
@@ -743,12 +765,17 @@ public abstract partial class AdoStore
         {
             IndexedSeq = indexed;
             _keys.RemoveAll(k => k.Seq <= indexed);
-            foreach (var (key, seq) in _byEvent.Where(p => p.Value <= indexed).ToList())
+            // Removing while enumerating is allowed for a Dictionary; copying the entries out first made lists the size
+            // of a whole merge.
+            foreach (var (key, seq) in _byEvent)
             {
-                _byEvent.Remove(key);
+                if (seq <= indexed)
+                {
+                    _byEvent.Remove(key);
+                }
             }
 
-            foreach (var (key, list) in _byBorrower.ToList())
+            foreach (var (key, list) in _byBorrower)
             {
                 list.RemoveAll(s => s <= indexed);
                 if (list.Count == 0)

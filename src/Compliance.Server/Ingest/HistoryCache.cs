@@ -123,11 +123,15 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
             return null;
         }
 
-        foreach (var reservation in reserved ?? [])
+        // Checked before the loop: "reserved ?? []" made an empty list for every lookup.
+        if (reserved is not null)
         {
-            if (!cached.Rows.Exists(r => r.AttemptId == reservation.AttemptId))
+            foreach (var reservation in reserved)
             {
-                cached.Rows.Add(reservation);
+                if (!cached.Rows.Exists(r => r.AttemptId == reservation.AttemptId))
+                {
+                    cached.Rows.Add(reservation);
+                }
             }
         }
 

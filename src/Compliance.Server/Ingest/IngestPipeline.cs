@@ -9,9 +9,21 @@ namespace Compliance.Server.Ingest;
 /// <summary>The events of one request, waiting for their group commit, and the promise of their acknowledgements.</summary>
 internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt)
 {
-    public IReadOnlyList<PendingEvent> Events { get; } = events.Select((e, i) => new PendingEvent(lenderId, e, i, imported, receivedAt)).ToArray();
+    public IReadOnlyList<PendingEvent> Events { get; } = Wrap(lenderId, events, imported, receivedAt);
 
     public TaskCompletionSource<V1.EventAck[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Into an array of the request's size (an indexed Select's ToArray grew its buffer from empty).</summary>
+    private static PendingEvent[] Wrap(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt)
+    {
+        var wrapped = new PendingEvent[events.Count];
+        for (var i = 0; i < wrapped.Length; i++)
+        {
+            wrapped[i] = new PendingEvent(lenderId, events[i], i, imported, receivedAt);
+        }
+
+        return wrapped;
+    }
 }
 
 /// <summary>One event of a request: <see cref="Field"/> names it in errors ("events[3]").</summary>

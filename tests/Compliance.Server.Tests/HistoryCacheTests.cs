@@ -51,6 +51,20 @@ public sealed class HistoryCacheTests
     }
 
     [Fact]
+    public void ALongHistory_IsPruned_ToWhatTheLookupReachesBackTo_InOrder()
+    {
+        var cache = Cache();
+        // 2,500 rows a minute apart, the oldest first, and a later lookup that reaches back only 1,000 minutes.
+        var rows = Enumerable.Range(0, 2_500).Select(i => Row($"evt:e-{i}", i - 2_500)).ToList();
+        cache.Put("lender-a", "b-1", Since, rows);
+
+        var pruned = cache.TryGet("lender-a", "b-1", T0.AddMinutes(-1_000));
+
+        Assert.Equal(Enumerable.Range(1_500, 1_000).Select(i => $"evt:e-{i}"), Ids(pruned));
+        Assert.Null(cache.TryGet("lender-a", "b-1", T0.AddMinutes(-1_001)));
+    }
+
+    [Fact]
     public void AReservation_TheCachedHistoryAlreadyHolds_IsNotAddedAgain()
     {
         var cache = Cache();

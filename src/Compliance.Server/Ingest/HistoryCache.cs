@@ -137,11 +137,28 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
 
         if (cached.Rows.Count > PruneAbove)
         {
-            cached.Rows.RemoveAll(r => r.Attempt.At < since);
+            Prune(cached.Rows, since);
             _histories[key] = (cached.Rows, since);
         }
 
         return cached.Rows;
+    }
+
+    /// <summary>Drops the rows before <paramref name="since"/>, in place. (A lambda here captured the parameter, which
+    /// allocated its closure on every lookup, pruned or not.)</summary>
+    private static void Prune(List<AttemptRow> rows, DateTimeOffset since)
+    {
+        var kept = 0;
+        var span = CollectionsMarshal.AsSpan(rows);
+        for (var i = 0; i < span.Length; i++)
+        {
+            if (span[i].Attempt.At >= since)
+            {
+                span[kept++] = span[i];
+            }
+        }
+
+        rows.RemoveRange(kept, rows.Count - kept);
     }
 
     private (bool Stale, List<AttemptRow>? Reserved) TakeHandedOver((string, string) key)

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using Compliance.Domain.Contacts;
 using Compliance.Domain.Registry;
 
@@ -67,5 +69,26 @@ public sealed class ContactNormalizerTests
         Assert.Equal(hasher.Hash(a), hasher.Hash(b));
         Assert.NotEqual(hasher.Hash(a), other.Hash(a));
         Assert.DoesNotContain("13800138000", hasher.Hash(a), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(ContactPointKind.Phone, "+8613800138000")]
+    [InlineData(ContactPointKind.Email, "li.wei@example.com")]
+    [InlineData(ContactPointKind.Email, "")]
+    public void Hash_IsTheFirstHalfOfTheHmacOfKindAndValue_OnEveryCall_AndOnEveryThread(ContactPointKind kind, string canonical)
+    {
+        // Stored hashes must not change: the hasher reuses one HMAC per thread, so each call must start from the key.
+        var key = Enumerable.Range(1, 32).Select(i => (byte)i).ToArray();
+        var hasher = new ContactHasher(key);
+        var expected = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{(int)kind}:{canonical}"))[..16]);
+        var longValue = canonical + new string('x', 400);
+        var expectedLong = Convert.ToHexStringLower(HMACSHA256.HashData(key, Encoding.UTF8.GetBytes($"{(int)kind}:{longValue}"))[..16]);
+
+        var onThreads = Enumerable.Range(0, 8).AsParallel().Select(_ => (hasher.Hash(kind, canonical), hasher.Hash(kind, longValue))).ToList();
+
+        Assert.Equal(expected, hasher.Hash(kind, canonical));
+        Assert.Equal(expected, hasher.Hash(kind, canonical));
+        Assert.Equal(expectedLong, hasher.Hash(kind, longValue));
+        Assert.All(onThreads, pair => Assert.Equal((expected, expectedLong), pair));
     }
 }

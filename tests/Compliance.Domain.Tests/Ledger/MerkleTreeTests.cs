@@ -57,4 +57,21 @@ public sealed class MerkleTreeTests
         Assert.NotEqual(node, MerkleTree.Leaf([.. a, .. b]));
         Assert.Equal(SHA256.HashData([1, .. a, .. b]), node);
     }
+
+    [Fact]
+    public void ReusedSha256_IsSha256_OnEveryCall_AndOnEveryThread()
+    {
+        var inputs = new[] { Array.Empty<byte>(), "abc"u8.ToArray(), Enumerable.Range(0, 5000).Select(i => (byte)i).ToArray() };
+
+        var onThreads = Enumerable.Range(0, 8).AsParallel().SelectMany(_ => inputs.Select(input => ReusedSha256.Hash(input))).ToList();
+
+        foreach (var input in inputs)
+        {
+            Assert.Equal(SHA256.HashData(input), ReusedSha256.Hash(input));
+            Assert.Equal(SHA256.HashData(input), ReusedSha256.Hash(input));
+        }
+
+        Assert.Equal(8 * inputs.Length, onThreads.Count);
+        Assert.All(onThreads, hash => Assert.Contains(inputs, input => SHA256.HashData(input).AsSpan().SequenceEqual(hash)));
+    }
 }

@@ -155,6 +155,30 @@ public sealed class HistoryCacheTests
     }
 
     [Fact]
+    public void ReservationsForBorrowersNotHeld_AreForgottenBeforeEachBatch_SoTheCacheIsKept()
+    {
+        var cache = Cache();
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        cache.Reserved("lender-a", "b-1", Row("dec_held", 0), Until);
+
+        // Batches come between the decisions: 150,000 in all, past the bound, for borrowers the writer does not hold.
+        for (var batch = 0; batch < 3; batch++)
+        {
+            for (var n = 0; n < 50_000; n++)
+            {
+                cache.Reserved("lender-a", $"gone-{batch}-{n}", Row($"dec_{batch}_{n}", 0), Until);
+                cache.Invalidate("lender-b", $"released-{batch}-{n % 10}");
+            }
+
+            cache.ForgetUnheld();
+            Assert.Equal(1, cache.Pending);
+        }
+
+        Assert.Equal(["evt:e-1", "dec_held"], Ids(cache.TryGet("lender-a", "b-1", Since)));
+        Assert.Equal(0, cache.Pending);
+    }
+
+    [Fact]
     public void WithoutIngest_ReservationsStopPilingUp_OnceTheBoundIsPassed()
     {
         var cache = Cache();

@@ -229,6 +229,7 @@ internal sealed class EventProcessor(
         // Each borrower's history reaches back from its own earliest event; borrowers still missing are read together,
         // grouped by the day their history starts, so one old imported event does not drag every borrower's reads back.
         var missing = new Dictionary<(string Lender, DateTimeOffset Day), List<string>>();
+        cache.ForgetUnheld();
         foreach (var ((lender, borrower), at) in earliest)
         {
             var since = at - policies.For(lender, at).Lookback;

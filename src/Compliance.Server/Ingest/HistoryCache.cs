@@ -23,6 +23,8 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
     private const int PruneAbove = 2_000;
     /// <summary>Reservations and stale marks waiting for borrowers the ingest does not come back to: all dropped beyond this many.</summary>
     private const int MaxPending = 100_000;
+    /// <summary>From this many waiting, the writer forgets those of borrowers it does not hold before a batch (<see cref="ForgetUnheld"/>).</summary>
+    private const int ForgetAbove = 10_000;
 
     private readonly Dictionary<(string, string), (List<AttemptRow> Rows, DateTimeOffset Since)> _histories = [];
     // What other threads hand over (stale marks, reservations), under one lock; _pending counts both, so the writer's
@@ -77,6 +79,35 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
                 (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= []).Add(reservation);
                 Pend();
             }
+        }
+    }
+
+    /// <summary>
+    /// Called by the writer before a batch's lookups: forgets what was handed over for borrowers it does not hold. A
+    /// lookup of such a borrower misses and discards it anyway, and the store read after the miss has the reservation
+    /// (it is handed over once readable). No read is outstanding between batches, so nothing a read missed is dropped.
+    /// Without this, a lender that asks the gate for borrowers whose events come rarely filled the bound every 100,000
+    /// decisions, and every cached history of every lender was read again.
+    /// </summary>
+    public void ForgetUnheld()
+    {
+        if (!Enabled || Volatile.Read(ref _pending) < ForgetAbove)
+        {
+            return;
+        }
+
+        lock (_sync)
+        {
+            foreach (var (key, reservations) in _reserved)
+            {
+                if (!_histories.ContainsKey(key))
+                {
+                    _reserved.Remove(key);
+                    _pending -= reservations.Count;
+                }
+            }
+
+            _pending -= _stale.RemoveWhere(key => !_histories.ContainsKey(key));
         }
     }
 

@@ -39,8 +39,19 @@ public sealed class ContactHasher
         input[written++] = (byte)':';
         written += Encoding.UTF8.GetBytes(canonical, input[written..]);
         var hmac = _hmac.Value!;
-        hmac.AppendData(input[..written]);
-        hmac.GetHashAndReset(mac);
+        try
+        {
+            hmac.AppendData(input[..written]);
+            hmac.GetHashAndReset(mac);
+        }
+        catch
+        {
+            // A failure may leave part of the input in the object: the thread's next hash starts from a new one.
+            _hmac.Value = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+            hmac.Dispose();
+            throw;
+        }
+
         return Convert.ToHexStringLower(mac[..16]);
     }
 

@@ -15,7 +15,17 @@ public static class ReusedSha256
     public static byte[] Hash(ReadOnlySpan<byte> data)
     {
         var hash = t_hash ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        hash.AppendData(data);
-        return hash.GetHashAndReset();
+        try
+        {
+            hash.AppendData(data);
+            return hash.GetHashAndReset();
+        }
+        catch
+        {
+            // A failure may leave part of the input in the object: the thread's next hash starts from a new one.
+            t_hash = null;
+            hash.Dispose();
+            throw;
+        }
     }
 }

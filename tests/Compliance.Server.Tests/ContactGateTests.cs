@@ -157,12 +157,7 @@ public sealed class ContactGateTests
         // document deny the replayed call, which the document itself does not change.
         await RegisterLostChineseBorrowerAsync(server, contacts: 3);
 
-        var preview = await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.ComplianceOfficer)).PreviewPolicyAsync(new PreviewPolicyRequest
-        {
-            Document = "",
-            PeriodStart = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(-1)),
-            PeriodEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(1)),
-        }, cancellationToken: Ct);
+        var preview = await PreviewAroundT0Async(server, "");
 
         Assert.Equal(1, preview.DecisionsReplayed);
         Assert.Equal(0, preview.NewlyDenied);
@@ -430,18 +425,22 @@ public sealed class ContactGateTests
             server.Clock.Advance(TimeSpan.FromSeconds(1));
         }
 
-        var preview = await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.ComplianceOfficer)).PreviewPolicyAsync(new PreviewPolicyRequest
-        {
-            Document = "overrides:\n  US-REGF.call-frequency:\n    max_attempts: 2\n",
-            PeriodStart = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(-1)),
-            PeriodEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(1)),
-        }, cancellationToken: Ct);
+        var preview = await PreviewAroundT0Async(server, "overrides:\n  US-REGF.call-frequency:\n    max_attempts: 2\n");
 
         Assert.Equal(5, preview.DecisionsReplayed);
         Assert.Equal(3, preview.NewlyDenied);
         Assert.Equal(0, preview.NewlyAllowed);
         Assert.Equal(3, preview.NewlyDeniedByRule["US-REGF.call-frequency"]);
     }
+
+    /// <summary>What <paramref name="document"/> would have changed in the hour either side of the start, as a compliance officer asks.</summary>
+    private static async Task<PreviewPolicyResponse> PreviewAroundT0Async(GateFixture server, string document) =>
+        await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.ComplianceOfficer)).PreviewPolicyAsync(new PreviewPolicyRequest
+        {
+            Document = document,
+            PeriodStart = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(-1)),
+            PeriodEnd = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddHours(1)),
+        }, cancellationToken: Ct);
 
     private static async Task ExecuteAsync(ServerFixture server, string sql)
     {

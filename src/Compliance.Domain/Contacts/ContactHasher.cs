@@ -26,7 +26,7 @@ public sealed class ContactHasher
         }
 
         _key = key.ToArray();
-        _hmac = new ThreadLocal<IncrementalHash>(() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key));
+        _hmac = new ThreadLocal<IncrementalHash>(NewHmac);
     }
 
     public string Hash(ContactPointKind kind, string canonical)
@@ -47,7 +47,7 @@ public sealed class ContactHasher
         catch
         {
             // A failure may leave part of the input in the object: the thread's next hash starts from a new one.
-            _hmac.Value = IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
+            _hmac.Value = NewHmac();
             hmac.Dispose();
             throw;
         }
@@ -56,4 +56,6 @@ public sealed class ContactHasher
     }
 
     public string Hash(NormalizedContact contact) => Hash(contact.Kind, contact.Canonical);
+
+    private IncrementalHash NewHmac() => IncrementalHash.CreateHMAC(HashAlgorithmName.SHA256, _key);
 }

@@ -570,22 +570,25 @@ internal sealed class EventProcessor(
         if (subject is not null)
         {
             AnalyseContent(subject, item, account, destination, profiles, violations, state, isSubject: true);
-            text = string.Concat("Subject: ", subject, "\n\n", text);
         }
 
         var risk = RiskScore.Of(violations);
         var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, text is not null && KeepBody(lender, item) ? text : null, use, counts);
+            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, KeptBody(lender, item, subject, text), use, counts);
         return (Accepted(e.EventId, violations, risk), stored);
     }
 
     /// <summary>
-    /// Whether the evidence keeps the message's full body: the policy in force when the event arrives decides what is
-    /// stored, also for events from before it (imports, late ones).
+    /// The full body the evidence keeps, an e-mail's subject as its first line, or null: the policy in force when the
+    /// event arrives decides what is stored, also for events from before it (imports, late ones). Looked up, and the
+    /// text put together, only for events that have a body.
     /// </summary>
-    private bool KeepBody(string lender, Item item) => policies.For(lender, item.Pending.ReceivedAt).KeepMessageBodies;
+    private string? KeptBody(string lender, Item item, string? subject, string? text) =>
+        (text is null && subject is null) || !policies.For(lender, item.Pending.ReceivedAt).KeepMessageBodies ? null
+        : subject is null ? text
+        : string.Concat("Subject: ", subject, "\n\n", text);
 
     /// <summary>
     /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
@@ -678,7 +681,7 @@ internal sealed class EventProcessor(
     private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state,
         bool isSubject = false)
     {
-        var toThirdParty = destination?.Destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
+        var toThirdParty = destination is not null && BlastLimit.IsThirdParty(destination.Destination.Class);
         // US rules want an opt-out notice in texts and e-mails; only those channels need the profiles.
         var requireOptOut = !isSubject && item.Channel is Channel.Sms or Channel.Email
             && (profiles ?? policies.For(item.Pending.LenderId, item.At).ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));

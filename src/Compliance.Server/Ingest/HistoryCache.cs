@@ -154,7 +154,6 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
             return null;
         }
 
-        // Checked before the loop: "reserved ?? []" made an empty list for every lookup.
         if (reserved is not null)
         {
             foreach (var reservation in reserved)
@@ -175,8 +174,8 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         return cached.Rows;
     }
 
-    /// <summary>Drops the rows before <paramref name="since"/>, in place. (A lambda here captured the parameter, which
-    /// allocated its closure on every lookup, pruned or not.)</summary>
+    /// <summary>Drops the rows before <paramref name="since"/>, in place. (Not RemoveAll with a lambda: capturing the
+    /// parameter allocates the closure on every lookup, pruned or not.)</summary>
     private static void Prune(List<AttemptRow> rows, DateTimeOffset since)
     {
         var kept = 0;

@@ -109,24 +109,9 @@ public sealed class ProfileCatalogTests
     [Fact]
     public void ProfileWhoseRequiredIsNotABoolean_IsRejected()
     {
-        const string yaml = """
-            id: XX
-            title: Test
-            applies_to: ["*"]
-            required: always
-            version: "1"
-            rules:
-              - id: XX.hold
-                kind: flag-block
-                citation: "Nowhere"
-                description: Test.
-                severity: high
-                parameters: { flag: legal_hold }
-            """;
+        var error = LoadError("required: always");
 
-        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
-
-        Assert.Contains("xx.yaml: required: expected true or false, got 'always'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("xx.yaml: required: expected true or false, got 'always'", error, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -146,36 +131,29 @@ public sealed class ProfileCatalogTests
     [Fact]
     public void RecordKeepingWithoutCitationOrDays_IsRejected()
     {
-        const string yaml = """
-            id: XX
-            title: Test
-            applies_to: [XX]
-            version: "1"
-            records: { keep_days: 0 }
-            rules:
-              - id: XX.hold
-                kind: flag-block
-                citation: "Nowhere"
-                description: Test.
-                severity: high
-                parameters: { flag: legal_hold }
-            """;
+        var error = LoadError("records: { keep_days: 0 }");
 
-        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
-
-        Assert.Contains("xx.yaml: records.keep_days: expected a whole number of days, at least 1", error.Message, StringComparison.Ordinal);
-        Assert.Contains("xx.yaml: records.citation: a record-keeping period needs a citation", error.Message, StringComparison.Ordinal);
+        Assert.Contains("xx.yaml: records.keep_days: expected a whole number of days, at least 1", error, StringComparison.Ordinal);
+        Assert.Contains("xx.yaml: records.citation: a record-keeping period needs a citation", error, StringComparison.Ordinal);
     }
 
     [Fact]
     public void RecordKeepingWithoutDays_IsRejected_Once()
     {
-        const string yaml = """
+        var error = LoadError("records: { citation: \"Nowhere\" }");
+
+        Assert.Equal("Invalid profile documents: xx.yaml: records.keep_days: how long records are kept is required", error);
+    }
+
+    /// <summary>The error of loading a valid one-rule profile with <paramref name="line"/> added at its top level.</summary>
+    private static string LoadError(string line)
+    {
+        var yaml = $$"""
             id: XX
             title: Test
             applies_to: [XX]
             version: "1"
-            records: { citation: "Nowhere" }
+            {{line}}
             rules:
               - id: XX.hold
                 kind: flag-block
@@ -185,8 +163,6 @@ public sealed class ProfileCatalogTests
                 parameters: { flag: legal_hold }
             """;
 
-        var error = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)]));
-
-        Assert.Equal("Invalid profile documents: xx.yaml: records.keep_days: how long records are kept is required", error.Message);
+        return Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)])).Message;
     }
 }

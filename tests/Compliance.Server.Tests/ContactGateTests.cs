@@ -229,6 +229,34 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task RequestWaitingForTheBorrowersTurn_IsJudgedWhenItIsDecided_NotWhenItArrived()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        // Another decision about the same borrower holds the borrower's turn from 21:59 Shanghai.
+        using var holding = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var holder = Task.Run(() => server.Get<Compliance.Storage.IComplianceStore>().DecideAsync("demo", "CN-1", T0.AddDays(-1), _ =>
+        {
+            holding.Set();
+            release.Wait(Ct);
+            throw new InvalidOperationException("the holder decides nothing");
+        }, Ct), Ct);
+        Assert.True(holding.Wait(TimeSpan.FromSeconds(10), Ct));
+
+        var waiting = AuthorizeAsync(gate, Call("CN-1", Own));
+        await Task.Delay(200, Ct); // the request arrives at 21:59 and waits for the turn
+        server.Clock.Advance(TimeSpan.FromMinutes(1));
+        release.Set();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => holder);
+        var decision = await waiting;
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Contains(decision.Rules, r => r.RuleId == "CN.hours");
+        Assert.Equal(T0.AddMinutes(1), decision.EvaluatedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
     public async Task ConcurrentCallers_NeverExceedTheCap()
     {
         var (server, gate) = await StartAsync();

@@ -34,7 +34,7 @@ internal sealed class ContactGate(
 
     public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
+        var arrived = clock.GetUtcNow();
         Prepared prepared;
         try
         {
@@ -42,15 +42,21 @@ internal sealed class ContactGate(
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
-            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, now, e);
+            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, arrived, e);
         }
 
-        var policy = policies.For(lenderId, now);
+        // The policy is the one in force when the request arrived; the history reaches back from then, which covers
+        // every window of a decision taken later.
+        var policy = policies.For(lenderId, arrived);
         try
         {
             Attempt? reservation = null;
-            var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, now - policy.Lookback, history =>
+            var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, arrived - policy.Lookback, history =>
             {
+                // The decision's own time is read once the borrower's turn has come: a request that waited behind
+                // others for the same borrower is judged at the moment it is decided (an hour may have ended
+                // meanwhile), and its reservation starts then.
+                var now = clock.GetUtcNow();
                 var result = policy.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
                 reservation = decision.Allowed
@@ -71,7 +77,7 @@ internal sealed class ContactGate(
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
-            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, now, e);
+            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, clock.GetUtcNow(), e);
         }
     }
 

@@ -55,6 +55,7 @@ internal sealed class DecisionJournal : IDisposable
                 setup.ExecuteNonQuery();
             }
 
+            NumberWithoutReuse(_connection);
             using (var read = _connection.CreateCommand())
             {
                 read.CommandText = "SELECT id, payload FROM pending_decisions ORDER BY id";
@@ -79,6 +80,49 @@ internal sealed class DecisionJournal : IDisposable
         catch
         {
             _connection.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// A journal made before its numbers were kept from reuse (a table without AUTOINCREMENT) numbers the next entry
+    /// 1 again once it has forgotten everything, below what the store has written through, so the entry would never be
+    /// written: its table is rebuilt with its entries and numbers, in one transaction.
+    /// </summary>
+    private static void NumberWithoutReuse(SqliteConnection connection)
+    {
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'pending_decisions'";
+        if (command.ExecuteScalar() is string sql && sql.Contains("AUTOINCREMENT", StringComparison.OrdinalIgnoreCase))
+        {
+            return;
+        }
+
+        command.CommandText = """
+            BEGIN IMMEDIATE;
+            CREATE TABLE pending_decisions_numbered (id INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, payload TEXT NOT NULL);
+            INSERT INTO pending_decisions_numbered (id, payload) SELECT id, payload FROM pending_decisions ORDER BY id;
+            DROP TABLE pending_decisions;
+            ALTER TABLE pending_decisions_numbered RENAME TO pending_decisions;
+            COMMIT;
+            """;
+        try
+        {
+            command.ExecuteNonQuery();
+        }
+        catch
+        {
+            using var rollback = connection.CreateCommand();
+            rollback.CommandText = "ROLLBACK";
+            try
+            {
+                rollback.ExecuteNonQuery();
+            }
+            catch (SqliteException)
+            {
+                // No transaction was left open.
+            }
+
             throw;
         }
     }

@@ -381,10 +381,17 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.DisposeAsync();
     }
 
-    [Fact]
-    public async Task TheJournal_ForgetsWhatIsWritten_AlsoAfterItWasEmpty()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // a journal made before its numbers were kept from reuse, as it is upgraded at start
+    public async Task TheJournal_ForgetsWhatIsWritten_AlsoAfterItWasEmpty(bool journalOfAnOlderRelease)
     {
         var store = new SqliteStore(Path.Combine(_directory, "forget.db"));
+        if (journalOfAnOlderRelease)
+        {
+            await ExecuteAsync(store.DecisionJournalPath, "CREATE TABLE pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);");
+        }
+
         await store.MigrateAsync(Ct);
         async Task DecideAndWaitAsync(string id)
         {
@@ -400,6 +407,34 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
         Assert.Equal(3, await CountAsync(Path.Combine(_directory, "forget.db"), "SELECT COUNT(*) FROM decisions"));
         await store.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AJournalOfAnOlderRelease_KeepsWhatItHolds_AndNeverNumbersAnEntryAgain()
+    {
+        // An entry as a journal of the older release held it, under number 7, in a table that reuses numbers.
+        var donor = Path.Combine(_directory, "donor.decisions.db");
+        using (var journal = new DecisionJournal(donor, "FULL", 10))
+        {
+            journal.Append("b-1", Decision("dec-7", true, T0), Call(T0));
+        }
+
+        var path = Path.Combine(_directory, "older.decisions.db");
+        await ExecuteAsync(path, $"""
+            CREATE TABLE pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);
+            ATTACH '{donor}' AS donor;
+            INSERT INTO pending_decisions (id, payload) SELECT id + 6, payload FROM donor.pending_decisions;
+            """);
+
+        using var upgraded = new DecisionJournal(path, "FULL", 10);
+        var held = Assert.Single(upgraded.PendingAfter(0));
+        upgraded.Written(held.Id);
+        upgraded.Forget();
+        var next = upgraded.Append("b-1", Decision("dec-8", false, T0), null);
+
+        Assert.Equal((7, "dec-7", T0), (held.Id, held.Decision.DecisionId, held.Reservation?.At));
+        Assert.Equal(8, next.Id);
+        Assert.Equal([next], upgraded.PendingAfter(held.Id));
     }
 
     [Fact]

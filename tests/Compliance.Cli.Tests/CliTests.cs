@@ -77,7 +77,7 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
     }
 
     [Fact]
-    public async Task PolicyProfile_SaysTheBaselineIsRequired_AndHowLongALawKeepsRecords()
+    public async Task PolicyProfile_SaysTheBaselineIsRequired_WhatViolationsWeigh_AndHowLongALawKeepsRecords()
     {
         var baseline = await RunAsync("policy", "profile", "BASE");
         var regulationF = await RunAsync("policy", "profile", "US-REGF");
@@ -86,6 +86,7 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
 
         Assert.Equal(0, baseline.ExitCode);
         Assert.Contains("(required: a policy cannot exclude it)", baseline.Stdout, StringComparison.Ordinal);
+        Assert.Contains("critical 70, high 35, medium 15, low 5; shadow rules 0.25 of that", baseline.Stdout, StringComparison.Ordinal);
         Assert.Contains("1096 days after the last activity on the debt (12 CFR 1006.100)", regulationF.Stdout, StringComparison.Ordinal);
         Assert.Equal(2, excluding.ExitCode);
         Assert.Contains("profiles.exclude[0]: profile 'BASE' applies to every account and cannot be excluded", excluding.Stdout + excluding.Stderr, StringComparison.Ordinal);

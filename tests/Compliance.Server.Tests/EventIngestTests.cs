@@ -512,6 +512,29 @@ public sealed class EventIngestTests
     }
 
     [Fact]
+    public async Task RiskScores_WeighViolations_AsTheLendersPolicySays()
+    {
+        await using var server = await StartAsync();
+        const string Body = "Your payment of $120 is due on Friday."; // a text without an opt-out notice: a medium violation
+        var policies = new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator));
+
+        var underBaseline = await StreamAsync(Ingest(server), [Sms("w1", "US-1", T0.AddMinutes(-2), Body)]);
+        await policies.PutPolicyAsync(new PutPolicyRequest { Document = "scoring: { medium: 25 }\n" }, cancellationToken: Ct);
+        // Weighed as the policy in force at the event's time says, as its rules are judged.
+        var underPolicy = await StreamAsync(Ingest(server), [Sms("w2", "US-1", T0.AddMinutes(1), Body)]);
+        var outOfOrder = await Assert.ThrowsAsync<RpcException>(() =>
+            policies.PutPolicyAsync(new PutPolicyRequest { Document = "scoring: { low: 30 }\n" }, cancellationToken: Ct).ResponseAsync);
+
+        Assert.Equal("CONTENT.missing-opt-out", Assert.Single(underBaseline[0].Violations).Rule.RuleId);
+        Assert.Equal(Severity.Medium, Assert.Single(underPolicy[0].Violations).Rule.Severity);
+        Assert.Equal((15, 25), (underBaseline[0].RiskScore, underPolicy[0].RiskScore));
+        Assert.Equal(StatusCode.InvalidArgument, outOfOrder.StatusCode);
+        var problem = Assert.Single(outOfOrder.GetRpcStatus()!.GetDetail<Google.Rpc.BadRequest>()!.FieldViolations);
+        Assert.Equal("document: scoring", problem.Field);
+        Assert.Contains("low (30) weighs more than medium (15)", problem.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AddressBookBlast_FollowsTheLendersPolicy()
     {
         await using var server = await StartAsync();

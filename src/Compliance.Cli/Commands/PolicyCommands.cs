@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Compliance.Api.V1;
 using Google.Protobuf.WellKnownTypes;
 
@@ -58,7 +59,10 @@ internal static class PolicyCommands
                     ("title", p.Title),
                     ("applies to", string.Join(" ", p.AppliesTo) + (p.Required ? " (required: a policy cannot exclude it)" : "")),
                     ("version", p.Version),
-                    ("records kept", p.Records is { } records ? $"{records.KeepDays} days after the last activity on the debt ({records.Citation})" : "-"));
+                    ("records kept", p.Records is { } records ? $"{records.KeepDays} days after the last activity on the debt ({records.Citation})" : "-"),
+                    ("risk weights", p.Scoring is { } weights
+                        ? string.Create(CultureInfo.InvariantCulture, $"critical {weights.Critical}, high {weights.High}, medium {weights.Medium}, low {weights.Low}; shadow rules {weights.ShadowShare:0.##} of that")
+                        : "-"));
                 var rules = new TextTable("RULE", "CITATION", "PARAMETERS", "SHADOW", "DESCRIPTION");
                 foreach (var r in p.Rules)
                 {

@@ -26,26 +26,27 @@ public sealed record EventVerdict(IReadOnlyList<Violation> Violations, double Ri
 }
 
 /// <summary>
-/// Turns violations into a 0..100 risk score: each blocking violation adds its severity's weight, shadow ones a
-/// quarter of it. The weights are deliberately coarse so that a score can be explained by listing its violations.
+/// Turns violations into a 0..100 risk score: each blocking violation adds its severity's weight, a shadow one
+/// <see cref="ShadowShare"/> of it. The weights are policy data (the BASE profile's <c>scoring</c>, which a lender's
+/// policy may change) and deliberately coarse, so that a score is explained by listing its violations.
 /// </summary>
-public static class RiskScore
+public sealed record RiskWeights(double Critical, double High, double Medium, double Low, double ShadowShare)
 {
-    public static double Weight(Severity severity) => severity switch
+    public double Weight(Severity severity) => severity switch
     {
-        Severity.Critical => 70,
-        Severity.High => 35,
-        Severity.Medium => 15,
-        Severity.Low => 5,
+        Severity.Critical => Critical,
+        Severity.High => High,
+        Severity.Medium => Medium,
+        Severity.Low => Low,
         _ => 0,
     };
 
-    public static double Of(IReadOnlyList<Violation> violations)
+    public double Of(IReadOnlyList<Violation> violations)
     {
         double score = 0;
         foreach (var v in violations)
         {
-            score += v.Rule.Shadow ? Weight(v.Rule.Severity) / 4 : Weight(v.Rule.Severity);
+            score += v.Rule.Shadow ? Weight(v.Rule.Severity) * ShadowShare : Weight(v.Rule.Severity);
         }
 
         return Math.Min(100, score);

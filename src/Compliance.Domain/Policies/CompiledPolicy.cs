@@ -33,7 +33,8 @@ public sealed class CompiledPolicy
         IReadOnlyList<string> include,
         IReadOnlyList<string> exclude,
         IReadOnlyList<BlockedDate> blockedDates,
-        bool keepMessageBodies)
+        bool keepMessageBodies,
+        Events.RiskWeights scoring)
     {
         Version = version;
         EffectiveAt = effectiveAt;
@@ -44,6 +45,7 @@ public sealed class CompiledPolicy
         _exclude = exclude;
         _blockedDates = blockedDates.ToArray();
         KeepMessageBodies = keepMessageBodies;
+        Scoring = scoring;
         var longest = TimeSpan.Zero;
         foreach (var rules in checks.Values)
         {
@@ -68,6 +70,9 @@ public sealed class CompiledPolicy
     /// Otherwise only the excerpts that content rules matched are kept.
     /// </summary>
     public bool KeepMessageBodies { get; }
+
+    /// <summary>The risk weights of violations: the catalog's, as the policy's <c>scoring</c> changes them.</summary>
+    public Events.RiskWeights Scoring { get; }
 
     /// <summary>The lender's blocked dates.</summary>
     public IReadOnlyList<BlockedDate> BlockedDates => _blockedDates;

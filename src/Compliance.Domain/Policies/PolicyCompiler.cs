@@ -17,6 +17,7 @@ namespace Compliance.Domain.Policies;
 /// enforce: [US-REGF.dispute]                                     # make a rule that is shadow by default blocking
 /// blocked_dates: [ { date: 2026-12-25, regions: [US], reason: Christmas Day } ]
 /// evidence: { keep_message_bodies: false }                      # true keeps every message's full body
+/// scoring: { critical: 80 }                                      # risk weights; the rest as the catalog's (BASE)
 /// </code>
 /// </remarks>
 public static class PolicyCompiler
@@ -43,6 +44,7 @@ public static class PolicyCompiler
         var overrides = new Dictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
         var blocked = new List<BlockedDate>();
         var keepBodies = false;
+        var scoring = catalog.Scoring;
         var rules = catalog.Profiles.SelectMany(p => p.Rules).ToDictionary(r => r.Id, StringComparer.Ordinal);
 
         var root = string.IsNullOrWhiteSpace(document) ? null : YamlText.Load(document, "", problems);
@@ -58,7 +60,8 @@ public static class PolicyCompiler
                     case "enforce": RuleIds(node, key, rules, problems, enforce); break;
                     case "blocked_dates": ReadBlockedDates(node, problems, blocked); break;
                     case "evidence": ReadEvidence(node, problems, ref keepBodies); break;
-                    default: problems.Add(new PolicyProblem(key, "unknown key; expected profiles, overrides, shadow, enforce, blocked_dates or evidence")); break;
+                    case "scoring": scoring = ScoringText.Read(node, key, catalog.Scoring, problems) ?? scoring; break;
+                    default: problems.Add(new PolicyProblem(key, "unknown key; expected profiles, overrides, shadow, enforce, blocked_dates, evidence or scoring")); break;
                 }
             }
         }
@@ -90,7 +93,7 @@ public static class PolicyCompiler
             }).ToArray();
         }
 
-        var policy = new CompiledPolicy(version, effectiveAt, catalog.Profiles, checks, byLocation, include, exclude, blocked, keepBodies);
+        var policy = new CompiledPolicy(version, effectiveAt, catalog.Profiles, checks, byLocation, include, exclude, blocked, keepBodies, scoring);
         return new PolicyCompileResult(policy, [], overruled);
     }
 

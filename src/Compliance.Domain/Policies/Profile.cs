@@ -5,7 +5,8 @@ namespace Compliance.Domain.Policies;
 /// <summary>
 /// A named rule set (a law or guideline) with the places it applies to. A <see cref="Required"/> profile applies
 /// wherever it says it does, whatever the lender's policy: a lender may tighten its rules or watch one in shadow
-/// mode, but not exclude the profile. <see cref="Records"/> is the profile's record-keeping period, if it sets one.
+/// mode, but not exclude the profile. <see cref="Records"/> is the profile's record-keeping period, if it sets one;
+/// <see cref="Scoring"/> the risk weights of violations, which one profile of a catalog sets.
 /// </summary>
 public sealed record Profile(
     string Id,
@@ -14,7 +15,8 @@ public sealed record Profile(
     string Version,
     IReadOnlyList<RuleDefinition> Rules,
     bool Required = false,
-    RecordKeeping? Records = null);
+    RecordKeeping? Records = null,
+    Events.RiskWeights? Scoring = null);
 
 /// <summary>How long a law keeps collection records: at least <see cref="KeepDays"/> days after the last activity on the debt.</summary>
 public sealed record RecordKeeping(int KeepDays, string Citation);

@@ -10,9 +10,10 @@ public sealed class ProfileCatalog
     private static readonly Lazy<ProfileCatalog> BuiltInCatalog = new(LoadBuiltIn);
     private readonly Dictionary<string, Profile> _byId;
 
-    private ProfileCatalog(IReadOnlyList<Profile> profiles)
+    private ProfileCatalog(IReadOnlyList<Profile> profiles, Events.RiskWeights scoring)
     {
         Profiles = profiles;
+        Scoring = scoring;
         _byId = profiles.ToDictionary(p => p.Id, StringComparer.OrdinalIgnoreCase);
     }
 
@@ -22,6 +23,9 @@ public sealed class ProfileCatalog
     public IReadOnlyList<Profile> Profiles { get; }
 
     public Profile? Find(string id) => _byId.GetValueOrDefault(id);
+
+    /// <summary>The risk weights of violations, as the one profile that sets them says (BASE); a lender's policy may change them.</summary>
+    public Events.RiskWeights Scoring { get; }
 
     /// <summary>
     /// The profile that keeps records longest (null when none sets a period): the least time a store that keeps
@@ -47,12 +51,20 @@ public sealed class ProfileCatalog
             }
         }
 
+        // Counted only among valid documents: an invalid one may be the one that sets them.
+        var scoring = profiles.Where(p => p.Scoring is not null).ToList();
+        if (problems.Count == 0 && scoring.Count != 1)
+        {
+            problems.Add(new PolicyProblem("scoring", $"one profile sets the risk weights of violations; {(scoring.Count == 0 ? "none does"
+                : $"{string.Join(", ", scoring.Select(p => p.Id))} do")}"));
+        }
+
         if (problems.Count > 0)
         {
             throw new InvalidDataException("Invalid profile documents: " + string.Join("; ", problems.Select(p => $"{p.Path}: {p.Message}")));
         }
 
-        return new ProfileCatalog(profiles);
+        return new ProfileCatalog(profiles, scoring[0].Scoring!);
     }
 
     private static ProfileCatalog LoadBuiltIn()
@@ -81,6 +93,7 @@ public sealed class ProfileCatalog
         string id = "", title = "", version = "";
         var required = false;
         RecordKeeping? records = null;
+        Events.RiskWeights? scoring = null;
         List<string> appliesTo = [];
         var rules = new List<RuleDefinition>();
         foreach (var (key, node) in YamlText.Entries(map))
@@ -94,6 +107,7 @@ public sealed class ProfileCatalog
                 case "applies_to": appliesTo = YamlText.Strings(node, path, problems) ?? []; break;
                 case "required": required = YamlText.Boolean(node, path, problems) ?? false; break;
                 case "records": records = ParseRecords(node, path, problems); break;
+                case "scoring": scoring = ScoringText.Read(node, path, null, problems); break;
                 case "rules":
                     if (node is YamlSequenceNode sequence)
                     {
@@ -125,7 +139,7 @@ public sealed class ProfileCatalog
             problems.Add(new PolicyProblem($"{name}: rules", $"rule id '{rule.Id}' must start with '{id}.'"));
         }
 
-        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required, records) : null;
+        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required, records, scoring) : null;
     }
 
     /// <summary><c>records: { keep_days: 1096, citation: "..." }</c>: both required, at least one day.</summary>

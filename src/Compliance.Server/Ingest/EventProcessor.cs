@@ -572,7 +572,8 @@ internal sealed class EventProcessor(
             AnalyseContent(subject, item, account, destination, profiles, violations, state, isSubject: true);
         }
 
-        var risk = RiskScore.Of(violations);
+        // Weighed as the policy in force at the event's time says, as its rules were.
+        var risk = violations.Count == 0 ? 0 : policies.For(lender, item.At).Scoring.Of(violations);
         var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,

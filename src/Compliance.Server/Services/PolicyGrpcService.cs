@@ -101,6 +101,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
             Version = p.Version,
             Required = p.Required,
             Records = p.Records is { } records ? new RecordKeeping { KeepDays = records.KeepDays, Citation = records.Citation } : null,
+            Scoring = p.Scoring is { } w ? new RiskWeights { Critical = w.Critical, High = w.High, Medium = w.Medium, Low = w.Low, ShadowShare = w.ShadowShare } : null,
         };
         profile.AppliesTo.AddRange(p.AppliesTo);
         profile.Rules.AddRange(p.Rules.Select(r =>

@@ -43,6 +43,7 @@ public sealed class PolicyDocumentTests
         Assert.Equal(Effective, result.Policy.EffectiveAt);
         Assert.Equal(2, result.Policy.BlockedDates.Count);
         Assert.True(result.Policy.KeepMessageBodies);
+        Assert.Equal(new Compliance.Domain.Events.RiskWeights(90, 35, 15, 5, 0.5), result.Policy.Scoring);
         var blast = Assert.Single(result.Policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "NY" }, "A1")));
         Assert.Equal(("BASE.address-book-blast", 2, TimeSpan.FromHours(48)), (blast.RuleId, blast.MaxThirdParties, blast.Window));
     }
@@ -55,6 +56,7 @@ public sealed class PolicyDocumentTests
         var blast = Assert.Single(policy.BlastLimitsFor(ScenarioWorld.Account(new ScenarioAccount { Country = "CN", Zone = "Asia/Shanghai" }, "A1")));
 
         Assert.False(policy.KeepMessageBodies);
+        Assert.Equal(ProfileCatalog.BuiltIn.Scoring, policy.Scoring);
         Assert.Equal((3, TimeSpan.FromHours(24), Compliance.Domain.Rules.Severity.Critical, false), (blast.MaxThirdParties, blast.Window, blast.Severity, blast.Shadow));
         Assert.False(string.IsNullOrWhiteSpace(blast.Citation));
     }

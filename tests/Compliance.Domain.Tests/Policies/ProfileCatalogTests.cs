@@ -1,4 +1,6 @@
+using Compliance.Domain.Events;
 using Compliance.Domain.Policies;
+using Compliance.Domain.Rules;
 
 namespace Compliance.Domain.Tests.Policies;
 
@@ -145,24 +147,68 @@ public sealed class ProfileCatalogTests
         Assert.Equal("Invalid profile documents: xx.yaml: records.keep_days: how long records are kept is required", error);
     }
 
-    /// <summary>The error of loading a valid one-rule profile with <paramref name="line"/> added at its top level.</summary>
-    private static string LoadError(string line)
+    [Fact]
+    public void RiskWeights_AreTheBaselinesData()
     {
-        var yaml = $$"""
-            id: XX
+        var weights = new RiskWeights(70, 35, 15, 5, 0.25);
+
+        Assert.Equal(weights, ProfileCatalog.BuiltIn.Scoring);
+        Assert.Equal(["BASE"], ProfileCatalog.BuiltIn.Profiles.Where(p => p.Scoring is not null).Select(p => p.Id));
+    }
+
+    [Fact]
+    public void RiskWeights_AddUp_AShadowRulesShare_AndStopAt100()
+    {
+        var weights = new RiskWeights(70, 35, 15, 5, 0.25);
+        Violation Broken(Severity severity, bool shadow = false) => new(new RuleHit("XX.rule", "XX", "Nowhere", "", shadow, severity, null), "");
+
+        Assert.Equal(0, weights.Of([]));
+        Assert.Equal(70 + 35 * 0.25, weights.Of([Broken(Severity.Critical), Broken(Severity.High, shadow: true)]));
+        Assert.Equal(15 + 5, weights.Of([Broken(Severity.Medium), Broken(Severity.Low)]));
+        Assert.Equal(100, weights.Of([Broken(Severity.Critical), Broken(Severity.Critical)]));
+    }
+
+    [Fact]
+    public void RiskWeightsOfAProfile_NeedEveryKey()
+    {
+        var error = LoadError("scoring: { critical: 70, high: 35, shadow_share: 0.25 }");
+
+        Assert.Equal("Invalid profile documents: xx.yaml: scoring.medium: is required where the risk weights are set; "
+            + "xx.yaml: scoring.low: is required where the risk weights are set", error);
+    }
+
+    [Fact]
+    public void ACatalog_WithoutRiskWeights_OrWithTwoSets_IsRejected()
+    {
+        var none = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", Profile("XX", ""))]));
+        var two = Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", Profile("XX", Weights)), ("yy.yaml", Profile("YY", Weights))]));
+
+        Assert.Equal("Invalid profile documents: scoring: one profile sets the risk weights of violations; none does", none.Message);
+        Assert.Equal("Invalid profile documents: scoring: one profile sets the risk weights of violations; XX, YY do", two.Message);
+    }
+
+    private const string Weights = "scoring: { critical: 70, high: 35, medium: 15, low: 5, shadow_share: 0.25 }";
+
+    /// <summary>The error of loading a valid one-rule profile with <paramref name="line"/> added at its top level (and the risk weights, unless the line sets them).</summary>
+    private static string LoadError(string line) =>
+        Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", Profile("XX", line.StartsWith("scoring:", StringComparison.Ordinal) ? line : $"{line}\n{Weights}"))])).Message;
+
+    /// <summary>A valid one-rule profile with <paramref name="lines"/> added at its top level.</summary>
+    private static string Profile(string id, string lines)
+    {
+        return $$"""
+            id: {{id}}
             title: Test
-            applies_to: [XX]
+            applies_to: [{{id}}]
             version: "1"
-            {{line}}
+            {{lines}}
             rules:
-              - id: XX.hold
+              - id: {{id}}.hold
                 kind: flag-block
                 citation: "Nowhere"
                 description: Test.
                 severity: high
                 parameters: { flag: legal_hold }
             """;
-
-        return Assert.Throws<InvalidDataException>(() => ProfileCatalog.Load([("xx.yaml", yaml)])).Message;
     }
 }

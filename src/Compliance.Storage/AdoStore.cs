@@ -298,10 +298,14 @@ public abstract partial class AdoStore : IComplianceStore
             ("lender_id", lenderId));
     }
 
-    public Task UpsertCollectorAsync(Collector collector, CancellationToken ct) =>
-        UpsertAsync(Sql.UpdateCollector, Sql.InsertCollector, ct,
+    public async Task<Collector> UpsertCollectorAsync(Collector collector, DateTimeOffset now, CancellationToken ct)
+    {
+        await UpsertAsync(Sql.UpdateCollector, Sql.InsertCollector, ct,
             ("lender_id", collector.LenderId), ("collector_id", collector.CollectorId), ("agency_id", collector.AgencyId),
-            ("display_name", collector.DisplayName), ("kind", (int)collector.Kind), ("active", collector.Active));
+            ("display_name", collector.DisplayName), ("kind", (int)collector.Kind), ("active", collector.Active), ("now", ToMs(now)));
+        return await GetCollectorAsync(collector.LenderId, collector.CollectorId, ct)
+            ?? throw new InvalidOperationException($"Collector {collector.CollectorId} was not stored.");
+    }
 
     public async Task<Collector?> GetCollectorAsync(string lenderId, string collectorId, CancellationToken ct)
     {
@@ -423,7 +427,8 @@ public abstract partial class AdoStore : IComplianceStore
         new(r.GetString(0), r.GetString(1), (Role)r.GetInt32(2), r.GetString(3), r.GetString(4), FromMs(r.GetInt64(5)), FromMsOrNull(r, 6));
 
     private static Collector ReadCollector(DbDataReader r) =>
-        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CollectorKind)r.GetInt32(4), r.GetBoolean(5));
+        new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CollectorKind)r.GetInt32(4), r.GetBoolean(5),
+            r.IsDBNull(6) ? null : FromMs(r.GetInt64(6)));
 
     private static Flag ReadFlag(DbDataReader r) =>
         new(r.GetString(0), (FlagType)r.GetInt32(1), FromMs(r.GetInt64(2)), FromMsOrNull(r, 3), (Channel)r.GetInt32(4),

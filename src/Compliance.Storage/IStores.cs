@@ -32,7 +32,8 @@ public interface IRegistryStore
 
     Task UpsertAgencyAsync(Agency agency, CancellationToken ct);
     Task<Page<Agency>> ListAgenciesAsync(string lenderId, int limit, string? after, CancellationToken ct);
-    Task UpsertCollectorAsync(Collector collector, CancellationToken ct);
+    /// <summary>Stores the collector, noting when it was made inactive (<paramref name="now"/>), and returns it as stored.</summary>
+    Task<Collector> UpsertCollectorAsync(Collector collector, DateTimeOffset now, CancellationToken ct);
     Task<Collector?> GetCollectorAsync(string lenderId, string collectorId, CancellationToken ct);
     Task<Page<Collector>> ListCollectorsAsync(string lenderId, string? agencyId, int limit, string? after, CancellationToken ct);
 }

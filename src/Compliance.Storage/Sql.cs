@@ -56,9 +56,17 @@ internal static class Sql
     public const string InsertAgency = "INSERT INTO agencies (lender_id, agency_id, display_name, active) VALUES (@lender_id, @agency_id, @display_name, @active)";
     public const string ListAgencies = "SELECT lender_id, agency_id, display_name, active FROM agencies WHERE lender_id = @lender_id AND agency_id > @after ORDER BY agency_id";
 
-    private const string CollectorColumns = "lender_id, collector_id, agency_id, display_name, kind, active";
-    public const string UpdateCollector = "UPDATE collectors SET agency_id = @agency_id, display_name = @display_name, kind = @kind, active = @active WHERE lender_id = @lender_id AND collector_id = @collector_id";
-    public const string InsertCollector = $"INSERT INTO collectors ({CollectorColumns}) VALUES (@lender_id, @collector_id, @agency_id, @display_name, @kind, @active)";
+    private const string CollectorColumns = "lender_id, collector_id, agency_id, display_name, kind, active, inactive_since";
+    /// <summary>A collector made inactive is inactive from now; one staying inactive keeps its time; one made active has none.</summary>
+    public const string UpdateCollector = """
+        UPDATE collectors SET agency_id = @agency_id, display_name = @display_name, kind = @kind, active = @active,
+            inactive_since = CASE WHEN @active = 1 THEN NULL WHEN active = 1 THEN @now ELSE inactive_since END
+        WHERE lender_id = @lender_id AND collector_id = @collector_id
+        """;
+    public const string InsertCollector = $"""
+        INSERT INTO collectors ({CollectorColumns})
+        VALUES (@lender_id, @collector_id, @agency_id, @display_name, @kind, @active, CASE WHEN @active = 1 THEN NULL ELSE @now END)
+        """;
     public const string SelectCollector = $"SELECT {CollectorColumns} FROM collectors WHERE lender_id = @lender_id AND collector_id = @collector_id";
     public const string ListCollectors = $"SELECT {CollectorColumns} FROM collectors WHERE lender_id = @lender_id AND collector_id > @after ORDER BY collector_id";
     public const string ListCollectorsOfAgency = $"SELECT {CollectorColumns} FROM collectors WHERE lender_id = @lender_id AND agency_id = @agency_id AND collector_id > @after ORDER BY collector_id";

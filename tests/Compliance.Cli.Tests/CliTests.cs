@@ -77,6 +77,18 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
     }
 
     [Fact]
+    public async Task CollectorList_SaysSinceWhenACollectorIsInactive()
+    {
+        var upserted = await RunAsync("collector", "upsert", "--id", "c-left", "--agency", "in-house", "--name", "Left us", "--inactive");
+        var listed = await RunAsync("collector", "list", "--agency", "in-house");
+
+        Assert.Equal(0, upserted.ExitCode);
+        var line = Assert.Single(listed.Stdout.Split('\n'), l => l.StartsWith("c-left ", StringComparison.Ordinal));
+        Assert.Matches(@"no, since \d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", line);
+        Assert.Contains("collector-1", listed.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task PolicyProfile_SaysTheBaselineIsRequired_WhatViolationsWeigh_AndHowLongALawKeepsRecords()
     {
         var baseline = await RunAsync("policy", "profile", "BASE");

@@ -305,16 +305,20 @@ public sealed class EventIngestTests
     }
 
     [Fact]
-    public async Task ContactByAnInactiveCollector_WithoutTheGate_IsAViolation()
+    public async Task ContactByAnInactiveCollector_WithoutTheGate_IsAViolation_ButNotAContactFromBeforeItWasMadeInactive()
     {
         await using var server = await StartAsync();
-        await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator))
+        var deactivated = await new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator))
             .UpsertCollectorAsync(new UpsertCollectorRequest { Collector = new Collector { CollectorId = "collector-1", AgencyId = "in-house", Kind = CollectorKind.Human, Active = false } }, cancellationToken: Ct);
 
-        var acks = await StreamAsync(Ingest(server), [Placed("i1", "US-1", T0, Own)]);
+        var acks = await StreamAsync(Ingest(server), [Placed("i1", "US-1", T0, Own), Placed("i0", "US-1", T0.AddMinutes(-20), Own)]);
 
+        Assert.Equal(T0, deactivated.Collector.InactiveSince.ToDateTimeOffset());
         Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "BASE.collector-inactive");
         Assert.Contains(acks[0].Violations, v => v.Rule.RuleId == "INGEST.contact-without-authorization");
+        // A late event, from when the collector was still active (imported ones are judged the same way, by their time).
+        Assert.Equal(AckStatus.Accepted, acks[1].Status);
+        Assert.DoesNotContain(acks[1].Violations, v => v.Rule.RuleId == "BASE.collector-inactive");
     }
 
     [Fact]

@@ -168,13 +168,35 @@ public abstract class StoreContract
         var store = await StoreWithLendersAsync();
         await store.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency One", true), Ct);
         await store.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency 1", false), Ct);
-        await store.UpsertCollectorAsync(new Collector("lender-a", "c-1", "ag-1", "Ann", CollectorKind.Human, true), Ct);
-        await store.UpsertCollectorAsync(new Collector("lender-a", "c-2", "ag-2", "Bot", CollectorKind.AiVoice, true), Ct);
+        await store.UpsertCollectorAsync(new Collector("lender-a", "c-1", "ag-1", "Ann", CollectorKind.Human, true), T0, Ct);
+        await store.UpsertCollectorAsync(new Collector("lender-a", "c-2", "ag-2", "Bot", CollectorKind.AiVoice, true), T0, Ct);
 
         Assert.Equal(new Agency("lender-a", "ag-1", "Agency 1", false), Assert.Single((await store.ListAgenciesAsync("lender-a", 10, null, Ct)).Items));
         Assert.Equal(CollectorKind.AiVoice, (await store.GetCollectorAsync("lender-a", "c-2", Ct))!.Kind);
         Assert.Null(await store.GetCollectorAsync("lender-b", "c-2", Ct));
         Assert.Equal("c-1", Assert.Single((await store.ListCollectorsAsync("lender-a", "ag-1", 10, null, Ct)).Items).CollectorId);
+    }
+
+    [Fact]
+    public async Task ACollector_IsInactiveFromWhenItWasMadeInactive_UntilItIsActiveAgain()
+    {
+        var store = await StoreWithLendersAsync();
+        var ann = new Collector("lender-a", "c-1", "ag-1", "Ann", CollectorKind.Human, true);
+
+        var active = await store.UpsertCollectorAsync(ann, T0, Ct);
+        var deactivated = await store.UpsertCollectorAsync(ann with { Active = false }, T0.AddHours(1), Ct);
+        var renamedWhileInactive = await store.UpsertCollectorAsync(ann with { Active = false, DisplayName = "Ann B." }, T0.AddHours(2), Ct);
+        var reactivated = await store.UpsertCollectorAsync(ann with { DisplayName = "Ann B." }, T0.AddHours(3), Ct);
+        var registeredInactive = await store.UpsertCollectorAsync(new Collector("lender-a", "c-9", "ag-1", "Left", CollectorKind.Human, false), T0.AddHours(4), Ct);
+
+        Assert.Null(active.InactiveSince);
+        Assert.Equal(T0.AddHours(1), deactivated.InactiveSince);
+        Assert.Equal((T0.AddHours(1), "Ann B."), (renamedWhileInactive.InactiveSince, renamedWhileInactive.DisplayName));
+        Assert.Null(reactivated.InactiveSince);
+        Assert.Equal(T0.AddHours(4), registeredInactive.InactiveSince);
+        Assert.Equal(registeredInactive, await store.GetCollectorAsync("lender-a", "c-9", Ct));
+        Assert.True(deactivated.ActiveAt(T0.AddMinutes(59)));
+        Assert.False(deactivated.ActiveAt(T0.AddHours(1)));
     }
 
     [Fact]

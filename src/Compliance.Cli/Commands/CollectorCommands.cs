@@ -66,7 +66,8 @@ internal static class CollectorCommands
         var table = new TextTable("COLLECTOR", "AGENCY", "NAME", "KIND", "ACTIVE");
         foreach (var c in collectors)
         {
-            table.Add(c.CollectorId, c.AgencyId, c.DisplayName, Words.CollectorKinds.Name(c.Kind), Output.YesNo(c.Active));
+            table.Add(c.CollectorId, c.AgencyId, c.DisplayName, Words.CollectorKinds.Name(c.Kind),
+                c.InactiveSince is null ? Output.YesNo(c.Active) : $"no, since {Output.Time(c.InactiveSince)}");
         }
 
         table.WriteTo(writer);

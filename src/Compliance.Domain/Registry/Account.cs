@@ -84,8 +84,20 @@ public sealed record Account(
 /// <summary>A collection agency of a lender.</summary>
 public sealed record Agency(string LenderId, string AgencyId, string DisplayName, bool Active);
 
-/// <summary>A person or system that contacts borrowers for a lender.</summary>
-public sealed record Collector(string LenderId, string CollectorId, string AgencyId, string DisplayName, CollectorKind Kind, bool Active);
+/// <summary>
+/// A person or system that contacts borrowers for a lender. <see cref="InactiveSince"/> is when the service was told
+/// the collector is inactive (null while active, and for one recorded inactive before the service kept that time).
+/// </summary>
+public sealed record Collector(string LenderId, string CollectorId, string AgencyId, string DisplayName, CollectorKind Kind, bool Active,
+    DateTimeOffset? InactiveSince = null)
+{
+    /// <summary>
+    /// Whether the collector was active at <paramref name="at"/>, as far as the service knows: a contact from before the
+    /// lender deactivated the collector (an imported or late event) was made by an active collector. Only the last
+    /// deactivation is kept, so a collector active again now counts as active throughout.
+    /// </summary>
+    public bool ActiveAt(DateTimeOffset at) => Active || (InactiveSince is { } since && at < since);
+}
 
 /// <summary>The tenant.</summary>
 public sealed record Lender(string LenderId, string DisplayName, string CountryCode, DateTimeOffset CreatedAt);

@@ -65,7 +65,7 @@ internal sealed class Startup(
         const string lenderId = "demo";
         await store.CreateLenderAsync(new Model.Lender(lenderId, "Demo Lender", "US", now), ct);
         await store.UpsertAgencyAsync(new Model.Agency(lenderId, "in-house", "In-house collections", true), ct);
-        await store.UpsertCollectorAsync(new Model.Collector(lenderId, "collector-1", "in-house", "Demo collector", Model.CollectorKind.Human, true), ct);
+        await store.UpsertCollectorAsync(new Model.Collector(lenderId, "collector-1", "in-house", "Demo collector", Model.CollectorKind.Human, true), now, ct);
 
         var keys = new Dictionary<string, string>();
         foreach (var role in new[] { Model.Role.CollectionSystem, Model.Role.ComplianceOfficer, Model.Role.Auditor, Model.Role.Administrator })

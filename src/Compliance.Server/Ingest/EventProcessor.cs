@@ -619,7 +619,7 @@ internal sealed class EventProcessor(
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = policies.For(lender, item.At);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
-            item.Collector.Active);
+            item.Collector.ActiveAt(item.At));
         var result = policy.Evaluate(candidate, prior, findNext: false);
         foreach (var hit in result.Hits)
         {

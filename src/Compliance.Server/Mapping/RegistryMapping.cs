@@ -238,6 +238,7 @@ internal static partial class RegistryMapping
         DisplayName = c.DisplayName,
         Kind = (V1.CollectorKind)c.Kind,
         Active = c.Active,
+        InactiveSince = c.InactiveSince is { } since ? Proto.Time(since) : null,
     };
 
     public static V1.Lender ToProto(Model.Lender l) => new()

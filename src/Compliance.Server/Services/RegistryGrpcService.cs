@@ -110,9 +110,9 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         Validate.Defined(errors, "collector.kind", c.Kind);
         errors.ThrowIfAny();
         var collector = new Model.Collector(context.Caller().Lender, c.CollectorId, c.AgencyId, c.DisplayName, (Model.CollectorKind)c.Kind, c.Active);
-        await store.UpsertCollectorAsync(collector, context.CancellationToken);
+        var stored = await store.UpsertCollectorAsync(collector, clock.GetUtcNow(), context.CancellationToken);
         cache.EvictCollector(collector.LenderId, collector.CollectorId);
-        return new UpsertCollectorResponse { Collector = RegistryMapping.ToProto(collector) };
+        return new UpsertCollectorResponse { Collector = RegistryMapping.ToProto(stored) };
     }
 
     public override async Task<GetCollectorResponse> GetCollector(GetCollectorRequest request, ServerCallContext context)

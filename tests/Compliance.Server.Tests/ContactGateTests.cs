@@ -1,5 +1,6 @@
 using Compliance.Api.V1;
 using Compliance.Server.Gate;
+using Google.Protobuf.WellKnownTypes;
 using Google.Rpc;
 using Grpc.Core;
 using Microsoft.Data.Sqlite;
@@ -147,6 +148,28 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task ChineseBorrower_WithTwoContactsOnEachOfTwoDebts_HasNoneCalled_UnlessTheyAreTheSamePeople()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+
+        await RegisterLostChineseBorrowerAsync(server, contacts: 2);
+        await RegisterLostChineseBorrowerAsync(server, contacts: 2, account: "CN-3", first: 3);
+        var fourPeople = await AuthorizeAsync(gate, LocateCall("CN-2", "+86 139 0013 8001"));
+        var streamed = await EventIngestTests.StreamAsync(new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.CollectionSystem)),
+            [new Event { EventId = "located", AccountId = "CN-3", CollectorId = "collector-1", OccurredAt = Timestamp.FromDateTimeOffset(T0), Channel = Channel.VoiceCall,
+                Destination = new Destination { PhoneNumber = "+86 139 0013 8003" }, Purpose = ContactPurpose.LocateBorrower, CallPlaced = new CallPlaced { CallId = "call-located" } }]);
+        // The lender corrects the second debt: the borrower gave the same two people for both.
+        await RegisterLostChineseBorrowerAsync(server, contacts: 2, account: "CN-3", first: 1);
+        var samePeople = await AuthorizeAsync(gate, LocateCall("CN-2", "+86 139 0013 8001"));
+
+        Assert.Equal(Verdict.Deny, fourPeople.Verdict);
+        Assert.Contains("the borrower's accounts list 4 unrelated third parties", Assert.Single(fourPeople.Rules).Message, StringComparison.Ordinal);
+        Assert.Contains(Assert.Single(streamed).Violations, v => v.Rule.RuleId == "CN.borrower-supplied-contacts");
+        Assert.Equal(Verdict.Allow, samePeople.Verdict);
+    }
+
+    [Fact]
     public async Task PreviewPolicy_OfTheSameDocument_ChangesNothing_WhenOnlyTheRegistryChangedSince()
     {
         var (server, gate) = await StartAsync();
@@ -164,19 +187,23 @@ public sealed class ContactGateTests
         Assert.Empty(preview.NewlyDeniedByRule);
     }
 
-    /// <summary>A borrower in China whose only number is invalid (so lost), with the given number of emergency contacts.</summary>
-    private static Task<UpsertAccountResponse> RegisterLostChineseBorrowerAsync(GateFixture server, int contacts) =>
+    /// <summary>
+    /// A borrower in China whose only number is invalid (so lost), with the given number of emergency contacts (numbered
+    /// from <paramref name="first"/>), on account CN-2 or another of the same borrower.
+    /// </summary>
+    private static Task<UpsertAccountResponse> RegisterLostChineseBorrowerAsync(GateFixture server, int contacts, string account = "CN-2", int first = 1) =>
         new RegistryService.RegistryServiceClient(server.Channel(server.Keys.CollectionSystem)).UpsertAccountAsync(new UpsertAccountRequest
         {
             Account = new Account
             {
-                AccountId = "CN-2",
+                AccountId = account,
+                BorrowerId = "wang-fang",
                 BorrowerName = "Wang Fang",
                 Location = new Location { CountryCode = "CN", TimeZone = "Asia/Shanghai" },
                 ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+86 138 0013 8001", Invalid = true } },
                 Parties =
                 {
-                    Enumerable.Range(1, contacts).Select(i => new Party
+                    Enumerable.Range(first, contacts).Select(i => new Party
                     {
                         PartyId = $"contact-{i}",
                         Role = PartyRole.EmergencyContact,

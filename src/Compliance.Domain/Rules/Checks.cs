@@ -555,9 +555,11 @@ internal sealed class ThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
 }
 
 /// <summary>
-/// A cap on the unrelated third parties an account may list at all (CN: the lending app may not read the borrower's
-/// address book; at most two contacts the borrower typed in). Which of a longer list the borrower supplied cannot be
-/// told, so while the account lists more, no unrelated party on it may be contacted: the lender corrects the account.
+/// A cap on the unrelated third parties a borrower's accounts may list at all (CN: the lending app may not read the
+/// borrower's address book; at most two contacts the borrower typed in). Counted per borrower, across the borrower's
+/// accounts at the lender (<see cref="ContactCandidate.BorrowerAccounts"/>): the same person listed on two debts,
+/// known by a shared number or address, counts once. Which of a longer list the borrower supplied cannot be told, so
+/// while the accounts list more, no unrelated party on them may be contacted: the lender corrects the accounts.
 /// </summary>
 internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
 {
@@ -570,17 +572,51 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
             return;
         }
 
-        var listed = 0;
-        foreach (var party in context.Account.Parties)
-        {
-            listed += party.Related ? 0 : 1;
-        }
-
+        var others = context.Candidate.BorrowerAccounts ?? [];
+        var listed = UnrelatedParties(context.Account, others);
         if (listed > _maxParties)
         {
-            Hit(ref hits, $"the account lists {listed} unrelated third parties where at most {_maxParties} contacts supplied by the borrower may be used: "
-                + $"none of them may be contacted until the account lists at most {_maxParties}", null);
+            var accountId = context.Account.AccountId;
+            var where = others.Any(a => a.AccountId != accountId) ? "the borrower's accounts list" : "the account lists";
+            Hit(ref hits, $"{where} {listed} unrelated third parties where at most {_maxParties} contacts supplied by the borrower may be used: "
+                + $"none of them may be contacted until at most {_maxParties} are listed", null);
         }
+    }
+
+    /// <summary>The distinct unrelated parties on the account and the borrower's other accounts; parties sharing a contact point are one person.</summary>
+    private static int UnrelatedParties(Account account, IReadOnlyList<Account> others)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var count = Count(account, seen);
+        foreach (var other in others)
+        {
+            count += other.AccountId == account.AccountId ? 0 : Count(other, seen);
+        }
+
+        return count;
+    }
+
+    private static int Count(Account account, HashSet<string> seen)
+    {
+        var count = 0;
+        foreach (var party in account.Parties)
+        {
+            if (party.Related)
+            {
+                continue;
+            }
+
+            var known = false;
+            foreach (var point in party.ContactPoints)
+            {
+                // Every point is noted, so that a later party sharing any of them is known.
+                known |= !seen.Add(point.ValueHash);
+            }
+
+            count += known ? 0 : 1;
+        }
+
+        return count;
     }
 }
 

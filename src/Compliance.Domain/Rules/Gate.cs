@@ -70,7 +70,10 @@ public sealed record ResolvedDestination(
     Party? Party,
     IReadOnlyList<string> TimeZones);
 
-/// <summary>A contact the gate is asked about.</summary>
+/// <summary>
+/// A contact the gate is asked about. <see cref="BorrowerAccounts"/> are the borrower's accounts at the lender (this one
+/// included or not), loaded where a rule counts across them: for a contact with an unrelated party.
+/// </summary>
 public sealed record ContactCandidate(
     Account Account,
     string CollectorId,
@@ -79,7 +82,8 @@ public sealed record ContactCandidate(
     ContactPurpose Purpose,
     ResolvedDestination Destination,
     DateTimeOffset At,
-    bool CollectorActive = true);
+    bool CollectorActive = true,
+    IReadOnlyList<Account>? BorrowerAccounts = null);
 
 /// <summary>One rule that fired, with the citation a deny or report quotes.</summary>
 public sealed record RuleHit(

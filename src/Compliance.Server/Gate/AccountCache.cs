@@ -19,6 +19,7 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
 
     private readonly ExpiringMap<(string, string), Account?> _accounts = new(MaxEntries);
     private readonly ExpiringMap<(string, string), Collector?> _collectors = new(MaxEntries);
+    private readonly ExpiringMap<(string, string), IReadOnlyList<Account>?> _borrowers = new(MaxEntries);
 
     public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
         GetAsync(_accounts, (lenderId, accountId), static (s, key, token) => s.GetAccountAsync(key.Item1, key.Item2, token), ct);
@@ -26,7 +27,27 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     public ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct) =>
         GetAsync(_collectors, (lenderId, collectorId), static (s, key, token) => s.GetCollectorAsync(key.Item1, key.Item2, token), ct);
 
+    /// <summary>Every account of the borrower at the lender.</summary>
+    public async ValueTask<IReadOnlyList<Account>> BorrowerAccountsAsync(string lenderId, string borrowerId, CancellationToken ct) =>
+        await GetAsync(_borrowers, (lenderId, borrowerId), static (s, key, token) => AllAccountsOfAsync(s, key.Item1, key.Item2, token), ct) ?? [];
+
     public void EvictAccount(string lenderId, string accountId) => _accounts.Remove((lenderId, accountId));
+
+    public void EvictBorrower(string lenderId, string borrowerId) => _borrowers.Remove((lenderId, borrowerId));
+
+    private static async Task<IReadOnlyList<Account>?> AllAccountsOfAsync(IRegistryStore store, string lenderId, string borrowerId, CancellationToken ct)
+    {
+        var accounts = new List<Account>();
+        string? after = null;
+        do
+        {
+            var page = await store.ListAccountsAsync(lenderId, borrowerId, 500, after, ct);
+            accounts.AddRange(page.Items);
+            after = page.NextAfter;
+        }
+        while (after is not null);
+        return accounts;
+    }
 
     public void EvictCollector(string lenderId, string collectorId) => _collectors.Remove((lenderId, collectorId));
 

@@ -30,7 +30,8 @@ internal sealed class ContactGate(
     private readonly GateOptions _options = options.Value.Gate;
 
     /// <summary>A validated request with everything loaded that the rules need.</summary>
-    private sealed record Prepared(V1.ContactRequest Request, Account Account, Collector Collector, Resolved Destination, ContactPurpose Purpose);
+    private sealed record Prepared(V1.ContactRequest Request, Account Account, Collector Collector, Resolved Destination, ContactPurpose Purpose,
+        IReadOnlyList<Account>? BorrowerAccounts);
 
     public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
     {
@@ -127,11 +128,15 @@ internal sealed class ContactGate(
         var collector = await accounts.CollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
         var destination = resolver.Resolve(request.Destination, (Channel)request.Channel, account, $"{field}.destination");
         var purpose = request.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)request.Purpose;
-        return new Prepared(request, account, collector, destination, purpose);
+        // Rules on unrelated parties count them across the borrower's accounts.
+        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty
+            ? await accounts.BorrowerAccountsAsync(lenderId, account.BorrowerId, ct)
+            : null;
+        return new Prepared(request, account, collector, destination, purpose, borrowerAccounts);
     }
 
     private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
-        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.ActiveAt(at));
+        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.ActiveAt(at), p.BorrowerAccounts);
 
     /// <remarks>Evaluations record nothing and get no decision id (empty). Only an allowed contact keeps its reservation time.</remarks>
     private static DecisionRecord Record(string decisionId, string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>

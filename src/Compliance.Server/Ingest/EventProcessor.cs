@@ -618,8 +618,12 @@ internal sealed class EventProcessor(
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = policies.For(lender, item.At);
+        // Rules on unrelated parties count them across the borrower's accounts.
+        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty
+            ? await accounts.BorrowerAccountsAsync(lender, account.BorrowerId, CancellationToken.None)
+            : null;
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
-            item.Collector.ActiveAt(item.At));
+            item.Collector.ActiveAt(item.At), borrowerAccounts);
         var result = policy.Evaluate(candidate, prior, findNext: false);
         foreach (var hit in result.Hits)
         {

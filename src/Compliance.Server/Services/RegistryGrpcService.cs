@@ -27,8 +27,16 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         }
 
         var account = RegistryMapping.ToDomain(request.Account, context.Caller().Lender, hasher, clock.GetUtcNow());
+        // The borrower's list of accounts changes, and the previous borrower's too when the account changes hands.
+        var previous = await cache.AccountAsync(account.LenderId, account.AccountId, context.CancellationToken);
         var (stored, created) = await store.UpsertAccountAsync(account, context.CancellationToken);
         cache.EvictAccount(stored.LenderId, stored.AccountId);
+        cache.EvictBorrower(stored.LenderId, stored.BorrowerId);
+        if (previous is not null)
+        {
+            cache.EvictBorrower(previous.LenderId, previous.BorrowerId);
+        }
+
         return new UpsertAccountResponse { Account = RegistryMapping.ToProto(stored), Created = created };
     }
 

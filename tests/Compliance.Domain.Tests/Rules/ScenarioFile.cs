@@ -49,6 +49,11 @@ public sealed class ScenarioAccount
     public List<ScenarioTimeRange>? Inconvenient { get; set; }
     /// <summary>More unrelated parties registered on the account, besides friend and colleague (each a friend with one mobile number).</summary>
     public List<string>? MoreParties { get; set; }
+    /// <summary>
+    /// The borrower's other debts at the lender, each by the unrelated parties it lists (each a friend with one mobile
+    /// number named after it, so a name listed on two debts is the same person).
+    /// </summary>
+    public List<List<string>>? OtherDebts { get; set; }
 }
 
 public sealed class ScenarioFlag
@@ -122,7 +127,17 @@ public static class ScenarioWorld
         Profiles = own?.Profiles ?? defaults.Profiles,
         Inconvenient = own?.Inconvenient ?? defaults.Inconvenient,
         MoreParties = own?.MoreParties ?? defaults.MoreParties,
+        OtherDebts = own?.OtherDebts ?? defaults.OtherDebts,
     };
+
+    /// <summary>The account and the borrower's other debts, when the scenario names any (null otherwise).</summary>
+    public static IReadOnlyList<Account>? BorrowerAccounts(ScenarioAccount spec, Account account) =>
+        spec.OtherDebts is not { } debts ? null
+        : [account, .. debts.Select((parties, i) => account with
+        {
+            AccountId = $"{account.AccountId}-other-{i + 1}",
+            Parties = parties.Select(key => new Party(key, PartyRole.Friend, key, [Point(key, ContactPointUse.Mobile, false)])).ToList(),
+        })];
 
     public static Account Account(ScenarioAccount spec, string accountId)
     {

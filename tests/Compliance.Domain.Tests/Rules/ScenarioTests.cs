@@ -44,7 +44,8 @@ public sealed class ScenarioTests(ITestOutputHelper output)
             ScenarioWorld.Enum<Registry.Channel>(s.Contact.Channel),
             ScenarioWorld.Enum<ContactPurpose>(s.Contact.Purpose),
             ScenarioWorld.Destination(account, s.Contact.To, s.Contact.Zones),
-            ScenarioWorld.Instant(s.Contact.At));
+            ScenarioWorld.Instant(s.Contact.At),
+            BorrowerAccounts: ScenarioWorld.BorrowerAccounts(spec, account));
 
         // Act
         var result = compiled.Policy!.Evaluate(candidate, history);

@@ -228,6 +228,12 @@ public abstract partial class AdoStore : IComplianceStore
         return account with { Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, null, key) };
     }
 
+    public async Task<IReadOnlyList<Account>> AccountsOfBorrowerAsync(string lenderId, string borrowerId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, Sql.AccountsOfBorrower, ReadAccount, ct, null, ("lender_id", lenderId), ("borrower_id", borrowerId));
+    }
+
     public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);

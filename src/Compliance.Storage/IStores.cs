@@ -24,6 +24,12 @@ public interface IRegistryStore
     /// <summary>Creates or replaces an account, keeping its flags; returns the stored account and whether it was new.</summary>
     Task<(Account Account, bool Created)> UpsertAccountAsync(Account account, CancellationToken ct);
     Task<Account?> GetAccountAsync(string lenderId, string accountId, CancellationToken ct);
+    /// <summary>
+    /// Every account of the borrower, with who it lists but without its flags: read from the accounts alone, so it never
+    /// waits for a transaction that is writing flags (the ingest's, on SQL Server).
+    /// </summary>
+    Task<IReadOnlyList<Account>> AccountsOfBorrowerAsync(string lenderId, string borrowerId, CancellationToken ct);
+
     Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct);
     /// <summary>Adds a flag to an existing account; null when the account does not exist.</summary>
     Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct);

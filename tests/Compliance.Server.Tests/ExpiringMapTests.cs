@@ -42,4 +42,22 @@ public sealed class ExpiringMapTests
         Assert.Equal(3, beforeLimit);
         Assert.Equal([4, 5], Enumerable.Range(1, 5).Where(i => map.TryGet(i, T0, out _)));
     }
+
+    [Fact]
+    public void AValueLoadedWhileAnEntryWasRemoved_IsNotKept()
+    {
+        var map = new ExpiringMap<string, string>(10);
+        var beforeRemoval = map.Generation;
+        map.Remove("changed"); // the store changed while a load that began before was reading it
+        var beforeClear = map.Generation;
+        map.Clear();
+        var afterChanges = map.Generation;
+
+        Assert.False(map.PutIfCurrent("account", "read before the change", T0.AddMinutes(1), beforeRemoval));
+        Assert.False(map.PutIfCurrent("account", "read before the clear", T0.AddMinutes(1), beforeClear));
+        Assert.False(map.TryGet("account", T0, out _));
+        Assert.True(map.PutIfCurrent("account", "read after", T0.AddMinutes(1), afterChanges));
+        Assert.True(map.TryGet("account", T0, out var kept));
+        Assert.Equal("read after", kept);
+    }
 }

@@ -123,6 +123,25 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task AccountsOfABorrower_AreEveryOneOfTheLenders_WithTheirPartiesButNoFlags()
+    {
+        var store = await StoreWithLendersAsync();
+        foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
+        {
+            await store.UpsertAccountAsync(NewAccount(lender, id, borrowerId: borrower), Ct);
+        }
+
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+
+        var ofB1 = await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct);
+
+        Assert.Equal(["acc-1", "acc-2"], ofB1.Select(a => a.AccountId));
+        Assert.All(ofB1, a => Assert.Empty(a.Flags));
+        Assert.Equal((await store.GetAccountAsync("lender-a", "acc-1", Ct))!.Parties.Select(p => p.PartyId), ofB1[0].Parties.Select(p => p.PartyId));
+        Assert.NotEmpty(ofB1[0].Parties);
+    }
+
+    [Fact]
     public async Task ClearFlag_EndsTheFlag_AndKeepsItInHistory()
     {
         var store = await StoreWithLendersAsync();

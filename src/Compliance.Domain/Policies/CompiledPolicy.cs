@@ -85,6 +85,12 @@ public sealed class CompiledPolicy
     /// </summary>
     public IReadOnlyList<string> ProfilesFor(Account account) => Select(account).Profiles;
 
+    /// <summary>
+    /// Whether a rule that applies to the account counts across the borrower's debts (China's cap on contacts the
+    /// borrower supplied), so that a contact with an unrelated party needs <see cref="ContactCandidate.BorrowerAccounts"/>.
+    /// </summary>
+    public bool CountsAcrossDebts(Account account) => Select(account).CountsAcrossDebts;
+
     /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
     public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;
 
@@ -222,7 +228,8 @@ public sealed class CompiledPolicy
             }
         }
 
-        return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray());
+        return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray(),
+            checks.OfType<ThirdPartyRosterCheck>().Any());
     }
 
     private static bool Matches(Profile profile, string country, string region)
@@ -241,5 +248,5 @@ public sealed class CompiledPolicy
 
     private static bool Contains(IReadOnlyList<string> list, string id) => list.Any(x => string.Equals(x, id, StringComparison.OrdinalIgnoreCase));
 
-    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts);
+    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts);
 }

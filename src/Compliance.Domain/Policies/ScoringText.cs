@@ -37,7 +37,8 @@ internal static class ScoringText
             }
             else if (YamlText.Scalar(value, at, problems) is { } text)
             {
-                if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) && number <= most)
+                if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var number) && double.IsFinite(number)
+                    && number >= 0 && number <= most)
                 {
                     values[key] = number;
                 }

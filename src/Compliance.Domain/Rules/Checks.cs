@@ -583,7 +583,11 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
         }
     }
 
-    /// <summary>The distinct unrelated parties on the account and the borrower's other accounts; parties sharing a contact point are one person.</summary>
+    /// <summary>
+    /// The unrelated parties on the account, and those on the borrower's other accounts that share no contact point
+    /// with a party of an account counted before (the same person listed on another debt). Within one account every
+    /// party counts: two people may share a home number.
+    /// </summary>
     private static int UnrelatedParties(Account account, IReadOnlyList<Account> others)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
@@ -596,24 +600,24 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
         return count;
     }
 
+    /// <summary>The account's unrelated parties not known from earlier accounts (<paramref name="seen"/>), whose points it then adds.</summary>
     private static int Count(Account account, HashSet<string> seen)
     {
         var count = 0;
         foreach (var party in account.Parties)
         {
-            if (party.Related)
+            if (!party.Related && !party.ContactPoints.Any(p => seen.Contains(p.ValueHash)))
             {
-                continue;
+                count++;
             }
+        }
 
-            var known = false;
-            foreach (var point in party.ContactPoints)
+        foreach (var party in account.Parties)
+        {
+            foreach (var point in party.Related ? [] : party.ContactPoints)
             {
-                // Every point is noted, so that a later party sharing any of them is known.
-                known |= !seen.Add(point.ValueHash);
+                seen.Add(point.ValueHash);
             }
-
-            count += known ? 0 : 1;
         }
 
         return count;

@@ -27,27 +27,13 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     public ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct) =>
         GetAsync(_collectors, (lenderId, collectorId), static (s, key, token) => s.GetCollectorAsync(key.Item1, key.Item2, token), ct);
 
-    /// <summary>Every account of the borrower at the lender.</summary>
+    /// <summary>Every account of the borrower at the lender, with who it lists and without its flags (<see cref="IRegistryStore.AccountsOfBorrowerAsync"/>).</summary>
     public async ValueTask<IReadOnlyList<Account>> BorrowerAccountsAsync(string lenderId, string borrowerId, CancellationToken ct) =>
-        await GetAsync(_borrowers, (lenderId, borrowerId), static (s, key, token) => AllAccountsOfAsync(s, key.Item1, key.Item2, token), ct) ?? [];
+        await GetAsync(_borrowers, (lenderId, borrowerId), static async (s, key, token) => await s.AccountsOfBorrowerAsync(key.Item1, key.Item2, token), ct) ?? [];
 
     public void EvictAccount(string lenderId, string accountId) => _accounts.Remove((lenderId, accountId));
 
     public void EvictBorrower(string lenderId, string borrowerId) => _borrowers.Remove((lenderId, borrowerId));
-
-    private static async Task<IReadOnlyList<Account>?> AllAccountsOfAsync(IRegistryStore store, string lenderId, string borrowerId, CancellationToken ct)
-    {
-        var accounts = new List<Account>();
-        string? after = null;
-        do
-        {
-            var page = await store.ListAccountsAsync(lenderId, borrowerId, 500, after, ct);
-            accounts.AddRange(page.Items);
-            after = page.NextAfter;
-        }
-        while (after is not null);
-        return accounts;
-    }
 
     public void EvictCollector(string lenderId, string collectorId) => _collectors.Remove((lenderId, collectorId));
 
@@ -59,12 +45,19 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
         return entries.TryGet(key, now, out var hit) ? ValueTask.FromResult(hit) : LoadAsync(entries, key, load, now, ct);
     }
 
+    /// <remarks>
+    /// A load that overlapped a change (an eviction) may have read the store before it: its value answers this caller
+    /// but is not kept, or the cache would serve the old account (without a cease flag set meanwhile, say) for a whole
+    /// <see cref="Ttl"/>.
+    /// </remarks>
+
     private async ValueTask<T?> LoadAsync<T>(ExpiringMap<(string, string), T?> entries, (string, string) key, Func<IRegistryStore, (string, string), CancellationToken, Task<T?>> load,
         DateTimeOffset now, CancellationToken ct)
         where T : class
     {
+        var generation = entries.Generation;
         var value = await load(store, key, ct);
-        entries.Put(key, value, now + Ttl);
+        entries.PutIfCurrent(key, value, now + Ttl, generation);
         return value;
     }
 }

@@ -36,19 +36,19 @@ internal sealed class ContactGate(
     public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
+        // The policy is the one in force when the request arrived (the decision records its version); the history
+        // reaches back from then, which covers every window of a decision taken later.
+        var policy = policies.For(lenderId, arrived);
         Prepared prepared;
         try
         {
-            prepared = await PrepareAsync(lenderId, request, "contact", ct);
+            prepared = await PrepareAsync(lenderId, request, "contact", policy, ct);
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
             return FailedClosed(NewDecisionId(), lenderId, keyId, request!, arrived, e);
         }
 
-        // The policy is the one in force when the request arrived; the history reaches back from then, which covers
-        // every window of a decision taken later.
-        var policy = policies.For(lenderId, arrived);
         try
         {
             Attempt? reservation = null;
@@ -92,7 +92,7 @@ internal sealed class ContactGate(
         {
             try
             {
-                var prepared = await PrepareAsync(lenderId, requests[i], $"contacts[{i}]", ct);
+                var prepared = await PrepareAsync(lenderId, requests[i], $"contacts[{i}]", policy, ct);
                 if (!byBorrower.TryGetValue(prepared.Account.BorrowerId, out var history))
                 {
                     history = await store.HistoryAsync(lenderId, prepared.Account.BorrowerId, at - policy.Lookback, ct);
@@ -110,7 +110,7 @@ internal sealed class ContactGate(
         return decisions;
     }
 
-    private async Task<Prepared> PrepareAsync(string lenderId, V1.ContactRequest? request, string field, CancellationToken ct)
+    private async Task<Prepared> PrepareAsync(string lenderId, V1.ContactRequest? request, string field, CompiledPolicy policy, CancellationToken ct)
     {
         if (request is null)
         {
@@ -128,8 +128,8 @@ internal sealed class ContactGate(
         var collector = await accounts.CollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
         var destination = resolver.Resolve(request.Destination, (Channel)request.Channel, account, $"{field}.destination");
         var purpose = request.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)request.Purpose;
-        // Rules on unrelated parties count them across the borrower's accounts.
-        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty
+        // A rule may count unrelated parties across the borrower's accounts.
+        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty && policy.CountsAcrossDebts(account)
             ? await accounts.BorrowerAccountsAsync(lenderId, account.BorrowerId, ct)
             : null;
         return new Prepared(request, account, collector, destination, purpose, borrowerAccounts);

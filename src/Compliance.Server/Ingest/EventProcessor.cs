@@ -618,8 +618,9 @@ internal sealed class EventProcessor(
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = policies.For(lender, item.At);
-        // Rules on unrelated parties count them across the borrower's accounts.
-        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty
+        // A rule may count unrelated parties across the borrower's accounts (read without flags, so never waiting for
+        // this batch's own transaction).
+        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty && policy.CountsAcrossDebts(account)
             ? await accounts.BorrowerAccountsAsync(lender, account.BorrowerId, CancellationToken.None)
             : null;
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,

@@ -89,6 +89,8 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
             return cached;
         }
 
+        // Taken before the read: a verification that overlapped a revocation is not kept (see Forget).
+        var generation = _cache.Generation;
         Caller? caller = null;
         if (ApiKeyTokens.TryParse(token, out var keyId, out var secret))
         {
@@ -101,7 +103,15 @@ internal sealed class ApiKeyVerifier(ITenantStore store, IOptions<ComplianceOpti
 
         // Unknown tokens are remembered apart from valid ones, so a caller spraying made-up tokens can only flush
         // its own garbage, never the cache of the keys in use.
-        (caller is null ? _unknown : _cache).Put(tokenHash, caller, now + _ttl);
+        if (caller is null)
+        {
+            _unknown.Put(tokenHash, caller, now + _ttl);
+        }
+        else
+        {
+            _cache.PutIfCurrent(tokenHash, caller, now + _ttl, generation);
+        }
+
         return caller;
     }
 

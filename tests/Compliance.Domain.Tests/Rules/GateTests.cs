@@ -146,6 +146,33 @@ public sealed class GateTests
         Assert.Equal(new DateTimeOffset(2026, 2, 3, 8, 0, 0, TimeSpan.FromHours(-5)), result.NextAllowedAt);
     }
 
+    [Theory]
+    [InlineData(false, false)] // friend, colleague and a sibling with the colleague's number, on one account: three people
+    [InlineData(true, true)]   // the sibling on another debt of the borrower, sharing the colleague's number: the colleague again
+    public void ContactsTheBorrowerSupplied_AreCountedByPerson(bool siblingOnAnotherDebt, bool allowed)
+    {
+        var spec = new ScenarioAccount { Country = "CN", Zone = "Asia/Shanghai", Invalid = ["mobile", "home", "work", "other"] };
+        var account = ScenarioWorld.Account(spec, "A1");
+        var colleagues = account.Parties.Single(p => p.PartyId == "colleague").ContactPoints;
+        var sibling = new Party("sibling", PartyRole.Friend, "Sibling", colleagues);
+        var otherDebt = account with { AccountId = "A2", Parties = siblingOnAnotherDebt ? [sibling] : [] };
+        account = siblingOnAnotherDebt ? account : account with { Parties = [.. account.Parties, sibling] };
+        var candidate = new ContactCandidate(account, "C1", CollectorKind.Human, Channel.VoiceCall, ContactPurpose.LocateBorrower,
+            ScenarioWorld.Destination(account, "friend", []), new DateTimeOffset(2026, 6, 1, 12, 0, 0, TimeSpan.FromHours(8)), BorrowerAccounts: [account, otherDebt]);
+
+        var result = Default.Evaluate(candidate, []);
+
+        Assert.True(Default.CountsAcrossDebts(account));
+        Assert.Equal(allowed, result.Allowed);
+        Assert.Equal(allowed ? [] : ["CN.borrower-supplied-contacts"], result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId));
+    }
+
+    [Fact]
+    public void OnlyChinasRules_CountAcrossTheBorrowersDebts()
+    {
+        Assert.False(Default.CountsAcrossDebts(Candidate("US-NY", Monday10).Account));
+    }
+
     [Fact]
     public void ChannelUnknownToThisBuild_DoesNotThrow()
     {

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
@@ -428,30 +429,30 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         private const string MergeBorrowerEvent =
             "INSERT OR IGNORE INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
         private readonly sqlite3 _db;
-        private readonly sqlite3_stmt _statement;
-        private sqlite3_stmt? _eventKey;
-        private sqlite3_stmt? _borrowerEvent;
+        private readonly Statement _statement;
+        private Statement? _eventKey;
+        private Statement? _borrowerEvent;
         private byte[] _utf8 = new byte[1024];
 
         public RawEventRowWriter(sqlite3 db)
         {
             _db = db;
-            Check(raw.sqlite3_prepare_v2(db, EventSql.InsertEvent, out _statement));
+            _statement = Prepare(EventSql.InsertEvent);
         }
 
         public void WriteKeys(ReadOnlySpan<RecentKey> byEvent, ReadOnlySpan<RecentKey> byBorrower)
         {
             if (_eventKey is null || _borrowerEvent is null)
             {
-                Check(raw.sqlite3_prepare_v2(_db, MergeEventKey, out _eventKey));
-                Check(raw.sqlite3_prepare_v2(_db, MergeBorrowerEvent, out _borrowerEvent));
+                _eventKey = Prepare(MergeEventKey);
+                _borrowerEvent = Prepare(MergeBorrowerEvent);
             }
 
             foreach (var key in byEvent)
             {
                 Text(_eventKey, 1, key.LenderId);
                 Text(_eventKey, 2, key.EventId);
-                raw.sqlite3_bind_int64(_eventKey, 3, key.Seq);
+                _eventKey.Int64(3, key.Seq);
                 Step(_eventKey);
             }
 
@@ -459,56 +460,57 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             {
                 Text(_borrowerEvent, 1, key.LenderId);
                 Text(_borrowerEvent, 2, key.BorrowerId);
-                raw.sqlite3_bind_int64(_borrowerEvent, 3, key.OccurredMs);
-                raw.sqlite3_bind_int64(_borrowerEvent, 4, key.Seq);
+                _borrowerEvent.Int64(3, key.OccurredMs);
+                _borrowerEvent.Int64(4, key.Seq);
                 Step(_borrowerEvent);
             }
         }
 
-        /// <summary>Runs a bound statement and resets it for its next values.</summary>
-        private void Step(sqlite3_stmt statement)
+        private Statement Prepare(string sql)
         {
-            var rc = raw.sqlite3_step(statement);
-            raw.sqlite3_reset(statement);
-            Check(rc);
+            Check(raw.sqlite3_prepare_v2(_db, sql, out var statement));
+            return new Statement(statement);
         }
+
+        /// <summary>Runs a bound statement and resets it for its next values.</summary>
+        private void Step(Statement statement) => Check(statement.StepAndReset());
 
         public void Write(long seq, StoredEvent e, string violations)
         {
             var s = _statement;
-            raw.sqlite3_bind_int64(s, 1, seq);
-            Text(2, e.LenderId);
-            Text(3, e.EventId);
-            raw.sqlite3_bind_int(s, 4, (int)e.Kind);
-            Text(5, e.AccountId);
-            Text(6, e.BorrowerId);
-            Text(7, e.CollectorId);
-            Text(8, e.DecisionId);
-            Text(9, e.CallId);
-            raw.sqlite3_bind_int(s, 10, (int)e.Channel);
-            raw.sqlite3_bind_int(s, 11, (int)e.Purpose);
-            Text(12, e.DestinationHash);
-            Text(13, e.DestinationMasked);
-            raw.sqlite3_bind_int(s, 14, (int)e.DestinationClass);
-            Text(15, e.PartyId);
-            raw.sqlite3_bind_int(s, 16, (int)e.DestinationUse);
-            raw.sqlite3_bind_int(s, 17, (int)e.Outcome);
-            raw.sqlite3_bind_int64(s, 18, e.DurationMs);
-            raw.sqlite3_bind_int64(s, 19, e.OccurredAt.ToUnixTimeMilliseconds());
-            raw.sqlite3_bind_int64(s, 20, e.ReceivedAt.ToUnixTimeMilliseconds());
-            raw.sqlite3_bind_int(s, 21, e.Imported ? 1 : 0);
-            raw.sqlite3_bind_double(s, 22, e.RiskScore);
-            Text(23, violations);
+            s.Int64(1, seq);
+            Text(s, 2, e.LenderId);
+            Text(s, 3, e.EventId);
+            s.Int(4, (int)e.Kind);
+            Text(s, 5, e.AccountId);
+            Text(s, 6, e.BorrowerId);
+            Text(s, 7, e.CollectorId);
+            Text(s, 8, e.DecisionId);
+            Text(s, 9, e.CallId);
+            s.Int(10, (int)e.Channel);
+            s.Int(11, (int)e.Purpose);
+            Text(s, 12, e.DestinationHash);
+            Text(s, 13, e.DestinationMasked);
+            s.Int(14, (int)e.DestinationClass);
+            Text(s, 15, e.PartyId);
+            s.Int(16, (int)e.DestinationUse);
+            s.Int(17, (int)e.Outcome);
+            s.Int64(18, e.DurationMs);
+            s.Int64(19, e.OccurredAt.ToUnixTimeMilliseconds());
+            s.Int64(20, e.ReceivedAt.ToUnixTimeMilliseconds());
+            s.Int(21, e.Imported ? 1 : 0);
+            s.Double(22, e.RiskScore);
+            Text(s, 23, violations);
             if (e.Body is null)
             {
-                raw.sqlite3_bind_null(s, 24);
+                s.Null(24);
             }
             else
             {
-                Text(24, e.Body);
+                Text(s, 24, e.Body);
             }
 
-            raw.sqlite3_bind_int(s, 25, (int)e.Counts);
+            s.Int(25, (int)e.Counts);
             Step(s);
         }
 
@@ -516,9 +518,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         /// Binds text as UTF-8, the file's encoding: SQLite would otherwise copy UTF-16 and convert it again when it
         /// builds the record. SQLite copies the bytes, so one buffer serves every column.
         /// </summary>
-        private void Text(int index, string value) => Text(_statement, index, value);
-
-        private void Text(sqlite3_stmt statement, int index, string value)
+        private void Text(Statement statement, int index, string value)
         {
             var length = Encoding.UTF8.GetMaxByteCount(value.Length);
             if (_utf8.Length < length)
@@ -527,7 +527,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             }
 
             var written = Encoding.UTF8.GetBytes(value, _utf8);
-            Check(raw.sqlite3_bind_text(statement, index, new ReadOnlySpan<byte>(_utf8, 0, written)));
+            Check(statement.Text(index, new ReadOnlySpan<byte>(_utf8, 0, written)));
         }
 
         private void Check(int rc) => SqliteException.ThrowExceptionForRC(rc, _db);
@@ -537,6 +537,142 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             _statement.Dispose();
             _eventKey?.Dispose();
             _borrowerEvent?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// A prepared statement of the row writer, bound and stepped through e_sqlite3's entry points with its pointer
+    /// where <see cref="DirectCalls"/> has them, else through SQLitePCL. SQLitePCL's calls take the statement's
+    /// SafeHandle, which the interop layer counts up and down (two interlocked operations) on every call, and a row
+    /// makes 27 calls. Each call passes what SQLitePCL's passes, so SQLite stores the same. The writer owns the
+    /// statement: the pointer is used only until <see cref="Dispose"/>.
+    /// </summary>
+    private sealed unsafe class Statement(sqlite3_stmt handle) : IDisposable
+    {
+        /// <summary>SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.</summary>
+        private static readonly IntPtr Transient = new(-1);
+        private readonly IntPtr _pointer = DirectCalls.Available ? handle.DangerousGetHandle() : IntPtr.Zero;
+
+        public void Int(int index, int value)
+        {
+            if (_pointer != IntPtr.Zero)
+            {
+                DirectCalls.BindInt(_pointer, index, value);
+            }
+            else
+            {
+                raw.sqlite3_bind_int(handle, index, value);
+            }
+        }
+
+        public void Int64(int index, long value)
+        {
+            if (_pointer != IntPtr.Zero)
+            {
+                DirectCalls.BindInt64(_pointer, index, value);
+            }
+            else
+            {
+                raw.sqlite3_bind_int64(handle, index, value);
+            }
+        }
+
+        public void Double(int index, double value)
+        {
+            if (_pointer != IntPtr.Zero)
+            {
+                DirectCalls.BindDouble(_pointer, index, value);
+            }
+            else
+            {
+                raw.sqlite3_bind_double(handle, index, value);
+            }
+        }
+
+        public void Null(int index)
+        {
+            if (_pointer != IntPtr.Zero)
+            {
+                DirectCalls.BindNull(_pointer, index);
+            }
+            else
+            {
+                raw.sqlite3_bind_null(handle, index);
+            }
+        }
+
+        public int Text(int index, ReadOnlySpan<byte> utf8)
+        {
+            if (_pointer == IntPtr.Zero)
+            {
+                return raw.sqlite3_bind_text(handle, index, utf8);
+            }
+
+            // By reference, not by fixed on the span, which gives an empty span's pointer as null: SQLite binds a
+            // null pointer as NULL, not as empty text. The spans are slices of the writer's buffer, so never null.
+            fixed (byte* bytes = &MemoryMarshal.GetReference(utf8))
+            {
+                return DirectCalls.BindText(_pointer, index, bytes, utf8.Length, Transient);
+            }
+        }
+
+        /// <summary>Steps once and resets; the step's result code.</summary>
+        public int StepAndReset()
+        {
+            if (_pointer == IntPtr.Zero)
+            {
+                var result = raw.sqlite3_step(handle);
+                raw.sqlite3_reset(handle);
+                return result;
+            }
+
+            var rc = DirectCalls.Step(_pointer);
+            DirectCalls.Reset(_pointer);
+            return rc;
+        }
+
+        public void Dispose() => handle.Dispose();
+    }
+
+    /// <summary>
+    /// e_sqlite3's binding and stepping functions, found in the library SQLitePCL's e_sqlite3 provider loads (loaded
+    /// the way that provider loads it, so it is the same library); unavailable when another provider is in use.
+    /// </summary>
+    private static unsafe class DirectCalls
+    {
+        public static readonly bool Available;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int, int, int> BindInt;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int, long, int> BindInt64;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int, double, int> BindDouble;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int, int> BindNull;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int, byte*, int, IntPtr, int> BindText;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int> Step;
+        public static readonly delegate* unmanaged[Cdecl]<IntPtr, int> Reset;
+
+        static DirectCalls()
+        {
+            const string library = "e_sqlite3";
+            if (raw.GetNativeLibraryName() != library
+                || !NativeLibrary.TryLoad(library, typeof(SQLite3Provider_e_sqlite3).Assembly, null, out var handle))
+            {
+                return;
+            }
+
+            IntPtr bindInt = 0, bindInt64 = 0, bindDouble = 0, bindNull = 0, bindText = 0, step = 0, reset = 0;
+            Available = NativeLibrary.TryGetExport(handle, "sqlite3_bind_int", out bindInt)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_bind_int64", out bindInt64)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_bind_double", out bindDouble)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_bind_null", out bindNull)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_bind_text", out bindText)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_step", out step)
+                && NativeLibrary.TryGetExport(handle, "sqlite3_reset", out reset);
+            BindInt = (delegate* unmanaged[Cdecl]<IntPtr, int, int, int>)bindInt;
+            BindInt64 = (delegate* unmanaged[Cdecl]<IntPtr, int, long, int>)bindInt64;
+            BindDouble = (delegate* unmanaged[Cdecl]<IntPtr, int, double, int>)bindDouble;
+            BindNull = (delegate* unmanaged[Cdecl]<IntPtr, int, int>)bindNull;
+            BindText = (delegate* unmanaged[Cdecl]<IntPtr, int, byte*, int, IntPtr, int>)bindText;
+            Step = (delegate* unmanaged[Cdecl]<IntPtr, int>)step;
+            Reset = (delegate* unmanaged[Cdecl]<IntPtr, int>)reset;
         }
     }
 

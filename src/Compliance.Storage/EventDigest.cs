@@ -76,11 +76,15 @@ public static class EventDigest
         buffer.Advance(8);
     }
 
+    /// <summary>
+    /// Encodes into room for the longest encoding and writes the length in front afterwards: one pass over the text
+    /// instead of one to count the bytes and one to write them.
+    /// </summary>
     private static void Text(ArrayBufferWriter<byte> buffer, string text)
     {
-        var length = Encoding.UTF8.GetByteCount(text);
-        Int32(buffer, length);
-        Encoding.UTF8.GetBytes(text, buffer.GetSpan(length));
-        buffer.Advance(length);
+        var span = buffer.GetSpan(4 + Encoding.UTF8.GetMaxByteCount(text.Length));
+        var length = Encoding.UTF8.GetBytes(text, span[4..]);
+        BinaryPrimitives.WriteInt32BigEndian(span, length);
+        buffer.Advance(4 + length);
     }
 }

@@ -11,6 +11,9 @@ namespace Compliance.LoadTool;
 internal sealed record RunResult(string Name, long Events, TimeSpan Elapsed, HistogramBase Latency, AckTally Acks, long Rows = 0)
 {
     public double EventsPerSecond => Events / Elapsed.TotalSeconds;
+
+    /// <summary>Processor time the run took, where measured: of the server process, and of this tool (the client, or the inserts).</summary>
+    public (TimeSpan Server, TimeSpan Tool)? Processor { get; init; }
 }
 
 /// <summary>

@@ -82,14 +82,21 @@ try
         }
 
         workload = Workload.Create(accounts, options, now);
+        if (workload.End < now)
+        {
+            Console.WriteLine($"It is night in every region: the events happen in the hour before {workload.End:HH:mm} UTC and arrive {(now - workload.End).TotalMinutes:0} minutes late or more.");
+        }
+
         if (workload.SkippedRegions.Count > 0)
         {
-            Console.WriteLine($"No events for accounts in {string.Join(", ", workload.SkippedRegions)}: the last hour there is outside calling hours.");
+            Console.WriteLine($"No events for accounts in {string.Join(", ", workload.SkippedRegions)}: that hour is outside calling hours there.");
         }
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
+        var (serverBefore, toolBefore) = (server.ProcessorTime, Process.GetCurrentProcess().TotalProcessorTime);
         (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
             () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate), ct);
+        service = service with { Processor = (server.ProcessorTime - serverBefore, Process.GetCurrentProcess().TotalProcessorTime - toolBefore) };
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
         blastIncidents = await BlastIncidentsAsync(channel, headers, workload, now, ct);
     }

@@ -33,6 +33,16 @@ internal static class ResultTable
             w.WriteLine($"service events/s:    {service.EventsPerSecond:N0}  (goal >= {ServiceGoal:N0}: {Verdict(service.EventsPerSecond >= ServiceGoal)})");
         }
 
+        if (service.Processor is { } serviceCpu && storage.Processor is { } storageCpu)
+        {
+            // Processor time is steadier than events/s on a shared machine: it tells where a change saves, and how far
+            // the cores are from full.
+            var cores = Environment.ProcessorCount;
+            var busy = (serviceCpu.Server + serviceCpu.Tool) / (service.Elapsed * cores);
+            w.WriteLine($"processor time per event: service {Micros(serviceCpu.Server, service.Events)} us in the server + {Micros(serviceCpu.Tool, service.Events)} us in the load tool "
+                + $"({Percent(busy)} of {cores} cores busy); storage {Micros(storageCpu.Tool, storage.Events)} us");
+        }
+
         w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per {GateProbe.Interval.TotalMilliseconds:0} ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
             $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
         w.WriteLine($"  health check before each: p50 {Ms(gate.Health, 50)} ms, p99 {Ms(gate.Health, 99)} ms; Authorize p50 / health p50: " +
@@ -79,4 +89,6 @@ internal static class ResultTable
     private static string Percent(double ratio) => ratio.ToString("0%", CultureInfo.InvariantCulture);
 
     private static string Verdict(bool met) => met ? "met" : "NOT met";
+
+    private static string Micros(TimeSpan time, long events) => (time.TotalMicroseconds / Math.Max(1, events)).ToString("0.0", CultureInfo.InvariantCulture);
 }

@@ -27,6 +27,16 @@ internal sealed class ServerUnderTest : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The processor time the server process has used so far, on every core.</summary>
+    public TimeSpan ProcessorTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public static ServerUnderTest Start(string dataDirectory)
     {
         var endpoint = $"http://127.0.0.1:{FreePort()}";

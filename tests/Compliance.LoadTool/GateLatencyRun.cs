@@ -28,8 +28,12 @@ internal static class GateLatencyRun
             var headers = new Metadata { { "authorization", $"Bearer {key}" } };
             using var channel = GrpcChannel.ForAddress(server.Endpoint);
             var registry = new RegistryService.RegistryServiceClient(channel);
-            var accounts = Workload.GateAccounts(Workload.CreateAccounts(Accounts), DateTimeOffset.UtcNow);
-            Console.WriteLine($"Asking about accounts in {string.Join(", ", accounts.Select(a => a.Region).Distinct())} (where it is daytime now, US first).");
+            var now = DateTimeOffset.UtcNow;
+            var accounts = Workload.GateAccounts(Workload.CreateAccounts(Accounts), now);
+            var regions = string.Join(", ", accounts.Select(a => a.Region).Distinct());
+            Console.WriteLine(accounts.Any(a => Workload.InDaytime(a, now))
+                ? $"Asking about accounts in {regions} (where it is daytime now, US first)."
+                : $"Asking about accounts in {regions}: it is night in every region, so every decision is a deny (still decided, recorded and timed).");
             await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
                 async (a, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = a.ToProto() }, headers, cancellationToken: token));
 

@@ -260,7 +260,40 @@ public sealed class ContactGateTests
     {
         var (server, gate) = await StartAsync();
         await using var _ = server;
-        // Another decision about the same borrower holds the borrower's turn from 21:59 Shanghai.
+
+        // The request arrives at 21:59 Shanghai and waits for the turn while the clock passes 22:00.
+        var decision = await DecideAfterWaitingAsync(server, gate, TimeSpan.FromMinutes(1));
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Contains(decision.Rules, r => r.RuleId == "CN.hours");
+        Assert.Equal(T0.AddMinutes(1), decision.EvaluatedAt.ToDateTimeOffset());
+    }
+
+    [Fact]
+    public async Task RequestWaitingForTheBorrowersTurn_IsDecidedByThePolicyVersionInForceThen()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        // From 21:59:30 Shanghai, the lender ends calling hours at 21:30.
+        await new PolicyService.PolicyServiceClient(server.Channel(server.Keys.Administrator)).PutPolicyAsync(new PutPolicyRequest
+        {
+            Document = "overrides:\n  CN.hours: { end: \"21:30\" }\n",
+            EffectiveAt = Timestamp.FromDateTimeOffset(T0.AddSeconds(30)),
+        }, cancellationToken: Ct);
+
+        var decision = await DecideAfterWaitingAsync(server, gate, TimeSpan.FromSeconds(40));
+
+        Assert.Equal(Verdict.Deny, decision.Verdict);
+        Assert.Equal("1", decision.PolicyVersion);
+        Assert.Contains(decision.Rules, r => r.RuleId == "CN.hours");
+    }
+
+    /// <summary>
+    /// Asks about a call to CN-1's own number while another decision about the same borrower holds the borrower's
+    /// turn, moves the clock on by <paramref name="waited"/> meanwhile, then lets the request be decided.
+    /// </summary>
+    private static async Task<Decision> DecideAfterWaitingAsync(GateFixture server, ContactGateService.ContactGateServiceClient gate, TimeSpan waited)
+    {
         using var holding = new ManualResetEventSlim();
         using var release = new ManualResetEventSlim();
         var holder = Task.Run(() => server.Get<Compliance.Storage.IComplianceStore>().DecideAsync("demo", "CN-1", T0.AddDays(-1), _ =>
@@ -272,15 +305,11 @@ public sealed class ContactGateTests
         Assert.True(holding.Wait(TimeSpan.FromSeconds(10), Ct));
 
         var waiting = AuthorizeAsync(gate, Call("CN-1", Own));
-        await Task.Delay(200, Ct); // the request arrives at 21:59 and waits for the turn
-        server.Clock.Advance(TimeSpan.FromMinutes(1));
+        await Task.Delay(200, Ct); // the request arrives, and waits for the turn
+        server.Clock.Advance(waited);
         release.Set();
         await Assert.ThrowsAsync<InvalidOperationException>(() => holder);
-        var decision = await waiting;
-
-        Assert.Equal(Verdict.Deny, decision.Verdict);
-        Assert.Contains(decision.Rules, r => r.RuleId == "CN.hours");
-        Assert.Equal(T0.AddMinutes(1), decision.EvaluatedAt.ToDateTimeOffset());
+        return await waiting;
     }
 
     [Fact]

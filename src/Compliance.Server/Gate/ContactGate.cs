@@ -36,8 +36,8 @@ internal sealed class ContactGate(
     public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
     {
         var arrived = clock.GetUtcNow();
-        // The policy is the one in force when the request arrived (the decision records its version); the history
-        // reaches back from then, which covers every window of a decision taken later.
+        // The history is read for the policy in force when the request arrived: it reaches back from then, which covers
+        // every window of that policy at the later instant the decision is taken.
         var policy = policies.For(lenderId, arrived);
         Prepared prepared;
         try
@@ -58,7 +58,10 @@ internal sealed class ContactGate(
                 // others for the same borrower is judged at the moment it is decided (an hour may have ended
                 // meanwhile), and its reservation starts then.
                 var now = clock.GetUtcNow();
-                var result = policy.Evaluate(Candidate(prepared, now), history);
+                // A version that took effect meanwhile decides, where the history read reaches back over its windows.
+                var inForce = policies.For(lenderId, now);
+                var deciding = now - inForce.Lookback >= arrived - policy.Lookback ? inForce : policy;
+                var result = deciding.Evaluate(Candidate(prepared, now), history);
                 var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
                 reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,

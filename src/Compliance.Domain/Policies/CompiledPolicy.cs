@@ -86,10 +86,12 @@ public sealed class CompiledPolicy
     public IReadOnlyList<string> ProfilesFor(Account account) => Select(account).Profiles;
 
     /// <summary>
-    /// Whether a rule that applies to the account counts across the borrower's debts (China's cap on contacts the
-    /// borrower supplied), so that a contact with an unrelated party needs <see cref="ContactCandidate.BorrowerAccounts"/>.
+    /// Whether a contact with a destination of this class needs <see cref="ContactCandidate.BorrowerAccounts"/>: one
+    /// with an unrelated party, where a rule that applies to the account counts across the borrower's debts (China's
+    /// cap on contacts the borrower supplied).
     /// </summary>
-    public bool CountsAcrossDebts(Account account) => Select(account).CountsAcrossDebts;
+    public bool CountsAcrossDebts(Account account, DestinationClass destination) =>
+        destination == DestinationClass.UnrelatedParty && Select(account).CountsAcrossDebts;
 
     /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
     public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;

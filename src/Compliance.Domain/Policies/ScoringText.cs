@@ -25,13 +25,13 @@ internal static class ScoringText
         foreach (var (key, value) in YamlText.Entries(map))
         {
             var at = $"{path}.{key}";
-            var most = key switch
+            double? most = key switch
             {
                 "critical" or "high" or "medium" or "low" => 100,
                 "shadow_share" => 1,
-                _ => double.NaN,
+                _ => null,
             };
-            if (double.IsNaN(most))
+            if (most is null)
             {
                 problems.Add(new PolicyProblem(at, $"unknown key; {Expected}"));
             }

@@ -612,12 +612,9 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
             }
         }
 
-        foreach (var party in account.Parties)
+        foreach (var party in account.Parties.Where(p => !p.Related))
         {
-            foreach (var point in party.Related ? [] : party.ContactPoints)
-            {
-                seen.Add(point.ValueHash);
-            }
+            seen.UnionWith(party.ContactPoints.Select(p => p.ValueHash));
         }
 
         return count;

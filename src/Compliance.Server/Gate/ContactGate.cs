@@ -131,8 +131,7 @@ internal sealed class ContactGate(
         var collector = await accounts.CollectorAsync(lenderId, request.CollectorId, ct) ?? throw RpcErrors.NotFound("collector", request.CollectorId);
         var destination = resolver.Resolve(request.Destination, (Channel)request.Channel, account, $"{field}.destination");
         var purpose = request.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)request.Purpose;
-        // A rule may count unrelated parties across the borrower's accounts.
-        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty && policy.CountsAcrossDebts(account)
+        var borrowerAccounts = policy.CountsAcrossDebts(account, destination.Destination.Class)
             ? await accounts.BorrowerAccountsAsync(lenderId, account.BorrowerId, ct)
             : null;
         return new Prepared(request, account, collector, destination, purpose, borrowerAccounts);

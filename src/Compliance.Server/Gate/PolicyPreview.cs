@@ -42,8 +42,8 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
 
             var before = history.Where(a => a.At < d.EvaluatedAt).ToList();
             var destination = DestinationResolver.ByHash(account, d.DestinationHash).Destination;
-            // As the gate asked: the borrower's accounts for a contact with an unrelated party, the collector as active then.
-            var borrowerAccounts = destination.Class == DestinationClass.UnrelatedParty && (inForce.CountsAcrossDebts(account) || candidate.CountsAcrossDebts(account))
+            // As the gate asks: with the borrower's accounts where a rule counts across them, the collector as active then.
+            var borrowerAccounts = inForce.CountsAcrossDebts(account, destination.Class) || candidate.CountsAcrossDebts(account, destination.Class)
                 ? await accounts.BorrowerAccountsAsync(lenderId, account.BorrowerId, ct)
                 : null;
             var contact = new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, destination, d.EvaluatedAt,

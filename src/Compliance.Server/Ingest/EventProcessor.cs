@@ -146,7 +146,9 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>An event with what it refers to, loaded and checked.</summary>
-    private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId);
+    /// <summary>A checked event, with the policy in force at its own time, which judges and weighs it.</summary>
+    private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId,
+        CompiledPolicy Policy);
 
     /// <param name="accounts">Accounts as batches not yet committed left them (flags they set), to use instead of the stored ones.</param>
     public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
@@ -451,7 +453,7 @@ internal sealed class EventProcessor(
             throw new Rejected($"{pending.Field}.{note.Item1}", $"must be at most {MaxNoteLength} characters");
         }
 
-        return new Item(pending, kind, account, collector, channel, at, callId);
+        return new Item(pending, kind, account, collector, channel, at, callId, policies.For(pending.LenderId, at));
     }
 
     /// <summary>Scores one event: its acknowledgement, and its row when it is to be stored.</summary>
@@ -572,8 +574,7 @@ internal sealed class EventProcessor(
             AnalyseContent(subject, item, account, destination, profiles, violations, state, isSubject: true);
         }
 
-        // Weighed as the policy in force at the event's time says, as its rules were.
-        var risk = violations.Count == 0 ? 0 : policies.For(lender, item.At).Scoring.Of(violations);
+        var risk = item.Policy.Scoring.Of(violations);
         var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
             e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
             destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
@@ -617,10 +618,9 @@ internal sealed class EventProcessor(
 
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
-        var policy = policies.For(lender, item.At);
-        // A rule may count unrelated parties across the borrower's accounts (read without flags, so never waiting for
-        // this batch's own transaction).
-        var borrowerAccounts = destination.Destination.Class == DestinationClass.UnrelatedParty && policy.CountsAcrossDebts(account)
+        var policy = item.Policy;
+        // Read without flags, so never waiting for this batch's own transaction.
+        var borrowerAccounts = policy.CountsAcrossDebts(account, destination.Destination.Class)
             ? await accounts.BorrowerAccountsAsync(lender, account.BorrowerId, CancellationToken.None)
             : null;
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
@@ -690,7 +690,7 @@ internal sealed class EventProcessor(
         var toThirdParty = destination is not null && BlastLimit.IsThirdParty(destination.Destination.Class);
         // US rules want an opt-out notice in texts and e-mails; only those channels need the profiles.
         var requireOptOut = !isSubject && item.Channel is Channel.Sms or Channel.Email
-            && (profiles ?? policies.For(item.Pending.LenderId, item.At).ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));
+            && (profiles ?? item.Policy.ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));
         foreach (var finding in content.Analyze(text, new ContentContext(item.Channel, toThirdParty, requireOptOut)))
         {
             var hit = new RuleHit(finding.RuleId, "CONTENT", finding.Citation, $"{finding.Category}: '{finding.Term}'", false, finding.Severity, null);

@@ -162,7 +162,7 @@ public sealed class GateTests
 
         var result = Default.Evaluate(candidate, []);
 
-        Assert.True(Default.CountsAcrossDebts(account));
+        Assert.True(Default.CountsAcrossDebts(account, DestinationClass.UnrelatedParty));
         Assert.Equal(allowed, result.Allowed);
         Assert.Equal(allowed ? [] : ["CN.borrower-supplied-contacts"], result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId));
     }
@@ -170,7 +170,7 @@ public sealed class GateTests
     [Fact]
     public void OnlyChinasRules_CountAcrossTheBorrowersDebts()
     {
-        Assert.False(Default.CountsAcrossDebts(Candidate("US-NY", Monday10).Account));
+        Assert.False(Default.CountsAcrossDebts(Candidate("US-NY", Monday10).Account, DestinationClass.UnrelatedParty));
     }
 
     [Fact]

@@ -29,6 +29,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         {
             lexicon.Folder.Fold(text, ref folded);
             FindAll(ref folded, ref matches);
+            FindPatterns(text, ref folded, ref matches);
             return Report(text, context, ref folded, ref matches);
         }
         finally
@@ -67,12 +68,159 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 var rightOk = !entry.LatinEnd || end == span.Length || gaps[end] != TextFolder.NoGap || !TextFolder.IsLatin(span[end]);
                 if (leftOk && rightOk && (!(entry.LatinStart || entry.LatinEnd) || WordsHold(gaps, start, entry)))
                 {
-                    matches.Add(new Match(start, end, entry));
+                    matches.Add(new Match(start, end, entry.Uses));
                 }
             }
 
             position = start + 1;
         }
+    }
+
+    /// <summary>
+    /// Runs the pattern terms whose anchors the folded message holds, on the message seen as words, and merges their
+    /// matches into <paramref name="matches"/> in order of position.
+    /// </summary>
+    private void FindPatterns(string text, ref FoldBuffer folded, ref MatchList matches)
+    {
+        var patterns = lexicon.Patterns;
+        if (patterns.Length == 0)
+        {
+            return;
+        }
+
+        ReadOnlySpan<char> span = folded.Chars.AsSpan(0, folded.Count);
+        var gaps = folded.Gap;
+        bool[]? candidates = null;
+        var position = 0;
+        while (position < span.Length)
+        {
+            var found = span[position..].IndexOfAny(lexicon.AnchorSearch);
+            if (found < 0)
+            {
+                break;
+            }
+
+            var start = position + found;
+            foreach (var anchor in lexicon.AnchorsByFirstChar[span[start]])
+            {
+                if (span[start..].StartsWith(anchor.Key, StringComparison.Ordinal)
+                    && (!anchor.LatinStart || gaps[start] != TextFolder.NoGap || !TextFolder.IsLatin(span[start - 1])))
+                {
+                    if (candidates is null)
+                    {
+                        candidates = ArrayPool<bool>.Shared.Rent(patterns.Length);
+                        Array.Clear(candidates, 0, patterns.Length);
+                    }
+
+                    foreach (var index in anchor.Patterns)
+                    {
+                        candidates[index] = true;
+                    }
+                }
+            }
+
+            position = start + 1;
+        }
+
+        if (candidates is null)
+        {
+            return;
+        }
+
+        var view = ArrayPool<char>.Shared.Rent(span.Length * 2);
+        var toFolded = ArrayPool<int>.Shared.Rent(span.Length * 2);
+        try
+        {
+            var length = WordView(text, ref folded, view, toFolded);
+            var first = matches.Count;
+            for (var i = 0; i < patterns.Length; i++)
+            {
+                if (!candidates[i])
+                {
+                    continue;
+                }
+
+                foreach (var match in patterns[i].Pattern.Regex.EnumerateMatches(view.AsSpan(0, length)))
+                {
+                    var from = match.Index;
+                    var to = match.Index + match.Length - 1;
+                    while (from < to && toFolded[from] < 0)
+                    {
+                        from++;
+                    }
+
+                    while (to > from && toFolded[to] < 0)
+                    {
+                        to--;
+                    }
+
+                    if (toFolded[from] >= 0 && toFolded[to] >= 0)
+                    {
+                        matches.Add(new Match(toFolded[from], toFolded[to] + 1, patterns[i].Uses));
+                    }
+                }
+            }
+
+            // Stable insertion of the pattern matches among the term matches, which are in order of position already.
+            var items = matches.Items.AsSpan(0, matches.Count);
+            for (var i = Math.Max(first, 1); i < items.Length; i++)
+            {
+                var item = items[i];
+                var j = i - 1;
+                while (j >= 0 && items[j].Start > item.Start)
+                {
+                    items[j + 1] = items[j];
+                    j--;
+                }
+
+                items[j + 1] = item;
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(view, clearArray: true);
+            ArrayPool<int>.Shared.Return(toFolded);
+            ArrayPool<bool>.Shared.Return(candidates);
+        }
+    }
+
+    /// <summary>
+    /// The folded message as words: a space where the original had a space or punctuation, a sentence mark where a
+    /// sentence ended. <paramref name="toFolded"/> maps each view character to its folded index (-1 for the marks).
+    /// </summary>
+    private static int WordView(string text, ref FoldBuffer folded, char[] view, int[] toFolded)
+    {
+        var n = 0;
+        for (var k = 0; k < folded.Count; k++)
+        {
+            if (k > 0 && folded.Gap[k] != TextFolder.NoGap)
+            {
+                view[n] = EndsSentence(text, folded.Origin[k - 1] + 1, folded.Origin[k]) ? LexiconPattern.SentenceBreak : LexiconPattern.WordBreak;
+                toFolded[n++] = -1;
+            }
+
+            view[n] = folded.Chars[k];
+            toFolded[n++] = k;
+        }
+
+        return n;
+    }
+
+    /// <summary>Whether the dropped characters between two kept ones end a sentence ("p.o.l.i.c.e" does not).</summary>
+    private static bool EndsSentence(string text, int from, int to)
+    {
+        for (var i = from; i < to; i++)
+        {
+            switch (text[i])
+            {
+                case '!' or '?' or ';' or '\n' or '\r' or '。' or '！' or '？' or '；':
+                    return true;
+                case '.' when i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]):
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>
@@ -116,7 +264,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         var all = matches.Items.AsSpan(0, matches.Count);
         foreach (var match in all)
         {
-            foreach (var use in match.Entry.Uses)
+            foreach (var use in match.Uses)
             {
                 switch (use.Role)
                 {
@@ -167,12 +315,12 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 break;
             }
 
-            if (other.End < match.End || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Entry, match.Entry)))
+            if (other.End < match.End || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Uses, match.Uses)))
             {
                 continue;
             }
 
-            foreach (var use in other.Entry.Uses)
+            foreach (var use in other.Uses)
             {
                 if (use.Rule.Category == category && (use.Role == TermRole.Exception || other.Length > match.Length))
                 {
@@ -208,7 +356,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     private static int TrimSurrogate(string text, int end) =>
         end < text.Length && end > 0 && char.IsHighSurrogate(text[end - 1]) ? end - 1 : end;
 
-    private readonly record struct Match(int Start, int End, LexiconEntry Entry)
+    private readonly record struct Match(int Start, int End, TermUse[] Uses)
     {
         public int Length => End - Start;
     }

@@ -185,42 +185,106 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     }
 
     /// <summary>
-    /// The folded message as words: a space where the original had a space or punctuation, a sentence mark where a
-    /// sentence ended. <paramref name="toFolded"/> maps each view character to its folded index (-1 for the marks).
+    /// The folded message as words, so that patterns see "you | will | be | arrested". Between two kept characters the
+    /// view puts a sentence mark where a sentence ended, a space where the original had a space, an apostrophe or other
+    /// separating punctuation, and nothing where a word was only broken up by joining marks ("po-lice", "p.o.l.i.c.e",
+    /// "i*d*i*o*t"); a run of three or more single letters is one word too ("a r r e s t e d").
+    /// <paramref name="toFolded"/> maps each view character to its folded index (-1 for the marks).
     /// </summary>
+    // A word break made by an apostrophe, which ends a run of spelled-out letters.
+    private const char Apostrophe = '\'';
+
+    // The shortest run of single letters read as one spelled-out word ("p o l i c e", not "u r a").
+    private const int MinimumSpelledOut = 4;
+
     private static int WordView(string text, ref FoldBuffer folded, char[] view, int[] toFolded)
     {
-        var n = 0;
-        for (var k = 0; k < folded.Count; k++)
+        var count = folded.Count;
+        var separators = ArrayPool<char>.Shared.Rent(count);
+        try
         {
-            if (k > 0 && folded.Gap[k] != TextFolder.NoGap)
+            for (var k = 1; k < count; k++)
             {
-                view[n] = EndsSentence(text, folded.Origin[k - 1] + 1, folded.Origin[k]) ? LexiconPattern.SentenceBreak : LexiconPattern.WordBreak;
-                toFolded[n++] = -1;
+                separators[k] = folded.Gap[k] == TextFolder.NoGap ? '\0' : Separator(text, folded.Origin[k - 1] + 1, folded.Origin[k]);
             }
 
-            view[n] = folded.Chars[k];
-            toFolded[n++] = k;
-        }
+            // Runs of single letters spelled out are joined into one word; an apostrophe ends a run ("I'm a u").
+            var runStart = -1;
+            var runLength = 0;
+            for (var k = 0; k <= count; k++)
+            {
+                var single = k < count && TextFolder.IsLatin(folded.Chars[k])
+                    && (k == 0 || folded.Gap[k] != TextFolder.NoGap)
+                    && (k + 1 == count || folded.Gap[k + 1] != TextFolder.NoGap);
+                if (single && (runLength == 0 || separators[k] != Apostrophe))
+                {
+                    runStart = runLength == 0 ? k : runStart;
+                    runLength++;
+                    continue;
+                }
 
-        return n;
+                if (runLength >= MinimumSpelledOut)
+                {
+                    for (var j = runStart + 1; j < runStart + runLength; j++)
+                    {
+                        separators[j] = '\0';
+                    }
+                }
+
+                (runStart, runLength) = single ? (k, 1) : (-1, 0);
+            }
+
+            var n = 0;
+            for (var k = 0; k < count; k++)
+            {
+                if (k > 0 && separators[k] != '\0')
+                {
+                    view[n] = separators[k] == Apostrophe ? LexiconPattern.WordBreak : separators[k];
+                    toFolded[n++] = -1;
+                }
+
+                view[n] = folded.Chars[k];
+                toFolded[n++] = k;
+            }
+
+            return n;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(separators);
+        }
     }
 
-    /// <summary>Whether the dropped characters between two kept ones end a sentence ("p.o.l.i.c.e" does not).</summary>
-    private static bool EndsSentence(string text, int from, int to)
+    /// <summary>What the dropped characters between two kept ones are in the word view: a sentence end, a word break or nothing.</summary>
+    private static char Separator(string text, int from, int to)
     {
+        var separator = '\0';
         for (var i = from; i < to; i++)
         {
-            switch (text[i])
+            var c = text[i];
+            if (i == from && char.IsLowSurrogate(c))
+            {
+                continue;
+            }
+
+            switch (c)
             {
                 case '!' or '?' or ';' or '\n' or '\r' or '。' or '！' or '？' or '；':
-                    return true;
+                    return LexiconPattern.SentenceBreak;
                 case '.' when i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]):
-                    return true;
+                    return LexiconPattern.SentenceBreak;
+                case '-' or '.' or '*' or '_' or '·' or '•' or '~' or '+' or '#' or '\u00AD':
+                    break;
+                case '\'' or '\u2019':
+                    separator = separator == '\0' ? Apostrophe : separator;
+                    break;
+                default:
+                    separator = LexiconPattern.WordBreak;
+                    break;
             }
         }
 
-        return false;
+        return separator;
     }
 
     /// <summary>
@@ -305,24 +369,30 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     // Used only when no lexicon file declares the missing_opt_out rule.
     private static readonly ContentRule DefaultOptOut = new(ContentCategory.MissingOptOut, "CONTENT.missing-opt-out", "12 CFR 1006.6(e)", Severity.Medium);
 
-    /// <summary>True when an exception of the category, or a longer term of the same category, contains the match.</summary>
+    /// <summary>
+    /// True when an exception of the category overlaps the match ("not going to | sue you", "we are | not affiliated
+    /// with any court"), or another term of the category overlaps it and starts first or is longer: one finding
+    /// for one stretch of wording.
+    /// </summary>
     private static bool Covered(ReadOnlySpan<Match> all, Match match, ContentCategory category)
     {
         foreach (var other in all)
         {
-            if (other.Start > match.Start)
+            if (other.Start >= match.End)
             {
                 break;
             }
 
-            if (other.End < match.End || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Uses, match.Uses)))
+            if (other.End <= match.Start || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Uses, match.Uses)))
             {
                 continue;
             }
 
+            // Of two overlapping terms of a category, the one starting first (or the longer) is the one reported.
+            var before = other.Start < match.Start || (other.Start == match.Start && other.Length > match.Length);
             foreach (var use in other.Uses)
             {
-                if (use.Rule.Category == category && (use.Role == TermRole.Exception || other.Length > match.Length))
+                if (use.Rule.Category == category && (use.Role == TermRole.Exception || (use.Role == TermRole.Term && before)))
                 {
                     return true;
                 }

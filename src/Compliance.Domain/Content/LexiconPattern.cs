@@ -33,6 +33,7 @@ internal sealed class LexiconPattern
     public const char SentenceBreak = '|';
 
     private const int MinimumAnchorLength = 2;
+    private const int MinimumStemLength = 3;
 
     private LexiconPattern(Regex regex, string[] anchors, string source)
     {
@@ -68,11 +69,6 @@ internal sealed class LexiconPattern
             if (sequence.Items.Count == 0)
             {
                 throw new FormatException("empty pattern");
-            }
-
-            if (sequence.Items[0].Optional || sequence.Items[^1].Optional)
-            {
-                throw new FormatException("an optional first or last word adds nothing; leave it out");
             }
 
             var anchors = sequence.Anchors() ?? throw new FormatException(
@@ -335,7 +331,15 @@ internal sealed class LexiconPattern
             }
 
             var raw = text[start..Position];
-            var folded = folder.FoldTerm(raw, out var gaps);
+            // Within a word only an apostrophe separates, as in the message's word view ("you'll" is "you ll").
+            var parts = raw.Split(['\'', '\u2019'], StringSplitOptions.RemoveEmptyEntries).Select(p => folder.FoldTerm(p)).Where(p => p.Length > 0).ToArray();
+            var folded = string.Concat(parts);
+            var gaps = new bool[folded.Length];
+            for (int i = 0, at = 0; i < parts.Length; at += parts[i].Length, i++)
+            {
+                gaps[at] = at > 0;
+            }
+
             if (folded.Length == 0)
             {
                 throw new FormatException($"'{raw}' has no letters or digits to match");
@@ -345,6 +349,10 @@ internal sealed class LexiconPattern
             if (stem)
             {
                 Position++;
+                if (folded.Length < MinimumStemLength)
+                {
+                    throw new FormatException($"stem '{raw}*' is too short: at least {MinimumStemLength} letters");
+                }
             }
 
             return new Word(folded, gaps, stem);

@@ -161,13 +161,13 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 }
             }
 
-            // Stable insertion of the pattern matches among the term matches, which are in order of position already.
+            // Insertion of the pattern matches among the term matches, which are in order of position (longer first) already.
             var items = matches.Items.AsSpan(0, matches.Count);
             for (var i = Math.Max(first, 1); i < items.Length; i++)
             {
                 var item = items[i];
                 var j = i - 1;
-                while (j >= 0 && items[j].Start > item.Start)
+                while (j >= 0 && (items[j].Start > item.Start || (items[j].Start == item.Start && items[j].Length < item.Length)))
                 {
                     items[j + 1] = items[j];
                     j--;
@@ -325,6 +325,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     {
         List<ContentFinding>? findings = null;
         var optOutSeen = false;
+        Span<int> reportedEnd = stackalloc int[CategoryCount];
         var all = matches.Items.AsSpan(0, matches.Count);
         foreach (var match in all)
         {
@@ -344,10 +345,15 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                     continue;
                 }
 
-                if (Covered(all, match, use.Rule.Category))
+                // One finding per stretch of wording: a term overlapping one already reported for its category (which
+                // started first, or at the same place and is longer) adds nothing.
+                var category = (int)use.Rule.Category;
+                if (match.Start < reportedEnd[category] || Excepted(all, match, use.Rule.Category))
                 {
                     continue;
                 }
+
+                reportedEnd[category] = match.End;
 
                 var originStart = folded.Origin[match.Start];
                 var lastOrigin = folded.Origin[match.End - 1];
@@ -366,15 +372,13 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         return findings ?? (IReadOnlyList<ContentFinding>)[];
     }
 
+    private static readonly int CategoryCount = Enum.GetValues<ContentCategory>().Max(c => (int)c) + 1;
+
     // Used only when no lexicon file declares the missing_opt_out rule.
     private static readonly ContentRule DefaultOptOut = new(ContentCategory.MissingOptOut, "CONTENT.missing-opt-out", "12 CFR 1006.6(e)", Severity.Medium);
 
-    /// <summary>
-    /// True when an exception of the category overlaps the match ("not going to | sue you", "we are | not affiliated
-    /// with any court"), or another term of the category overlaps it and starts first or is longer: one finding
-    /// for one stretch of wording.
-    /// </summary>
-    private static bool Covered(ReadOnlySpan<Match> all, Match match, ContentCategory category)
+    /// <summary>True when an exception of the category overlaps the match ("not going to | sue you", "we are | not affiliated with any court").</summary>
+    private static bool Excepted(ReadOnlySpan<Match> all, Match match, ContentCategory category)
     {
         foreach (var other in all)
         {
@@ -383,16 +387,14 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 break;
             }
 
-            if (other.End <= match.Start || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Uses, match.Uses)))
+            if (other.End <= match.Start)
             {
                 continue;
             }
 
-            // Of two overlapping terms of a category, the one starting first (or the longer) is the one reported.
-            var before = other.Start < match.Start || (other.Start == match.Start && other.Length > match.Length);
             foreach (var use in other.Uses)
             {
-                if (use.Rule.Category == category && (use.Role == TermRole.Exception || (use.Role == TermRole.Term && before)))
+                if (use.Rule.Category == category && use.Role == TermRole.Exception)
                 {
                     return true;
                 }

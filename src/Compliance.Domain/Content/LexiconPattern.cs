@@ -12,7 +12,7 @@ namespace Compliance.Domain.Content;
 /// <item><c>word*</c>: a word that starts so (a stem): <c>arrest*</c> is arrest, arrested, arresting.</item>
 /// <item><c>(a|b c|d*)</c>: one of the alternatives, each itself a sequence (nested groups allowed).</item>
 /// <item><c>x?</c>: an optional word or group.</item>
-/// <item><c>~N</c> (N from 1 to 9): up to N other words in between (Chinese: up to N characters), never across the
+/// <item><c>~N</c> (N from 1 to 20): up to N other words in between (Chinese: up to N characters), never across the
 /// end of a sentence.</item>
 /// </list>
 /// A pattern holding Chinese characters matches them as written, ignoring spaces and punctuation between them, as a
@@ -34,6 +34,7 @@ internal sealed class LexiconPattern
 
     private const int MinimumAnchorLength = 2;
     private const int MinimumStemLength = 3;
+    private const int MaximumGap = 20;
 
     private LexiconPattern(Regex regex, string[] anchors, string source)
     {
@@ -72,7 +73,7 @@ internal sealed class LexiconPattern
             }
 
             var anchors = sequence.Anchors() ?? throw new FormatException(
-                $"no required word of at least {MinimumAnchorLength} letters to find the pattern by");
+                $"no required word of at least {MinimumAnchorLength} letters (or one Chinese character) to find the pattern by");
             var source = new StringBuilder();
             if (!cjk)
             {
@@ -127,7 +128,8 @@ internal sealed class LexiconPattern
             }
         }
 
-        public override List<string>? Anchors() => folded.Length >= MinimumAnchorLength ? [folded] : null;
+        // One Chinese character is as rare as two Latin letters, so it may anchor a pattern alone.
+        public override List<string>? Anchors() => folded.Length >= MinimumAnchorLength || !TextFolder.IsLatin(folded[0]) ? [folded] : null;
     }
 
     private sealed class Gap(int words) : Node
@@ -280,13 +282,18 @@ internal sealed class LexiconPattern
                         break;
                     case '~':
                         Position++;
-                        if (AtEnd || !char.IsAsciiDigit(Current) || Current == '0')
+                        var digits = Position;
+                        while (!AtEnd && char.IsAsciiDigit(Current))
                         {
-                            throw new FormatException("'~' takes a number of words from 1 to 9, e.g. '~3'");
+                            Position++;
                         }
 
-                        item = new Gap(Current - '0');
-                        Position++;
+                        if (!int.TryParse(text.AsSpan(digits, Position - digits), out var words) || words is < 1 or > MaximumGap)
+                        {
+                            throw new FormatException($"'~' takes a number of words from 1 to {MaximumGap}, e.g. '~3'");
+                        }
+
+                        item = new Gap(words);
                         break;
                     case '*' or '?':
                         throw new FormatException($"'{Current}' at position {Position + 1} follows no word");

@@ -255,6 +255,18 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         }
     }
 
+    /// <summary>A capitalised word of one or two letters before a full stop ("Mr.", "U.S.") ends no sentence.</summary>
+    private static bool Abbreviation(string text, int dot)
+    {
+        var start = dot;
+        while (start > 0 && char.IsLetter(text[start - 1]))
+        {
+            start--;
+        }
+
+        return dot - start is 1 or 2 && char.IsUpper(text[start]);
+    }
+
     /// <summary>What the dropped characters between two kept ones are in the word view: a sentence end, a word break or nothing.</summary>
     private static char Separator(string text, int from, int to)
     {
@@ -271,7 +283,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
             {
                 case '!' or '?' or ';' or '\n' or '\r' or '。' or '！' or '？' or '；':
                     return LexiconPattern.SentenceBreak;
-                case '.' when i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1]):
+                case '.' when (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1])) && !Abbreviation(text, i):
                     return LexiconPattern.SentenceBreak;
                 case '-' or '.' or '*' or '_' or '·' or '•' or '~' or '+' or '#' or '\u00AD':
                     break;

@@ -5,8 +5,9 @@ namespace Compliance.Domain.Content;
 
 /// <summary>
 /// Checks a collection message's wording against a lexicon: threats, abuse, impersonation, debt disclosure to third
-/// parties, public shaming, pressure to borrow and a missing opt-out notice. Thread-safe; one folding pass and one
-/// multi-string search per message.
+/// parties, public shaming, pressure to borrow and a missing opt-out notice. Thread-safe; one folding pass, one
+/// multi-string search for fixed terms and one for the anchors of pattern terms per message, then only the patterns
+/// whose anchors occur run, on the message seen as words.
 /// </summary>
 public sealed class ContentAnalyzer(Lexicon lexicon)
 {

@@ -32,7 +32,7 @@ public sealed class Lexicon
             .ToFrozenDictionary(g => g.Key, g => g.OrderByDescending(e => e.Key.Length).ToArray());
     }
 
-    /// <summary>The file names and versions this lexicon was compiled from, e.g. "en@2026.11.1;zh@2026.11.1".</summary>
+    /// <summary>The file names and versions this lexicon was compiled from, e.g. "en@2026.12.1;zh@2026.12.1".</summary>
     public string Version { get; }
 
     /// <summary>How many terms, exceptions and opt-out phrases the lexicon holds.</summary>

@@ -16,7 +16,7 @@ namespace Compliance.Domain.Content;
 ///     severity: critical                # low, medium, high, critical
 ///     citations: [15 U.S.C. 1692d(1)]
 ///     terms: [you will be arrested]     # for missing_opt_out: the notices whose presence satisfies the rule
-///     except: [...]                     # optional: phrases that silence this category's terms inside them
+///     except: [...]                     # optional: phrases that silence this category's terms they overlap
 /// </code>
 /// A term or exception holding one of <c>* ( | ) ? ~</c> is a pattern ("you (will|'ll)? (be|get) arrest*"): see
 /// <see cref="LexiconPattern"/> for its grammar.

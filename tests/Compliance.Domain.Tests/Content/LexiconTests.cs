@@ -18,7 +18,7 @@ public sealed class LexiconTests
     {
         var lexicon = Lexicon.BuiltIn;
 
-        Assert.Equal("en@2026.11.1;zh@2026.11.1", lexicon.Version);
+        Assert.Equal("en@2026.12.1;zh@2026.12.1", lexicon.Version);
         Assert.InRange(lexicon.TermCount, 300, 2000);
     }
 

@@ -108,7 +108,9 @@ internal static class Words
         ("legal-hold", FlagType.LegalHold),
         ("consent-outside-hours", FlagType.ConsentOutsideHours),
         ("third-party-refused", FlagType.ThirdPartyRefused),
-        ("third-party-consent", FlagType.ThirdPartyConsent));
+        ("third-party-consent", FlagType.ThirdPartyConsent),
+        ("location-answer-incomplete", FlagType.LocationAnswerIncomplete),
+        ("written-electronic-consent", FlagType.WrittenElectronicConsent));
 
     public static readonly WordMap<Channel> Channels = new(
         ("call", Channel.VoiceCall),

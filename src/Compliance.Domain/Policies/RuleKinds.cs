@@ -77,6 +77,8 @@ internal static class RuleKinds
             List("destination_uses", Tighten.Superset, Uses, "unspecified,mobile,home,work,other"),
             Word("count_per", ["debt", "borrower"], "debt"),
             Flag("exclude_consented", Tighten.ToFalse, "true"),
+            Word("window", ["calendar_days", "rolling"], "calendar_days"),
+            Flag("third_parties_counted", Tighten.ToTrue, "false"),
         ], s => new RollingCapCheck(s)),
         ["wait-after-conversation"] = new("wait-after-conversation",
         [
@@ -118,7 +120,7 @@ internal static class RuleKinds
         ["third-party"] = new("third-party",
         [
             List("allowed_purposes", Tighten.Subset, Purposes, "locate_borrower,pass_message"),
-            Flag("require_lost", Tighten.ToTrue, "true"),
+            Flag("require_lost", Tighten.ToTrue, "false"),
             Count("lost_failed_attempts", Tighten.Higher, "3"),
             Count("lost_wait_hours", Tighten.Higher, "24"),
             Count("lost_unreachable_days", Tighten.Higher, "3"),

@@ -145,7 +145,7 @@ internal static partial class RegistryMapping
             errors.Add(new FieldError("flag.expires_at", "must be after effective_from"));
         }
 
-        var partyScoped = f.Type is V1.FlagType.ThirdPartyRefused or V1.FlagType.ThirdPartyConsent;
+        var partyScoped = f.Type is V1.FlagType.ThirdPartyRefused or V1.FlagType.ThirdPartyConsent or V1.FlagType.LocationAnswerIncomplete;
         if (partyScoped && string.IsNullOrEmpty(f.PartyId))
         {
             errors.Add(new FieldError("flag.party_id", $"is required for {f.Type} flags"));

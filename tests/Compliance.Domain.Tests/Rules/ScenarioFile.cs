@@ -31,6 +31,8 @@ public sealed class ScenarioFile
 public sealed class Scenario
 {
     public string Name { get; set; } = "";
+    /// <summary>The paragraph of the rule, its commentary or the statute the row comes from.</summary>
+    public string? Source { get; set; }
     public ScenarioAccount? Account { get; set; }
     public string? Policy { get; set; }
     public List<ScenarioAttempt> History { get; set; } = [];

@@ -21,7 +21,7 @@ public sealed class CompiledPolicy
     private readonly IReadOnlyList<string> _include;
     private readonly IReadOnlyList<string> _exclude;
     private readonly BlockedDate[] _blockedDates;
-    private readonly ConcurrentDictionary<(string Country, string Region), Selection> _byPlace = new();
+    private readonly ConcurrentDictionary<(string Country, string Region, string Locality), Selection> _byPlace = new();
     private readonly ConcurrentDictionary<string, Selection> _byKey = new(StringComparer.OrdinalIgnoreCase);
 
     internal CompiledPolicy(
@@ -164,7 +164,10 @@ public sealed class CompiledPolicy
         List<RuleHit>? hits = null;
         foreach (var check in selection.Checks)
         {
-            check.Check(in context, ref hits);
+            if (check.InForceFrom is not { } from || at >= from)
+            {
+                check.Check(in context, ref hits);
+            }
         }
 
         return hits;
@@ -205,23 +208,54 @@ public sealed class CompiledPolicy
     private Selection Select(Account account)
     {
         var location = account.Location;
+        var locality = Locality(location.PostalCode);
         if (account.Profiles.Count == 0)
         {
-            return _byPlace.GetOrAdd((location.CountryCode, location.Region), static (key, self) => self.Build(key.Country, key.Region, []), this);
+            return _byPlace.GetOrAdd((location.CountryCode, location.Region, locality), static (key, self) => self.Build(key.Country, key.Region, key.Locality, []), this);
         }
 
-        var cacheKey = $"{location.CountryCode}|{location.Region}|{string.Join(',', account.Profiles)}";
-        return _byKey.GetOrAdd(cacheKey, static (_, state) => state.self.Build(state.CountryCode, state.Region, state.Profiles),
-            (self: this, location.CountryCode, location.Region, account.Profiles));
+        var cacheKey = $"{location.CountryCode}|{location.Region}|{locality}|{string.Join(',', account.Profiles)}";
+        return _byKey.GetOrAdd(cacheKey, static (_, state) => state.self.Build(state.CountryCode, state.Region, state.locality, state.Profiles),
+            (self: this, location.CountryCode, location.Region, locality, account.Profiles));
     }
 
-    private Selection Build(string country, string region, IReadOnlyList<string> explicitProfiles)
+    /// <summary>
+    /// The postal-code prefixes of the catalog's localities that a postal code starts with, joined: the part of a
+    /// postal code that selects profiles, so that the selection cache holds one entry per locality, not per code.
+    /// </summary>
+    private string Locality(string postalCode)
+    {
+        if (postalCode.Length == 0)
+        {
+            return "";
+        }
+
+        var compact = Compact(postalCode);
+        List<string>? matched = null;
+        foreach (var profile in _profiles)
+        {
+            foreach (var prefix in profile.PostalCodes ?? [])
+            {
+                if (compact.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    (matched ??= []).Add(prefix);
+                }
+            }
+        }
+
+        return matched is null ? "" : string.Join(',', matched);
+    }
+
+    /// <summary>A postal code's letters and digits, so that "10001-1234" and "10001 1234" read alike.</summary>
+    private static string Compact(string postalCode) => new(postalCode.Where(char.IsAsciiLetterOrDigit).ToArray());
+
+    private Selection Build(string country, string region, string locality, IReadOnlyList<string> explicitProfiles)
     {
         var ids = new List<string>();
         var checks = new List<RuleCheck>();
         foreach (var profile in _profiles)
         {
-            var chosen = ((_byLocation || profile.Required) && Matches(profile, country, region))
+            var chosen = ((_byLocation || profile.Required) && Matches(profile, country, region, locality))
                 || Contains(_include, profile.Id) || Contains(explicitProfiles, profile.Id);
             if (chosen && !Contains(_exclude, profile.Id))
             {
@@ -234,8 +268,14 @@ public sealed class CompiledPolicy
             checks.OfType<ThirdPartyRosterCheck>().Any());
     }
 
-    private static bool Matches(Profile profile, string country, string region)
+    private static bool Matches(Profile profile, string country, string region, string locality)
     {
+        if (profile.PostalCodes is { } codes
+            && !codes.Any(c => locality.Split(',').Contains(c, StringComparer.OrdinalIgnoreCase)))
+        {
+            return false;
+        }
+
         foreach (var place in profile.AppliesTo)
         {
             if (place == "*" || (country.Length > 0 && string.Equals(place, country, StringComparison.OrdinalIgnoreCase))

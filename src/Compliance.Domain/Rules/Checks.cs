@@ -81,6 +81,9 @@ internal abstract class RuleCheck(RuleSetup setup)
     public Severity Severity { get; } = setup.Definition.Severity;
     public bool Shadow { get; } = setup.Shadow;
 
+    /// <summary>When the rule took effect (its profile's <c>in_force_from</c>); a contact before it is not judged by it.</summary>
+    public DateTimeOffset? InForceFrom { get; } = setup.InForceFrom;
+
     /// <summary>Longest history this rule looks back over.</summary>
     public virtual TimeSpan Window => TimeSpan.Zero;
 
@@ -434,11 +437,13 @@ internal sealed class AllowedHoursCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly bool[] _channels = setup.Set<Channel>("channels");
     private readonly bool _honourConsent = setup.Bool("honour_consent_outside_hours");
     private readonly bool _honourBlocked = setup.Bool("honour_blocked_dates");
+    private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
         var channel = context.Candidate.Channel;
-        if (!Has(_channels, (int)channel) || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
+        if (!Has(_channels, (int)channel) || !Has(_uses, (int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
+            || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
         {
             return;
         }
@@ -847,5 +852,24 @@ internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
         }
 
         Hit(ref hits, $"this contact would reach {count + 1} distinct third parties about account {accountId} within {Limit.Window.TotalHours:0} hours (at most {Limit.MaxThirdParties}): address-book explosion", next);
+    }
+}
+
+/// <summary>
+/// Some channels only while a consent flag is in force for the channel (or for every channel): New York City allows
+/// e-mail and texts only with the consumer's written consent.
+/// </summary>
+internal sealed class ConsentRequiredCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly FlagType _flag = setup.Enum<FlagType>("flag");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var channel = context.Candidate.Channel;
+        if (Has(_channels, (int)channel) && !context.FlagInForce(_flag, channel, context.At))
+        {
+            Hit(ref hits, $"no {Words.Of(channel)} without {Words.Of(_flag)} in force for it", null);
+        }
     }
 }

@@ -45,6 +45,7 @@ public sealed class ScenarioAccount
     public string? Country { get; set; }
     public string? Region { get; set; }
     public string? Zone { get; set; }
+    public string? Postal { get; set; }
     public List<string>? Invalid { get; set; }
     public List<ScenarioFlag>? Flags { get; set; }
     public List<string>? Profiles { get; set; }
@@ -124,6 +125,7 @@ public static class ScenarioWorld
         Country = own?.Country ?? defaults.Country,
         Region = own?.Region ?? defaults.Region,
         Zone = own?.Zone ?? defaults.Zone,
+        Postal = own?.Postal ?? defaults.Postal,
         Invalid = own?.Invalid ?? defaults.Invalid,
         Flags = own?.Flags ?? defaults.Flags,
         Profiles = own?.Profiles ?? defaults.Profiles,
@@ -160,7 +162,7 @@ public static class ScenarioWorld
             "scenario",
             null)).ToList();
         var inconvenient = (spec.Inconvenient ?? []).Select(r => new LocalTimeRange(Minutes(r.From), Minutes(r.To), r.Days)).ToList();
-        var location = new Location(spec.Country ?? "", spec.Region ?? "", "", spec.Zone ?? "");
+        var location = new Location(spec.Country ?? "", spec.Region ?? "", spec.Postal ?? "", spec.Zone ?? "");
         return new Account("L1", accountId, "B1", "Borrower", location, points, parties, flags, spec.Profiles ?? [], inconvenient,
             DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1);
     }

@@ -105,8 +105,21 @@ public sealed class CompiledPolicy
     /// </summary>
     public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history, bool findNext = true)
     {
-        var (selection, hits, allowed, next) = Judge(candidate, history, findNext ? SearchHorizon : null);
-        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version);
+        var (selection, hits, allowed, next, zones) = Judge(candidate, history, findNext ? SearchHorizon : null);
+        var hours = HoursFor(selection, candidate, zones, null);
+        if (hits is not null && hours is not null)
+        {
+            // Each hours rule that fired says its own window in the same zones.
+            for (var i = 0; i < hits.Count; i++)
+            {
+                if (hours.RuleIds.Contains(hits[i].RuleId))
+                {
+                    hits[i] = hits[i] with { Hours = HoursFor(selection, candidate, zones, hits[i].RuleId) };
+                }
+            }
+        }
+
+        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version, hours);
     }
 
     /// <summary>
@@ -117,19 +130,61 @@ public sealed class CompiledPolicy
     /// </summary>
     public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
     {
-        var (_, _, allowed, next) = Judge(candidate, history, horizon);
+        var (_, _, allowed, next, _) = Judge(candidate, history, horizon);
         return allowed ? candidate.At : next;
     }
 
+    /// <summary>
+    /// The calling window of the hours rules that judge this contact (only <paramref name="ruleId"/> when given): the
+    /// latest opening and earliest closing among them, and the span it holds in every zone at once on the evaluated
+    /// day of the first zone, each zone's window taken on that same local date. Null when no hours rule applies.
+    /// </summary>
+    private static HoursWindow? HoursFor(Selection selection, ContactCandidate candidate, ZoneSet zones, string? ruleId)
+    {
+        var start = -1;
+        var end = int.MaxValue;
+        List<string>? rules = null;
+        foreach (var check in selection.Checks)
+        {
+            if (check is AllowedHoursCheck hours && (ruleId is null || hours.RuleId == ruleId) && hours.Applies(candidate, candidate.At))
+            {
+                start = Math.Max(start, hours.Start);
+                end = Math.Min(end, hours.End);
+                (rules ??= []).Add(hours.RuleId);
+            }
+        }
+
+        if (rules is null)
+        {
+            return null;
+        }
+
+        var first = zones.Zones[0];
+        var day = DateOnly.FromDateTime(LocalZones.ToLocal(first, candidate.At)).ToDateTime(TimeOnly.MinValue);
+        var open = DateTimeOffset.MinValue;
+        var close = DateTimeOffset.MaxValue;
+        foreach (var zone in zones.Zones)
+        {
+            var o = LocalZones.ToInstant(zone, day.AddMinutes(start));
+            var c = LocalZones.ToInstant(zone, day.AddMinutes(end));
+            open = o > open ? o : open;
+            close = c < close ? c : close;
+        }
+
+        var some = open < close;
+        return new HoursWindow(zones.Indicators, start, end, first.Id, some ? open : null, some ? close : null, rules);
+    }
+
     /// <summary>Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next allowed instant.</summary>
-    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
+    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next, ZoneSet Zones) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
     {
         var selection = Select(candidate.Account);
-        var zones = LocalZones.For(candidate.Account, candidate.Destination);
+        var zoneSet = LocalZones.Indicators(candidate.Account, candidate.Destination);
+        var zones = zoneSet.Zones;
         var hits = Run(selection, candidate, history, zones, candidate.At);
         var allowed = Decide(hits, out var timeOnly, out var earliest);
         var next = !allowed && timeOnly && horizon is { } h ? Search(selection, candidate, history, zones, earliest, candidate.At + h) : null;
-        return (selection, hits, allowed, next);
+        return (selection, hits, allowed, next, zoneSet);
     }
 
     /// <summary>

@@ -94,6 +94,20 @@ internal abstract class RuleCheck(RuleSetup setup)
 
     protected static string ChannelWord(Channel channel) => Words.Of(channel);
 
+    /// <summary>Whether a flag of the type, for the channel (or for every channel), is in force on the account at the instant.</summary>
+    protected static bool FlagInForce(Account account, FlagType type, Channel channel, DateTimeOffset at)
+    {
+        foreach (var f in account.Flags)
+        {
+            if (f.Type == type && (f.Channel == Channel.Unspecified || f.Channel == channel) && f.InForceAt(at))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Set membership that treats values unknown to this build (a newer client's enum) as not listed.</summary>
     protected static bool Has(bool[] set, int value) => (uint)value < (uint)set.Length && set[value];
 }
@@ -439,14 +453,29 @@ internal sealed class AllowedHoursCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly bool _honourBlocked = setup.Bool("honour_blocked_dates");
     private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
 
+    /// <summary>Opening time, minutes after local midnight.</summary>
+    public int Start => _start;
+
+    /// <summary>Closing time, minutes after local midnight.</summary>
+    public int End => _end;
+
+    /// <summary>Whether the rule judges this contact at the instant (its channel and destination, no consent to other hours).</summary>
+    public bool Applies(ContactCandidate candidate, DateTimeOffset at)
+    {
+        var channel = candidate.Channel;
+        return Has(_channels, (int)channel) && Has(_uses, (int)(candidate.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
+            && !(_honourConsent && FlagInForce(candidate.Account, FlagType.ConsentOutsideHours, channel, at))
+            && (InForceFrom is not { } from || at >= from);
+    }
+
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        var channel = context.Candidate.Channel;
-        if (!Has(_channels, (int)channel) || !Has(_uses, (int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
-            || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
+        if (!Applies(context.Candidate, context.At))
         {
             return;
         }
+
+        var channel = context.Candidate.Channel;
 
         DateTimeOffset? next = null;
         string? reason = null;

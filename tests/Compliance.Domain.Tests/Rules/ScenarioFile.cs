@@ -46,6 +46,10 @@ public sealed class ScenarioAccount
     public string? Region { get; set; }
     public string? Zone { get; set; }
     public string? Postal { get; set; }
+    /// <summary>Whether the consumer confirmed <see cref="Zone"/> (then it alone decides local time).</summary>
+    public bool? ZoneConfirmed { get; set; }
+    /// <summary>The zones of the consumer's own points, by key (mobile, home, work, other): what libphonenumber gives a number.</summary>
+    public Dictionary<string, List<string>>? PointZones { get; set; }
     public List<string>? Invalid { get; set; }
     public List<ScenarioFlag>? Flags { get; set; }
     public List<string>? Profiles { get; set; }
@@ -104,6 +108,10 @@ public sealed class ScenarioExpectation
     public List<string> DeniedBy { get; set; } = [];
     public List<string> Shadow { get; set; } = [];
     public string? NextAllowedAt { get; set; }
+    /// <summary>The effective calling window on the evaluated day in the first zone, "11:00-21:00" ("none" when empty).</summary>
+    public string? HoursWindow { get; set; }
+    /// <summary>The zones the hours were checked in, in order.</summary>
+    public List<string>? Zones { get; set; }
 }
 
 /// <summary>
@@ -126,6 +134,8 @@ public static class ScenarioWorld
         Region = own?.Region ?? defaults.Region,
         Zone = own?.Zone ?? defaults.Zone,
         Postal = own?.Postal ?? defaults.Postal,
+        ZoneConfirmed = own?.ZoneConfirmed ?? defaults.ZoneConfirmed,
+        PointZones = own?.PointZones ?? defaults.PointZones,
         Invalid = own?.Invalid ?? defaults.Invalid,
         Flags = own?.Flags ?? defaults.Flags,
         Profiles = own?.Profiles ?? defaults.Profiles,
@@ -146,7 +156,8 @@ public static class ScenarioWorld
     public static Account Account(ScenarioAccount spec, string accountId)
     {
         var invalid = spec.Invalid ?? [];
-        var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))).ToList();
+        var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))
+            with { TimeZones = spec.PointZones?.GetValueOrDefault(p.Key) ?? [] }).ToList();
         var parties = PartyKeys.Concat((spec.MoreParties ?? []).Select(key => (Key: key, Role: PartyRole.Friend))).Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
             ? [Point(p.Key, ContactPointUse.Mobile, false), Point("friend-2", ContactPointUse.Work, false)]
             : [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
@@ -162,7 +173,7 @@ public static class ScenarioWorld
             "scenario",
             null)).ToList();
         var inconvenient = (spec.Inconvenient ?? []).Select(r => new LocalTimeRange(Minutes(r.From), Minutes(r.To), r.Days)).ToList();
-        var location = new Location(spec.Country ?? "", spec.Region ?? "", spec.Postal ?? "", spec.Zone ?? "");
+        var location = new Location(spec.Country ?? "", spec.Region ?? "", spec.Postal ?? "", spec.Zone ?? "", spec.ZoneConfirmed ?? false);
         return new Account("L1", accountId, "B1", "Borrower", location, points, parties, flags, spec.Profiles ?? [], inconvenient,
             DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1);
     }
@@ -171,7 +182,7 @@ public static class ScenarioWorld
     {
         if (account.ContactPoints.FirstOrDefault(p => p.ContactPointId == key) is { } own)
         {
-            return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones);
+            return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones.Count > 0 ? zones : own.TimeZones);
         }
 
         if (account.Parties.FirstOrDefault(p => p.ContactPoints.Any(c => c.ContactPointId == key)) is { } party)

@@ -154,6 +154,16 @@ internal static class Words
         ("DENY", RuleEffect.Deny),
         ("SHADOW", RuleEffect.ShadowDeny));
 
+    /// <summary>What says that a borrower may be in a zone.</summary>
+    public static readonly WordMap<ZoneSource> ZoneSources = new(
+        ("account zone", ZoneSource.AccountZone),
+        ("account zone, confirmed", ZoneSource.ConfirmedAccountZone),
+        ("region", ZoneSource.Region),
+        ("own number", ZoneSource.ContactPoint),
+        ("number contacted", ZoneSource.Destination),
+        ("country", ZoneSource.Country),
+        ("nothing known (UTC)", ZoneSource.Fallback));
+
     public static readonly WordMap<Severity> Severities = new(
         ("low", Severity.Low),
         ("medium", Severity.Medium),

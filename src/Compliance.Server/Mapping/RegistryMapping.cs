@@ -88,7 +88,7 @@ internal static partial class RegistryMapping
         }
 
         Validate.Text(errors, "account.location.postal_code", l.PostalCode, 32);
-        return new Model.Location(country, region, l.PostalCode.Trim(), zone);
+        return new Model.Location(country, region, l.PostalCode.Trim(), zone, l.TimeZoneConfirmed && zone.Length > 0);
     }
 
     private static Model.ContactPoint ToDomain(V1.ContactPoint c, string field, string defaultRegion, ContactHasher hasher, HashSet<string> ids, List<FieldError> errors)
@@ -182,6 +182,7 @@ internal static partial class RegistryMapping
                 Region = a.Location.Region,
                 PostalCode = a.Location.PostalCode,
                 TimeZone = a.Location.TimeZone,
+                TimeZoneConfirmed = a.Location.TimeZoneConfirmed,
             },
             CreatedAt = Proto.Time(a.CreatedAt),
             UpdatedAt = Proto.Time(a.UpdatedAt),

@@ -102,6 +102,22 @@ public sealed class LawReadExactlyTests
     }
 
     [Fact]
+    public async Task TheHoursWindowOfAGateDecision_IsInTheEvidenceTimeline()
+    {
+        await using var server = new GateFixture();
+        await UpsertAsync(server, "WA-1", new Location { Region = "US-WA" });
+
+        var at0859 = await AuthorizeAsync(server, Contact("WA-1", Mobile)); // 08:59 in New York, 05:59 in Seattle
+        var zip = await EvidenceBundle.DownloadAsync(new AuditService.AuditServiceClient(server.Channel(server.Keys.Auditor)),
+            new ExportEvidenceRequest { AccountId = "WA-1" });
+        var html = zip.Read("summary.html");
+
+        Assert.Equal(Verdict.Deny, at0859.Verdict);
+        Assert.Contains("in all of them: 11:00-21:00 America/New_York", html, StringComparison.Ordinal);
+        Assert.Contains("America/Los_Angeles (Region US-WA)", html, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AZoneTheBorrowerConfirmed_DecidesLocalTimeAlone_AndIsKept()
     {
         await using var server = new GateFixture();

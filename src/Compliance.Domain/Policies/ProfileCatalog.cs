@@ -17,7 +17,7 @@ public sealed class ProfileCatalog
         _byId = profiles.ToDictionary(p => p.Id, StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>The profiles shipped with the service (US-REGF, US-MA, US-WA, CN, IN-RBI, IE, BASE).</summary>
+    /// <summary>The profiles shipped with the service (US-REGF, US-MA, US-WA, US-NYC, US-CA, CN, IN-RBI, IE, BASE).</summary>
     public static ProfileCatalog BuiltIn => BuiltInCatalog.Value;
 
     public IReadOnlyList<Profile> Profiles { get; }

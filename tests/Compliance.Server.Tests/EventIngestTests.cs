@@ -136,7 +136,7 @@ public sealed class EventIngestTests
         [
             careful,
             Placed("s2", "US-1", T0.AddMinutes(1), new Destination { PhoneNumber = "+1 646 555 0100" }),
-            Sms("s3", "US-1", T0.AddMinutes(2), "The p0l1ce have your file. Reply STOP to opt out."),
+            Sms("s3", "US-1", T0.AddMinutes(2), "This is the p0l1ce, we have your file. Reply STOP to opt out."),
         ]);
         var reports = new ReportService.ReportServiceClient(server.Channel(server.Keys.ComplianceOfficer));
 
@@ -432,8 +432,8 @@ public sealed class EventIngestTests
     [Theory]
     [InlineData("你已被法*院起诉，再不还钱就上门", "法*院", "CONTENT.impersonation")]
     [InlineData("你已被法*院起诉，再不还钱就上门", "上门", "CONTENT.threat")]
-    [InlineData("ＰＯＬＩＣＥ will visit you, d e a d b e a t", "ＰＯＬＩＣＥ", "CONTENT.impersonation")]
-    [InlineData("the p0l1ce have your file", "p0l1ce", "CONTENT.impersonation")]
+    [InlineData("ＰＯＬＩＣＥ will visit you, d e a d b e a t", "ＰＯＬＩＣＥ", "CONTENT.threat")]
+    [InlineData("this is the p0l1ce, we have your file", "p0l1ce", "CONTENT.impersonation")]
     public async Task EvadedThreatsAndImpersonation_AreFound_AndOnlyTheExcerptIsKept(string body, string evidence, string rule)
     {
         await using var server = await StartAsync();

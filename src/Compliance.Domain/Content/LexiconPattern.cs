@@ -74,20 +74,24 @@ internal sealed class LexiconPattern
 
             var anchors = sequence.Anchors() ?? throw new FormatException(
                 $"no required word of at least {MinimumAnchorLength} letters (or one Chinese character) to find the pattern by");
+            // Latin patterns begin and end at word boundaries. The word view holds only folded letters, digits and the
+            // break marks, so \b is the boundary between a word and a mark (cheaper for the engine than lookarounds).
             var source = new StringBuilder();
             if (!cjk)
             {
-                source.Append("(?<![a-z0-9@$])");
+                source.Append(@"\b");
             }
 
             sequence.Emit(source, cjk);
             if (!cjk)
             {
-                source.Append("(?![a-z0-9@$])");
+                source.Append(@"\b");
             }
 
             var pattern = source.ToString();
-            var regex = new Regex(pattern, RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture, TimeSpan.FromSeconds(1));
+            // Compiled: a pattern runs on many messages, and the interpreter costs several times more per character.
+            // Bounded gaps and no nested open repetition keep backtracking small, so no timeout is needed.
+            var regex = new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant | RegexOptions.ExplicitCapture);
             error = null;
             return new LexiconPattern(regex, [.. anchors.Distinct(StringComparer.Ordinal)], pattern);
         }
@@ -187,7 +191,7 @@ internal sealed class LexiconPattern
                     continue;
                 }
 
-                if (best is null || anchors.Min(a => a.Length) > best.Min(a => a.Length))
+                if (best is null || Rarity(anchors) > Rarity(best))
                 {
                     best = anchors;
                 }
@@ -196,6 +200,18 @@ internal sealed class LexiconPattern
             return best;
         }
     }
+
+    // Words in nearly every English message make poor anchors: a pattern anchored on one would run on every message.
+    private static readonly HashSet<string> CommonWords = new(StringComparer.Ordinal)
+    {
+        "you", "your", "we", "wiii", "the", "to", "an", "is", "are", "be", "and", "of", "in", "on", "for", "with", "this",
+        "that", "it", "us", "our", "they", "have", "has", "can", "may", "not", "no", "do", "ii", "me", "my", "he", "she",
+        "his", "her", "at", "by", "or", "if", "as", "so", "up", "out", "get", "go", "aii", "was", "were", "been", "am",
+        "wouid", "couid", "shouid", "what", "who", "there", "their", "them", "then", "than", "from", "about", "re", "ve",
+    };
+
+    /// <summary>How good a set of anchors is: its shortest anchor's length, none at all for a common word.</summary>
+    private static int Rarity(List<string> anchors) => anchors.Min(a => CommonWords.Contains(a) ? 0 : a.Length);
 
     private sealed class Choice(List<Sequence> alternatives) : Node
     {

@@ -90,8 +90,53 @@ public sealed class CompiledPolicy
     /// with an unrelated party, where a rule that applies to the account counts across the borrower's debts (China's
     /// cap on contacts the borrower supplied).
     /// </summary>
-    public bool CountsAcrossDebts(Account account, DestinationClass destination) =>
-        destination == DestinationClass.UnrelatedParty && Select(account).CountsAcrossDebts;
+    public bool CountsAcrossDebts(Account account, DestinationClass destination)
+    {
+        var selection = Select(account);
+        return (destination == DestinationClass.UnrelatedParty && selection.CountsAcrossDebts)
+            || (selection.ConsumerAcrossDebts && destination is DestinationClass.Own or DestinationClass.RelatedParty);
+    }
+
+    /// <summary>
+    /// Whether any contact about the account may need <see cref="ContactCandidate.BorrowerAccounts"/> (whatever its
+    /// destination), for a caller that loads them before it resolves the destination.
+    /// </summary>
+    public bool ReadsBorrowerAccounts(Account account)
+    {
+        var selection = Select(account);
+        return selection.CountsAcrossDebts || selection.ConsumerAcrossDebts;
+    }
+
+    /// <summary>
+    /// The validation-notice rules' findings about the debt at <paramref name="at"/> (12 CFR 1006.34(a)(1)): for the
+    /// event that records the notice (<paramref name="atNotice"/>), a notice sent late; for any other event, a notice
+    /// missing after its deadline. The history is the borrower's, as for <see cref="Evaluate"/>.
+    /// </summary>
+    public IReadOnlyList<RuleHit> ValidationNoticeTiming(Account account, IReadOnlyList<Attempt> history, DateTimeOffset at, bool atNotice,
+        IReadOnlyList<Account>? borrowerAccounts = null)
+    {
+        var selection = Select(account);
+        if (selection.Notices.Length == 0)
+        {
+            return [];
+        }
+
+        var seen = WrongNumbers.For(account, borrowerAccounts).Apply(history);
+        var zones = LocalZones.For(account, new ResolvedDestination(DestinationClass.Own, "", null, null, []));
+        List<RuleHit>? hits = null;
+        foreach (var check in selection.Notices)
+        {
+            if (check.Timing(account, seen, zones, at, atNotice) is { } hit)
+            {
+                (hits ??= []).Add(hit);
+            }
+        }
+
+        return hits ?? (IReadOnlyList<RuleHit>)[];
+    }
+
+    /// <summary>Numbers of the account (and the borrower's other accounts, when given) recorded as not the consumer's.</summary>
+    public static WrongNumbers WrongNumbersOf(Account account, IReadOnlyList<Account>? borrowerAccounts) => WrongNumbers.For(account, borrowerAccounts);
 
     /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
     public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;
@@ -105,8 +150,8 @@ public sealed class CompiledPolicy
     /// </summary>
     public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history, bool findNext = true)
     {
-        var (selection, hits, allowed, next) = Judge(candidate, history, findNext ? SearchHorizon : null);
-        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version);
+        var (selection, hits, allowed, next, seen) = Judge(candidate, history, findNext ? SearchHorizon : null);
+        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, seen, Version);
     }
 
     /// <summary>
@@ -117,19 +162,30 @@ public sealed class CompiledPolicy
     /// </summary>
     public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
     {
-        var (_, _, allowed, next) = Judge(candidate, history, horizon);
+        var (_, _, allowed, next, _) = Judge(candidate, history, horizon);
         return allowed ? candidate.At : next;
     }
 
-    /// <summary>Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next allowed instant.</summary>
-    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
+    /// <summary>
+    /// Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next
+    /// allowed instant. Numbers recorded as not the consumer's are read as strangers' first, in the history and in the
+    /// candidate (<see cref="WrongNumbers"/>); the class the rules saw is returned.
+    /// </summary>
+    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next, DestinationClass Seen) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
     {
         var selection = Select(candidate.Account);
+        var wrong = WrongNumbers.For(candidate.Account, candidate.BorrowerAccounts);
+        if (wrong.Any)
+        {
+            history = wrong.Apply(history);
+            candidate = candidate with { Destination = wrong.Apply(candidate.Destination, candidate.At) };
+        }
+
         var zones = LocalZones.For(candidate.Account, candidate.Destination);
         var hits = Run(selection, candidate, history, zones, candidate.At);
         var allowed = Decide(hits, out var timeOnly, out var earliest);
         var next = !allowed && timeOnly && horizon is { } h ? Search(selection, candidate, history, zones, earliest, candidate.At + h) : null;
-        return (selection, hits, allowed, next);
+        return (selection, hits, allowed, next, candidate.Destination.Class);
     }
 
     /// <summary>
@@ -231,7 +287,8 @@ public sealed class CompiledPolicy
         }
 
         return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray(),
-            checks.OfType<ThirdPartyRosterCheck>().Any());
+            checks.OfType<ThirdPartyRosterCheck>().Any(), checks.OfType<FlagBlockCheck>().Any(c => c.AcrossDebts),
+            checks.OfType<ValidationNoticeCheck>().ToArray());
     }
 
     private static bool Matches(Profile profile, string country, string region)
@@ -250,5 +307,8 @@ public sealed class CompiledPolicy
 
     private static bool Contains(IReadOnlyList<string> list, string id) => list.Any(x => string.Equals(x, id, StringComparison.OrdinalIgnoreCase));
 
-    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts);
+    /// <param name="CountsAcrossDebts">A rule counts the unrelated parties of all the borrower's accounts (CN roster).</param>
+    /// <param name="ConsumerAcrossDebts">A rule reads the consumer's requests on all the borrower's accounts (US medium opt-out).</param>
+    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts, bool ConsumerAcrossDebts,
+        ValidationNoticeCheck[] Notices);
 }

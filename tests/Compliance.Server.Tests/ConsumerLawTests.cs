@@ -61,9 +61,8 @@ public sealed class ConsumerLawTests
         return Assert.Single(response.Decisions);
     }
 
-    private static Task<Flag> SetFlagAsync(GateFixture server, string account, Flag flag) =>
-        Registry(server, server.Keys.ComplianceOfficer).SetFlagAsync(new SetFlagRequest { AccountId = account, Flag = flag }, cancellationToken: Ct)
-            .ResponseAsync.ContinueWith(t => t.Result.Flag, Ct, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+    private static async Task<Flag> SetFlagAsync(GateFixture server, string account, Flag flag) =>
+        (await Registry(server, server.Keys.ComplianceOfficer).SetFlagAsync(new SetFlagRequest { AccountId = account, Flag = flag }, cancellationToken: Ct)).Flag;
 
     private static Event Call(string id, DateTimeOffset at, string point = "mobile", string account = "US-1") => new()
     {

@@ -140,6 +140,44 @@ public sealed class ConsumerLawTests
     }
 
     [Fact]
+    public async Task ConsentAndWrongNumber_RecordedAsConsumerRequestsOnTheStream_WorkAsTheirFlags()
+    {
+        await using var server = await StartAsync();
+        server.Clock.SetUtcNow(Local(11, 27, 10, 10));
+        await EventIngestTests.StreamAsync(Ingest(server), [Call("c1", Local(11, 27, 10)), Conversation("c1", Local(11, 27, 10, 5))]);
+        Event Request(string id, ConsumerRequest request, Destination? destination = null) => new()
+        {
+            EventId = id,
+            AccountId = "US-1",
+            CollectorId = "collector-1",
+            OccurredAt = Timestamp.FromDateTimeOffset(Local(11, 27, 10, 6)),
+            Destination = destination,
+            ConsumerRequest = request,
+        };
+
+        var acks = await EventIngestTests.StreamAsync(Ingest(server),
+        [
+            Request("consent-1", new ConsumerRequest
+            {
+                Type = ConsumerRequestType.ConsentToCalls,
+                OptOutChannel = Channel.VoiceCall,
+                ConsentWindowStart = Timestamp.FromDateTimeOffset(Local(11, 30, 0)),
+                ConsentWindowEnd = Timestamp.FromDateTimeOffset(Local(12, 1, 0)),
+                Note = "call back on Monday",
+            }),
+            Request("wrong-1", new ConsumerRequest { Type = ConsumerRequestType.WrongNumber }, new Destination { ContactPointId = "home" }),
+            Request("bad-1", new ConsumerRequest { Type = ConsumerRequestType.ConsentToCalls, ConsentWindowStart = Timestamp.FromDateTimeOffset(Local(11, 26, 0)) }),
+        ]);
+        var monday = await EvaluateAsync(server, Local(11, 30, 10));
+        var home = await EvaluateAsync(server, Local(11, 30, 10), point: "home");
+
+        Assert.Equal([AckStatus.Accepted, AckStatus.Accepted, AckStatus.Rejected], acks.Select(a => a.Status));
+        Assert.Equal("events[2].consumer_request.consent_window_start", acks[2].ErrorField);
+        Assert.Equal(Verdict.Allow, monday.Verdict);
+        Assert.Equal(DestinationClass.Unknown, home.DestinationClass);
+    }
+
+    [Fact]
     public async Task ConsentWindowStart_BeforeConsentWasGiven_IsInvalidArgument()
     {
         await using var server = await StartAsync();

@@ -458,6 +458,25 @@ internal sealed class EventProcessor(
             throw new Rejected($"{pending.Field}.{durationField}", "must be between zero and seven days");
         }
 
+        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls)
+        {
+            var (start, end) = (Proto.Time(e.ConsumerRequest.ConsentWindowStart), Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+            if (start < at)
+            {
+                throw new Rejected($"{pending.Field}.consumer_request.consent_window_start", "must not be before occurred_at (when consent was given)");
+            }
+
+            if (end <= (start ?? at))
+            {
+                throw new Rejected($"{pending.Field}.consumer_request.consent_window_end", "must be after the window's start");
+            }
+        }
+
+        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && !Enum.IsDefined(e.ConsumerRequest.WrongNumberSource))
+        {
+            throw new Rejected($"{pending.Field}.consumer_request.wrong_number_source", "is not a known WrongNumberSource");
+        }
+
         if (e.KindCase == V1.Event.KindOneofCase.ValidationNoticeSent && !Enum.IsDefined(e.ValidationNoticeSent.Delivery))
         {
             throw new Rejected($"{pending.Field}.validation_notice_sent.delivery", "is not a known ValidationDelivery");
@@ -580,6 +599,19 @@ internal sealed class EventProcessor(
                 var party = PartyOf(account, e.Refusal.PartyId)
                     ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", $"'{e.Refusal.PartyId}' is not a party of account '{account.AccountId}'");
                 await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
+                break;
+
+            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls:
+                account = await AddFlagAsync(state, lender, account, FlagType.ConsentToContact, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item,
+                    windowFrom: Proto.Time(e.ConsumerRequest.ConsentWindowStart), expires: Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+                break;
+
+            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.WrongNumber:
+                var point = Resolve(e, item, account).Destination.ContactPoint
+                    ?? throw new Rejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'");
+                var source = e.ConsumerRequest.WrongNumberSource == V1.WrongNumberSource.Unspecified ? WrongNumberSource.ThirdParty : (WrongNumberSource)e.ConsumerRequest.WrongNumberSource;
+                account = await AddFlagAsync(state, lender, account, FlagType.WrongNumber, Channel.Unspecified, "", e.ConsumerRequest.Note, item, (int)source,
+                    contactPointId: point.ContactPointId);
                 break;
 
             case EventKind.ConsumerRequest:
@@ -814,9 +846,10 @@ internal sealed class EventProcessor(
         new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, severity, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
 
     private async Task<Account> AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item,
-        int source = 0)
+        int source = 0, DateTimeOffset? windowFrom = null, DateTimeOffset? expires = null, string contactPointId = "")
     {
-        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, null, channel, partyId, "", note, $"event:{item.Pending.Event.EventId}", null, Source: source);
+        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, expires, channel, partyId, contactPointId, note, $"event:{item.Pending.Event.EventId}", null,
+            windowFrom, source);
         await state.Session.AddFlagAsync(lender, account.AccountId, flag, clock.GetUtcNow());
         var changed = account with { Flags = [.. account.Flags, flag] };
         state.Accounts[(lender, account.AccountId)] = changed;

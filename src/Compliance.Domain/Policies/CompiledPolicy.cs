@@ -107,6 +107,9 @@ public sealed class CompiledPolicy
         return selection.CountsAcrossDebts || selection.ConsumerAcrossDebts;
     }
 
+    /// <summary>Whether a validation-notice rule applies to the account (the monitor asks <see cref="ValidationNoticeTiming"/> only then).</summary>
+    public bool JudgesValidationNotice(Account account) => Select(account).Notices.Length > 0;
+
     /// <summary>
     /// The validation-notice rules' findings about the debt at <paramref name="at"/> (12 CFR 1006.34(a)(1)): for the
     /// event that records the notice (<paramref name="atNotice"/>), a notice sent late; for any other event, a notice

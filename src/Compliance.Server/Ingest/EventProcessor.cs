@@ -642,7 +642,8 @@ internal sealed class EventProcessor(
                 break;
         }
 
-        if (item.Kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.CallConnected or EventKind.CallEnded) && !item.Pending.Imported)
+        if (item.Kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.CallConnected or EventKind.CallEnded) && !item.Pending.Imported
+            && item.Policy.JudgesValidationNotice(account))
         {
             await CheckValidationNoticeAsync(state, item, account, history, before, violations);
         }
@@ -705,7 +706,7 @@ internal sealed class EventProcessor(
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = item.Policy;
-        var borrowerAccounts = BorrowerAccounts(state, item, account);
+        var borrowerAccounts = BorrowerAccounts(state, item);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
             item.Collector.ActiveAt(item.At), borrowerAccounts);
         var result = policy.Evaluate(candidate, prior, findNext: false);
@@ -863,9 +864,9 @@ internal sealed class EventProcessor(
 
     /// <summary>
     /// The borrower's accounts as the rules should see them: as loaded with the event, each replaced by its version with
-    /// the flags this batch (or one not yet committed) set, and this account as the event sees it.
+    /// the flags this batch (or one not yet committed) set.
     /// </summary>
-    private static IReadOnlyList<Account>? BorrowerAccounts(BatchState state, Item item, Account account)
+    private static IReadOnlyList<Account>? BorrowerAccounts(BatchState state, Item item)
     {
         if (item.BorrowerAccounts is not { } loaded)
         {
@@ -873,21 +874,25 @@ internal sealed class EventProcessor(
         }
 
         var lender = item.Pending.LenderId;
-        var seen = new List<Account>(loaded.Count + 1);
-        var self = false;
-        foreach (var other in loaded)
+        List<Account>? seen = null;
+        for (var i = 0; i < loaded.Count; i++)
         {
-            self |= other.AccountId == account.AccountId;
-            seen.Add(other.AccountId == account.AccountId ? account
-                : state.Accounts.TryGetValue((lender, other.AccountId), out var changed) ? changed : other);
+            var other = loaded[i];
+            var current = state.Accounts.TryGetValue((lender, other.AccountId), out var changed) ? changed : other;
+            if (seen is null && !ReferenceEquals(current, other))
+            {
+                // Copied only where something differs: most events see the accounts as loaded.
+                seen = new List<Account>(loaded.Count + 1);
+                for (var j = 0; j < i; j++)
+                {
+                    seen.Add(loaded[j]);
+                }
+            }
+
+            seen?.Add(current);
         }
 
-        if (!self)
-        {
-            seen.Add(account);
-        }
-
-        return seen;
+        return seen ?? loaded;
     }
 
     /// <summary>
@@ -900,7 +905,7 @@ internal sealed class EventProcessor(
     {
         var atNotice = item.Kind == EventKind.ValidationNoticeSent;
         var prior = before.Of(history, item.At, null);
-        var hits = item.Policy.ValidationNoticeTiming(account, prior, item.At, atNotice, BorrowerAccounts(state, item, account));
+        var hits = item.Policy.ValidationNoticeTiming(account, prior, item.At, atNotice, BorrowerAccounts(state, item));
         var lender = item.Pending.LenderId;
         foreach (var hit in hits)
         {

@@ -110,7 +110,9 @@ internal static class Words
         ("third-party-refused", FlagType.ThirdPartyRefused),
         ("third-party-consent", FlagType.ThirdPartyConsent),
         ("wrong-number", FlagType.WrongNumber),
-        ("validation-notice", FlagType.ValidationNoticeSent));
+        ("validation-notice", FlagType.ValidationNoticeSent),
+        ("location-answer-incomplete", FlagType.LocationAnswerIncomplete),
+        ("written-electronic-consent", FlagType.WrittenElectronicConsent));
 
     public static readonly WordMap<WrongNumberSource> WrongNumberSources = new(
         ("consumer", WrongNumberSource.Consumer),
@@ -163,6 +165,16 @@ internal static class Words
     public static readonly WordMap<RuleEffect> RuleEffects = new(
         ("DENY", RuleEffect.Deny),
         ("SHADOW", RuleEffect.ShadowDeny));
+
+    /// <summary>What says that a borrower may be in a zone.</summary>
+    public static readonly WordMap<ZoneSource> ZoneSources = new(
+        ("account zone", ZoneSource.AccountZone),
+        ("account zone, confirmed", ZoneSource.ConfirmedAccountZone),
+        ("region", ZoneSource.Region),
+        ("own number", ZoneSource.ContactPoint),
+        ("number contacted", ZoneSource.Destination),
+        ("country", ZoneSource.Country),
+        ("nothing known (UTC)", ZoneSource.Fallback));
 
     public static readonly WordMap<Severity> Severities = new(
         ("low", Severity.Low),

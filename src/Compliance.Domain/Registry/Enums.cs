@@ -70,6 +70,8 @@ public enum FlagType
     WrongNumber = 12,
     /// <summary>The validation notice (12 CFR 1006.34) was sent, or given orally, at the flag's effective time.</summary>
     ValidationNoticeSent = 13,
+    LocationAnswerIncomplete = 17,
+    WrittenElectronicConsent = 18,
 }
 
 /// <summary>Who told the lender that a number is not the consumer's (<see cref="FlagType.WrongNumber"/>).</summary>

@@ -64,6 +64,17 @@ public sealed class ScenarioTests(ITestOutputHelper output)
             Assert.Equal(timing.Order(StringComparer.Ordinal), found.Select(h => h.RuleId).Order(StringComparer.Ordinal));
         }
 
+        if (s.Expect.HoursWindow is { } window)
+        {
+            Assert.NotNull(result.Hours);
+            Assert.Equal(window, result.Hours!.EffectiveLocal.Length == 0 ? "none" : result.Hours.EffectiveLocal);
+        }
+
+        if (s.Expect.Zones is { } zones)
+        {
+            Assert.Equal(zones, result.Hours?.Zones.Select(z => z.Zone) ?? []);
+        }
+
         if (s.Expect.NextAllowedAt is { } next)
         {
             Assert.Equal(ScenarioWorld.Instant(next), result.NextAllowedAt);

@@ -600,7 +600,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         IReadOnlyDictionary<string, StoredEvent>? existing = null;
         await upgraded.RunIngestAsync(async session => existing = await session.ExistingEventsAsync("lender-a", ["placed", "ended", "text", "new"]), Ct);
 
-        Assert.Equal(["0007_event_log", "0008_collector_inactive_since"], status.Applied);
+        // The scripts after 0008 follow; these two move the events.
+        Assert.Equal(["0007_event_log", "0008_collector_inactive_since"], status.Applied.Take(2));
         Assert.Equal(["ended", "placed", "text"], existing!.Keys.Order(StringComparer.Ordinal));
         // The call (counted from its own row, its outcome from its end) and the confirmed reservation; the end itself is no attempt.
         Assert.Equal([(Domain.Registry.Channel.VoiceCall, Domain.Rules.AttemptOutcome.Conversation), (Domain.Registry.Channel.Sms, Domain.Rules.AttemptOutcome.Delivered)],

@@ -104,6 +104,8 @@ public sealed class SqlServerDialectTests
         { "DELETE FROM lenders WHERE lender_id = 'x' RETURNING lender_id", "RETURNING", [] },
         { "CREATE TABLE t (id INTEGER PRIMARY KEY AUTOINCREMENT)", "AUTOINCREMENT", [] },
         { "SELECT value FROM json_each(@ids)", "JSON_EACH", ["@ids"] },
+        { "SELECT seq FROM borrower_events WHERE borrower_id IN (SELECT value FROM OPENJSON(@ids))", "collation conflict", ["@ids"] },
+        { "SELECT a.account_id FROM accounts a JOIN collectors c ON c.display_name = a.account_id", "collation conflict", [] },
     };
 
     [Theory]

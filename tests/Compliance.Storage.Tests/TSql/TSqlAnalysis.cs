@@ -360,6 +360,46 @@ internal sealed class SqlServerSchema
                 problems.Add($"column {column} is in none of the statement's tables");
             }
         }));
+        // Two columns compared must share a collation (an explicit COLLATE settles it): SQL Server refuses to compare
+        // two implicit collations that differ (error 468), as a binary id with text of the database's collation.
+        SchemaColumn? Resolve(ScalarExpression? e)
+        {
+            if (e is not ColumnReferenceExpression { ColumnType: Microsoft.SqlServer.TransactSql.ScriptDom.ColumnType.Regular, Collation: null, MultiPartIdentifier: { } id })
+            {
+                return null;
+            }
+
+            var name = id.Identifiers[^1].Value;
+            if (id.Identifiers.Count > 1)
+            {
+                return aliases.TryGetValue(id.Identifiers[^2].Value, out var t) && t.TryGetValue(name, out var c) ? c : null;
+            }
+
+            return inScope.Select(t => t.GetValueOrDefault(name)).FirstOrDefault(c => c is not null);
+        }
+
+        void Compare(ScalarExpression? left, ScalarExpression? right)
+        {
+            if (Resolve(left) is { Type: SqlType.NVarChar } a && Resolve(right) is { Type: SqlType.NVarChar } b
+                && !string.Equals(a.Collation ?? "", b.Collation ?? "", StringComparison.OrdinalIgnoreCase))
+            {
+                problems.Add($"collation conflict: {a.Name} ({a.Collation ?? "the database's"}) compared with {b.Name} ({b.Collation ?? "the database's"})");
+            }
+        }
+
+        statement.Accept(new Visitor(node =>
+        {
+            switch (node)
+            {
+                case BooleanComparisonExpression comparison:
+                    Compare(comparison.FirstExpression, comparison.SecondExpression);
+                    break;
+                case InPredicate { Subquery.QueryExpression: QuerySpecification { SelectElements: [SelectScalarExpression first, ..] } } inList:
+                    Compare(inList.Expression, first.Expression);
+                    break;
+            }
+        }));
+
         foreach (var (table, columns) in insertTargets)
         {
             foreach (var column in columns.Select(c => c.MultiPartIdentifier.Identifiers[^1].Value))

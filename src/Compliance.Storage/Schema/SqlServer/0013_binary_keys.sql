@@ -7,22 +7,7 @@
 -- those are dropped first (the ones made without a name are found in the catalog), the columns changed, and every key,
 -- index, foreign key and default made again as it was (the keys now with names). The migration runs in one transaction.
 
-DECLARE @tables TABLE (name SYSNAME PRIMARY KEY);
-INSERT INTO @tables (name) VALUES (N'lenders'), (N'api_keys'), (N'agencies'), (N'collectors'), (N'accounts'), (N'contact_index'), (N'flags'), (N'policies'), (N'decisions'), (N'attempts'), (N'incidents'), (N'ledger'), (N'ledger_heads'), (N'checkpoints'), (N'complaints'), (N'event_log'), (N'event_keys'), (N'borrower_events'), (N'event_batches');
-DECLARE @sql NVARCHAR(MAX);
-
-SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(fk.name) AS NVARCHAR(MAX)), N'; ')
-FROM sys.foreign_keys fk WHERE OBJECT_NAME(fk.parent_object_id) IN (SELECT name FROM @tables);
-IF @sql IS NOT NULL EXEC sp_executesql @sql;
-
-SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(k.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(k.name) AS NVARCHAR(MAX)), N'; ')
-FROM sys.key_constraints k WHERE k.type = 'PK' AND OBJECT_NAME(k.parent_object_id) IN (SELECT name FROM @tables WHERE name <> N'event_log');
-IF @sql IS NOT NULL EXEC sp_executesql @sql;
-
-SELECT @sql = STRING_AGG(CAST(N'DROP STATISTICS ' + QUOTENAME(OBJECT_NAME(s.object_id)) + N'.' + QUOTENAME(s.name) AS NVARCHAR(MAX)), N'; ')
-FROM sys.stats s WHERE (s.auto_created = 1 OR s.user_created = 1) AND OBJECT_NAME(s.object_id) IN (SELECT name FROM @tables);
-IF @sql IS NOT NULL EXEC sp_executesql @sql;
-
+-- Indexes first: dropping a clustered key later then rebuilds no index.
 DROP INDEX ix_api_keys_lender ON api_keys;
 DROP INDEX ix_accounts_borrower ON accounts;
 DROP INDEX ix_contact_index_hash ON contact_index;
@@ -39,6 +24,23 @@ DROP INDEX ix_complaints_account ON complaints;
 DROP INDEX ix_event_log_time ON event_log;
 DROP INDEX ix_event_batches_entry ON event_batches;
 ALTER TABLE attempts DROP CONSTRAINT df_attempts_call_id;
+
+DECLARE @sql NVARCHAR(MAX);
+
+SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(fk.name) AS NVARCHAR(MAX)), N'; ')
+FROM sys.foreign_keys fk
+WHERE OBJECT_NAME(fk.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches');
+IF @sql IS NOT NULL EXEC sp_executesql @sql;
+
+SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(k.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(k.name) AS NVARCHAR(MAX)), N'; ')
+FROM sys.key_constraints k
+WHERE k.type = 'PK' AND OBJECT_NAME(k.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_keys', N'borrower_events', N'event_batches');
+IF @sql IS NOT NULL EXEC sp_executesql @sql;
+
+SELECT @sql = STRING_AGG(CAST(N'DROP STATISTICS ' + QUOTENAME(OBJECT_NAME(s.object_id)) + N'.' + QUOTENAME(s.name) AS NVARCHAR(MAX)), N'; ')
+FROM sys.stats s
+WHERE (s.auto_created = 1 OR s.user_created = 1) AND OBJECT_NAME(s.object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches');
+IF @sql IS NOT NULL EXEC sp_executesql @sql;
 GO
 
 ALTER TABLE lenders ALTER COLUMN lender_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;

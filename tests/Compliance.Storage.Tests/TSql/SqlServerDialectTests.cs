@@ -59,6 +59,25 @@ public sealed class SqlServerDialectTests
         Assert.Empty(Undriven(run.Driven));
     }
 
+    /// <summary>Statements only the embedded store sends (it defers its key tables and journals the gate's decisions).</summary>
+    private static readonly string[] EmbeddedOnly = ["EventSql.AllEventKeys", "EventSql.RecentKeys", "EventSql.SetIndexedSeq", "GateSql.DecisionStored"];
+
+    [Fact]
+    public async Task EveryStatementConstant_IsSentByTheDialect_OrIsTheEmbeddedStoresOwn()
+    {
+        var run = await Run.Value;
+        var sent = run.Executions.Select(e => e.Sql).Distinct().ToList();
+        var constants = typeof(AdoStore).Assembly.GetTypes()
+            .Where(t => t.Namespace == typeof(AdoStore).Namespace && t.Name.EndsWith("Sql", StringComparison.Ordinal) && t.IsAbstract && t.IsSealed)
+            .SelectMany(t => t.GetFields(BindingFlags.Static | BindingFlags.Public | BindingFlags.NonPublic)
+                .Where(f => f.IsLiteral && f.FieldType == typeof(string))
+                .Select(f => (Name: $"{t.Name}.{f.Name}", Text: (string)f.GetRawConstantValue()!)))
+            .ToList();
+
+        Assert.True(constants.Count > 50, $"only {constants.Count} statement constants were found");
+        Assert.Equal(EmbeddedOnly, constants.Where(c => !sent.Any(s => s.Contains(c.Text, StringComparison.Ordinal))).Select(c => c.Name).Order(StringComparer.Ordinal));
+    }
+
     [Fact]
     public void EverySchemaScript_Parses_AndKeepsEveryKeyAndIndexItChanges()
     {

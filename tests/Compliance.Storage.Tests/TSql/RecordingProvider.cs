@@ -312,7 +312,7 @@ internal sealed class RecordingReader(RecordingConnection connection, string sql
         {
             "document" => """{"contactPoints":[],"parties":[],"profiles":[],"inconvenientTimes":[]}""",
             "rules" or "profiles" or "violations" or "event_ids" => "[]",
-            "payload" => "{}",
+            "payload" or "hours" => "{}",
             "signature" => "AAAA",
             _ when column.Name.EndsWith("hash", StringComparison.Ordinal) => new string('0', 64),
             _ => "x",

@@ -90,6 +90,24 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task IdsThatDifferOnlyInCase_AreSeparateRecords()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "E-1"), Ct);
+        var (_, created) = await store.UpsertAccountAsync(NewAccount("lender-a", "e-1", borrowerId: "B-1") with { BorrowerName = "Li Wei" }, Ct);
+        await store.AddFlagAsync("lender-a", "E-1", new Flag("F-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+        var second = await store.AddFlagAsync("lender-a", "e-1", new Flag("f-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+
+        Assert.True(created);
+        Assert.NotNull(second);
+        Assert.Equal("Jane Roe", (await store.GetAccountAsync("lender-a", "E-1", Ct))!.BorrowerName);
+        Assert.Equal("f-1", Assert.Single((await store.GetAccountAsync("lender-a", "e-1", Ct))!.Flags).FlagId);
+        Assert.Equal(["E-1"], (await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct)).Select(a => a.AccountId));
+        // Pages go in ordinal order, as the service compares keys: upper case first.
+        Assert.Equal(["E-1", "e-1"], (await store.ListAccountsAsync("lender-a", null, 10, null, Ct)).Items.Select(a => a.AccountId));
+    }
+
+    [Fact]
     public async Task SameAccountId_InTwoLenders_AreSeparateRecords()
     {
         var store = await StoreWithLendersAsync();

@@ -88,7 +88,10 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RpcPermissionHandler>();
+        builder.Services.AddAuthorizationBuilder().AddPolicy(RpcPermissionRequirement.PolicyName, p => p
+            .RequireAuthenticatedUser()
+            .AddRequirements(new RpcPermissionRequirement()));
         return builder;
     }
 
@@ -105,13 +108,14 @@ internal static class ServiceRegistration
     {
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGrpcService<RegistryGrpcService>();
-        app.MapGrpcService<ContactGateGrpcService>();
-        app.MapGrpcService<EventIngestGrpcService>();
-        app.MapGrpcService<PolicyGrpcService>();
-        app.MapGrpcService<ReportGrpcService>();
-        app.MapGrpcService<AuditGrpcService>();
-        app.MapGrpcService<AlertGrpcService>();
+        // Who may call what is one table (Security/Permissions.cs), applied to every compliance service alike.
+        app.MapGrpcService<RegistryGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<ContactGateGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<EventIngestGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<PolicyGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<ReportGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<AuditGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<AlertGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         return app;

@@ -387,7 +387,7 @@ internal sealed class EventProcessor(
             throw new Rejected($"{pending.Field}.occurred_at", "is not a valid timestamp");
         }
 
-        var at = Proto.Time(e.OccurredAt)!.Value;
+        var at = Proto.ToInstant(e.OccurredAt)!.Value;
         var now = clock.GetUtcNow();
         var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
         if (at > now + _options.FutureSkew)

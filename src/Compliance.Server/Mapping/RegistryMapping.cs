@@ -138,8 +138,8 @@ internal static partial class RegistryMapping
         var errors = new List<FieldError>();
         Validate.Defined(errors, "flag.type", f.Type);
         Validate.Defined(errors, "flag.channel", f.Channel, required: f.Type == V1.FlagType.MediumOptOut);
-        var from = Proto.Time(f.EffectiveFrom) ?? now;
-        var expires = Proto.Time(f.ExpiresAt);
+        var from = Proto.Time(f.EffectiveFrom, "flag.effective_from") ?? now;
+        var expires = Proto.Time(f.ExpiresAt, "flag.expires_at");
         if (expires <= from)
         {
             errors.Add(new FieldError("flag.expires_at", "must be after effective_from"));
@@ -227,6 +227,8 @@ internal static partial class RegistryMapping
         Note = f.Note,
         SetBy = f.SetBy,
         ClearedAt = Proto.Time(f.ClearedAt),
+        ClearedBy = f.ClearedBy,
+        ClearReason = f.ClearReason,
     };
 
     public static V1.Agency ToProto(Model.Agency a) => new() { AgencyId = a.AgencyId, DisplayName = a.DisplayName, Active = a.Active };

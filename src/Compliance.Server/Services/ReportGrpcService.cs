@@ -5,7 +5,6 @@ using Compliance.Server.Security;
 using Compliance.Storage;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Compliance.Server.Services;
 
@@ -14,7 +13,6 @@ namespace Compliance.Server.Services;
 /// explained by the events and rules behind them; the scheduled period reports (ListReports, GetReport, RunReport) are
 /// in the contract but not built yet and answer UNIMPLEMENTED.
 /// </summary>
-[Authorize]
 internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, TimeProvider clock)
     : ReportService.ReportServiceBase
 {
@@ -32,7 +30,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
             errors.Add(new FieldError("limit", "must be between 0 and 500"));
         }
 
-        var window = request.Window?.ToTimeSpan() ?? DefaultWindow;
+        var window = Proto.Span(request.Window, "window") ?? DefaultWindow;
         if (window <= TimeSpan.Zero || window > TimeSpan.FromDays(400))
         {
             errors.Add(new FieldError("window", "must be between 1 second and 400 days"));

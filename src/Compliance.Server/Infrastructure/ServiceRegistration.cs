@@ -97,7 +97,12 @@ internal static class ServiceRegistration
 
     public static WebApplicationBuilder AddComplianceGrpc(this WebApplicationBuilder builder)
     {
-        builder.Services.AddGrpc(o => o.EnableDetailedErrors = builder.Environment.IsDevelopment());
+        builder.Services.AddGrpc(o =>
+        {
+            o.EnableDetailedErrors = builder.Environment.IsDevelopment();
+            o.MaxReceiveMessageSize = Mapping.Limits.MaxRequestBytes;
+            o.Interceptors.Add<BoundedErrorsInterceptor>();
+        });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", _ => true)).AddCheck<StoreHealthCheck>("store");
         builder.Services.Configure<GrpcHealthChecksOptions>(o => o.UseHealthChecksCache = false);
@@ -108,6 +113,7 @@ internal static class ServiceRegistration
     {
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<MalformedRequest>();
         // Who may call what is one table (Security/Permissions.cs), applied to every compliance service alike.
         app.MapGrpcService<RegistryGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
         app.MapGrpcService<ContactGateGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);

@@ -548,7 +548,7 @@ internal sealed class EventProcessor(
 
             case EventKind.Refusal:
                 var party = PartyOf(account, e.Refusal.PartyId)
-                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", $"'{e.Refusal.PartyId}' is not a party of account '{account.AccountId}'");
+                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.Refusal.PartyId) ?? $"is not a party of account '{account.AccountId}'");
                 await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
                 break;
 

@@ -18,6 +18,16 @@ internal static partial class RegistryMapping
         Validate.Text(errors, "account.borrower_name", a.BorrowerName, 256);
         var location = ToDomain(a.Location ?? new V1.Location(), errors);
 
+        Validate.Count(errors, "account.contact_points", a.ContactPoints.Count, Limits.ContactPoints);
+        Validate.Count(errors, "account.parties", a.Parties.Count, Limits.Parties);
+        Validate.Count(errors, "account.profiles", a.Profiles.Count, Limits.Profiles);
+        Validate.Count(errors, "account.inconvenient_times", a.InconvenientTimes.Count, Limits.InconvenientTimes);
+        if (errors.Count > 0)
+        {
+            // Counts are checked before anything is normalised or hashed.
+            errors.ThrowIfAny();
+        }
+
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var contactPoints = a.ContactPoints
             .Select((c, i) => ToDomain(c, $"account.contact_points[{i}]", location.CountryCode, hasher, ids, errors))
@@ -30,12 +40,13 @@ internal static partial class RegistryMapping
             Validate.Id(errors, $"{field}.party_id", partyId);
             if (!partyIds.Add(partyId))
             {
-                errors.Add(new FieldError($"{field}.party_id", $"'{partyId}' is used twice"));
+                errors.Add(new FieldError($"{field}.party_id", "is used twice in the account"));
             }
 
             Validate.Defined(errors, $"{field}.role", p.Role);
             Validate.Text(errors, $"{field}.display_name", p.DisplayName, 256);
-            var points = p.ContactPoints
+            Validate.Count(errors, $"{field}.contact_points", p.ContactPoints.Count, Limits.ContactPoints);
+            var points = p.ContactPoints.Take(Limits.ContactPoints)
                 .Select((c, j) => ToDomain(c, $"{field}.contact_points[{j}]", location.CountryCode, hasher, ids, errors))
                 .ToList();
             return new Model.Party(partyId, (Model.PartyRole)p.Role, p.DisplayName, points);
@@ -46,6 +57,10 @@ internal static partial class RegistryMapping
             if (!ProfilePattern().IsMatch(a.Profiles[i]))
             {
                 errors.Add(new FieldError($"account.profiles[{i}]", "must be a profile id such as 'US-REGF' or 'CN'"));
+            }
+            else if (Compliance.Domain.Policies.ProfileCatalog.BuiltIn.Find(a.Profiles[i]) is null)
+            {
+                errors.Add(new FieldError($"account.profiles[{i}]", $"unknown profile '{a.Profiles[i]}'; the built-in ones are listed by PolicyService.ListProfiles"));
             }
         }
 
@@ -82,7 +97,12 @@ internal static partial class RegistryMapping
         }
 
         var zone = l.TimeZone.Trim();
-        if (zone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        if (zone.Length > Limits.TimeZoneLength)
+        {
+            errors.Add(new FieldError("account.location.time_zone", $"must be at most {Limits.TimeZoneLength} characters (an IANA time zone)"));
+            zone = "";
+        }
+        else if (zone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
         {
             errors.Add(new FieldError("account.location.time_zone", $"'{zone}' is not an IANA time zone"));
         }
@@ -97,7 +117,7 @@ internal static partial class RegistryMapping
         Validate.Id(errors, $"{field}.contact_point_id", id);
         if (!ids.Add(id))
         {
-            errors.Add(new FieldError($"{field}.contact_point_id", $"'{id}' is used twice in the account"));
+            errors.Add(new FieldError($"{field}.contact_point_id", "is used twice in the account"));
         }
 
         Validate.Defined(errors, $"{field}.kind", c.Kind);
@@ -153,12 +173,12 @@ internal static partial class RegistryMapping
 
         if (f.PartyId.Length > 0 && account.Parties.All(p => p.PartyId != f.PartyId))
         {
-            errors.Add(new FieldError("flag.party_id", $"'{f.PartyId}' is not a party of account '{account.AccountId}'"));
+            errors.Add(new FieldError("flag.party_id", Validate.IdProblem(f.PartyId) ?? $"is not a party of account '{account.AccountId}'"));
         }
 
         if (f.ContactPointId.Length > 0 && !account.AllContactPoints().Any(c => c.Point.ContactPointId == f.ContactPointId))
         {
-            errors.Add(new FieldError("flag.contact_point_id", $"'{f.ContactPointId}' is not a contact point of account '{account.AccountId}'"));
+            errors.Add(new FieldError("flag.contact_point_id", Validate.IdProblem(f.ContactPointId) ?? $"is not a contact point of account '{account.AccountId}'"));
         }
 
         Validate.Text(errors, "flag.note", f.Note, 2000);

@@ -63,6 +63,15 @@ internal static class Validate
         }
     }
 
+    /// <summary>Adds an error naming the field and the limit when a list is longer than it.</summary>
+    public static void Count(List<FieldError> errors, string field, int count, int max)
+    {
+        if (count > max)
+        {
+            errors.Add(new FieldError(field, $"at most {max} entries, not {count}"));
+        }
+    }
+
     public static void Defined<TEnum>(List<FieldError> errors, string field, TEnum value, bool required = true) where TEnum : struct, Enum
     {
         if (!Enum.IsDefined(value))

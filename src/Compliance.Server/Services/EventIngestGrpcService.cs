@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using Compliance.Api.V1;
+using Compliance.Server.Infrastructure;
 using Compliance.Server.Ingest;
 using Compliance.Server.Security;
 using Grpc.Core;
@@ -10,9 +11,12 @@ namespace Compliance.Server.Services;
 /// The event stream: batches in, one acknowledgement per event out, in order. Acknowledgements are sent only after
 /// the group commit that stored the events, so an acknowledged event is durable.
 /// </summary>
-internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger)
+internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger,
+    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
     : EventIngestService.EventIngestServiceBase
 {
+    private readonly int maxEvents = options.Value.Ingest.MaxEventsPerRequest;
+
     /// <summary>Batches one stream may have in flight before its reads pause (the client then feels HTTP/2 flow control).</summary>
     private const int InFlightBatches = 32;
     private const int MaxRejectionsReported = 100;
@@ -75,6 +79,12 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
 
     private async Task<PendingBatch> EnqueueAsync(string lender, IList<Event> events, bool imported, CancellationToken ct)
     {
+        // Checked before anything is parsed or queued: one request is one group-commit's share, not a backlog.
+        if (events.Count > maxEvents)
+        {
+            throw RpcErrors.ResourceExhausted("events", $"at most {maxEvents:N0} events per request, not {events.Count:N0}; split them over several requests");
+        }
+
         var batch = new PendingBatch(lender, events, imported, clock.GetUtcNow());
         if (events.Count == 0)
         {

@@ -21,6 +21,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
 
     public override Task<GetProfileResponse> GetProfile(GetProfileRequest request, ServerCallContext context)
     {
+        Validate.RequireId("profile_id", request.ProfileId);
         var profile = Model.ProfileCatalog.BuiltIn.Find(request.ProfileId) ?? throw RpcErrors.NotFound("profile", request.ProfileId);
         return Task.FromResult(new GetProfileResponse { Profile = ToProto(profile) });
     }
@@ -59,6 +60,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
 
     public override Task<ValidatePolicyResponse> ValidatePolicy(ValidatePolicyRequest request, ServerCallContext context)
     {
+        CheckLength(request.Document);
         var result = Model.PolicyCompiler.Compile(request.Document, "candidate", clock.GetUtcNow(), Model.ProfileCatalog.BuiltIn);
         var response = new ValidatePolicyResponse { Valid = result.Ok };
         response.Problems.AddRange(result.Problems.Select(p => new Api.V1.PolicyProblem { Path = p.Path, Message = p.Message }));
@@ -109,9 +111,18 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         return profile;
     }
 
+    private static void CheckLength(string document)
+    {
+        if (document.Length > Limits.PolicyDocumentLength)
+        {
+            throw RpcErrors.InvalidArgument("document", $"must be at most {Limits.PolicyDocumentLength:N0} characters");
+        }
+    }
+
     /// <summary>The compiled document, or INVALID_ARGUMENT naming every problem by its path in the document.</summary>
     private static Model.CompiledPolicy CompileOrThrow(string document, string version, DateTimeOffset effectiveAt)
     {
+        CheckLength(document);
         var result = Model.PolicyCompiler.Compile(document, version, effectiveAt, Model.ProfileCatalog.BuiltIn);
         return result.Policy ?? throw RpcErrors.InvalidArgument(result.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
     }

@@ -185,6 +185,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         }
 
         var demo = options.Auth.DemoLender ?? environment.IsDevelopment();
+        if (options.Auth.DemoLender == true && environment.IsProduction())
+        {
+            problems.Add("Compliance:Auth:DemoLender is for development only: in Production it would create a lender whose keys are written to a file and the log. Remove the setting.");
+        }
+
         if (!demo && string.IsNullOrWhiteSpace(options.Auth.PlatformAdminKey))
         {
             problems.Add("Compliance:Auth:PlatformAdminKey is required outside Development (set COMPLIANCE__AUTH__PLATFORMADMINKEY to a random secret of 32 or more characters).");

@@ -22,6 +22,10 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IValidateOptions<ComplianceOptions>, ComplianceOptionsValidator>();
         builder.Services.AddSingleton<IPostConfigureOptions<ComplianceOptions>, DevelopmentSecrets>();
         builder.Services.AddSingleton<TimeProvider, MillisecondClock>();
+        builder.Services.AddSingleton<WriteHealth>();
+        // Streams end as soon as the host stops (see AlertGrpcService, EventIngestGrpcService), so a stop needs seconds.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        StartupErrors.QuietWhileStarting(builder.Logging);
         return builder;
     }
 

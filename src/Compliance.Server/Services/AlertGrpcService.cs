@@ -11,26 +11,33 @@ using Model = Compliance.Domain.Rules;
 namespace Compliance.Server.Services;
 
 /// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
-internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock) : AlertService.AlertServiceBase
+internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, IHostApplicationLifetime lifetime) : AlertService.AlertServiceBase
 {
     public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
         var lender = context.Caller().Lender;
         var (id, reader) = hub.Subscribe(lender);
+        // A watch lasts until the watcher leaves or the service stops; then it ends with a status saying so.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
             // Headers go out at once so the watcher knows it is subscribed before the first incident.
             await context.WriteResponseHeadersAsync([]);
-            await foreach (var incident in reader.ReadAllAsync(context.CancellationToken))
+            await foreach (var incident in reader.ReadAllAsync(watching.Token))
             {
                 if ((int)incident.Severity >= (int)request.MinSeverity)
                 {
-                    await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, context.CancellationToken);
+                    await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, watching.Token);
                 }
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                "The service is stopping; watch again once it is back (ListIncidents shows what was raised meanwhile)."));
         }
         finally
         {

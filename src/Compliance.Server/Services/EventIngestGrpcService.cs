@@ -12,7 +12,7 @@ namespace Compliance.Server.Services;
 /// the group commit that stored the events, so an acknowledged event is durable.
 /// </summary>
 internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger,
-    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
+    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, IHostApplicationLifetime lifetime)
     : EventIngestService.EventIngestServiceBase
 {
     private readonly int maxEvents = options.Value.Ingest.MaxEventsPerRequest;
@@ -26,7 +26,8 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         var lender = context.Caller().Lender;
         var inFlight = System.Threading.Channels.Channel.CreateBounded<PendingBatch>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
         // When acknowledging fails (the store is down), reading stops too, so the call ends at once with the error.
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Reading also stops when the service stops: what was read is still acknowledged, then the stream ends saying so.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var writer = WriteAcksAsync(inFlight.Reader, responseStream, context.CancellationToken);
         _ = writer.ContinueWith(_ =>
         {
@@ -49,6 +50,13 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         }
         catch (OperationCanceledException) when (writer.IsFaulted)
         {
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            inFlight.Writer.TryComplete();
+            await writer;
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                "The service is stopping; every acknowledged event is stored. Resend those without an acknowledgement once it is back."));
         }
         finally
         {

@@ -38,9 +38,11 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
 
         errors.ThrowIfAny();
         var lender = context.Caller().Lender;
-        // Up to now, plus the skew within which senders' clocks may run ahead (events are accepted that far ahead).
-        var to = clock.GetUtcNow() + options.Value.Ingest.FutureSkew;
-        var from = to - window;
+        // The window ends now; events stamped up to the skew ahead of now (senders' clocks that run ahead, accepted
+        // that far) are counted in it too, but the window is not said to end in the future.
+        var now = clock.GetUtcNow();
+        var from = now - window;
+        var to = now + options.Value.Ingest.FutureSkew;
         var group = (ScoreGroup)request.Scope;
         var totals = await store.ConductTotalsAsync(lender, group, request.Id.Length > 0 ? request.Id : null, from, to,
             request.Limit == 0 ? 20 : request.Limit, context.CancellationToken);
@@ -49,7 +51,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
             totals = [new ConductTotals(request.Id, 0, 0, 0)];
         }
 
-        var response = new GetConductScoresResponse { WindowStart = Proto.Time(from), WindowEnd = Proto.Time(to) };
+        var response = new GetConductScoresResponse { WindowStart = Proto.Time(from), WindowEnd = Proto.Time(now) };
         foreach (var t in totals)
         {
             var risky = t.TotalRisk > 0

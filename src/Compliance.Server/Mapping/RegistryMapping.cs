@@ -18,15 +18,13 @@ internal static partial class RegistryMapping
         Validate.Text(errors, "account.borrower_name", a.BorrowerName, 256);
         var location = ToDomain(a.Location ?? new V1.Location(), errors);
 
-        Validate.Count(errors, "account.contact_points", a.ContactPoints.Count, Limits.ContactPoints);
-        Validate.Count(errors, "account.parties", a.Parties.Count, Limits.Parties);
-        Validate.Count(errors, "account.profiles", a.Profiles.Count, Limits.Profiles);
-        Validate.Count(errors, "account.inconvenient_times", a.InconvenientTimes.Count, Limits.InconvenientTimes);
-        if (errors.Count > 0)
-        {
-            // Counts are checked before anything is normalised or hashed.
-            errors.ThrowIfAny();
-        }
+        // Counts are checked before anything is normalised or hashed.
+        var counts = new List<FieldError>();
+        Validate.Count(counts, "account.contact_points", a.ContactPoints.Count, Limits.ContactPoints);
+        Validate.Count(counts, "account.parties", a.Parties.Count, Limits.Parties);
+        Validate.Count(counts, "account.profiles", a.Profiles.Count, Limits.Profiles);
+        Validate.Count(counts, "account.inconvenient_times", a.InconvenientTimes.Count, Limits.InconvenientTimes);
+        counts.ThrowIfAny();
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var contactPoints = a.ContactPoints

@@ -44,13 +44,13 @@ internal static class Sql
         VALUES (@lender_id, @account_id, @contact_point_id, @party_id, @value_hash)
         """;
 
-    private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at";
+    private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at, window_from, source";
     private const string FlagReadColumns = $"{FlagColumns}, cleared_by, clear_reason";
     public const string SelectFlagsOfAccount = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id ORDER BY created_at, flag_id";
     public const string SelectFlag = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id";
     public const string InsertFlag = $"""
         INSERT INTO flags (lender_id, account_id, {FlagColumns}, created_at)
-        VALUES (@lender_id, @account_id, @flag_id, @type, @effective_from, @expires_at, @channel, @party_id, @contact_point_id, @note, @set_by, NULL, @created_at)
+        VALUES (@lender_id, @account_id, @flag_id, @type, @effective_from, @expires_at, @channel, @party_id, @contact_point_id, @note, @set_by, NULL, @window_from, @source, @created_at)
         """;
     public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at, cleared_by = @cleared_by, clear_reason = @clear_reason WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
 

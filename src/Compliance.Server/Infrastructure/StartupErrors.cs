@@ -42,6 +42,7 @@ internal static class StartupErrors
     {
         OptionsValidationException o => string.Join(" ", o.Failures),
         SchemaTooNewException s => s.Message,
+        StoreInUseException s => s.Message,
         IOException { InnerException: SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } } or
             SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } =>
             $"the address is already in use ({FirstLine(e.Message)}): another process listens there; stop it or choose another with --urls.",

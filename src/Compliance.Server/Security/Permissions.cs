@@ -112,6 +112,8 @@ internal static class Permissions
         [FlagType.ConsentOutsideHours] = new(System | Officers, System | Officers, ReasonToClear: false),
         [FlagType.ThirdPartyRefused] = new(System | Officers, Officers, ReasonToClear: false),
         [FlagType.ThirdPartyConsent] = new(System | Officers, System | Officers, ReasonToClear: false),
+        [FlagType.WrongNumber] = new(System | Officers, Officers, ReasonToClear: false),
+        [FlagType.ValidationNoticeSent] = new(System | Officers, Officers, ReasonToClear: false),
         [FlagType.LocationAnswerIncomplete] = new(System | Officers, System | Officers, ReasonToClear: false),
         [FlagType.WrittenElectronicConsent] = new(System | Officers, System | Officers, ReasonToClear: false),
     }.ToFrozenDictionary();

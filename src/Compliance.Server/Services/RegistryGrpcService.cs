@@ -72,6 +72,8 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var stored = await store.AddFlagAsync(caller.Lender, account.AccountId, flag, now, context.CancellationToken)
             ?? throw RpcErrors.NotFound("account", request.AccountId);
         cache.EvictAccount(caller.Lender, account.AccountId);
+        // The borrower's other debts read the consumer's requests (opt-outs) and wrong numbers through the borrower's accounts.
+        cache.EvictBorrower(caller.Lender, account.BorrowerId);
         return new SetFlagResponse { Flag = RegistryMapping.ToProto(stored) };
     }
 
@@ -118,6 +120,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var cleared = await store.ClearFlagAsync(caller.Lender, request.AccountId, request.FlagId, at < now ? at : now, now, context.CancellationToken,
             caller.KeyId, request.Reason) ?? throw RpcErrors.NotFound("flag", request.FlagId);
         cache.EvictAccount(caller.Lender, request.AccountId);
+        cache.EvictBorrower(caller.Lender, account.BorrowerId);
         return new ClearFlagResponse { Flag = RegistryMapping.ToProto(cleared) };
     }
 

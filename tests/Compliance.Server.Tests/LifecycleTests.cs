@@ -95,7 +95,7 @@ public sealed class LifecycleTests : IDisposable
         await using var server = ServerProcess.Start(_dataDirectory);
         await server.WaitUntilListeningAsync(StartTimeout);
 
-        var files = Directory.GetFiles(_dataDirectory, "compliance*");
+        var files = Directory.GetFiles(_dataDirectory, "compliance*.db");
         Assert.Contains(files, f => f.EndsWith("compliance.db", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("compliance.decisions.db", StringComparison.Ordinal));
         foreach (var file in files)

@@ -41,8 +41,8 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
         // The window ends now; events stamped up to the skew ahead of now (senders' clocks that run ahead, accepted
         // that far) are counted in it too, but the window is not said to end in the future.
         var now = clock.GetUtcNow();
-        var from = now - window;
         var to = now + options.Value.Ingest.FutureSkew;
+        var from = to - window;
         var group = (ScoreGroup)request.Scope;
         var totals = await store.ConductTotalsAsync(lender, group, request.Id.Length > 0 ? request.Id : null, from, to,
             request.Limit == 0 ? 20 : request.Limit, context.CancellationToken);
@@ -51,7 +51,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
             totals = [new ConductTotals(request.Id, 0, 0, 0)];
         }
 
-        var response = new GetConductScoresResponse { WindowStart = Proto.Time(from), WindowEnd = Proto.Time(now) };
+        var response = new GetConductScoresResponse { WindowStart = Proto.Time(now - window), WindowEnd = Proto.Time(now) };
         foreach (var t in totals)
         {
             var risky = t.TotalRisk > 0

@@ -286,12 +286,13 @@ public abstract partial class AdoStore : IComplianceStore
             ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
             ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)));
 
-    public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct)
+    public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct,
+        string clearedBy = "", string reason = "")
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
         var key = new (string, object?)[] { ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flagId) };
-        var cleared = await ExecuteAsync(connection, tx, Sql.ClearFlag, ct, [.. key, ("cleared_at", ToMs(at))]) == 1;
+        var cleared = await ExecuteAsync(connection, tx, Sql.ClearFlag, ct, [.. key, ("cleared_at", ToMs(at)), ("cleared_by", clearedBy), ("clear_reason", reason)]) == 1;
         var flag = (await QueryAsync(connection, Sql.SelectFlag, ReadFlag, ct, tx, key)).FirstOrDefault();
         if (cleared && flag is not null)
         {
@@ -449,7 +450,11 @@ public abstract partial class AdoStore : IComplianceStore
 
     private static Flag ReadFlag(DbDataReader r) =>
         new(r.GetString(0), (FlagType)r.GetInt32(1), FromMs(r.GetInt64(2)), FromMsOrNull(r, 3), (Channel)r.GetInt32(4),
-            r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), FromMsOrNull(r, 9), FromMsOrNull(r, 10), r.GetInt32(11));
+            r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), FromMsOrNull(r, 9), FromMsOrNull(r, 10), r.GetInt32(11))
+        {
+            ClearedBy = r.IsDBNull(12) ? "" : r.GetString(12),
+            ClearReason = r.IsDBNull(13) ? "" : r.GetString(13),
+        };
 
     private static Account ReadAccount(DbDataReader r)
     {

@@ -34,8 +34,9 @@ public interface IRegistryStore
     Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct);
     /// <summary>Adds a flag to an existing account; null when the account does not exist.</summary>
     Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct);
-    /// <summary>Ends a flag; null when no such flag is on the account.</summary>
-    Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct);
+    /// <summary>Ends a flag from <paramref name="at"/>, recording the key that cleared it and the reason it gave; null when no such flag is on the account.</summary>
+    Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct,
+        string clearedBy = "", string reason = "");
 
     Task UpsertAgencyAsync(Agency agency, CancellationToken ct);
     Task<Page<Agency>> ListAgenciesAsync(string lenderId, int limit, string? after, CancellationToken ct);

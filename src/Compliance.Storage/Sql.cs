@@ -45,13 +45,14 @@ internal static class Sql
         """;
 
     private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at, window_from, source";
-    public const string SelectFlagsOfAccount = $"SELECT {FlagColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id ORDER BY created_at, flag_id";
-    public const string SelectFlag = $"SELECT {FlagColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id";
+    private const string FlagReadColumns = $"{FlagColumns}, cleared_by, clear_reason";
+    public const string SelectFlagsOfAccount = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id ORDER BY created_at, flag_id";
+    public const string SelectFlag = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id";
     public const string InsertFlag = $"""
         INSERT INTO flags (lender_id, account_id, {FlagColumns}, created_at)
         VALUES (@lender_id, @account_id, @flag_id, @type, @effective_from, @expires_at, @channel, @party_id, @contact_point_id, @note, @set_by, NULL, @window_from, @source, @created_at)
         """;
-    public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
+    public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at, cleared_by = @cleared_by, clear_reason = @clear_reason WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
 
     public const string UpdateAgency = "UPDATE agencies SET display_name = @display_name, active = @active WHERE lender_id = @lender_id AND agency_id = @agency_id";
     public const string InsertAgency = "INSERT INTO agencies (lender_id, agency_id, display_name, active) VALUES (@lender_id, @agency_id, @display_name, @active)";

@@ -56,6 +56,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         _synchronous = syncEveryCommit ? "FULL" : "NORMAL";
         Path = System.IO.Path.GetFullPath(path);
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(Path)!);
+        // SQLite gives the write-ahead log and its index the database file's permissions: created owner-only, so are they.
+        CreateOwnerOnly(Path);
+        CreateOwnerOnly(DecisionJournalPath);
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path,
@@ -68,6 +71,29 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>Creates an empty file readable and writable by its owner only (0600), unless it exists.</summary>
+    private static void CreateOwnerOnly(string file)
+    {
+        if (OperatingSystem.IsWindows() || File.Exists(file))
+        {
+            return;
+        }
+
+        try
+        {
+            using var created = new FileStream(file, new FileStreamOptions
+            {
+                Mode = FileMode.CreateNew,
+                Access = FileAccess.Write,
+                UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+            });
+        }
+        catch (IOException) when (File.Exists(file))
+        {
+            // Created meanwhile by another process; its permissions are its own.
+        }
+    }
 
     /// <summary>The size, in bytes, a write-ahead log file grown longer is cut back to when it starts over.</summary>
     private long LogFileLimit => 2L * _logPagesLimit * 4096;

@@ -127,7 +127,12 @@ public sealed class AuditTests
     {
         await using var server = await StartWithChainAsync();
         var officer = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.ComplianceOfficer));
-        var flag = await officer.SetFlagAsync(new SetFlagRequest { AccountId = "A-1", Flag = new Flag { Type = FlagType.Dispute } }, cancellationToken: Ct);
+        // A dispute known since 2019 (clears of such flags may be dated back to when they ended, never before they began).
+        var flag = await officer.SetFlagAsync(new SetFlagRequest
+        {
+            AccountId = "A-1",
+            Flag = new Flag { Type = FlagType.Dispute, EffectiveFrom = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2019, 1, 1, 0, 0, 0, TimeSpan.Zero)) },
+        }, cancellationToken: Ct);
         await officer.ClearFlagAsync(new ClearFlagRequest
         {
             AccountId = "A-1",

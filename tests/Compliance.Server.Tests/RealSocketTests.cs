@@ -110,6 +110,32 @@ public sealed class RealSocketTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dataDirectory, "dev-keys.json")));
     }
 
+    [Fact]
+    public async Task AFortyThousandCharacterValue_IsAnsweredPromptly_AndTheConnectionStaysUsable()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var server = ServerProcess.Start(_dataDirectory);
+        await server.WaitUntilListeningAsync(StartTimeout);
+        using var channel = GrpcChannel.ForAddress(server.Endpoint);
+        var headers = Bearer(DemoKey("administrator"));
+        var options = new CallOptions(headers, DateTime.UtcNow.AddSeconds(15), ct);
+        var longValue = new string('x', 40_000);
+
+        // Each of these once echoed the whole value into the status trailers, which no client would accept.
+        var profile = await Assert.ThrowsAsync<RpcException>(() => new PolicyService.PolicyServiceClient(channel)
+            .GetProfileAsync(new GetProfileRequest { ProfileId = longValue }, options).ResponseAsync);
+        var zone = await Assert.ThrowsAsync<RpcException>(() => new RegistryService.RegistryServiceClient(channel).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account { AccountId = "long-zone", Location = new Location { CountryCode = "CN", TimeZone = longValue } },
+        }, options).ResponseAsync);
+        var health = await new Health.HealthClient(channel).CheckAsync(new HealthCheckRequest(), options);
+
+        Assert.Equal(StatusCode.InvalidArgument, profile.StatusCode);
+        Assert.Equal(StatusCode.InvalidArgument, zone.StatusCode);
+        Assert.Contains("account.location.time_zone", zone.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();

@@ -157,12 +157,13 @@ public sealed class RegistryTests(ServerFixture server) : IClassFixture<ServerFi
         var registry = Registry(server.Keys.CollectionSystem);
         await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = ChineseAccount("flags-1") }, cancellationToken: ct);
 
-        var set = await Registry(server.Keys.ComplianceOfficer).SetFlagAsync(new SetFlagRequest
+        var officer = Registry(server.Keys.ComplianceOfficer);
+        var set = await officer.SetFlagAsync(new SetFlagRequest
         {
             AccountId = "flags-1",
             Flag = new Flag { Type = FlagType.MediumOptOut, Channel = Channel.Sms, Note = "asked by phone" },
         }, cancellationToken: ct);
-        await registry.ClearFlagAsync(new ClearFlagRequest { AccountId = "flags-1", FlagId = set.Flag.FlagId }, cancellationToken: ct);
+        await officer.ClearFlagAsync(new ClearFlagRequest { AccountId = "flags-1", FlagId = set.Flag.FlagId }, cancellationToken: ct);
         var account = (await registry.GetAccountAsync(new GetAccountRequest { AccountId = "flags-1" }, cancellationToken: ct)).Account;
 
         var flag = Assert.Single(account.Flags);

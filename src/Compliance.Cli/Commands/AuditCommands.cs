@@ -43,7 +43,7 @@ internal static class AuditCommands
             // Verification reads the whole range, which can take longer than a registry call's deadline.
             var response = await ctx.Audit.VerifyAsync(request, ctx.StreamCall);
             ctx.Output.Print(response, w => w.WriteLine(response.Valid
-                ? $"VALID: {response.EntriesChecked} entries and {response.CheckpointsChecked} signed checkpoints checked"
+                ? $"VALID: {response.EntriesChecked} {(response.EntriesChecked == 1 ? "entry" : "entries")} and {response.CheckpointsChecked} signed {(response.CheckpointsChecked == 1 ? "checkpoint" : "checkpoints")} checked"
                 : $"NOT VALID at entry {response.FirstBadSequence}: {response.Reason}"));
             return response.Valid ? ExitCodes.Ok : ExitCodes.NotValid;
         }));

@@ -101,7 +101,8 @@ internal static class FlagCommands
         var account = new Argument<string>("account-id") { Description = "The flagged account." };
         var flagId = new Argument<string>("flag-id") { Description = "The flag's id, as shown by 'flag set' or 'account get'." };
         var at = TimeInput.Option("--at", "When the flag ends. Default: now.");
-        var command = new Command("clear", "End a flag. It stays in the account's history with the time it was cleared.") { account, flagId, at };
+        var reason = new Option<string>("--reason") { Description = "Why the flag ends (required for attorney, cease, bankruptcy and legal-hold flags)." };
+        var command = new Command("clear", "End a flag. It stays in the account's history with the time it was cleared.") { account, flagId, at, reason };
         command.SetAction(CommandRunner.Run(KeyRole.ComplianceOfficer, async (parse, ctx) =>
         {
             var request = new ClearFlagRequest
@@ -109,6 +110,7 @@ internal static class FlagCommands
                 AccountId = parse.GetValue(account),
                 FlagId = parse.GetValue(flagId),
                 ClearedAt = TimeInput.Value(parse, at),
+                Reason = parse.GetValue(reason) ?? "",
             };
             var response = await ctx.Registry.ClearFlagAsync(request, ctx.Call);
             ctx.Output.Print(response.Flag, w => WriteFlags(w, [response.Flag]));

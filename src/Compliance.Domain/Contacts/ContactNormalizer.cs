@@ -35,11 +35,22 @@ public static partial class ContactNormalizer
         _ => NormalizeResult.Fail("kind must be phone, email, instant message or postal address"),
     };
 
+    /// <summary>Longest phone number accepted as typed (with spaces, dashes and an extension); E.164 itself has at most 15 digits.</summary>
+    public const int MaxPhoneLength = 64;
+
+    /// <summary>Longest e-mail address (RFC 5321's path limit).</summary>
+    public const int MaxEmailLength = 320;
+
     public static NormalizeResult NormalizePhone(string raw, string regionHint)
     {
         if (string.IsNullOrWhiteSpace(raw))
         {
             return NormalizeResult.Fail("a phone number is required");
+        }
+
+        if (raw.Length > MaxPhoneLength)
+        {
+            return NormalizeResult.Fail($"a phone number has at most {MaxPhoneLength} characters");
         }
 
         PhoneNumber number;
@@ -70,6 +81,11 @@ public static partial class ContactNormalizer
     private static NormalizeResult NormalizeEmail(string raw)
     {
         var trimmed = raw?.Trim() ?? "";
+        if (trimmed.Length > MaxEmailLength)
+        {
+            return NormalizeResult.Fail($"an e-mail address has at most {MaxEmailLength} characters");
+        }
+
         if (!MailAddress.TryCreate(trimmed, out var address) || address.Address != trimmed)
         {
             return NormalizeResult.Fail("not an e-mail address");

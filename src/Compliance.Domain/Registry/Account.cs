@@ -53,6 +53,12 @@ public sealed record Flag(
     DateTimeOffset? WindowFrom = null,
     int Source = 0)
 {
+    /// <summary>The key that cleared the flag, when it was cleared.</summary>
+    public string ClearedBy { get; init; } = "";
+
+    /// <summary>Why the flag was cleared (required for flags that bar contact, such as cease and attorney).</summary>
+    public string ClearReason { get; init; } = "";
+
     /// <summary>Whether the flag is in force at an instant.</summary>
     public bool InForceAt(DateTimeOffset at) =>
         EffectiveFrom <= at && (ExpiresAt is null || at < ExpiresAt) && (ClearedAt is null || at < ClearedAt);

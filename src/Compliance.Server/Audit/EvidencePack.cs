@@ -42,11 +42,14 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         var checkpoints = await store.CheckpointsAsync(lender, ct);
         var policies = (await store.ListPoliciesAsync(lender, ct)).Where(p => p.EffectiveAt < to).ToList();
         var verification = await auditor.VerifyAsync(lender, from, to, ct);
+        // Incidents name the account they are about; the first 1,000 of the period are shown.
+        var incidents = (await store.ListIncidentsAsync(lender, from, to, Domain.Rules.Severity.Unspecified, 1_000, null, ct)).Items
+            .Where(i => i.AccountId == account.AccountId).ToList();
 
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
-            Add(zip, "summary.html", Html(account, from, to, complaint, entries, verification, now));
+            Add(zip, "summary.html", Html(account, from, to, complaint, entries, incidents, verification, now));
             Add(zip, "events.jsonl", string.Join('\n', proofs.Select(p => JsonSerializer.Serialize(new
             {
                 @event = p.Event,
@@ -122,7 +125,8 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         writer.Write(content);
     }
 
-    private static string Html(Account account, DateTimeOffset from, DateTimeOffset to, Complaint? complaint, IReadOnlyList<LedgerEntry> entries, VerifyResult verification, DateTimeOffset now)
+    private static string Html(Account account, DateTimeOffset from, DateTimeOffset to, Complaint? complaint, IReadOnlyList<LedgerEntry> entries,
+        IReadOnlyList<Incident> incidents, VerifyResult verification, DateTimeOffset now)
     {
         var zone = TimeZoneInfo.TryFindSystemTimeZoneById(account.Location.TimeZone, out var z) ? z : null;
         var html = new StringBuilder();
@@ -135,12 +139,12 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
             .Append(E($"{from:u} to {to:u}")).Append(". Generated ").Append(E($"{now:u}")).Append(".</p>");
         if (complaint is not null)
         {
-            html.Append("<h2>Complaint</h2><p>").Append(E($"{complaint.Source} reference {complaint.Reference}, received {complaint.ReceivedAt:u}, status {complaint.Status}"))
+            html.Append("<h2>Complaint</h2><p>").Append(E($"From {Words.Readable(complaint.Source.ToString())}, reference {complaint.Reference}, received {complaint.ReceivedAt:u}, status {Words.Readable(complaint.Status.ToString())}"))
                 .Append(complaint.DueAt is { } due ? E($", answer due {due:u}") : "").Append("</p><blockquote>").Append(E(complaint.Text)).Append("</blockquote>");
         }
 
         html.Append("<h2>Record integrity</h2><p>").Append(verification.Valid
-            ? E($"The lender's hash chain verifies: {verification.EntriesChecked} entries and {verification.CheckpointsChecked} signed checkpoints checked.")
+            ? E($"The lender's hash chain verifies: {Words.Count(verification.EntriesChecked, "entry", "entries")} and {Words.Count(verification.CheckpointsChecked, "signed checkpoint")} checked.")
             : E($"THE RECORD DOES NOT VERIFY at entry {verification.FirstBadSeq}: {verification.Reason}")).Append("</p>");
 
         // Each payload is parsed once, for the summary and the timeline.
@@ -149,8 +153,9 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         var denied = rows.Count(r => r.Entry.Kind == LedgerKind.Decision && r.Payload.TryGetProperty("allowed", out var a) && !a.GetBoolean());
         var events = rows.Where(r => r.Entry.Kind == LedgerKind.Event).ToList();
         var withViolations = events.Count(r => r.Payload.TryGetProperty("violations", out var v) && v.GetArrayLength() > 0);
-        html.Append("<h2>Summary</h2><ul><li>").Append(decisions).Append(" gate decisions, ").Append(denied).Append(" denied (blocked before contact)</li><li>")
-            .Append(events.Count).Append(" reported events, ").Append(withViolations).Append(" with rule violations</li></ul>");
+        html.Append("<h2>Summary</h2><ul><li>").Append(Words.Count(decisions, "gate decision")).Append(", ").Append(denied).Append(" denied (blocked before contact)</li><li>")
+            .Append(Words.Count(events.Count, "reported event")).Append(", ").Append(withViolations).Append(" with rule violations</li><li>")
+            .Append(Words.Count(incidents.Count, "incident")).Append(" (patterns across events, such as address-book blasts)</li></ul>");
 
         html.Append("<h2>Timeline</h2><table><tr><th>#</th><th>Time (UTC)</th><th>Local time</th><th>What</th><th>Collector</th><th>Destination</th><th>Result</th><th>Rules</th></tr>");
         foreach (var (entry, p) in rows)
@@ -163,7 +168,21 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
                 .Append("</td><td>").Append(E(result)).Append("</td><td>").Append(Rules(p)).Append("</td></tr>");
         }
 
-        html.Append("</table><p class=\"muted\">Numbers are masked; the service stores borrowers' numbers only as keyed hashes. Each row is a ledger entry; its hash is in ledger-entries.jsonl.</p></body></html>");
+        html.Append("</table>");
+        if (incidents.Count > 0)
+        {
+            html.Append("<h2>Incidents</h2><table><tr><th>Time (UTC)</th><th>Rule</th><th>Severity</th><th>What</th><th>Events</th><th>Acknowledged</th></tr>");
+            foreach (var i in incidents.OrderBy(i => i.OccurredAt))
+            {
+                html.Append("<tr class=\"viol\"><td>").Append(E($"{i.OccurredAt:yyyy-MM-dd HH:mm:ss}")).Append("</td><td><b>").Append(E(i.RuleId)).Append("</b> — ").Append(E(i.Citation))
+                    .Append("</td><td>").Append(E(Words.Readable(i.Severity.ToString()))).Append("</td><td>").Append(E(i.Summary)).Append("</td><td>").Append(E(string.Join(", ", i.EventIds)))
+                    .Append("</td><td>").Append(i.AcknowledgedAt is { } at ? E($"{at:u} by {i.AcknowledgedBy}") : "not yet").Append("</td></tr>");
+            }
+
+            html.Append("</table>");
+        }
+
+        html.Append("<p class=\"muted\">Numbers are masked; the service stores borrowers' numbers only as keyed hashes. Each row is a ledger entry; its hash is in ledger-entries.jsonl.</p></body></html>");
         return html.ToString();
     }
 
@@ -172,9 +191,9 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
         LedgerKind.Decision => ($"Gate check ({Channel(p)})", p.GetProperty("allowed").GetBoolean() ? "ok" : "deny",
             p.GetProperty("allowed").GetBoolean() ? "allowed" : p.TryGetProperty("failedClosed", out var fc) && fc.GetBoolean() ? "denied (gate unavailable)" : "denied, contact blocked"),
         LedgerKind.Event => ($"{EventWhat(p)} ({Channel(p)})", p.TryGetProperty("violations", out var v) && v.GetArrayLength() > 0 ? "viol" : "ok",
-            v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? $"{v.GetArrayLength()} violation(s), risk {p.GetProperty("riskScore").GetDouble():0}" : "no violation"),
+            v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? $"{Words.Count(v.GetArrayLength(), "violation")}, risk {p.GetProperty("riskScore").GetDouble():0}" : "no violation"),
         LedgerKind.FlagSet => (FlagWhat(p), "", Str(p, "note")),
-        LedgerKind.FlagCleared => ($"Flag cleared: {Enum.GetName(typeof(FlagType), p.GetProperty("type").GetInt32())}", "", ""),
+        LedgerKind.FlagCleared => ($"Flag cleared: {Words.Readable(Enum.GetName(typeof(FlagType), p.GetProperty("type").GetInt32()))}", "", ""),
         LedgerKind.Complaint => ("Complaint recorded", "", Str(p, "reference")),
         LedgerKind.ComplaintStatus => ("Complaint status changed", "", Str(p, "status")),
         LedgerKind.EvidenceRead => ("Evidence exported", "muted", Str(p, "by")),
@@ -289,12 +308,14 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
 
     private static string Str(JsonElement p, string name) => p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
 
-    private static string Channel(JsonElement p) => p.TryGetProperty("channel", out var c) ? Enum.GetName(typeof(Channel), c.GetInt32()) ?? "" : "";
+    private static string Channel(JsonElement p) => p.TryGetProperty("channel", out var c) ? Words.Readable(Enum.GetName(typeof(Channel), c.GetInt32())) : "";
 
-    private static string Kind(JsonElement p) => p.TryGetProperty("kind", out var k) ? Enum.GetName(typeof(Domain.Events.EventKind), k.GetInt32()) ?? "" : "";
+    private static string Kind(JsonElement p) => p.TryGetProperty("kind", out var k) ? Capitalised(Words.Readable(Enum.GetName(typeof(Domain.Events.EventKind), k.GetInt32()))) : "";
+
+    private static string Capitalised(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 
     private static string Class(JsonElement p) =>
-        p.TryGetProperty("destinationClass", out var c) && c.GetInt32() > 0 ? $"({Enum.GetName(typeof(Domain.Rules.DestinationClass), c.GetInt32())})" : "";
+        p.TryGetProperty("destinationClass", out var c) && c.GetInt32() > 0 ? $"({Words.Readable(Enum.GetName(typeof(Domain.Rules.DestinationClass), c.GetInt32()))})" : "";
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
 }

@@ -109,10 +109,22 @@ internal sealed class CheckpointService(LedgerAuditor auditor, Microsoft.Extensi
         }
     }
 
+    /// <summary>How long the last checkpoint may take when the service stops (the host's own token may have run out).</summary>
+    private static readonly TimeSpan FinalDeadline = TimeSpan.FromSeconds(3);
+
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        await base.StopAsync(cancellationToken);
-        await SignAsync(cancellationToken);
+        await base.StopAsync(CancellationToken.None);
+        using var deadline = new CancellationTokenSource(FinalDeadline);
+        try
+        {
+            await SignAsync(deadline.Token);
+            logger.LogInformation("Signed the final ledger checkpoint.");
+        }
+        catch (OperationCanceledException)
+        {
+            logger.LogWarning("The final ledger checkpoint was not signed within {Deadline}; the next start signs it.", FinalDeadline);
+        }
     }
 
     private async Task SignAsync(CancellationToken ct)

@@ -94,6 +94,9 @@ public sealed class IngestOptions
     /// <summary>Events waiting to be stored before senders are slowed down (backpressure).</summary>
     public int QueueCapacity { get; set; } = 20_000;
 
+    /// <summary>Most events one StreamRequest or ImportHistoryRequest may carry; more answers RESOURCE_EXHAUSTED.</summary>
+    public int MaxEventsPerRequest { get; set; } = 5_000;
+
     /// <summary>How late an event may arrive on the live stream; older events go through ImportHistory.</summary>
     public TimeSpan LateWindow { get; set; } = TimeSpan.FromDays(2);
 
@@ -182,6 +185,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         }
 
         var demo = options.Auth.DemoLender ?? environment.IsDevelopment();
+        if (options.Auth.DemoLender == true && environment.IsProduction())
+        {
+            problems.Add("Compliance:Auth:DemoLender is for development only: in Production it would create a lender whose keys are written to a file and the log. Remove the setting.");
+        }
+
         if (!demo && string.IsNullOrWhiteSpace(options.Auth.PlatformAdminKey))
         {
             problems.Add("Compliance:Auth:PlatformAdminKey is required outside Development (set COMPLIANCE__AUTH__PLATFORMADMINKEY to a random secret of 32 or more characters).");
@@ -215,6 +223,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)
         {
             problems.Add("Compliance:Ingest:MaxBatch must be 1..100000 and Compliance:Ingest:QueueCapacity at least MaxBatch.");
+        }
+
+        if (options.Ingest.MaxEventsPerRequest is < 1 or > 100_000)
+        {
+            problems.Add("Compliance:Ingest:MaxEventsPerRequest must be 1..100000.");
         }
 
         if (string.IsNullOrWhiteSpace(options.Audit.SigningKey) && !environment.IsDevelopment())

@@ -24,7 +24,8 @@ internal sealed class ContactGate(
     Ingest.HistoryCache histories,
     IOptions<ComplianceOptions> options,
     TimeProvider clock,
-    ILogger<ContactGate> logger)
+    ILogger<ContactGate> logger,
+    Infrastructure.WriteHealth writeHealth)
 {
     private const string GateProfile = "GATE";
     private readonly GateOptions _options = options.Value.Gate;
@@ -72,6 +73,7 @@ internal sealed class ContactGate(
             }, ct);
             // The ingest's cached history of the borrower gets the reservation as a history read from the store now
             // would have it (a denial changes no attempts).
+            writeHealth.Succeeded();
             if (reservation is { } reserved)
             {
                 histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved), recorded.ReservedUntil!.Value);
@@ -81,6 +83,7 @@ internal sealed class ContactGate(
         }
         catch (Exception e) when (IsStoreFailure(e))
         {
+            writeHealth.Failed();
             return FailedClosed(NewDecisionId(), lenderId, keyId, request!, clock.GetUtcNow(), e);
         }
     }

@@ -28,7 +28,9 @@ internal sealed class DestinationResolver(ContactHasher hasher)
             var (point, party) = Find(account, destination.ContactPointId, static (c, id) => c.ContactPointId == id);
             if (point is null)
             {
-                throw RpcErrors.InvalidArgument($"{field}.contact_point_id", $"'{destination.ContactPointId}' is not a contact point of account '{account.AccountId}'");
+                // Not echoed: callers sometimes put a phone number here.
+                throw RpcErrors.InvalidArgument($"{field}.contact_point_id", Mapping.Validate.IdProblem(destination.ContactPointId)
+                    ?? $"is not a contact point of account '{account.AccountId}' (a number or address goes in phone_number, email_address, ...)");
             }
 
             CheckChannel(channel, point.Kind, field);

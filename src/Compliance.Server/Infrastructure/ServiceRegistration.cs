@@ -22,6 +22,10 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IValidateOptions<ComplianceOptions>, ComplianceOptionsValidator>();
         builder.Services.AddSingleton<IPostConfigureOptions<ComplianceOptions>, DevelopmentSecrets>();
         builder.Services.AddSingleton<TimeProvider, MillisecondClock>();
+        builder.Services.AddSingleton<WriteHealth>();
+        // Streams end as soon as the host stops (see AlertGrpcService, EventIngestGrpcService), so a stop needs seconds.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
+        StartupErrors.QuietWhileStarting(builder.Logging);
         return builder;
     }
 
@@ -100,13 +104,21 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<ApiKeyVerifier>();
         builder.Services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        builder.Services.AddAuthorization();
+        builder.Services.AddSingleton<Microsoft.AspNetCore.Authorization.IAuthorizationHandler, RpcPermissionHandler>();
+        builder.Services.AddAuthorizationBuilder().AddPolicy(RpcPermissionRequirement.PolicyName, p => p
+            .RequireAuthenticatedUser()
+            .AddRequirements(new RpcPermissionRequirement()));
         return builder;
     }
 
     public static WebApplicationBuilder AddComplianceGrpc(this WebApplicationBuilder builder)
     {
-        builder.Services.AddGrpc(o => o.EnableDetailedErrors = builder.Environment.IsDevelopment());
+        builder.Services.AddGrpc(o =>
+        {
+            o.EnableDetailedErrors = builder.Environment.IsDevelopment();
+            o.MaxReceiveMessageSize = Mapping.Limits.MaxRequestBytes;
+            o.Interceptors.Add<BoundedErrorsInterceptor>();
+        });
         builder.Services.AddGrpcReflection();
         builder.Services.AddGrpcHealthChecks(o => o.Services.Map("", _ => true)).AddCheck<StoreHealthCheck>("store");
         builder.Services.Configure<GrpcHealthChecksOptions>(o => o.UseHealthChecksCache = false);
@@ -117,13 +129,15 @@ internal static class ServiceRegistration
     {
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGrpcService<RegistryGrpcService>();
-        app.MapGrpcService<ContactGateGrpcService>();
-        app.MapGrpcService<EventIngestGrpcService>();
-        app.MapGrpcService<PolicyGrpcService>();
-        app.MapGrpcService<ReportGrpcService>();
-        app.MapGrpcService<AuditGrpcService>();
-        app.MapGrpcService<AlertGrpcService>();
+        app.UseMiddleware<MalformedRequest>();
+        // Who may call what is one table (Security/Permissions.cs), applied to every compliance service alike.
+        app.MapGrpcService<RegistryGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<ContactGateGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<EventIngestGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<PolicyGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<ReportGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<AuditGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
+        app.MapGrpcService<AlertGrpcService>().RequireAuthorization(RpcPermissionRequirement.PolicyName);
         app.MapGrpcHealthChecksService().AllowAnonymous();
         app.MapGrpcReflectionService().AllowAnonymous();
         return app;

@@ -35,6 +35,11 @@ internal sealed class Startup(
         }
 
         await policies.RefreshAsync(ct);
+        if (!environment.IsDevelopment())
+        {
+            lifetime.ApplicationStarted.Register(WarnWithoutTls);
+        }
+
         var demo = options.Value.Auth.DemoLender ?? environment.IsDevelopment();
         if (demo && !await store.AnyLenderAsync(ct))
         {
@@ -43,6 +48,17 @@ internal sealed class Startup(
     }
 
     public Task StopAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>Bearer keys travel in every call: said once at start when an address serves them in the clear.</summary>
+    private void WarnWithoutTls()
+    {
+        var plain = server.Features.Get<IServerAddressesFeature>()?.Addresses.Where(a => a.StartsWith("http://", StringComparison.OrdinalIgnoreCase)).ToList() ?? [];
+        if (plain.Count > 0)
+        {
+            logger.LogWarning("Serving without TLS on {Addresses}: API keys travel in clear text. Put TLS in front (a proxy or load balancer that terminates it) or configure Kestrel certificates.",
+                string.Join(", ", plain));
+        }
+    }
 
     private void WriteKeyFile(string file, string lenderId, Dictionary<string, string> keys, string? endpoint)
     {

@@ -1,3 +1,4 @@
+using System.Net.Sockets;
 using Compliance.Storage;
 using Microsoft.Extensions.Options;
 
@@ -6,8 +7,19 @@ namespace Compliance.Server.Infrastructure;
 /// <summary>Turns the start-up failures an operator can fix into one clear message and exit code 1.</summary>
 internal static class StartupErrors
 {
+    /// <summary>True until the host has started; while it is, the host's and Kestrel's own failure logs (each with a
+    /// stack trace) are left out, because the failure is explained in one line below, or rethrown whole.</summary>
+    private static volatile bool _starting = true;
+
+    private static readonly string[] QuietCategories = ["Microsoft.AspNetCore.Server.Kestrel", "Microsoft.Extensions.Hosting.Internal.Host"];
+
+    public static void QuietWhileStarting(ILoggingBuilder logging) =>
+        logging.AddFilter((_, category, level) =>
+            !(_starting && level >= LogLevel.Error && category is not null && QuietCategories.Any(c => category.StartsWith(c, StringComparison.Ordinal))));
+
     public static int RunExplainingStartupErrors(this WebApplication app)
     {
+        app.Lifetime.ApplicationStarted.Register(() => _starting = false);
         try
         {
             app.Run();
@@ -15,9 +27,14 @@ internal static class StartupErrors
         }
         catch (Exception e) when (Explain(e) is { } message)
         {
+            _starting = false;
             app.Logger.LogCritical("The service cannot start: {Reason}", message);
             Console.Error.WriteLine($"compliance: cannot start: {message}");
             return 1;
+        }
+        finally
+        {
+            _starting = false;
         }
     }
 
@@ -26,7 +43,17 @@ internal static class StartupErrors
         OptionsValidationException o => string.Join(" ", o.Failures),
         SchemaTooNewException s => s.Message,
         StoreInUseException s => s.Message,
+        IOException { InnerException: SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } } or
+            SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } =>
+            $"the address is already in use ({FirstLine(e.Message)}): another process listens there; stop it or choose another with --urls.",
+        IOException { InnerException: SocketException { SocketErrorCode: SocketError.AccessDenied } } =>
+            $"no permission to listen ({FirstLine(e.Message)}); choose a port above 1023 with --urls.",
         AggregateException { InnerExceptions.Count: 1 } a => Explain(a.InnerException!),
+        _ when e.GetType().Name == "AddressInUseException" => $"the address is already in use ({FirstLine(e.Message)}); choose another with --urls.",
+        _ when e.InnerException is { } inner && inner.GetType().Name == "AddressInUseException" =>
+            $"the address is already in use ({FirstLine(e.Message)}): another process listens there; stop it or choose another with --urls.",
         _ => null,
     };
+
+    private static string FirstLine(string text) => text.Split('\n', 2)[0].Trim();
 }

@@ -395,7 +395,7 @@ internal sealed class EventProcessor(
             throw new Rejected($"{pending.Field}.occurred_at", "is not a valid timestamp");
         }
 
-        var at = Proto.Time(e.OccurredAt)!.Value;
+        var at = Proto.ToInstant(e.OccurredAt)!.Value;
         var now = clock.GetUtcNow();
         var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
         if (at > now + _options.FutureSkew)
@@ -460,7 +460,12 @@ internal sealed class EventProcessor(
 
         if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls)
         {
-            var (start, end) = (Proto.Time(e.ConsumerRequest.ConsentWindowStart), Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+            if (!Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) || !Proto.IsValid(e.ConsumerRequest.ConsentWindowEnd))
+            {
+                throw new Rejected($"{pending.Field}.consumer_request.{(Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) ? "consent_window_end" : "consent_window_start")}", Proto.TimeRule);
+            }
+
+            var (start, end) = (Proto.ToInstant(e.ConsumerRequest.ConsentWindowStart), Proto.ToInstant(e.ConsumerRequest.ConsentWindowEnd));
             if (start < at)
             {
                 throw new Rejected($"{pending.Field}.consumer_request.consent_window_start", "must not be before occurred_at (when consent was given)");
@@ -597,13 +602,13 @@ internal sealed class EventProcessor(
 
             case EventKind.Refusal:
                 var party = PartyOf(account, e.Refusal.PartyId)
-                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", $"'{e.Refusal.PartyId}' is not a party of account '{account.AccountId}'");
+                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.Refusal.PartyId) ?? $"is not a party of account '{account.AccountId}'");
                 await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
                 break;
 
             case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls:
                 account = await AddFlagAsync(state, lender, account, FlagType.ConsentToContact, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item,
-                    windowFrom: Proto.Time(e.ConsumerRequest.ConsentWindowStart), expires: Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+                    windowFrom: Proto.ToInstant(e.ConsumerRequest.ConsentWindowStart), expires: Proto.ToInstant(e.ConsumerRequest.ConsentWindowEnd));
                 break;
 
             case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.WrongNumber:

@@ -47,7 +47,8 @@ internal sealed class IngestPipeline(
     HistoryCache histories,
     IncidentHub incidents,
     IOptions<ComplianceOptions> options,
-    ILogger<IngestPipeline> logger) : BackgroundService
+    ILogger<IngestPipeline> logger,
+    Infrastructure.WriteHealth writeHealth) : BackgroundService
 {
     // Requests, not events, are queued: a request of the usual 100 to 1,000 events costs one queue slot and one
     // completion. The bound is in requests of about a hundred events.
@@ -218,6 +219,7 @@ internal sealed class IngestPipeline(
 
     private void Complete(List<PendingBatch> requests, BatchResult result)
     {
+        writeHealth.Succeeded();
         processor.AfterCommit(result);
         var offset = 0;
         foreach (var pending in requests)
@@ -242,6 +244,7 @@ internal sealed class IngestPipeline(
         }
         else
         {
+            writeHealth.Failed();
             logger.LogError(e, "Storing a batch of {Count} events failed; their senders are told to resend.", count);
         }
 

@@ -18,6 +18,14 @@ internal static partial class RegistryMapping
         Validate.Text(errors, "account.borrower_name", a.BorrowerName, 256);
         var location = ToDomain(a.Location ?? new V1.Location(), errors);
 
+        // Counts are checked before anything is normalised or hashed.
+        var counts = new List<FieldError>();
+        Validate.Count(counts, "account.contact_points", a.ContactPoints.Count, Limits.ContactPoints);
+        Validate.Count(counts, "account.parties", a.Parties.Count, Limits.Parties);
+        Validate.Count(counts, "account.profiles", a.Profiles.Count, Limits.Profiles);
+        Validate.Count(counts, "account.inconvenient_times", a.InconvenientTimes.Count, Limits.InconvenientTimes);
+        counts.ThrowIfAny();
+
         var ids = new HashSet<string>(StringComparer.Ordinal);
         var contactPoints = a.ContactPoints
             .Select((c, i) => ToDomain(c, $"account.contact_points[{i}]", location.CountryCode, hasher, ids, errors))
@@ -30,12 +38,13 @@ internal static partial class RegistryMapping
             Validate.Id(errors, $"{field}.party_id", partyId);
             if (!partyIds.Add(partyId))
             {
-                errors.Add(new FieldError($"{field}.party_id", $"'{partyId}' is used twice"));
+                errors.Add(new FieldError($"{field}.party_id", "is used twice in the account"));
             }
 
             Validate.Defined(errors, $"{field}.role", p.Role);
             Validate.Text(errors, $"{field}.display_name", p.DisplayName, 256);
-            var points = p.ContactPoints
+            Validate.Count(errors, $"{field}.contact_points", p.ContactPoints.Count, Limits.ContactPoints);
+            var points = p.ContactPoints.Take(Limits.ContactPoints)
                 .Select((c, j) => ToDomain(c, $"{field}.contact_points[{j}]", location.CountryCode, hasher, ids, errors))
                 .ToList();
             return new Model.Party(partyId, (Model.PartyRole)p.Role, p.DisplayName, points);
@@ -46,6 +55,10 @@ internal static partial class RegistryMapping
             if (!ProfilePattern().IsMatch(a.Profiles[i]))
             {
                 errors.Add(new FieldError($"account.profiles[{i}]", "must be a profile id such as 'US-REGF' or 'CN'"));
+            }
+            else if (Compliance.Domain.Policies.ProfileCatalog.BuiltIn.Find(a.Profiles[i]) is null)
+            {
+                errors.Add(new FieldError($"account.profiles[{i}]", $"unknown profile '{a.Profiles[i]}'; the built-in ones are listed by PolicyService.ListProfiles"));
             }
         }
 
@@ -82,7 +95,12 @@ internal static partial class RegistryMapping
         }
 
         var zone = l.TimeZone.Trim();
-        if (zone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
+        if (zone.Length > Limits.TimeZoneLength)
+        {
+            errors.Add(new FieldError("account.location.time_zone", $"must be at most {Limits.TimeZoneLength} characters (an IANA time zone)"));
+            zone = "";
+        }
+        else if (zone.Length > 0 && !TimeZoneInfo.TryFindSystemTimeZoneById(zone, out _))
         {
             errors.Add(new FieldError("account.location.time_zone", $"'{zone}' is not an IANA time zone"));
         }
@@ -97,7 +115,7 @@ internal static partial class RegistryMapping
         Validate.Id(errors, $"{field}.contact_point_id", id);
         if (!ids.Add(id))
         {
-            errors.Add(new FieldError($"{field}.contact_point_id", $"'{id}' is used twice in the account"));
+            errors.Add(new FieldError($"{field}.contact_point_id", "is used twice in the account"));
         }
 
         Validate.Defined(errors, $"{field}.kind", c.Kind);
@@ -138,8 +156,8 @@ internal static partial class RegistryMapping
         var errors = new List<FieldError>();
         Validate.Defined(errors, "flag.type", f.Type);
         Validate.Defined(errors, "flag.channel", f.Channel, required: f.Type == V1.FlagType.MediumOptOut);
-        var from = Proto.Time(f.EffectiveFrom) ?? now;
-        var expires = Proto.Time(f.ExpiresAt);
+        var from = Proto.Time(f.EffectiveFrom, "flag.effective_from") ?? now;
+        var expires = Proto.Time(f.ExpiresAt, "flag.expires_at");
         if (expires <= from)
         {
             errors.Add(new FieldError("flag.expires_at", "must be after effective_from"));
@@ -153,12 +171,12 @@ internal static partial class RegistryMapping
 
         if (f.PartyId.Length > 0 && account.Parties.All(p => p.PartyId != f.PartyId))
         {
-            errors.Add(new FieldError("flag.party_id", $"'{f.PartyId}' is not a party of account '{account.AccountId}'"));
+            errors.Add(new FieldError("flag.party_id", Validate.IdProblem(f.PartyId) ?? $"is not a party of account '{account.AccountId}'"));
         }
 
         if (f.ContactPointId.Length > 0 && !account.AllContactPoints().Any(c => c.Point.ContactPointId == f.ContactPointId))
         {
-            errors.Add(new FieldError("flag.contact_point_id", $"'{f.ContactPointId}' is not a contact point of account '{account.AccountId}'"));
+            errors.Add(new FieldError("flag.contact_point_id", Validate.IdProblem(f.ContactPointId) ?? $"is not a contact point of account '{account.AccountId}'"));
         }
 
         if (f.Type == V1.FlagType.WrongNumber && string.IsNullOrEmpty(f.ContactPointId))
@@ -166,7 +184,7 @@ internal static partial class RegistryMapping
             errors.Add(new FieldError("flag.contact_point_id", "is required for FLAG_TYPE_WRONG_NUMBER flags: the number that is not the consumer's"));
         }
 
-        var windowStart = Proto.Time(f.ConsentWindowStart);
+        var windowStart = Proto.Time(f.ConsentWindowStart, "flag.consent_window_start");
         if (windowStart is not null && f.Type != V1.FlagType.ConsentToContact)
         {
             errors.Add(new FieldError("flag.consent_window_start", "is only for FLAG_TYPE_CONSENT_TO_CONTACT flags"));
@@ -260,6 +278,8 @@ internal static partial class RegistryMapping
         Note = f.Note,
         SetBy = f.SetBy,
         ClearedAt = Proto.Time(f.ClearedAt),
+        ClearedBy = f.ClearedBy,
+        ClearReason = f.ClearReason,
         ConsentWindowStart = Proto.Time(f.WindowFrom),
         WrongNumberSource = f.Type == Model.FlagType.WrongNumber ? (V1.WrongNumberSource)f.Source : V1.WrongNumberSource.Unspecified,
         ValidationDelivery = f.Type == Model.FlagType.ValidationNoticeSent ? (V1.ValidationDelivery)f.Source : V1.ValidationDelivery.Unspecified,

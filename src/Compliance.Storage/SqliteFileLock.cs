@@ -20,7 +20,14 @@ public sealed class SqliteFileLock : IDisposable
         try
         {
             // FileShare.None is an exclusive lock on the open file on every platform .NET runs on (flock on Unix).
-            return new SqliteFileLock(new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None, 1, FileOptions.None));
+            // Created 0600 like the database files beside it.
+            var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = 1 };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            return new SqliteFileLock(new FileStream(path, options));
         }
         catch (IOException e)
         {

@@ -95,9 +95,10 @@ public sealed class LifecycleTests : IDisposable
         await using var server = ServerProcess.Start(_dataDirectory);
         await server.WaitUntilListeningAsync(StartTimeout);
 
-        var files = Directory.GetFiles(_dataDirectory, "compliance*.db");
+        var files = Directory.GetFiles(_dataDirectory, "compliance*.db*");
         Assert.Contains(files, f => f.EndsWith("compliance.db", StringComparison.Ordinal));
         Assert.Contains(files, f => f.EndsWith("compliance.decisions.db", StringComparison.Ordinal));
+        Assert.Contains(files, f => f.EndsWith("compliance.db.lock", StringComparison.Ordinal));
         foreach (var file in files)
         {
             Assert.Equal((file, UnixFileMode.UserRead | UnixFileMode.UserWrite), (file, OperatingSystem.IsWindows() ? UnixFileMode.None : File.GetUnixFileMode(file)));

@@ -5,6 +5,9 @@ using Compliance.Api.V1;
 using Compliance.Domain.Ledger;
 using Compliance.Server.Reports;
 using Compliance.Storage;
+using Complaint = Compliance.Api.V1.Complaint;
+using ComplaintSource = Compliance.Api.V1.ComplaintSource;
+using ReportFormat = Compliance.Api.V1.ReportFormat;
 using Grpc.Core;
 using Microsoft.Data.Sqlite;
 
@@ -61,7 +64,7 @@ public sealed class ReportTests
             if (decision.Verdict != Verdict.Allow)
             {
                 denied++;
-                foreach (var rule in decision.Rules.Where(r => r.Effect != RuleEffect.Shadow))
+                foreach (var rule in decision.Rules.Where(r => r.Effect != RuleEffect.ShadowDeny))
                 {
                     deniedByRule[rule.RuleId] = deniedByRule.GetValueOrDefault(rule.RuleId) + 1;
                 }
@@ -72,7 +75,7 @@ public sealed class ReportTests
 
         var acks = await EventIngestTests.StreamAsync(new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.CollectionSystem)), events);
         Assert.All(acks, a => Assert.Equal(AckStatus.Accepted, a.Status));
-        var violationsByRule = acks.SelectMany(a => a.Violations).Where(v => v.Rule.Effect != RuleEffect.Shadow)
+        var violationsByRule = acks.SelectMany(a => a.Violations).Where(v => v.Rule.Effect != RuleEffect.ShadowDeny)
             .GroupBy(v => v.Rule.RuleId).ToDictionary(g => g.Key, g => g.LongCount());
 
         var officer = new AuditService.AuditServiceClient(server.Channel(server.Keys.ComplianceOfficer));
@@ -80,7 +83,7 @@ public sealed class ReportTests
         {
             Complaint = new Complaint { AccountId = "US-1", Source = ComplaintSource.Borrower, Text = "They called my friend.", ReceivedAt = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(T0.AddMinutes(10)) },
         }, cancellationToken: Ct);
-        return new Seeded(4, denied, 4, 1, acks.Count(a => a.Violations.Any(v => v.Rule.Effect != RuleEffect.Shadow)), violationsByRule, deniedByRule);
+        return new Seeded(4, denied, 4, 1, acks.Count(a => a.Violations.Any(v => v.Rule.Effect != RuleEffect.ShadowDeny)), violationsByRule, deniedByRule);
     }
 
     private static ReportService.ReportServiceClient Reports(ServerFixture server, string key) => new(server.Channel(key));

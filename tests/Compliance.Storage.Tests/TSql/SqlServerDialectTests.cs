@@ -160,6 +160,24 @@ public sealed class SqlServerDialectTests
     }
 
     [Fact]
+    public void ATypedRead_OfANullTheDriverAsksFor_IsRefused_UnlessIsDBNullIsAskedFirst()
+    {
+        var recorder = new Recorder(Schema(out _).ResultColumns) { Rows = true, Method = "test" };
+        recorder.NullColumns.Add("issued_at");
+        using var connection = new RecordingConnection(recorder);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT report_id, issued_at FROM reports";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+
+        Assert.False(reader.IsDBNull(0));
+        Assert.True(reader.IsDBNull(1));
+        Assert.Throws<System.Data.SqlTypes.SqlNullValueException>(() => reader.GetInt64(1));
+        Assert.Single(recorder.Problems);
+    }
+
+    [Fact]
     public void ACommand_OutsideItsConnectionsTransaction_OrANestedReader_IsRefused()
     {
         var recorder = new Recorder(Schema(out _).ResultColumns) { Method = "test" };

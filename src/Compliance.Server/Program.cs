@@ -7,6 +7,7 @@ builder.AddComplianceOptions()
     .AddComplianceGate()
     .AddComplianceIngest()
     .AddComplianceAudit()
+    .AddComplianceReports()
     .AddComplianceAuthentication()
     .AddComplianceGrpc();
 

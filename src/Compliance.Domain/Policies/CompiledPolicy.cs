@@ -141,6 +141,10 @@ public sealed class CompiledPolicy
     /// <summary>Numbers of the account (and the borrower's other accounts, when given) recorded as not the consumer's.</summary>
     public static WrongNumbers WrongNumbersOf(Account account, IReadOnlyList<Account>? borrowerAccounts) => WrongNumbers.For(account, borrowerAccounts);
 
+    /// <summary>The rules of a profile with their effective parameters (the profile's values as the policy changed them); none for an unknown id.</summary>
+    public IReadOnlyList<EffectiveRule> RulesOf(string profileId) =>
+        _checks.TryGetValue(profileId, out var checks) ? checks.Select(c => c.Effective).ToList() : [];
+
     /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
     public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;
 
@@ -411,3 +415,6 @@ public sealed class CompiledPolicy
     private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts, bool ConsumerAcrossDebts,
         ValidationNoticeCheck[] Notices);
 }
+
+/// <summary>A rule as a compiled policy applies it: its kind, citation, shadow state and effective parameter values.</summary>
+public sealed record EffectiveRule(string RuleId, string Profile, string Kind, string Citation, bool Shadow, IReadOnlyDictionary<string, string> Parameters);

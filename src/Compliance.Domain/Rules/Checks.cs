@@ -81,6 +81,9 @@ internal abstract class RuleCheck(RuleSetup setup)
     public Severity Severity { get; } = setup.Definition.Severity;
     public bool Shadow { get; } = setup.Shadow;
 
+    /// <summary>The rule as the policy sets it: kind and effective parameters (for reports that quote the limits).</summary>
+    public Policies.EffectiveRule Effective { get; } = new(setup.Definition.Id, setup.ProfileId, setup.Definition.Kind, setup.Definition.Citation, setup.Shadow, setup.Values);
+
     /// <summary>When the rule took effect (its profile's <c>in_force_from</c>); a contact before it is not judged by it.</summary>
     public DateTimeOffset? InForceFrom { get; } = setup.InForceFrom;
 

@@ -33,6 +33,9 @@ internal sealed class Recorder(Func<string, IReadOnlyList<(string Name, SqlType 
 
     public bool Rows { get; set; }
 
+    /// <summary>Result columns answered as NULL in a row (a driver sets them to reach a branch a NULL takes, then clears them).</summary>
+    public HashSet<string> NullColumns { get; } = [];
+
     /// <summary>The store method being driven, for the record.</summary>
     public string Method { get; set; } = "";
 
@@ -359,11 +362,7 @@ internal sealed class RecordingReader(RecordingConnection connection, string sql
 
     public override object GetValue(int ordinal) => Column(ordinal);
 
-    public override bool IsDBNull(int ordinal)
-    {
-        Column(ordinal);
-        return false;
-    }
+    public override bool IsDBNull(int ordinal) => Column(ordinal) is DBNull;
 
     public override long GetInt64(int ordinal) => Typed<long>(ordinal);
 
@@ -425,12 +424,20 @@ internal sealed class RecordingReader(RecordingConnection connection, string sql
             throw connection.Recorder.Fail($"column {ordinal} was read, but the statement returns {columns.Count}: {sql}");
         }
 
-        return Sample(columns[ordinal]);
+        return connection.Recorder.NullColumns.Contains(columns[ordinal].Name) ? DBNull.Value : Sample(columns[ordinal]);
     }
 
     private T Typed<T>(int ordinal)
     {
         var value = Column(ordinal);
+        if (value is DBNull)
+        {
+            // SqlClient's typed getters refuse a NULL (SqlNullValueException): the store must ask IsDBNull first.
+            connection.Recorder.Problems.Add(
+                $"{connection.Recorder.Method}: Get{typeof(T).Name} of column {ordinal} ('{columns[ordinal].Name}') read a NULL without asking IsDBNull: {OneLine(sql)}");
+            throw new System.Data.SqlTypes.SqlNullValueException();
+        }
+
         if (value is not T typed)
         {
             connection.Recorder.Problems.Add(

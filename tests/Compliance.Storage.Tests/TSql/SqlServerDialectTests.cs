@@ -2,6 +2,7 @@ using System.Reflection;
 using Compliance.Domain.Events;
 using Compliance.Domain.Ledger;
 using Compliance.Domain.Registry;
+using Compliance.Domain.Reports;
 using Compliance.Domain.Rules;
 using Microsoft.SqlServer.TransactSql.ScriptDom;
 
@@ -156,6 +157,24 @@ public sealed class SqlServerDialectTests
         Assert.Equal(1L, reader.GetInt64(2));
         Assert.Throws<InvalidCastException>(() => reader.GetInt32(3));
         Assert.Equal(2, recorder.Problems.Count);
+    }
+
+    [Fact]
+    public void ATypedRead_OfANullTheDriverAsksFor_IsRefused_UnlessIsDBNullIsAskedFirst()
+    {
+        var recorder = new Recorder(Schema(out _).ResultColumns) { Rows = true, Method = "test" };
+        recorder.NullColumns.Add("issued_at");
+        using var connection = new RecordingConnection(recorder);
+        connection.Open();
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT report_id, issued_at FROM reports";
+        using var reader = command.ExecuteReader();
+        reader.Read();
+
+        Assert.False(reader.IsDBNull(0));
+        Assert.True(reader.IsDBNull(1));
+        Assert.Throws<System.Data.SqlTypes.SqlNullValueException>(() => reader.GetInt64(1));
+        Assert.Single(recorder.Problems);
     }
 
     [Fact]
@@ -355,6 +374,9 @@ public sealed class SqlServerDialectTests
         var complaint = new Complaint("lender-a", "cmpl-1", ComplaintSource.Borrower, "ref", "acc-1", T0, "text", ComplaintStatus.Received, T0.AddDays(30), T0, T0);
         using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
         var checkpoint = CheckpointSignature.Sign(key, "lender-a", 1, new byte[32], T0, anchor: true);
+        var report = new ReportKey("lender-a", "rpt-1", ReportKind.Monthly, T0.AddDays(-30), T0, "", "America/New_York");
+        // The claimer the recording reader answers for claimed_by, so a row found holds the driver's claim.
+        const string claimer = "x";
 
         async Task Reads(IIngestSession s)
         {
@@ -482,6 +504,41 @@ public sealed class SqlServerDialectTests
                 await store.GetComplaintAsync("lender-a", "cmpl-1", Ct);
                 await store.ListComplaintsAsync("lender-a", ComplaintStatus.Received, 10, null, Ct);
                 await store.UpdateComplaintStatusAsync("lender-a", "cmpl-1", ComplaintStatus.Answered, "done", T0, "key-1", Ct);
+            }),
+            ("reports", async (store, rows) =>
+            {
+                await store.ReportingLendersAsync(Ct);
+                await store.ReportingTimeZoneAsync("lender-a", Ct);
+                await store.SetReportingTimeZoneAsync("lender-a", "America/New_York", Ct);
+                await store.ClaimReportAsync(report, claimer, "key-1", T0, TimeSpan.FromMinutes(15), Ct);
+                if (rows)
+                {
+                    // A claim found but never issued (its issue columns NULL) is taken over once its lease has run out.
+                    recorder.NullColumns.UnionWith(["issued_at", "ledger_position", "ledger_entry", "content_sha256", "summary", "content"]);
+                    try
+                    {
+                        await store.ClaimReportAsync(report, "builder-2", "key-1", T0, TimeSpan.FromMinutes(15), Ct);
+                        await store.GetReportAsync("lender-a", "rpt-1", withContent: true, Ct);
+                    }
+                    finally
+                    {
+                        recorder.NullColumns.Clear();
+                    }
+                }
+
+                await store.IssueReportAsync(report, claimer, T0, 1, "{}", "{}", new string('0', 64), new { report = "rpt-1" }, Ct);
+                await store.ReleaseReportClaimAsync(report, claimer, Ct);
+                await store.GetReportAsync("lender-a", "rpt-1", withContent: false, Ct);
+                await store.GetReportAsync("lender-a", "rpt-1", withContent: true, Ct);
+                await store.ListReportsAsync("lender-a", ReportKind.Unspecified, 10, null, Ct);
+                await store.ListReportsAsync("lender-a", ReportKind.Monthly, 10, "rpt-2", Ct);
+                await store.ReportCutAsync("lender-a", Ct);
+                await store.ReportEventsAsync("lender-a", T0.AddDays(-30), T0, 10, null, Ct).ToListAsync(Ct);
+                await store.ReportEventsAsync("lender-a", T0.AddDays(-30), T0, 10, "acc-1", Ct).ToListAsync(Ct);
+                await store.ReportDecisionsAsync("lender-a", T0.AddDays(-30), T0, Ct).ToListAsync(Ct);
+                await store.ReportIncidentsAsync("lender-a", T0.AddDays(-30), T0, Ct).ToListAsync(Ct);
+                await store.ReportComplaintsAsync("lender-a", T0.AddDays(-30), T0, Ct).ToListAsync(Ct);
+                await store.ReportContentSha256Async("lender-a", "rpt-1", Ct);
             }),
         ];
     }

@@ -23,23 +23,25 @@ DROP INDEX ix_ledger_time ON ledger;
 DROP INDEX ix_complaints_account ON complaints;
 DROP INDEX ix_event_log_time ON event_log;
 DROP INDEX ix_event_batches_entry ON event_batches;
+DROP INDEX ux_reports_period ON reports;
+DROP INDEX ix_reports_issued ON reports;
 ALTER TABLE attempts DROP CONSTRAINT df_attempts_call_id;
 
 DECLARE @sql NVARCHAR(MAX);
 
 SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(fk.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(fk.name) AS NVARCHAR(MAX)), N'; ')
 FROM sys.foreign_keys fk
-WHERE OBJECT_NAME(fk.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches');
+WHERE OBJECT_NAME(fk.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches', N'reports');
 IF @sql IS NOT NULL EXEC sp_executesql @sql;
 
 SELECT @sql = STRING_AGG(CAST(N'ALTER TABLE ' + QUOTENAME(OBJECT_NAME(k.parent_object_id)) + N' DROP CONSTRAINT ' + QUOTENAME(k.name) AS NVARCHAR(MAX)), N'; ')
 FROM sys.key_constraints k
-WHERE k.type = 'PK' AND OBJECT_NAME(k.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_keys', N'borrower_events', N'event_batches');
+WHERE k.type = 'PK' AND OBJECT_NAME(k.parent_object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_keys', N'borrower_events', N'event_batches', N'reports');
 IF @sql IS NOT NULL EXEC sp_executesql @sql;
 
 SELECT @sql = STRING_AGG(CAST(N'DROP STATISTICS ' + QUOTENAME(OBJECT_NAME(s.object_id)) + N'.' + QUOTENAME(s.name) AS NVARCHAR(MAX)), N'; ')
 FROM sys.stats s
-WHERE (s.auto_created = 1 OR s.user_created = 1) AND OBJECT_NAME(s.object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches');
+WHERE (s.auto_created = 1 OR s.user_created = 1) AND OBJECT_NAME(s.object_id) IN (N'lenders', N'api_keys', N'agencies', N'collectors', N'accounts', N'contact_index', N'flags', N'policies', N'decisions', N'attempts', N'incidents', N'ledger', N'ledger_heads', N'checkpoints', N'complaints', N'event_log', N'event_keys', N'borrower_events', N'event_batches', N'reports');
 IF @sql IS NOT NULL EXEC sp_executesql @sql;
 GO
 
@@ -111,6 +113,9 @@ ALTER TABLE event_keys ALTER COLUMN event_id NVARCHAR(128) COLLATE Latin1_Genera
 ALTER TABLE borrower_events ALTER COLUMN lender_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
 ALTER TABLE borrower_events ALTER COLUMN borrower_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
 ALTER TABLE event_batches ALTER COLUMN lender_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
+ALTER TABLE reports ALTER COLUMN lender_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
+ALTER TABLE reports ALTER COLUMN report_id NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
+ALTER TABLE reports ALTER COLUMN subject NVARCHAR(128) COLLATE Latin1_General_100_BIN2 NOT NULL;
 GO
 
 ALTER TABLE lenders ADD CONSTRAINT pk_lenders PRIMARY KEY (lender_id);
@@ -131,6 +136,7 @@ ALTER TABLE complaints ADD CONSTRAINT pk_complaints PRIMARY KEY (lender_id, comp
 ALTER TABLE event_keys ADD CONSTRAINT pk_event_keys PRIMARY KEY (lender_id, event_id);
 ALTER TABLE borrower_events ADD CONSTRAINT pk_borrower_events PRIMARY KEY (lender_id, borrower_id, occurred_at, seq);
 ALTER TABLE event_batches ADD CONSTRAINT pk_event_batches PRIMARY KEY (lender_id, last_seq);
+ALTER TABLE reports ADD CONSTRAINT pk_reports PRIMARY KEY (lender_id, report_id);
 ALTER TABLE api_keys ADD CONSTRAINT fk_api_keys_lender FOREIGN KEY (lender_id) REFERENCES lenders (lender_id);
 ALTER TABLE agencies ADD CONSTRAINT fk_agencies_lender FOREIGN KEY (lender_id) REFERENCES lenders (lender_id);
 ALTER TABLE collectors ADD CONSTRAINT fk_collectors_lender FOREIGN KEY (lender_id) REFERENCES lenders (lender_id);
@@ -150,4 +156,6 @@ CREATE INDEX ix_ledger_time ON ledger (lender_id, recorded_at);
 CREATE INDEX ix_complaints_account ON complaints (lender_id, account_id);
 CREATE INDEX ix_event_log_time ON event_log (lender_id, occurred_at);
 CREATE INDEX ix_event_batches_entry ON event_batches (lender_id, ledger_seq);
+CREATE UNIQUE INDEX ux_reports_period ON reports (lender_id, kind, period_start, period_end, subject);
+CREATE INDEX ix_reports_issued ON reports (lender_id, period_start);
 ALTER TABLE attempts ADD CONSTRAINT df_attempts_call_id DEFAULT '' FOR call_id;

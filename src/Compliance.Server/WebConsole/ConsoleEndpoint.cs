@@ -48,7 +48,8 @@ internal static class ConsoleEndpoint
         builder.Services.AddSingleton<ConsoleSession>();
 
         // An endpoint in configuration replaces the --urls addresses, so the API's addresses become named endpoints too
-        // (HTTP/2 by Kestrel:EndpointDefaults), unless Kestrel:Endpoints names them already.
+        // (HTTP/2 by Kestrel:EndpointDefaults), unless Kestrel:Endpoints names them already. Kestrel still warns at start that it
+        // overrides the addresses: it binds the same ones.
         var settings = new Dictionary<string, string?>();
         if (!builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
         {

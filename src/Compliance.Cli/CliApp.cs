@@ -27,6 +27,7 @@ internal static class CliApp
         root.Subcommands.Add(PolicyCommands.Create());
         root.Subcommands.Add(AuditCommands.Create());
         root.Subcommands.Add(ScoreCommands.Create());
+        root.Subcommands.Add(ReportCommands.Create());
         return root;
     }
 

@@ -24,7 +24,8 @@ internal sealed class ClientContext : IDisposable
         Output = output;
         CancellationToken = cancellationToken;
         // http:// endpoints speak HTTP/2 without TLS (h2c); the channel does that on its own for http URIs.
-        _channel = GrpcChannel.ForAddress(endpoint);
+        // Reports (an examiner export, a zip of CSV files) can be larger than gRPC's default 4 MB message.
+        _channel = GrpcChannel.ForAddress(endpoint, new GrpcChannelOptions { MaxReceiveMessageSize = 512 * 1024 * 1024 });
         Registry = new RegistryService.RegistryServiceClient(_channel);
         Gate = new ContactGateService.ContactGateServiceClient(_channel);
         Policy = new PolicyService.PolicyServiceClient(_channel);

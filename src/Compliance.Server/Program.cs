@@ -8,6 +8,7 @@ builder.AddComplianceOptions()
     .AddComplianceGate()
     .AddComplianceIngest()
     .AddComplianceAudit()
+    .AddComplianceReports()
     .AddComplianceAuthentication()
     .AddComplianceGrpc()
     .AddComplianceConsole();

@@ -45,7 +45,7 @@ public interface IRegistryStore
 }
 
 /// <summary>A provider's store: schema management plus every store interface.</summary>
-public interface IComplianceStore : ITenantStore, IRegistryStore, IGateStore, IPolicyStore, IEventStore, ILedgerStore
+public interface IComplianceStore : ITenantStore, IRegistryStore, IGateStore, IPolicyStore, IEventStore, ILedgerStore, IReportStore
 {
     /// <summary>Applies pending schema migrations; refuses a database whose schema is newer than this binary knows.</summary>
     Task<SchemaStatus> MigrateAsync(CancellationToken ct);

@@ -19,6 +19,8 @@ public enum LedgerKind
     AccountChanged = 9,
     /// <summary>One group commit of events: the Merkle root of their hashes (see <see cref="MerkleTree"/>).</summary>
     EventBatch = 10,
+    /// <summary>An issued report: its kind, period, the position it was built up to and the SHA-256 of its content.</summary>
+    Report = 11,
 }
 
 /// <summary>

@@ -93,6 +93,10 @@ public sealed class CompiledPolicy
     public bool CountsAcrossDebts(Account account, DestinationClass destination) =>
         destination == DestinationClass.UnrelatedParty && Select(account).CountsAcrossDebts;
 
+    /// <summary>The rules of a profile with their effective parameters (the profile's values as the policy changed them); none for an unknown id.</summary>
+    public IReadOnlyList<EffectiveRule> RulesOf(string profileId) =>
+        _checks.TryGetValue(profileId, out var checks) ? checks.Select(c => c.Effective).ToList() : [];
+
     /// <summary>The address-book-blast rules of the profiles that apply to the account, shadow ones included.</summary>
     public IReadOnlyList<BlastLimit> BlastLimitsFor(Account account) => Select(account).Blasts;
 
@@ -252,3 +256,6 @@ public sealed class CompiledPolicy
 
     private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts);
 }
+
+/// <summary>A rule as a compiled policy applies it: its kind, citation, shadow state and effective parameter values.</summary>
+public sealed record EffectiveRule(string RuleId, string Profile, string Kind, string Citation, bool Shadow, IReadOnlyDictionary<string, string> Parameters);

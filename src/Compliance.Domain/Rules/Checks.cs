@@ -81,6 +81,9 @@ internal abstract class RuleCheck(RuleSetup setup)
     public Severity Severity { get; } = setup.Definition.Severity;
     public bool Shadow { get; } = setup.Shadow;
 
+    /// <summary>The rule as the policy sets it: kind and effective parameters (for reports that quote the limits).</summary>
+    public Policies.EffectiveRule Effective { get; } = new(setup.Definition.Id, setup.ProfileId, setup.Definition.Kind, setup.Definition.Citation, setup.Shadow, setup.Values);
+
     /// <summary>Longest history this rule looks back over.</summary>
     public virtual TimeSpan Window => TimeSpan.Zero;
 

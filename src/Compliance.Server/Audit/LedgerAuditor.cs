@@ -87,7 +87,7 @@ internal sealed class LedgerAuditor(IComplianceStore store, LedgerKeys keys, Tim
     /// </summary>
     private VerifyResult Verify(string lenderId, LedgerHead start, long last, IReadOnlyList<Checkpoint> checkpoints, long chainEnd, CancellationToken ct) =>
         new LedgerVerifier(keys.Verifier).Verify(start, store.EntriesAsync(lenderId, start.Seq + 1, last, ct).ToBlockingEnumerable(ct), checkpoints, chainEnd,
-            entry => EventBatchCheck.Problem(store, entry, ct));
+            entry => EventBatchCheck.Problem(store, entry, ct) ?? ReportCheck.Problem(store, entry, ct));
 }
 
 /// <summary>Signs chain heads at intervals, and once more when the service stops.</summary>

@@ -24,6 +24,8 @@ public sealed class ComplianceOptions
 
     public AuditOptions Audit { get; set; } = new();
 
+    public ReportOptions Reports { get; set; } = new();
+
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
 }
@@ -143,6 +145,37 @@ public sealed class AuditOptions
     public string PurgeSchedule { get; set; } = "0 0 3 * * ?";
 }
 
+/// <summary>Scheduled reports: when each kind is built (Quartz cron expressions read in each lender's reporting zone) and how big a report may be.</summary>
+public sealed class ReportOptions
+{
+    /// <summary>Build the scheduled reports (daily, weekly, monthly). Reports can be run on request either way.</summary>
+    public bool Schedule { get; set; } = true;
+
+    /// <summary>When a day's report is due: at the first time this expression names after the day ends (default 02:00 the next day).</summary>
+    public string Daily { get; set; } = "0 0 2 * * ?";
+
+    /// <summary>When a week's (Monday to Sunday) report is due (default Monday 02:00).</summary>
+    public string Weekly { get; set; } = "0 0 2 ? * MON";
+
+    /// <summary>When a month's report is due (default 02:00 on the 1st).</summary>
+    public string Monthly { get; set; } = "0 0 2 1 * ?";
+
+    /// <summary>How often each replica looks for reports that are due (its first look is at start, catching up missed periods).</summary>
+    public TimeSpan CheckInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>Periods that ended longer ago than this are not caught up (nor those before the lender existed).</summary>
+    public TimeSpan CatchUp { get; set; } = TimeSpan.FromDays(62);
+
+    /// <summary>How long a claim to build a report holds before another replica may take it over (its builder is taken for dead).</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>Most rows one listing of a report may hold (examiner exports' contact log, a statement's events).</summary>
+    public int MaxRows { get; set; } = 100_000;
+
+    /// <summary>Most incidents and frequency exceptions a period report lists (all are counted; the examiner export lists every one).</summary>
+    public int ListedRows { get; set; } = 1_000;
+}
+
 /// <summary>Checks the configuration at start and names the setting that is wrong.</summary>
 internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, IConfiguration configuration) : IValidateOptions<ComplianceOptions>
 {
@@ -243,6 +276,20 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         if (!IsCron(options.Audit.PurgeSchedule))
         {
             problems.Add($"Compliance:Audit:PurgeSchedule '{options.Audit.PurgeSchedule}' is not a valid Quartz cron expression.");
+        }
+
+        foreach (var (kind, expression) in new[] { ("Daily", options.Reports.Daily), ("Weekly", options.Reports.Weekly), ("Monthly", options.Reports.Monthly) })
+        {
+            if (!IsCron(expression))
+            {
+                problems.Add($"Compliance:Reports:{kind} '{expression}' is not a valid Quartz cron expression.");
+            }
+        }
+
+        if (options.Reports.CheckInterval <= TimeSpan.Zero || options.Reports.ClaimLease <= TimeSpan.Zero || options.Reports.CatchUp < TimeSpan.Zero
+            || options.Reports.MaxRows < 1 || options.Reports.ListedRows < 1)
+        {
+            problems.Add("Compliance:Reports:CheckInterval and ClaimLease must be positive, CatchUp not negative, MaxRows and ListedRows at least 1.");
         }
 
         if (options.Privacy.ContactHashKey is { Length: > 0 } key && !IsKey(key))

@@ -72,6 +72,27 @@ internal static class ServiceRegistration
         return builder;
     }
 
+    public static WebApplicationBuilder AddComplianceReports(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<IReportStore>(sp => sp.GetRequiredService<IComplianceStore>());
+        builder.Services.AddSingleton<Reports.ReportBuilder>();
+        builder.Services.AddSingleton<Reports.ReportIssuer>();
+        builder.Services.AddSingleton<Reports.ReportVerifier>();
+        builder.Services.AddSingleton<Reports.ReportScheduler>();
+        builder.Services.AddTransient<Reports.ReportScheduleJob>();
+        var section = builder.Configuration.GetSection($"{ComplianceOptions.Section}:Reports");
+        var defaults = new ReportOptions();
+        if (section.GetValue("Schedule", defaults.Schedule))
+        {
+            // In-memory Quartz on every replica: the first look at start catches up what was missed, then one every interval.
+            var interval = section.GetValue("CheckInterval", defaults.CheckInterval);
+            builder.Services.AddQuartz(q => q.ScheduleJob<Reports.ReportScheduleJob>(t => t.WithIdentity("report-schedule")
+                .StartNow().WithSimpleSchedule(s => s.WithInterval(interval).RepeatForever())));
+        }
+
+        return builder;
+    }
+
     public static WebApplicationBuilder AddComplianceIngest(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<IEventStore>(sp => sp.GetRequiredService<IComplianceStore>());

@@ -1,8 +1,10 @@
 using Compliance.Api.V1;
 using Compliance.Server.Infrastructure;
 using Compliance.Server.Mapping;
+using Compliance.Server.Reports;
 using Compliance.Server.Security;
 using Compliance.Storage;
+using Model = Compliance.Domain.Reports;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -11,13 +13,20 @@ namespace Compliance.Server.Services;
 
 /// <summary>
 /// Reports for compliance officers and auditors. Conduct scores are computed from the stored verdicts on request and
-/// explained by the events and rules behind them; the scheduled period reports (ListReports, GetReport, RunReport) are
-/// in the contract but not built yet and answer UNIMPLEMENTED.
+/// explained by the events and rules behind them. Period reports (daily, weekly, monthly on a schedule; any period, an
+/// examiner export or an account's safe-harbour statement on request) are issued once and read back as JSON, CSV or
+/// HTML; collection systems' keys may not read or run them.
 /// </summary>
 [Authorize]
-internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, TimeProvider clock)
+internal sealed class ReportGrpcService(IEventStore store, IReportStore reports, IRegistryStore registry, ReportIssuer issuer, ReportVerifier verifier,
+    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, TimeProvider clock)
     : ReportService.ReportServiceBase
 {
+    /// <summary>Who reads period reports: people who oversee collection, not the systems that collect.</summary>
+    private const string Overseers = $"{Roles.ComplianceOfficer},{Roles.Auditor},{Roles.Administrator}";
+
+    private static readonly TimeSpan LongestPeriod = TimeSpan.FromDays(400);
+
     private const int TopEvents = 20;
     private const int ExplainedEvents = 5_000;
     private static readonly TimeSpan DefaultWindow = TimeSpan.FromDays(30);
@@ -89,5 +98,180 @@ internal sealed class ReportGrpcService(IEventStore store, Microsoft.Extensions.
         }
 
         return response;
+    }
+
+    [Authorize(Roles = Overseers)]
+    public override async Task<ListReportsResponse> ListReports(ListReportsRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Defined(errors, "kind", request.Kind, required: false);
+        errors.ThrowIfAny();
+        var (limit, after) = Paging.Read(request.PageSize, request.PageToken);
+        var page = await reports.ListReportsAsync(context.Caller().Lender, (Model.ReportKind)request.Kind, limit, after, context.CancellationToken);
+        var response = new ListReportsResponse { NextPageToken = Paging.Token(page.NextAfter) };
+        response.Reports.AddRange(page.Items.Select(ToProto));
+        return response;
+    }
+
+    [Authorize(Roles = Overseers)]
+    public override async Task<GetReportResponse> GetReport(GetReportRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Id(errors, "report_id", request.ReportId);
+        Validate.Defined(errors, "format", request.Format, required: false);
+        if (request.Table.Length > 0 && request.Format != Api.V1.ReportFormat.Csv)
+        {
+            errors.Add(new FieldError("table", "applies to the CSV format only"));
+        }
+
+        errors.ThrowIfAny();
+        var report = await reports.GetReportAsync(context.Caller().Lender, request.ReportId, withContent: true, context.CancellationToken);
+        if (report is not { Issued: true, Content: { } json })
+        {
+            throw RpcErrors.NotFound("report", request.ReportId);
+        }
+
+        var format = request.Format == Api.V1.ReportFormat.Unspecified ? Reports.ReportFormat.Json : (Reports.ReportFormat)request.Format;
+        var verification = format == Reports.ReportFormat.Html
+            ? await verifier.VerifyAsync(report, context.CancellationToken)
+            : new ReportVerification(true, report.LedgerEntry, report.ContentSha256, null, "");
+        RenderedReport rendered;
+        try
+        {
+            rendered = ReportRenderer.Render(ReportIssuer.Document(report), json, format, request.Table, verification);
+        }
+        catch (UnknownReportTableException e)
+        {
+            throw RpcErrors.InvalidArgument("table", e.Message);
+        }
+
+        return new GetReportResponse { Report = ToProto(report), Content = Google.Protobuf.ByteString.CopyFrom(rendered.Content), ContentType = rendered.ContentType };
+    }
+
+    [Authorize(Roles = Overseers)]
+    public override async Task<RunReportResponse> RunReport(RunReportRequest request, ServerCallContext context)
+    {
+        var errors = new List<FieldError>();
+        Validate.Defined(errors, "kind", request.Kind);
+        if (request.PeriodStart is null)
+        {
+            errors.Add(new FieldError("period_start", "is required"));
+        }
+
+        var kind = (Model.ReportKind)request.Kind;
+        var scheduled = Model.ReportPeriod.IsScheduled(kind);
+        if (!scheduled && request.PeriodEnd is null && kind != Model.ReportKind.Unspecified)
+        {
+            errors.Add(new FieldError("period_end", "is required for this kind of report"));
+        }
+
+        Validate.Id(errors, "account_id", request.AccountId, required: kind == Model.ReportKind.SafeHarbor);
+        if (kind != Model.ReportKind.SafeHarbor && request.AccountId.Length > 0)
+        {
+            errors.Add(new FieldError("account_id", "applies to safe-harbour statements only"));
+        }
+
+        errors.ThrowIfAny();
+        var caller = context.Caller();
+        var lender = caller.Lender;
+        var zone = await issuer.ZoneAsync(lender, context.CancellationToken);
+        var now = clock.GetUtcNow();
+        var start = Proto.Time(request.PeriodStart)!.Value;
+        Model.ReportPeriod period;
+        if (scheduled)
+        {
+            period = Model.ReportPeriod.Containing(kind, start, zone);
+        }
+        else
+        {
+            var end = Proto.Time(request.PeriodEnd)!.Value;
+            Validate.Period(start, end);
+            if (end - start > LongestPeriod)
+            {
+                throw RpcErrors.InvalidArgument("period_end", $"the period may be at most {LongestPeriod.TotalDays:0} days long");
+            }
+
+            period = Model.ReportPeriod.Between(kind, start, end, zone);
+        }
+
+        // A report is issued once and never changes, so it covers only a period that is over.
+        if (period.End > now)
+        {
+            throw RpcErrors.InvalidArgument(scheduled ? "period_start" : "period_end",
+                $"the period ends at {period.End:yyyy-MM-dd HH:mm}Z, which has not come yet; a report is issued once, for a period that is over");
+        }
+
+        if (kind == Model.ReportKind.SafeHarbor && await registry.GetAccountAsync(lender, request.AccountId, context.CancellationToken) is null)
+        {
+            throw RpcErrors.NotFound("account", request.AccountId);
+        }
+
+        try
+        {
+            var result = await issuer.IssueAsync(lender, period, request.AccountId, caller.KeyId, wait: true, null, context.CancellationToken)
+                ?? throw new RpcException(new Status(StatusCode.Unavailable, "Another replica is building this report and has not finished within the claim lease; try again."));
+            return new RunReportResponse { Report = ToProto(result.Report), AlreadyIssued = result.AlreadyIssued };
+        }
+        catch (ReportTooLargeException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
+    [Authorize(Roles = Overseers)]
+    public override async Task<GetReportSettingsResponse> GetReportSettings(GetReportSettingsRequest request, ServerCallContext context)
+    {
+        var zone = await issuer.ZoneAsync(context.Caller().Lender, context.CancellationToken);
+        return new GetReportSettingsResponse { Settings = new ReportSettings { TimeZone = zone.Id } };
+    }
+
+    [Authorize(Roles = Roles.Administrator)]
+    public override async Task<UpdateReportSettingsResponse> UpdateReportSettings(UpdateReportSettingsRequest request, ServerCallContext context)
+    {
+        var zone = request.Settings?.TimeZone ?? "";
+        if (!TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var found))
+        {
+            throw RpcErrors.InvalidArgument("settings.time_zone", "must be an IANA time zone, e.g. America/New_York");
+        }
+
+        var lender = context.Caller().Lender;
+        await reports.SetReportingTimeZoneAsync(lender, found.Id, context.CancellationToken);
+        return new UpdateReportSettingsResponse { Settings = new ReportSettings { TimeZone = found.Id } };
+    }
+
+    private static Report ToProto(StoredReport r)
+    {
+        var report = new Report
+        {
+            ReportId = r.Key.ReportId,
+            Kind = (ReportKind)r.Key.Kind,
+            PeriodStart = Proto.Time(r.Key.PeriodStart),
+            PeriodEnd = Proto.Time(r.Key.PeriodEnd),
+            CreatedAt = Proto.Time(r.IssuedAt),
+            LedgerSequence = r.LedgerPosition,
+            TimeZone = r.Key.TimeZone,
+            ContentSha256 = r.ContentSha256,
+            LedgerEntrySequence = r.LedgerEntry,
+            AccountId = r.Key.Subject,
+            RequestedBy = r.RequestedBy,
+        };
+        if (ReportIssuer.Headline(r) is { } headline)
+        {
+            var t = headline.Totals;
+            report.Empty = headline.Empty;
+            report.PolicyVersions.AddRange(headline.PolicyVersions);
+            report.Summary = new ReportSummary
+            {
+                Decisions = t.Decisions,
+                Denied = t.Denied,
+                Events = t.Events,
+                Violations = t.Violations,
+                Incidents = t.Incidents,
+                ThirdPartyContacts = t.ThirdPartyContacts,
+            };
+            report.Summary.Rules.AddRange(headline.Rules.Select(x => new RuleCount { RuleId = x.RuleId, Citation = x.Citation, Denied = x.Denied, Violations = x.Violations, Shadow = x.Shadow }));
+        }
+
+        return report;
     }
 }

@@ -5,7 +5,7 @@ using Grpc.Core;
 namespace Compliance.Console.Tests;
 
 /// <summary>The console over real HTTP/1.1 sockets of a running server: sign-in, cookies, forms, tenancy, escaping, logs.</summary>
-public sealed class ConsoleHttpTests(ConsoleServer server) : IClassFixture<ConsoleServer>
+public sealed class ConsoleHttpTests(ConsoleServer server)
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -115,6 +115,43 @@ public sealed class ConsoleHttpTests(ConsoleServer server) : IClassFixture<Conso
         Assert.DoesNotContain(ConsoleServer.AccountB, incidentsA, StringComparison.Ordinal);
         Assert.Contains(ConsoleServer.AccountB, incidentsB, StringComparison.Ordinal);
         Assert.DoesNotContain(ConsoleServer.AccountA, incidentsB, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Reports_AreListedAndFramed_ForTheirLenderOnly()
+    {
+        using var a = Client();
+        using var b = Client();
+        await a.SignInAsync(server.A.ComplianceOfficer);
+        await b.SignInAsync(server.B.ComplianceOfficer);
+        var monthly = $"/reports/{Uri.EscapeDataString(server.MonthlyReportIdA)}";
+
+        var listA = await a.GetPageAsync("/reports");
+        var listB = await b.GetPageAsync("/reports?kind=daily");
+        var page = await a.GetPageAsync(monthly);
+        using var document = await a.GetAsync($"{monthly}/document");
+        var html = await document.Content.ReadAsStringAsync(Ct);
+        using var json = await a.GetAsync($"{monthly}/download/json");
+        using var foreignPage = await b.GetAsync(monthly);
+        using var foreignDocument = await b.GetAsync($"{monthly}/document");
+        using var foreignJson = await b.GetAsync($"{monthly}/download/json");
+
+        Assert.Contains($"href=\"{monthly}\"", listA, StringComparison.Ordinal);
+        Assert.Contains("Monthly audit report", listA, StringComparison.Ordinal);
+        Assert.DoesNotContain(server.MonthlyReportIdA, listB, StringComparison.Ordinal);
+        Assert.Contains(Uri.EscapeDataString(server.DailyReportIdB), listB, StringComparison.Ordinal);
+        Assert.Contains($"src=\"{monthly}/document\"", page, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, document.StatusCode);
+        Assert.Equal("text/html", document.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("sandbox", document.Headers.GetValues("Content-Security-Policy").Single(), StringComparison.Ordinal);
+        Assert.Contains("<svg", html, StringComparison.Ordinal);
+        Assert.Contains("<table", html, StringComparison.Ordinal);
+        Assert.Equal("application/json", json.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("attachment", json.Content.Headers.ContentDisposition?.DispositionType);
+        Assert.Equal(HttpStatusCode.NotFound, foreignPage.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, foreignDocument.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, foreignJson.StatusCode);
+        Assert.DoesNotContain("<svg", await foreignDocument.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -43,6 +43,12 @@ public sealed class ConsoleServer : IAsyncLifetime
 
     public string ComplaintIdA { get; private set; } = "";
 
+    /// <summary>Lender A's monthly report for last month, built from imported history with violations.</summary>
+    public string MonthlyReportIdA { get; private set; } = "";
+
+    /// <summary>Lender B's daily report for yesterday.</summary>
+    public string DailyReportIdB { get; private set; } = "";
+
     public async ValueTask InitializeAsync()
     {
         var consolePort = FreePort();
@@ -61,6 +67,10 @@ public sealed class ConsoleServer : IAsyncLifetime
         _channel = GrpcChannel.ForAddress(_server.Endpoint);
         A = await SeedLenderAsync(LenderA, AccountA, ComplaintTextA);
         B = await SeedLenderAsync(LenderB, AccountB, ComplaintTextB);
+        MonthlyReportIdA = await LastMonthAsync(A, AccountA);
+        var reports = new ReportService.ReportServiceClient(Channel);
+        DailyReportIdB = (await reports.RunReportAsync(new RunReportRequest { Kind = ReportKind.Daily, PeriodStart = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddDays(-1)) },
+            Bearer(B.ComplianceOfficer))).Report.ReportId;
     }
 
     public async ValueTask DisposeAsync()
@@ -121,6 +131,71 @@ public sealed class ConsoleServer : IAsyncLifetime
 
         await BlastAsync(keys, accountId);
         return keys;
+    }
+
+    /// <summary>
+    /// Last month's history through ImportHistory (nine calls in an hour to the borrower's mobile, one at night, texts to
+    /// five numbers that are not the borrower's) and a complaint, then the monthly report of that month.
+    /// </summary>
+    private async Task<string> LastMonthAsync(LenderKeys keys, string accountId)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var day = new DateTimeOffset(now.Year, now.Month, 1, 15, 0, 0, TimeSpan.Zero).AddMonths(-1).AddDays(9);
+        var events = Enumerable.Range(0, 9).Select(i => new Event
+            {
+                EventId = $"{accountId}-call-{i}",
+                AccountId = accountId,
+                CollectorId = "collector-1",
+                OccurredAt = Timestamp.FromDateTimeOffset(day.AddMinutes(6 * i)),
+                Channel = Api.V1.Channel.VoiceCall,
+                Destination = new Destination { ContactPointId = "mobile" },
+                CallPlaced = new CallPlaced { CallId = $"{accountId}-call-{i}" },
+            })
+            .Append(new Event
+            {
+                EventId = $"{accountId}-night-call",
+                AccountId = accountId,
+                CollectorId = "collector-1",
+                OccurredAt = Timestamp.FromDateTimeOffset(day.AddDays(3).AddHours(-12)),
+                Channel = Api.V1.Channel.VoiceCall,
+                Destination = new Destination { ContactPointId = "mobile" },
+                CallPlaced = new CallPlaced { CallId = $"{accountId}-night-call" },
+            })
+            .Concat(Enumerable.Range(0, 5).Select(i => new Event
+            {
+                EventId = $"{accountId}-old-text-{i}",
+                AccountId = accountId,
+                CollectorId = "collector-1",
+                OccurredAt = Timestamp.FromDateTimeOffset(day.AddDays(5).AddMinutes(i)),
+                Channel = Api.V1.Channel.Sms,
+                Destination = new Destination { PhoneNumber = $"+1 202 555 01{50 + i}" },
+                Purpose = ContactPurpose.PassMessage,
+                MessageSent = new MessageSent { Body = "Please ask Pat to call us back." },
+            }));
+        var request = new ImportHistoryRequest();
+        request.Events.AddRange(events);
+        using (var call = new EventIngestService.EventIngestServiceClient(Channel).ImportHistory(Bearer(keys.Administrator)))
+        {
+            await call.RequestStream.WriteAsync(request);
+            await call.RequestStream.CompleteAsync();
+            var imported = await call.ResponseAsync;
+            if (imported.Imported != request.Events.Count)
+            {
+                throw new InvalidOperationException($"Imported {imported.Imported} of {request.Events.Count} events.");
+            }
+        }
+
+        await new AuditService.AuditServiceClient(Channel).RecordComplaintAsync(new RecordComplaintRequest
+        {
+            Complaint = new Complaint
+            {
+                Source = ComplaintSource.Borrower, Reference = "LETTER-7", AccountId = accountId, Text = "Nine calls in one hour.",
+                ReceivedAt = Timestamp.FromDateTimeOffset(day.AddDays(1)),
+            },
+        }, Bearer(keys.ComplianceOfficer));
+        var report = await new ReportService.ReportServiceClient(Channel).RunReportAsync(
+            new RunReportRequest { Kind = ReportKind.Monthly, PeriodStart = Timestamp.FromDateTimeOffset(day) }, Bearer(keys.Auditor));
+        return report.Report.ReportId;
     }
 
     /// <summary>Texts to six numbers that are not the borrower's within minutes: the address-book blast incident.</summary>

@@ -70,7 +70,7 @@ internal static class ConsoleViews
         var filter = Html.Of($"""
             <form method="get" action="/reports" class="filters">
             <label for="kind">Kind</label>
-            <select id="kind" name="kind">{Html.Join(new[] { ReportKind.Unspecified, ReportKind.Daily, ReportKind.Weekly, ReportKind.Monthly, ReportKind.Period }
+            <select id="kind" name="kind">{Html.Join(new[] { ReportKind.Unspecified, ReportKind.Daily, ReportKind.Weekly, ReportKind.Monthly, ReportKind.Period, ReportKind.ExaminerExport, ReportKind.SafeHarbor }
                 .Select(k => Html.Of($"""<option value="{KindSlug(k)}"{Selected(k == kind)}>{(k == ReportKind.Unspecified ? "All kinds" : KindLabel(k))}</option>""")))}</select>
             <button type="submit">Show</button>
             </form>
@@ -83,7 +83,7 @@ internal static class ConsoleViews
         var rows = list!.Reports.Select(r => Html.Of($"""
             <tr>
             <td><span class="badge kind">{KindLabel(r.Kind)}</span></td>
-            <td><a href="/reports/{Uri.EscapeDataString(r.ReportId)}">{PeriodLabel(r)}</a></td>
+            <td><a href="/reports/{Uri.EscapeDataString(r.ReportId)}">{PeriodLabel(r)}</a>{Html.When(r.AccountId.Length > 0, Html.Of($"""<div class="cite">account {r.AccountId}</div>"""))}{Html.When(r.Empty, Html.Of($"""<div class="cite">empty period</div>"""))}</td>
             <td class="num">{Count(r.Summary?.Events)}</td>
             <td class="num">{Count(r.Summary?.Decisions)}</td>
             <td class="num">{Count(r.Summary?.Denied)}</td>
@@ -111,16 +111,19 @@ internal static class ConsoleViews
     public static Html Report(Api.V1.Report report)
     {
         var id = Uri.EscapeDataString(report.ReportId);
+        var zone = report.TimeZone.Length > 0 ? report.TimeZone : "UTC";
         return Html.Of($"""
             <p class="crumbs"><a href="/reports">Reports</a> / {KindLabel(report.Kind)}</p>
-            <div class="title-row"><h1>{KindLabel(report.Kind)} report · {PeriodLabel(report)}</h1>
+            <div class="title-row"><h1>{KindLabel(report.Kind)} · {PeriodLabel(report)}</h1>
             <div class="downloads">Download <a href="/reports/{id}/download/json">JSON</a><a href="/reports/{id}/download/csv">CSV</a><a href="/reports/{id}/download/html">HTML</a></div></div>
             <dl class="facts">
-            <div><dt>Report</dt><dd><code>{report.ReportId}</code></dd></div>
-            <div><dt>Period (UTC)</dt><dd>{Time(report.PeriodStart)} – {Time(report.PeriodEnd)}</dd></div>
-            <div><dt>Issued</dt><dd>{Time(report.CreatedAt)}</dd></div>
-            <div><dt>Built up to ledger entry</dt><dd>{report.LedgerSequence}</dd></div>
+            <div><dt>Period ({zone})</dt><dd>{LocalTime(report.PeriodStart, report.TimeZone)} – {LocalTime(report.PeriodEnd, report.TimeZone)}</dd></div>
+            <div><dt>Issued (UTC)</dt><dd>{Time(report.CreatedAt)}{Html.When(report.RequestedBy.Length > 0, Html.Of($"""<div class="cite">by {(report.RequestedBy == "schedule" ? "the schedule" : $"key {report.RequestedBy}")}</div>"""))}</dd></div>
+            <div><dt>Built from the ledger up to</dt><dd>entry {report.LedgerSequence}</dd></div>
+            <div><dt>Recorded as ledger entry</dt><dd>{report.LedgerEntrySequence}<div class="cite" title="SHA-256 of the report's content">SHA-256 {Shorten(report.ContentSha256, 16)}</div></dd></div>
+            {Html.When(report.AccountId.Length > 0, Html.Of($"""<div><dt>Account</dt><dd>{report.AccountId}</dd></div>"""))}
             </dl>
+            {Html.When(report.Empty, Html.Of($"""<p class="notice info">No decisions, events, incidents or complaints in this period: the report is valid and says so.</p>"""))}
             <iframe class="report" src="/reports/{id}/document" title="{KindLabel(report.Kind)} report" sandbox="allow-same-origin"></iframe>
             """);
     }
@@ -228,10 +231,12 @@ internal static class ConsoleViews
 
     public static string KindLabel(ReportKind kind) => kind switch
     {
-        ReportKind.Daily => "Daily",
-        ReportKind.Weekly => "Weekly",
-        ReportKind.Monthly => "Monthly",
-        ReportKind.Period => "Period",
+        ReportKind.Daily => "Daily summary",
+        ReportKind.Weekly => "Weekly scorecard",
+        ReportKind.Monthly => "Monthly audit report",
+        ReportKind.Period => "Period report",
+        ReportKind.ExaminerExport => "Examiner export",
+        ReportKind.SafeHarbor => "Safe-harbour statement",
         _ => "Report",
     };
 
@@ -276,8 +281,8 @@ internal static class ConsoleViews
             return "(no period)";
         }
 
-        var start = r.PeriodStart.ToDateTimeOffset();
-        var end = r.PeriodEnd.ToDateTimeOffset();
+        var start = InZone(r.PeriodStart, r.TimeZone);
+        var end = InZone(r.PeriodEnd, r.TimeZone);
         return r.Kind switch
         {
             ReportKind.Monthly => start.ToString("MMMM yyyy", CultureInfo.InvariantCulture),
@@ -285,6 +290,15 @@ internal static class ConsoleViews
             _ => $"{start.ToString("d MMM yyyy", CultureInfo.InvariantCulture)} – {end.AddTicks(-1).ToString("d MMM yyyy", CultureInfo.InvariantCulture)}",
         };
     }
+
+    private static DateTimeOffset InZone(Timestamp t, string zone)
+    {
+        var instant = t.ToDateTimeOffset();
+        return zone.Length > 0 && TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var found) ? TimeZoneInfo.ConvertTime(instant, found) : instant;
+    }
+
+    private static string LocalTime(Timestamp? t, string zone) =>
+        t is null ? "–" : InZone(t, zone).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     private static string Time(Timestamp? t) =>
         t is null ? "–" : t.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);

@@ -179,7 +179,7 @@ internal static class ConsoleViews
         var rows = list.Complaints.Select(c => Html.Of($"""
             <tr>
             <td class="time">{Time(c.ReceivedAt)}</td>
-            <td class="time">{Time(c.DueAt)}{Due(c, now)}</td>
+            <td class="time">{(c.DueAt is null ? Html.Of($"""<span class="cite">none set</span>""") : Html.Of($"{Time(c.DueAt)}{Due(c, now)}"))}</td>
             <td><span class="badge st-{StatusSlug(c.Status)}">{StatusLabel(c.Status)}</span></td>
             <td>{SourceLabel(c.Source)}<div class="cite">{c.Reference}</div></td>
             <td>{c.AccountId}</td>
@@ -198,7 +198,7 @@ internal static class ConsoleViews
         var overdue = list.Complaints.Count(c => IsPending(c) && c.DueAt is not null && c.DueAt.ToDateTimeOffset() < now);
         return Html.Of($"""
             <div class="title-row"><h1>Complaints</h1>{filter}</div>
-            <p class="lead">{overdue} overdue of {list.Complaints.Count} shown. The evidence pack holds the account's records for the 90 days before the complaint, with the chain proof.</p>
+            <p class="lead">{(overdue == 0 ? "None" : overdue.ToString(CultureInfo.InvariantCulture))} of the {list.Complaints.Count} shown {(overdue == 1 ? "is" : "are")} overdue. The evidence pack holds the account's records for the 90 days before the complaint, with the chain proof.</p>
             {table}
             {NextPage("/complaints", list.NextPageToken, ("status", StatusSlug(status)))}
             """);

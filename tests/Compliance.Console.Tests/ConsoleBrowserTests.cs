@@ -50,6 +50,8 @@ public sealed class ConsoleBrowserTests(ConsoleServer server, ITestOutputHelper 
         await SaveAsync(browser, "4-complaints.png");
         await browser.NavigateAsync($"{console}/incidents");
         await SaveAsync(browser, "5-incidents.png");
+        await browser.NavigateAsync($"{console}/evidence?account={ConsoleServer.AccountA}");
+        await SaveAsync(browser, "6-evidence.png");
 
         Assert.Contains("collection system", refusal, StringComparison.Ordinal);
         Assert.Equal("/sign-in", refusedAt);

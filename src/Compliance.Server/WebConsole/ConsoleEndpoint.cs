@@ -29,13 +29,13 @@ internal static class ConsoleEndpoint
             return builder;
         }
 
-        // Sessions and form tokens must survive a restart: the keys live in the data directory (give replicas a shared one).
-        var dataDirectory = builder.Configuration[$"{ComplianceOptions.Section}:DataDirectory"] is { Length: > 0 } configured
-            ? configured
-            : ComplianceOptions.DefaultDataDirectory();
+        // Sessions and form tokens must survive a restart: the keys live in the data directory unless a shared folder is named.
+        var keys = builder.Configuration[$"{ConsoleOptions.Section}:KeysDirectory"] is { Length: > 0 } shared
+            ? shared
+            : Path.Combine(builder.Configuration[$"{ComplianceOptions.Section}:DataDirectory"] is { Length: > 0 } data ? data : ComplianceOptions.DefaultDataDirectory(), "console-keys");
         builder.Services.AddDataProtection()
             .SetApplicationName("compliance-console")
-            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "console-keys")));
+            .PersistKeysToFileSystem(new DirectoryInfo(keys));
         builder.Services.AddAntiforgery(o =>
         {
             o.Cookie.Name = "compliance_console_form";

@@ -28,8 +28,8 @@ internal static class GlobalOptions
     {
         Description = $"Which key of the key file to use when no --key is given: {Words.KeyRoles.List}. Each command has its own default "
             + "(account, gate and events commands: collection-system; alerts, policy and scores: compliance-officer; "
-            + "audit: auditor, except audit complaint record and status: compliance-officer; "
-            + "key commands and policy put: administrator; lender create: platform-admin). "
+            + "audit and report: auditor, except audit complaint record and status and report run: compliance-officer; "
+            + "key commands, policy put and report settings --time-zone: administrator; lender create: platform-admin). "
             + "On 'key create', --role is the new key's role; use --as there.",
         HelpName = "role",
         Recursive = true,

@@ -116,7 +116,7 @@ public abstract partial class AdoStore : IReportStore
     {
         await using var connection = await OpenAsync(ct);
         var rows = await QueryAsync(connection, ReportSql.List + LimitClause, r => ReadReport(r, false), ct,
-            ("lender_id", lenderId), ("kind", (int)kind), ("after", string.IsNullOrEmpty(after) ? "\uffff" : after), ("limit", limit + 1));
+            ("lender_id", lenderId), ("kind", (int)kind), ("after", after ?? ""), ("limit", limit + 1));
         return rows.Count > limit ? new Page<StoredReport>(rows.Take(limit).ToList(), rows[limit - 1].Key.ReportId) : new Page<StoredReport>(rows, null);
     }
 
@@ -213,7 +213,7 @@ internal static class ReportSql
     public const string SelectClaimer = "SELECT claimed_by FROM reports WHERE lender_id = @lender_id AND report_id = @report_id";
     public const string List = $"""
         SELECT {Columns} FROM reports
-        WHERE lender_id = @lender_id AND issued_at IS NOT NULL AND (@kind = 0 OR kind = @kind) AND report_id < @after
+        WHERE lender_id = @lender_id AND issued_at IS NOT NULL AND (@kind = 0 OR kind = @kind) AND (@after = '' OR report_id < @after)
         ORDER BY report_id DESC
         """;
     public const string InsertClaim = """

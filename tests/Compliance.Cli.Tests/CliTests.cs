@@ -63,6 +63,26 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
     }
 
     [Fact]
+    public async Task ReportRun_IssuesOnce_AndGetWritesTheHtmlPage()
+    {
+        var html = Path.Combine(server.DataDirectory, "daily-2026-01-05.html");
+
+        var first = await RunAsync("report", "run", "--kind", "daily", "--date", "2026-01-05");
+        var again = await RunAsync("report", "run", "--kind", "daily", "--date", "2026-01-05");
+        var get = await RunAsync("report", "get", "daily-2026-01-05", "--format", "html", "--out", html);
+        var list = await RunAsync("report", "list");
+        var refused = await RunAsync("--as", "collection-system", "report", "list");
+
+        Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
+        Assert.Contains("empty: nothing was recorded in the period", first.Stdout, StringComparison.Ordinal);
+        Assert.Contains("already issued", again.Stdout, StringComparison.Ordinal);
+        Assert.True(get.ExitCode == 0, get.Stderr);
+        Assert.Contains("Empty period.", await File.ReadAllTextAsync(html, TestContext.Current.CancellationToken), StringComparison.Ordinal);
+        Assert.Contains("daily-2026-01-05", list.Stdout, StringComparison.Ordinal);
+        Assert.Equal(2, refused.ExitCode);
+    }
+
+    [Fact]
     public async Task AuditVerify_FindsTheRecordIntact()
     {
         await RegisterAsync("A-AUDIT");

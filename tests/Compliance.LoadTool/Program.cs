@@ -11,9 +11,16 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]
 // Verifying the record of many events (ledger batches recomputed from the log):
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
+// A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
 if (args is ["gate", ..])
 {
     return await GateLatencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000, CancellationToken.None);
+}
+
+if (args is ["report", ..])
+{
+    return await ReportBuildRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000, CancellationToken.None);
 }
 
 if (args is ["ledger", ..])

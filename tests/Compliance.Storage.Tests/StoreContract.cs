@@ -224,4 +224,48 @@ public abstract class StoreContract
         var store = await CreateStoreAsync();
         Assert.True(await store.PingAsync(Ct));
     }
+
+    private static ReportKey DailyReport(string lenderId) =>
+        new(lenderId, "daily-2026-11-02", Compliance.Domain.Reports.ReportKind.Daily, new DateTimeOffset(T0.Date, TimeSpan.Zero), new DateTimeOffset(T0.Date.AddDays(1), TimeSpan.Zero), "", "UTC");
+
+    [Fact]
+    public async Task ReportClaim_AdmitsOneBuilder_UntilItsLeaseRunsOut()
+    {
+        var store = await StoreWithLendersAsync();
+        var key = DailyReport("lender-a");
+
+        var first = await store.ClaimReportAsync(key, "replica-1", "schedule", T0, TimeSpan.FromMinutes(10), Ct);
+        var second = await store.ClaimReportAsync(key, "replica-2", "schedule", T0.AddMinutes(5), TimeSpan.FromMinutes(10), Ct);
+        var lost = await store.IssueReportAsync(key, "replica-2", T0, 1, "{}", "{}", "x", new { }, Ct);
+        var takenOver = await store.ClaimReportAsync(key, "replica-2", "schedule", T0.AddMinutes(11), TimeSpan.FromMinutes(10), Ct);
+        var late = await store.IssueReportAsync(key, "replica-1", T0, 1, "{}", "{}", "x", new { }, Ct);
+
+        Assert.Equal(ReportClaimOutcome.Claimed, first.Outcome);
+        Assert.Equal(ReportClaimOutcome.Busy, second.Outcome);
+        Assert.Null(lost);
+        Assert.Equal(ReportClaimOutcome.Claimed, takenOver.Outcome);
+        Assert.Null(late);
+    }
+
+    [Fact]
+    public async Task IssuedReport_IsReadBack_WithItsLedgerEntry_AndNeverReplaced()
+    {
+        var store = await StoreWithLendersAsync();
+        var key = DailyReport("lender-a");
+        await store.ClaimReportAsync(key, "replica-1", "schedule", T0, TimeSpan.FromMinutes(10), Ct);
+
+        var issued = await store.IssueReportAsync(key, "replica-1", T0.AddDays(1), 0, "{\"empty\":true}", "{\"content\":1}", "abc", new { report = "daily" }, Ct);
+        var again = await store.ClaimReportAsync(key, "replica-2", "someone", T0.AddDays(2), TimeSpan.FromMinutes(10), Ct);
+        var listed = await store.ListReportsAsync("lender-a", Compliance.Domain.Reports.ReportKind.Unspecified, 10, null, Ct);
+        var otherLender = await store.GetReportAsync("lender-b", key.ReportId, withContent: true, Ct);
+        var entry = await store.EntriesAsync("lender-a", issued!.LedgerEntry, issued.LedgerEntry, Ct).SingleAsync(Ct);
+
+        Assert.Equal("{\"content\":1}", issued.Content);
+        Assert.Equal(ReportClaimOutcome.Issued, again.Outcome);
+        Assert.Equal("schedule", again.Report.RequestedBy);
+        Assert.Equal(key.ReportId, Assert.Single(listed.Items).Key.ReportId);
+        Assert.Null(otherLender);
+        Assert.Equal(Compliance.Domain.Ledger.LedgerKind.Report, entry.Kind);
+        Assert.Equal(key.ReportId, entry.RefId);
+    }
 }

@@ -15,7 +15,7 @@ public static class HtmlReport
         main{max-width:1100px;margin:0 auto;padding:24px}
         header{display:flex;justify-content:space-between;align-items:flex-start;gap:16px;flex-wrap:wrap}
         h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #d5dbe1;padding-bottom:4px}
-        .muted{color:#5b6875}.badge{border-radius:8px;padding:10px 14px;max-width:420px;font-size:13px}
+        .muted{color:#5b6875}.badge{border-radius:8px;padding:10px 14px;max-width:420px;font-size:13px;overflow-wrap:anywhere}
         .ok{background:#e3f4e8;border:1px solid #6cbf84}.bad{background:#fbe6e6;border:1px solid #d36b6b}
         .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:10px;margin-top:16px}
         .card{background:#fff;border:1px solid #d5dbe1;border-radius:8px;padding:10px 12px}.card b{display:block;font-size:22px}

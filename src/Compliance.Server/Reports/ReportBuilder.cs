@@ -406,7 +406,11 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
             profilesSeen.Add(p);
         }
 
-        var zone = account is not null && TimeZoneInfo.TryFindSystemTimeZoneById(account.Location.TimeZone, out var z) ? z : TimeZoneInfo.Utc;
+        // The consumer's calendar days: the account's zone, else the first zone of its region, else of its country.
+        var zoneId = account is null ? "" : new[] { account.Location.TimeZone }
+            .Concat(LocalZones.ForRegion(account.Location.Region)).Concat(LocalZones.ForRegion(account.Location.CountryCode))
+            .FirstOrDefault(id => id.Length > 0) ?? "";
+        var zone = TimeZoneInfo.TryFindSystemTimeZoneById(zoneId, out var z) ? z : TimeZoneInfo.Utc;
         var first = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(period.Start, zone).DateTime);
         var last = DateOnly.FromDateTime(TimeZoneInfo.ConvertTime(period.End.AddTicks(-1), zone).DateTime);
         var rules = new List<SafeHarborRule>();

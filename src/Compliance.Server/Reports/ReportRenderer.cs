@@ -65,7 +65,28 @@ public static class ReportRenderer
         return tables;
     }
 
-    private static Action<CsvWriter> Rows<T>(IEnumerable<T> rows) => csv => csv.WriteRecords(rows);
+    /// <summary>One header of the row type's property names, then one record per row; times in ISO 8601 (UTC), numbers invariant.</summary>
+    private static Action<CsvWriter> Rows<T>(IEnumerable<T> rows) => csv =>
+    {
+        var properties = typeof(T).GetProperties();
+        csv.WriteHeader(properties.Select(p => p.Name).ToArray());
+        foreach (var row in rows)
+        {
+            foreach (var property in properties)
+            {
+                csv.WriteField(property.GetValue(row) switch
+                {
+                    null => "",
+                    DateTimeOffset t => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture),
+                    bool b => b ? "true" : "false",
+                    IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
+                    var v => v.ToString() ?? "",
+                });
+            }
+
+            csv.EndRecord();
+        }
+    };
 
     private static void Add<T>(Dictionary<string, Action<CsvWriter>> tables, string name, IReadOnlyList<T>? rows)
     {

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Compliance.Domain.Events;
+using Compliance.Domain.Registry;
+using Compliance.Domain.Reports;
+using Compliance.Domain.Rules;
+using Compliance.Server.Configuration;
+using Compliance.Server.Gate;
+using Compliance.Server.Reports;
+using Compliance.Storage;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Compliance.LoadTool;
+
+/// <summary>
+/// How long a monthly report over many stored events takes, and how much memory it holds: stores N events of one
+/// month (one in 50 with a violation, across 200 collectors and 10,000 accounts) through the ingest session into a
+/// fresh SQLite store, then times a plain SELECT COUNT(*) over the same events (the baseline) and the report's build
+/// (the server's own builder, one streaming pass), sampling the managed heap meanwhile.
+///   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
+/// </summary>
+internal static class ReportBuildRun
+{
+    private const string Lender = "load";
+    private const int Commit = 5_000;
+
+    public static async Task<int> RunAsync(int count, CancellationToken ct)
+    {
+        var temp = Directory.CreateTempSubdirectory("compliance-report-");
+        try
+        {
+            var path = Path.Combine(temp.FullName, "report.db");
+            var store = new SqliteStore(path);
+            await store.MigrateAsync(ct);
+            var month = ReportPeriod.Of(ReportKind.Monthly, new DateOnly(2026, 11, 1), TimeZoneInfo.Utc);
+            var spacing = (month.End - month.Start).Ticks / count;
+            var violation = new List<Violation>
+            {
+                new(new RuleHit("US-REGF.call-frequency", "US-REGF", "12 CFR 1006.14(b)(2)(i)(A)", "8 calls in 7 days", false, Severity.High, null), ""),
+            };
+
+            var clock = Stopwatch.StartNew();
+            for (var first = 0; first < count; first += Commit)
+            {
+                var events = new List<StoredEvent>(Commit);
+                for (var i = first; i < Math.Min(count, first + Commit); i++)
+                {
+                    events.Add(Event(i, month.Start.AddTicks(spacing * i), i % 50 == 0 ? violation : []));
+                }
+
+                await store.RunIngestAsync(session => session.AddEventsAsync(events), ct);
+                if ((first / Commit) % 200 == 0)
+                {
+                    Console.Error.Write($"\rstored {first + events.Count:N0} of {count:N0} events ({clock.Elapsed.TotalSeconds:0} s)");
+                }
+            }
+
+            Console.Error.WriteLine();
+            var written = clock.Elapsed;
+
+            clock.Restart();
+            var counted = await CountAsync(path, month, ct);
+            var countTime = clock.Elapsed;
+
+            var options = Options.Create(new ComplianceOptions());
+            var builder = new ReportBuilder(store, store, store, new PolicyRegistry(store, NullLogger<PolicyRegistry>.Instance), options);
+            var key = ReportIssuer.Key(Lender, month, "");
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            var baseline = GC.GetTotalMemory(forceFullCollection: true);
+            long peak = baseline;
+            using var sampling = new CancellationTokenSource();
+            var sampler = Task.Run(async () =>
+            {
+                while (!sampling.IsCancellationRequested)
+                {
+                    peak = Math.Max(peak, GC.GetTotalMemory(false));
+                    await Task.Delay(20);
+                }
+            });
+            var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            clock.Restart();
+            var cut = await store.ReportCutAsync(Lender, ct);
+            var document = await builder.BuildAsync(key, month, cut, DateTimeOffset.UtcNow, null, ct);
+            var buildTime = clock.Elapsed;
+            await sampling.CancelAsync();
+            await sampler;
+            var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+            Console.WriteLine($"| Monthly report over {count:N0} events   |  Seconds |  Events/s |");
+            Console.WriteLine("|-------------------------------------|---------:|----------:|");
+            Console.WriteLine($"| write ({Commit:N0} per group commit)     | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
+            Console.WriteLine($"| SELECT COUNT(*) (baseline)          | {countTime.TotalSeconds,8:0.00} | {counted / countTime.TotalSeconds,9:N0} |");
+            Console.WriteLine($"| build the monthly report            | {buildTime.TotalSeconds,8:0.00} | {document.Totals.Events / buildTime.TotalSeconds,9:N0} |");
+            Console.WriteLine($"build / count: {buildTime / countTime:0.0}x; peak managed heap during the build {(peak - baseline) / 1048576.0:0.0} MB above the "
+                + $"{baseline / 1048576.0:0.0} MB before it ({allocated / 1048576.0:N0} MB allocated in all, collected as it went); process peak working set "
+                + $"{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:N0} MB (writing included).");
+            Console.WriteLine($"report: {document.Totals.Events:N0} events, {document.Totals.Violations:N0} violations, {document.Collectors!.Count} collectors, "
+                + $"{document.FrequencyExceptionsTotal:N0} frequency exceptions ({document.FrequencyExceptions!.Count} listed).");
+            return document.Totals.Events == count && counted == count && document.Totals.Violations == (count + 49) / 50 ? 0 : 1;
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            temp.Delete(recursive: true);
+        }
+    }
+
+    private static StoredEvent Event(int i, DateTimeOffset at, IReadOnlyList<Violation> violations) => new(Lender, $"e{i}", EventKind.CallPlaced, $"acc-{i % 10_000}",
+        $"b-{i % 10_000}", $"collector-{i % 200}", "", $"call-{i}", Channel.VoiceCall, ContactPurpose.CollectDebt, "9f2c6a0d4b1e8f7a3c5d2e1f0a9b8c7d", "+1 212*****34",
+        DestinationClass.Own, "", AttemptOutcome.Pending, 0, at, at, false, violations.Count == 0 ? 0 : 35, violations, null, ContactPointUse.Mobile, EventCounting.Attempt);
+
+    private static async Task<long> CountAsync(string path, ReportPeriod month, CancellationToken ct)
+    {
+        await using var connection = new SqliteConnection($"Data Source={path};Mode=ReadOnly");
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM event_log WHERE lender_id = $lender AND occurred_at >= $from AND occurred_at < $to";
+        command.Parameters.AddWithValue("$lender", Lender);
+        command.Parameters.AddWithValue("$from", month.Start.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", month.End.ToUnixTimeMilliseconds());
+        return (long)(await command.ExecuteScalarAsync(ct))!;
+    }
+}

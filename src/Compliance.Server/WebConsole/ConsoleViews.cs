@@ -117,7 +117,7 @@ internal static class ConsoleViews
             <div class="title-row"><h1>{KindLabel(report.Kind)} · {PeriodLabel(report)}</h1>
             <div class="downloads">Download <a href="/reports/{id}/download/json">JSON</a><a href="/reports/{id}/download/csv">CSV</a><a href="/reports/{id}/download/html">HTML</a></div></div>
             <dl class="facts">
-            <div><dt>Period ({zone})</dt><dd>{LocalTime(report.PeriodStart, report.TimeZone)} – {LocalTime(report.PeriodEnd, report.TimeZone)}</dd></div>
+            <div><dt>Period ({zone})</dt><dd>{PeriodSpan(report)}</dd></div>
             <div><dt>Issued (UTC)</dt><dd>{Time(report.CreatedAt)}{Html.When(report.RequestedBy.Length > 0, Html.Of($"""<div class="cite">by {(report.RequestedBy == "schedule" ? "the schedule" : $"key {report.RequestedBy}")}</div>"""))}</dd></div>
             <div><dt>Built from the ledger up to</dt><dd>entry {report.LedgerSequence}</dd></div>
             <div><dt>Recorded as ledger entry</dt><dd>{report.LedgerEntrySequence}<div class="cite" title="SHA-256 of the report's content">SHA-256 {Shorten(report.ContentSha256, 16)}</div></dd></div>
@@ -297,8 +297,19 @@ internal static class ConsoleViews
         return zone.Length > 0 && TimeZoneInfo.TryFindSystemTimeZoneById(zone, out var found) ? TimeZoneInfo.ConvertTime(instant, found) : instant;
     }
 
-    private static string LocalTime(Timestamp? t, string zone) =>
-        t is null ? "–" : InZone(t, zone).ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+    /// <summary>Whole days as "first day to last day"; other periods by their start and end times, in the report's zone.</summary>
+    private static string PeriodSpan(Api.V1.Report r)
+    {
+        if (r.PeriodStart is null || r.PeriodEnd is null)
+        {
+            return "–";
+        }
+
+        var (start, end) = (InZone(r.PeriodStart, r.TimeZone), InZone(r.PeriodEnd, r.TimeZone));
+        return start.TimeOfDay == TimeSpan.Zero && end.TimeOfDay == TimeSpan.Zero
+            ? FormattableString.Invariant($"{start:yyyy-MM-dd} to {end.AddDays(-1):yyyy-MM-dd}")
+            : FormattableString.Invariant($"{start:yyyy-MM-dd HH:mm} to {end:yyyy-MM-dd HH:mm}");
+    }
 
     private static string Time(Timestamp? t) =>
         t is null ? "–" : t.ToDateTimeOffset().ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);

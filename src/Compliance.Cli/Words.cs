@@ -108,7 +108,9 @@ internal static class Words
         ("legal-hold", FlagType.LegalHold),
         ("consent-outside-hours", FlagType.ConsentOutsideHours),
         ("third-party-refused", FlagType.ThirdPartyRefused),
-        ("third-party-consent", FlagType.ThirdPartyConsent));
+        ("third-party-consent", FlagType.ThirdPartyConsent),
+        ("location-answer-incomplete", FlagType.LocationAnswerIncomplete),
+        ("written-electronic-consent", FlagType.WrittenElectronicConsent));
 
     public static readonly WordMap<Channel> Channels = new(
         ("call", Channel.VoiceCall),
@@ -151,6 +153,16 @@ internal static class Words
     public static readonly WordMap<RuleEffect> RuleEffects = new(
         ("DENY", RuleEffect.Deny),
         ("SHADOW", RuleEffect.ShadowDeny));
+
+    /// <summary>What says that a borrower may be in a zone.</summary>
+    public static readonly WordMap<ZoneSource> ZoneSources = new(
+        ("account zone", ZoneSource.AccountZone),
+        ("account zone, confirmed", ZoneSource.ConfirmedAccountZone),
+        ("region", ZoneSource.Region),
+        ("own number", ZoneSource.ContactPoint),
+        ("number contacted", ZoneSource.Destination),
+        ("country", ZoneSource.Country),
+        ("nothing known (UTC)", ZoneSource.Fallback));
 
     public static readonly WordMap<Severity> Severities = new(
         ("low", Severity.Low),

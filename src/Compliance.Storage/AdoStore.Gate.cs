@@ -189,7 +189,8 @@ public abstract partial class AdoStore
             ("destination_class", (int)d.DestinationClass), ("allowed", d.Allowed), ("failed_closed", d.FailedClosed),
             ("rules", JsonSerializer.Serialize(d.Rules, JsonOptions)), ("profiles", JsonSerializer.Serialize(d.Profiles, JsonOptions)),
             ("next_allowed_at", ToMsOrNull(d.NextAllowedAt)), ("policy_version", d.PolicyVersion), ("evaluated_at", ToMs(d.EvaluatedAt)),
-            ("reserved_until", ToMsOrNull(d.ReservedUntil)), ("key_id", d.KeyId));
+            ("reserved_until", ToMsOrNull(d.ReservedUntil)), ("key_id", d.KeyId),
+            ("hours", d.Hours is null ? null : JsonSerializer.Serialize(d.Hours, JsonOptions)));
 
     protected static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction tx, string lenderId, string attemptId, string borrowerId,
         Attempt a, DateTimeOffset? reservedUntil, CancellationToken ct) =>
@@ -209,7 +210,8 @@ public abstract partial class AdoStore
             JsonSerializer.Deserialize<List<RuleHit>>(r.GetString(11), JsonOptions) ?? [],
             JsonSerializer.Deserialize<List<string>>(r.GetString(12), JsonOptions) ?? [],
             FromMsOrNull(r, 13), r.GetString(14), FromMs(r.GetInt64(15)),
-            FromMsOrNull(r, 16), r.GetString(17));
+            FromMsOrNull(r, 16), r.GetString(17),
+            r.IsDBNull(18) ? null : JsonSerializer.Deserialize<HoursWindow>(r.GetString(18), JsonOptions));
 }
 
 /// <summary>Statements of the gate tables, shared by every provider.</summary>
@@ -226,12 +228,12 @@ internal static class GateSql
 
     private const string DecisionColumns = """
         lender_id, decision_id, account_id, collector_id, channel, purpose, destination_hash, destination_masked, destination_class,
-        allowed, failed_closed, rules, profiles, next_allowed_at, policy_version, evaluated_at, reserved_until, key_id
+        allowed, failed_closed, rules, profiles, next_allowed_at, policy_version, evaluated_at, reserved_until, key_id, hours
         """;
     public const string InsertDecision = $"""
         INSERT INTO decisions ({DecisionColumns})
         VALUES (@lender_id, @decision_id, @account_id, @collector_id, @channel, @purpose, @destination_hash, @destination_masked, @destination_class,
-            @allowed, @failed_closed, @rules, @profiles, @next_allowed_at, @policy_version, @evaluated_at, @reserved_until, @key_id)
+            @allowed, @failed_closed, @rules, @profiles, @next_allowed_at, @policy_version, @evaluated_at, @reserved_until, @key_id, @hours)
         """;
     public const string SelectDecision = $"SELECT {DecisionColumns} FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";
     public const string DecisionStored = "SELECT 1 FROM decisions WHERE lender_id = @lender_id AND decision_id = @decision_id";

@@ -184,7 +184,7 @@ public abstract partial class AdoStore : IComplianceStore
             CreatedAt = created ? updatedAt : existing.CreatedAt,
             UpdatedAt = updatedAt,
         };
-        var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes), JsonOptions);
+        var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes, stored.Location.TimeZoneConfirmed), JsonOptions);
         await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
             ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
             ("country_code", stored.Location.CountryCode), ("region", stored.Location.Region), ("postal_code", stored.Location.PostalCode),
@@ -445,7 +445,7 @@ public abstract partial class AdoStore : IComplianceStore
         var document = JsonSerializer.Deserialize<AccountDocument>(r.GetString(8), JsonOptions)
             ?? throw new InvalidDataException($"Account {r.GetString(1)} has an empty document.");
         return new Account(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3),
-            new Location(r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)),
+            new Location(r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7), document.TimeZoneConfirmed),
             document.ContactPoints, document.Parties, [], document.Profiles, document.InconvenientTimes,
             FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)), r.GetInt64(11));
     }
@@ -458,5 +458,6 @@ public abstract partial class AdoStore : IComplianceStore
         IReadOnlyList<ContactPoint> ContactPoints,
         IReadOnlyList<Party> Parties,
         IReadOnlyList<string> Profiles,
-        IReadOnlyList<LocalTimeRange> InconvenientTimes);
+        IReadOnlyList<LocalTimeRange> InconvenientTimes,
+        bool TimeZoneConfirmed = false);
 }

@@ -25,7 +25,8 @@ public sealed record DecisionRecord(
     string PolicyVersion,
     DateTimeOffset EvaluatedAt,
     DateTimeOffset? ReservedUntil,
-    string KeyId);
+    string KeyId,
+    HoursWindow? Hours = null);
 
 /// <summary>What a decision under the borrower's lock produced: the record, and the attempt to reserve when allowed.</summary>
 public sealed record GateOutcome(DecisionRecord Decision, Attempt? Reservation);

@@ -235,8 +235,11 @@ public sealed class ContactGateTests
         Assert.Equal(Verdict.Deny, eighth.Verdict);
         Assert.Equal("US-REGF.call-frequency", Assert.Single(eighth.Rules).RuleId);
         Assert.Equal("12 CFR 1006.14(b)(2)(i)(A)", eighth.Rules[0].Citation);
-        Assert.Equal(T0.AddDays(7), eighth.NextAllowedAt.ToDateTimeOffset());
-        Assert.Equal(T0.AddDays(7), eighth.Rules[0].NextAllowedAt.ToDateTimeOffset());
+        // Calendar days in New York: day 8 opens at 08:00 local, whatever the clock time of the first call (08:59).
+        var day8 = new DateTimeOffset(T0.AddDays(7).Date, TimeSpan.Zero).AddHours(13);
+        Assert.Equal(day8, eighth.NextAllowedAt.ToDateTimeOffset());
+        // The rule itself frees the contact at the start of day 8 (midnight in New York); the hours open it at 08:00.
+        Assert.Equal(day8.AddHours(-8), eighth.Rules[0].NextAllowedAt.ToDateTimeOffset());
     }
 
     [Fact]

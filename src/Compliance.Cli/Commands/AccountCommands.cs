@@ -28,7 +28,9 @@ internal static class AccountCommands
         var name = new Option<string?>("--name") { Description = "The borrower's name." };
         var country = new Option<string?>("--country") { Description = "ISO 3166-1 alpha-2 country, for example US or CN." };
         var region = new Option<string?>("--region") { Description = "ISO 3166-2 subdivision, for example US-MA or CN-GD." };
-        var timeZone = new Option<string?>("--time-zone") { Description = "IANA time zone, for example America/New_York. Default: derived from the region or the phone numbers." };
+        var timeZone = new Option<string?>("--time-zone") { Description = "IANA time zone, for example America/New_York: one indicator of where the borrower is, with the region and the numbers' zones (a contact must suit all of them)." };
+        var zoneConfirmed = new Option<bool>("--time-zone-confirmed") { Description = "The borrower confirmed --time-zone: it alone decides local time." };
+        var postalCode = new Option<string?>("--postal-code") { Description = "Postal code of the address; selects local rules such as New York City's (US-NYC)." };
         var phones = new Option<string[]>("--phone")
         {
             Description = $"A phone number of the borrower, optionally with its use ({Words.ContactUses.List}): \"+14155550100:mobile\". Repeatable.",
@@ -41,7 +43,7 @@ internal static class AccountCommands
             HelpName = "role:name:phone",
         };
         var profiles = new Option<string[]>("--profile") { Description = "A profile to apply in addition to those the location selects, for example US-MA. Repeatable.", HelpName = "profile" };
-        Option[] fields = [id, borrowerId, name, country, region, timeZone, phones, emails, parties, profiles];
+        Option[] fields = [id, borrowerId, name, country, region, postalCode, timeZone, zoneConfirmed, phones, emails, parties, profiles];
 
         var command = new Command(
             "upsert",
@@ -77,6 +79,8 @@ internal static class AccountCommands
                     CountryCode = parse.GetValue(country) ?? "",
                     Region = parse.GetValue(region) ?? "",
                     TimeZone = parse.GetValue(timeZone) ?? "",
+                    TimeZoneConfirmed = parse.GetValue(zoneConfirmed),
+                    PostalCode = parse.GetValue(postalCode) ?? "",
                 },
                 ContactPoints =
                 {
@@ -168,7 +172,7 @@ internal static class AccountCommands
         TextTable.WriteProperties(w,
             ("account", a.AccountId),
             ("borrower", $"{a.BorrowerId}  {a.BorrowerName}".TrimEnd()),
-            ("location", $"{Location(a.Location)}  {a.Location?.TimeZone}".Trim()),
+            ("location", $"{Location(a.Location)}  {a.Location?.PostalCode}  {a.Location?.TimeZone}{(a.Location?.TimeZoneConfirmed == true ? " (confirmed by the borrower)" : "")}".Trim()),
             ("profiles", string.Join(", ", a.Profiles)),
             ("revision", $"{a.Revision}"),
             ("created", Output.Time(a.CreatedAt)),

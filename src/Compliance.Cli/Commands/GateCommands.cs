@@ -206,6 +206,7 @@ internal static class GateCommands
             ("reserved until", WithLocal(d.ReservationExpiresAt, zone)),
             ("policy version", d.PolicyVersion),
             ("profiles", string.Join(", ", d.Profiles)));
+        WriteHours(w, d.HoursWindow);
         if (d.Rules.Count == 0)
         {
             return;
@@ -220,6 +221,32 @@ internal static class GateCommands
         w.WriteLine();
         rules.WriteTo(w);
     }
+
+    /// <summary>
+    /// The calling window the decision used: "08:00-21:00 local in every zone: 11:00-21:00 America/New_York", then
+    /// each zone with the indicator that gave it.
+    /// </summary>
+    private static void WriteHours(TextWriter w, HoursWindow? h)
+    {
+        if (h is null)
+        {
+            return;
+        }
+
+        var local = $"{Clock(h.LocalWindow?.StartMinute ?? 0)}-{Clock(h.LocalWindow?.EndMinute ?? 0)}";
+        var effective = h.EffectiveLocal.Length > 0 ? $"{h.EffectiveLocal} {h.EffectiveZone}" : "no time that day suits every zone";
+        w.WriteLine();
+        w.WriteLine($"Hours: {local} local time in every zone ({string.Join(", ", h.RuleIds)}); in all of them: {effective}");
+        var zones = new TextTable("ZONE", "INDICATOR", "WHICH");
+        foreach (var z in h.Zones)
+        {
+            zones.Add(z.TimeZone, Words.ZoneSources.Name(z.Source), z.Detail);
+        }
+
+        zones.WriteTo(w);
+    }
+
+    private static string Clock(int minutes) => $"{minutes / 60:00}:{minutes % 60:00}";
 
     /// <summary>UTC, and the wall-clock time in <paramref name="zone"/> when one was asked for: "2026-11-28T00:00:00Z (08:00 Fri Asia/Shanghai)".</summary>
     private static string WithLocal(Timestamp? time, TimeZoneInfo? zone)

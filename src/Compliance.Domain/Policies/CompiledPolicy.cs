@@ -21,7 +21,7 @@ public sealed class CompiledPolicy
     private readonly IReadOnlyList<string> _include;
     private readonly IReadOnlyList<string> _exclude;
     private readonly BlockedDate[] _blockedDates;
-    private readonly ConcurrentDictionary<(string Country, string Region), Selection> _byPlace = new();
+    private readonly ConcurrentDictionary<(string Country, string Region, string Locality), Selection> _byPlace = new();
     private readonly ConcurrentDictionary<string, Selection> _byKey = new(StringComparer.OrdinalIgnoreCase);
 
     internal CompiledPolicy(
@@ -109,8 +109,21 @@ public sealed class CompiledPolicy
     /// </summary>
     public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history, bool findNext = true)
     {
-        var (selection, hits, allowed, next) = Judge(candidate, history, findNext ? SearchHorizon : null);
-        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version);
+        var (selection, hits, allowed, next, zones) = Judge(candidate, history, findNext ? SearchHorizon : null);
+        var hours = HoursFor(selection, candidate, zones, null);
+        if (hits is not null && hours is not null)
+        {
+            // Each hours rule that fired says its own window in the same zones.
+            for (var i = 0; i < hits.Count; i++)
+            {
+                if (hours.RuleIds.Contains(hits[i].RuleId))
+                {
+                    hits[i] = hits[i] with { Hours = HoursFor(selection, candidate, zones, hits[i].RuleId) };
+                }
+            }
+        }
+
+        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version, hours);
     }
 
     /// <summary>
@@ -121,19 +134,61 @@ public sealed class CompiledPolicy
     /// </summary>
     public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
     {
-        var (_, _, allowed, next) = Judge(candidate, history, horizon);
+        var (_, _, allowed, next, _) = Judge(candidate, history, horizon);
         return allowed ? candidate.At : next;
     }
 
+    /// <summary>
+    /// The calling window of the hours rules that judge this contact (only <paramref name="ruleId"/> when given): the
+    /// latest opening and earliest closing among them, and the span it holds in every zone at once on the evaluated
+    /// day of the first zone, each zone's window taken on that same local date. Null when no hours rule applies.
+    /// </summary>
+    private static HoursWindow? HoursFor(Selection selection, ContactCandidate candidate, ZoneSet zones, string? ruleId)
+    {
+        var start = -1;
+        var end = int.MaxValue;
+        List<string>? rules = null;
+        foreach (var check in selection.Checks)
+        {
+            if (check is AllowedHoursCheck hours && (ruleId is null || hours.RuleId == ruleId) && hours.Applies(candidate, candidate.At))
+            {
+                start = Math.Max(start, hours.Start);
+                end = Math.Min(end, hours.End);
+                (rules ??= []).Add(hours.RuleId);
+            }
+        }
+
+        if (rules is null)
+        {
+            return null;
+        }
+
+        var first = zones.Zones[0];
+        var day = DateOnly.FromDateTime(LocalZones.ToLocal(first, candidate.At)).ToDateTime(TimeOnly.MinValue);
+        var open = DateTimeOffset.MinValue;
+        var close = DateTimeOffset.MaxValue;
+        foreach (var zone in zones.Zones)
+        {
+            var o = LocalZones.ToInstant(zone, day.AddMinutes(start));
+            var c = LocalZones.ToInstant(zone, day.AddMinutes(end));
+            open = o > open ? o : open;
+            close = c < close ? c : close;
+        }
+
+        var some = open < close;
+        return new HoursWindow(zones.Indicators, start, end, first.Id, some ? open : null, some ? close : null, rules);
+    }
+
     /// <summary>Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next allowed instant.</summary>
-    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
+    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next, ZoneSet Zones) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
     {
         var selection = Select(candidate.Account);
-        var zones = LocalZones.For(candidate.Account, candidate.Destination);
+        var zoneSet = LocalZones.Indicators(candidate.Account, candidate.Destination);
+        var zones = zoneSet.Zones;
         var hits = Run(selection, candidate, history, zones, candidate.At);
         var allowed = Decide(hits, out var timeOnly, out var earliest);
         var next = !allowed && timeOnly && horizon is { } h ? Search(selection, candidate, history, zones, earliest, candidate.At + h) : null;
-        return (selection, hits, allowed, next);
+        return (selection, hits, allowed, next, zoneSet);
     }
 
     /// <summary>
@@ -168,7 +223,10 @@ public sealed class CompiledPolicy
         List<RuleHit>? hits = null;
         foreach (var check in selection.Checks)
         {
-            check.Check(in context, ref hits);
+            if (check.InForceFrom is not { } from || at >= from)
+            {
+                check.Check(in context, ref hits);
+            }
         }
 
         return hits;
@@ -209,23 +267,54 @@ public sealed class CompiledPolicy
     private Selection Select(Account account)
     {
         var location = account.Location;
+        var locality = Locality(location.PostalCode);
         if (account.Profiles.Count == 0)
         {
-            return _byPlace.GetOrAdd((location.CountryCode, location.Region), static (key, self) => self.Build(key.Country, key.Region, []), this);
+            return _byPlace.GetOrAdd((location.CountryCode, location.Region, locality), static (key, self) => self.Build(key.Country, key.Region, key.Locality, []), this);
         }
 
-        var cacheKey = $"{location.CountryCode}|{location.Region}|{string.Join(',', account.Profiles)}";
-        return _byKey.GetOrAdd(cacheKey, static (_, state) => state.self.Build(state.CountryCode, state.Region, state.Profiles),
-            (self: this, location.CountryCode, location.Region, account.Profiles));
+        var cacheKey = $"{location.CountryCode}|{location.Region}|{locality}|{string.Join(',', account.Profiles)}";
+        return _byKey.GetOrAdd(cacheKey, static (_, state) => state.self.Build(state.CountryCode, state.Region, state.locality, state.Profiles),
+            (self: this, location.CountryCode, location.Region, locality, account.Profiles));
     }
 
-    private Selection Build(string country, string region, IReadOnlyList<string> explicitProfiles)
+    /// <summary>
+    /// The postal-code prefixes of the catalog's localities that a postal code starts with, joined: the part of a
+    /// postal code that selects profiles, so that the selection cache holds one entry per locality, not per code.
+    /// </summary>
+    private string Locality(string postalCode)
+    {
+        if (postalCode.Length == 0)
+        {
+            return "";
+        }
+
+        var compact = Compact(postalCode);
+        List<string>? matched = null;
+        foreach (var profile in _profiles)
+        {
+            foreach (var prefix in profile.PostalCodes ?? [])
+            {
+                if (compact.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
+                {
+                    (matched ??= []).Add(prefix);
+                }
+            }
+        }
+
+        return matched is null ? "" : string.Join(',', matched);
+    }
+
+    /// <summary>A postal code's letters and digits, so that "10001-1234" and "10001 1234" read alike.</summary>
+    private static string Compact(string postalCode) => new(postalCode.Where(char.IsAsciiLetterOrDigit).ToArray());
+
+    private Selection Build(string country, string region, string locality, IReadOnlyList<string> explicitProfiles)
     {
         var ids = new List<string>();
         var checks = new List<RuleCheck>();
         foreach (var profile in _profiles)
         {
-            var chosen = ((_byLocation || profile.Required) && Matches(profile, country, region))
+            var chosen = ((_byLocation || profile.Required) && Matches(profile, country, region, locality))
                 || Contains(_include, profile.Id) || Contains(explicitProfiles, profile.Id);
             if (chosen && !Contains(_exclude, profile.Id))
             {
@@ -238,8 +327,14 @@ public sealed class CompiledPolicy
             checks.OfType<ThirdPartyRosterCheck>().Any());
     }
 
-    private static bool Matches(Profile profile, string country, string region)
+    private static bool Matches(Profile profile, string country, string region, string locality)
     {
+        if (profile.PostalCodes is { } codes
+            && !codes.Any(c => locality.Split(',').Contains(c, StringComparer.OrdinalIgnoreCase)))
+        {
+            return false;
+        }
+
         foreach (var place in profile.AppliesTo)
         {
             if (place == "*" || (country.Length > 0 && string.Equals(place, country, StringComparison.OrdinalIgnoreCase))

@@ -21,42 +21,88 @@ public static class LocalZones
     public static IReadOnlyList<string> ForRegion(string regionOrCountry) =>
         Table.Value.TryGetValue(regionOrCountry, out var zones) ? zones : [];
 
+    /// <summary>The zones in which the gate checks local-time rules (<see cref="Indicators"/>, without the reasons).</summary>
+    public static TimeZoneInfo[] For(Account account, ResolvedDestination destination) => Indicators(account, destination).Zones;
+
     /// <summary>
-    /// The zones in which the gate checks local-time rules. For the consumer (own or related destinations): the
-    /// account's zone, else its region's zones, else the destination's zones, else the country's zones. For
-    /// third parties the destination's own zones come first. Falls back to UTC when nothing is known.
+    /// Every zone the person contacted may be in, each with the indicator that gave it (12 CFR 1006.6(b)(1)(i) and
+    /// comment 6(b)(1)(i)-2: where the collector's information suggests several locations, a time is convenient only
+    /// if it is convenient in all of them). For the consumer (own or related destinations): a zone the consumer
+    /// confirmed (<see cref="Location.TimeZoneConfirmed"/>) alone; otherwise all of the destination's zones (first, so
+    /// that a window reads in the zone of the number called), the account's zone, the region's zones and the zones of
+    /// each of the consumer's numbers; the country's zones when none of
+    /// these is known. For a third party its own number's zones, else the consumer's. UTC when nothing is known.
     /// </summary>
-    public static TimeZoneInfo[] For(Account account, ResolvedDestination destination)
+    public static ZoneSet Indicators(Account account, ResolvedDestination destination)
     {
         var location = account.Location;
-        var destinationZones = destination.TimeZones;
+        var found = new List<(TimeZoneInfo Zone, ZoneIndicator Indicator)>();
         if (destination.Class is DestinationClass.UnrelatedParty or DestinationClass.Unknown or DestinationClass.Unspecified
-            && destinationZones.Count > 0 && FromList(destinationZones) is { Length: > 0 } theirs)
+            && destination.TimeZones.Count > 0)
         {
-            return theirs;
+            Add(found, FromList(destination.TimeZones), ZoneSource.Destination, destination.ContactPoint?.ContactPointId ?? "");
+            if (found.Count > 0)
+            {
+                return ZoneSet.Of(found);
+            }
         }
 
-        if (location.TimeZone.Length > 0 && Resolve(location.TimeZone) is { Length: > 0 } own)
+        if (location.TimeZone.Length > 0 && location.TimeZoneConfirmed)
         {
-            return own;
+            Add(found, Resolve(location.TimeZone), ZoneSource.ConfirmedAccountZone, "");
+            if (found.Count > 0)
+            {
+                return ZoneSet.Of(found);
+            }
         }
 
-        if (location.Region.Length > 0 && Resolve("@" + location.Region) is { Length: > 0 } region)
+        // The number called comes first, so that the effective window reads in its zone.
+        if (destination.TimeZones.Count > 0)
         {
-            return region;
+            Add(found, FromList(destination.TimeZones), ZoneSource.Destination, destination.ContactPoint?.ContactPointId ?? "");
         }
 
-        if (destinationZones.Count > 0 && FromList(destinationZones) is { Length: > 0 } phone)
+        if (location.TimeZone.Length > 0)
         {
-            return phone;
+            Add(found, Resolve(location.TimeZone), ZoneSource.AccountZone, "");
         }
 
-        if (location.CountryCode.Length > 0 && Resolve("@" + location.CountryCode) is { Length: > 0 } country)
+        if (location.Region.Length > 0)
         {
-            return country;
+            Add(found, Resolve("@" + location.Region), ZoneSource.Region, location.Region);
         }
 
-        return Utc;
+        foreach (var point in account.ContactPoints)
+        {
+            if (point.TimeZones.Count > 0 && !point.Invalid)
+            {
+                Add(found, FromList(point.TimeZones), ZoneSource.ContactPoint, point.ContactPointId);
+            }
+        }
+
+        if (found.Count == 0 && location.CountryCode.Length > 0)
+        {
+            Add(found, Resolve("@" + location.CountryCode), ZoneSource.Country, location.CountryCode);
+        }
+
+        if (found.Count == 0)
+        {
+            found.Add((TimeZoneInfo.Utc, new ZoneIndicator(TimeZoneInfo.Utc.Id, ZoneSource.Fallback, "")));
+        }
+
+        return ZoneSet.Of(found);
+    }
+
+    /// <summary>Adds each zone not yet listed, with the indicator that gave it first.</summary>
+    private static void Add(List<(TimeZoneInfo Zone, ZoneIndicator Indicator)> found, TimeZoneInfo[] zones, ZoneSource source, string detail)
+    {
+        foreach (var zone in zones)
+        {
+            if (!found.Exists(f => f.Zone.Equals(zone)))
+            {
+                found.Add((zone, new ZoneIndicator(zone.Id, source, detail)));
+            }
+        }
     }
 
     private static TimeZoneInfo[] FromList(IReadOnlyList<string> zones) =>
@@ -125,4 +171,34 @@ public static class LocalZones
 
         return table;
     }
+}
+
+/// <summary>What says that a person may be in a zone.</summary>
+public enum ZoneSource
+{
+    Unspecified = 0,
+    /// <summary>The zone recorded on the account: one indicator among the others.</summary>
+    AccountZone = 1,
+    /// <summary>The zone recorded on the account, which the consumer confirmed: the only zone.</summary>
+    ConfirmedAccountZone = 2,
+    /// <summary>One of the zones of the address's region (a state with two zones gives both).</summary>
+    Region = 3,
+    /// <summary>One of the zones of one of the consumer's own numbers.</summary>
+    ContactPoint = 4,
+    /// <summary>One of the zones of the number contacted.</summary>
+    Destination = 5,
+    /// <summary>One of the zones of the country, when nothing narrower is known.</summary>
+    Country = 6,
+    /// <summary>Nothing is known: UTC.</summary>
+    Fallback = 7,
+}
+
+/// <summary>A zone the person may be in, and the indicator that gave it (<see cref="Detail"/>: the region, or the contact point's id).</summary>
+public sealed record ZoneIndicator(string Zone, ZoneSource Source, string Detail);
+
+/// <summary>The zones a person may be in, in order, with their indicators.</summary>
+public sealed record ZoneSet(TimeZoneInfo[] Zones, IReadOnlyList<ZoneIndicator> Indicators)
+{
+    internal static ZoneSet Of(List<(TimeZoneInfo Zone, ZoneIndicator Indicator)> found) =>
+        new(found.Select(f => f.Zone).ToArray(), found.Select(f => f.Indicator).ToArray());
 }

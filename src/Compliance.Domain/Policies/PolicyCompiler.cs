@@ -89,7 +89,7 @@ public static class PolicyCompiler
                 }
 
                 var isShadow = shadow.Contains(rule.Id) || (rule.Shadow && !enforce.Contains(rule.Id));
-                return RuleKinds.All[rule.Kind].Build(new RuleSetup(rule, profile.Id, values, isShadow));
+                return RuleKinds.All[rule.Kind].Build(new RuleSetup(rule, profile.Id, values, isShadow, profile.InForceFrom));
             }).ToArray();
         }
 

@@ -7,6 +7,9 @@ namespace Compliance.Domain.Policies;
 /// wherever it says it does, whatever the lender's policy: a lender may tighten its rules or watch one in shadow
 /// mode, but not exclude the profile. <see cref="Records"/> is the profile's record-keeping period, if it sets one;
 /// <see cref="Scoring"/> the risk weights of violations, which one profile of a catalog sets.
+/// <see cref="PostalCodes"/> narrows a profile to a locality within the places of <see cref="AppliesTo"/> (New York
+/// City within US-NY): when set, the profile applies by location only to an account whose postal code starts with
+/// one of them. <see cref="InForceFrom"/> is when the rules took effect: a contact before it is not judged by them.
 /// </summary>
 public sealed record Profile(
     string Id,
@@ -16,7 +19,9 @@ public sealed record Profile(
     IReadOnlyList<RuleDefinition> Rules,
     bool Required = false,
     RecordKeeping? Records = null,
-    Events.RiskWeights? Scoring = null);
+    Events.RiskWeights? Scoring = null,
+    IReadOnlyList<string>? PostalCodes = null,
+    DateTimeOffset? InForceFrom = null);
 
 /// <summary>How long a law keeps collection records: at least <see cref="KeepDays"/> days after the last activity on the debt.</summary>
 public sealed record RecordKeeping(int KeepDays, string Citation);

@@ -17,7 +17,7 @@ public sealed class ProfileCatalog
         _byId = profiles.ToDictionary(p => p.Id, StringComparer.OrdinalIgnoreCase);
     }
 
-    /// <summary>The profiles shipped with the service (US-REGF, US-MA, US-WA, CN, IN-RBI, IE, BASE).</summary>
+    /// <summary>The profiles shipped with the service (US-REGF, US-MA, US-WA, US-NYC, US-CA, CN, IN-RBI, IE, BASE).</summary>
     public static ProfileCatalog BuiltIn => BuiltInCatalog.Value;
 
     public IReadOnlyList<Profile> Profiles { get; }
@@ -95,6 +95,8 @@ public sealed class ProfileCatalog
         RecordKeeping? records = null;
         Events.RiskWeights? scoring = null;
         List<string> appliesTo = [];
+        List<string>? postalCodes = null;
+        DateTimeOffset? inForceFrom = null;
         var rules = new List<RuleDefinition>();
         foreach (var (key, node) in YamlText.Entries(map))
         {
@@ -105,6 +107,8 @@ public sealed class ProfileCatalog
                 case "title": title = YamlText.Scalar(node, path, problems) ?? ""; break;
                 case "version": version = YamlText.Scalar(node, path, problems) ?? ""; break;
                 case "applies_to": appliesTo = YamlText.Strings(node, path, problems) ?? []; break;
+                case "postal_codes": postalCodes = PostalCodes(node, path, problems); break;
+                case "in_force_from": inForceFrom = InForceFrom(node, path, problems); break;
                 case "required": required = YamlText.Boolean(node, path, problems) ?? false; break;
                 case "records": records = ParseRecords(node, path, problems); break;
                 case "scoring": scoring = ScoringText.Read(node, path, null, problems); break;
@@ -139,7 +143,48 @@ public sealed class ProfileCatalog
             problems.Add(new PolicyProblem($"{name}: rules", $"rule id '{rule.Id}' must start with '{id}.'"));
         }
 
-        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required, records, scoring) : null;
+        return problems.Count == before ? new Profile(id, title, appliesTo, version, rules, required, records, scoring, postalCodes, inForceFrom) : null;
+    }
+
+    /// <summary><c>postal_codes: ["100", "11004"]</c>: prefixes of postal codes, digits and letters only, at least one.</summary>
+    private static List<string>? PostalCodes(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        var codes = YamlText.Strings(node, path, problems);
+        if (codes is null)
+        {
+            return null;
+        }
+
+        if (codes.Count == 0 || codes.Any(c => c.Length == 0 || !c.All(char.IsAsciiLetterOrDigit)))
+        {
+            problems.Add(new PolicyProblem(path, "expected a non-empty list of postal code prefixes (letters and digits)"));
+            return null;
+        }
+
+        return codes;
+    }
+
+    /// <summary><c>in_force_from: 2025-04-01</c>: a date (midnight UTC) or an instant with its offset.</summary>
+    private static DateTimeOffset? InForceFrom(YamlNode node, string path, List<PolicyProblem> problems)
+    {
+        var text = YamlText.Scalar(node, path, problems);
+        if (text is null)
+        {
+            return null;
+        }
+
+        if (DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date))
+        {
+            return new DateTimeOffset(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        }
+
+        if (DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.None, out var at))
+        {
+            return at;
+        }
+
+        problems.Add(new PolicyProblem(path, $"expected a date YYYY-MM-DD or an instant with its offset, got '{text}'"));
+        return null;
     }
 
     /// <summary><c>records: { keep_days: 1096, citation: "..." }</c>: both required, at least one day.</summary>

@@ -29,7 +29,8 @@ internal sealed record RuleKind(string Name, IReadOnlyList<ParameterSpec> Parame
 }
 
 /// <summary>A rule definition with its effective parameter values, ready to compile.</summary>
-internal sealed record RuleSetup(RuleDefinition Definition, string ProfileId, IReadOnlyDictionary<string, string> Values, bool Shadow)
+internal sealed record RuleSetup(RuleDefinition Definition, string ProfileId, IReadOnlyDictionary<string, string> Values, bool Shadow,
+    DateTimeOffset? InForceFrom = null)
 {
     public int Int(string name) => int.Parse(Values[name], CultureInfo.InvariantCulture);
     public bool Bool(string name) => Values[name] == "true";
@@ -77,6 +78,8 @@ internal static class RuleKinds
             List("destination_uses", Tighten.Superset, Uses, "unspecified,mobile,home,work,other"),
             Word("count_per", ["debt", "borrower"], "debt"),
             Flag("exclude_consented", Tighten.ToFalse, "true"),
+            Word("window", ["calendar_days", "rolling"], "calendar_days"),
+            Flag("third_parties_counted", Tighten.ToTrue, "false"),
         ], s => new RollingCapCheck(s)),
         ["wait-after-conversation"] = new("wait-after-conversation",
         [
@@ -98,6 +101,7 @@ internal static class RuleKinds
             List("channels", Tighten.Superset, Channels, "voice_call,sms,email,instant_message,visit"),
             Flag("honour_consent_outside_hours", Tighten.ToFalse, "false"),
             Flag("honour_blocked_dates", Tighten.ToTrue, "true"),
+            List("destination_uses", Tighten.Superset, Uses, "unspecified,mobile,home,work,other"),
         ], s => new AllowedHoursCheck(s)),
         ["inconvenient-times"] = new("inconvenient-times",
         [
@@ -118,7 +122,7 @@ internal static class RuleKinds
         ["third-party"] = new("third-party",
         [
             List("allowed_purposes", Tighten.Subset, Purposes, "locate_borrower,pass_message"),
-            Flag("require_lost", Tighten.ToTrue, "true"),
+            Flag("require_lost", Tighten.ToTrue, "false"),
             Count("lost_failed_attempts", Tighten.Higher, "3"),
             Count("lost_wait_hours", Tighten.Higher, "24"),
             Count("lost_unreachable_days", Tighten.Higher, "3"),
@@ -131,6 +135,11 @@ internal static class RuleKinds
             Count("window_hours", Tighten.Higher, minimum: 1),
         ], s => new AddressBookBlastCheck(s)),
         ["inactive-collector"] = new("inactive-collector", [], s => new InactiveCollectorCheck(s)),
+        ["consent-required"] = new("consent-required",
+        [
+            List("channels", Tighten.Superset, Channels),
+            Word("flag", Flags),
+        ], s => new ConsentRequiredCheck(s)),
     };
 
     /// <summary>"08:00" or "24:00" as minutes after midnight, else null.</summary>

@@ -1,7 +1,11 @@
 namespace Compliance.Domain.Registry;
 
-/// <summary>Where the borrower is: selects rule sets and the local time zone(s).</summary>
-public sealed record Location(string CountryCode, string Region, string PostalCode, string TimeZone)
+/// <summary>
+/// Where the borrower is: selects rule sets and the local time zone(s). <see cref="TimeZoneConfirmed"/>: the consumer
+/// confirmed <see cref="TimeZone"/>, which then decides local time alone; otherwise it is one indicator among the
+/// region and the consumer's numbers.
+/// </summary>
+public sealed record Location(string CountryCode, string Region, string PostalCode, string TimeZone, bool TimeZoneConfirmed = false)
 {
     public static readonly Location Empty = new("", "", "", "");
 }

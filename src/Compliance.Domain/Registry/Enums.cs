@@ -66,6 +66,8 @@ public enum FlagType
     ConsentOutsideHours = 9,
     ThirdPartyRefused = 10,
     ThirdPartyConsent = 11,
+    LocationAnswerIncomplete = 17,
+    WrittenElectronicConsent = 18,
 }
 
 /// <summary>Who or what places a contact.</summary>

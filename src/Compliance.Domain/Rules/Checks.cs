@@ -84,6 +84,9 @@ internal abstract class RuleCheck(RuleSetup setup)
     /// <summary>The rule as the policy sets it: kind and effective parameters (for reports that quote the limits).</summary>
     public Policies.EffectiveRule Effective { get; } = new(setup.Definition.Id, setup.ProfileId, setup.Definition.Kind, setup.Definition.Citation, setup.Shadow, setup.Values);
 
+    /// <summary>When the rule took effect (its profile's <c>in_force_from</c>); a contact before it is not judged by it.</summary>
+    public DateTimeOffset? InForceFrom { get; } = setup.InForceFrom;
+
     /// <summary>Longest history this rule looks back over.</summary>
     public virtual TimeSpan Window => TimeSpan.Zero;
 
@@ -94,29 +97,66 @@ internal abstract class RuleCheck(RuleSetup setup)
 
     protected static string ChannelWord(Channel channel) => Words.Of(channel);
 
+    /// <summary>Whether a flag of the type, for the channel (or for every channel), is in force on the account at the instant.</summary>
+    protected static bool FlagInForce(Account account, FlagType type, Channel channel, DateTimeOffset at)
+    {
+        foreach (var f in account.Flags)
+        {
+            if (f.Type == type && (f.Channel == Channel.Unspecified || f.Channel == channel) && f.InForceAt(at))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>Set membership that treats values unknown to this build (a newer client's enum) as not listed.</summary>
     protected static bool Has(bool[] set, int value) => (uint)value < (uint)set.Length && set[value];
 }
 
-/// <summary>At most N counted attempts to the person about the debt in any rolling window (US caps).</summary>
+/// <summary>
+/// At most N counted attempts to a person about the debt within a window of days (US caps). With
+/// <c>window: calendar_days</c> the window is any run of N consecutive calendar days in the person's local zone (the
+/// day of the first counted call is day 1; on day N+1 calls resume from the start of the day), as 12 CFR
+/// 1006.14(b)(2)(i) counts; with <c>rolling</c> it is any span of N x 24 hours. With <c>third_parties_counted</c>
+/// each third party is a person of its own with its own count ("a particular person", 1006.14(b)(2)); otherwise the
+/// rule protects only the consumer (own points and related parties, counted together). Calls to the consumer's
+/// attorney are not counted nor capped (1006.14(b)(3)(iii)).
+/// </summary>
 internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
 {
     private readonly int _max = setup.Int("max_attempts");
+    private readonly int _days = setup.Int("window_days");
     private readonly TimeSpan _window = TimeSpan.FromDays(setup.Int("window_days"));
+    private readonly bool _calendar = setup.Word("window") == "calendar_days";
     private readonly bool[] _channels = setup.Set<Channel>("channels");
     private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
     private readonly bool _perDebt = setup.Word("count_per") == "debt";
     private readonly bool _excludeConsented = setup.Bool("exclude_consented");
+    private readonly bool _thirdParties = setup.Bool("third_parties_counted");
 
-    public override TimeSpan Window => _window;
+    /// <summary>
+    /// Calendar windows reach back N local days from the start of the day, which across zones (up to 26 hours apart)
+    /// is at most N + 2 days before the instant.
+    /// </summary>
+    public override TimeSpan Window => _calendar ? TimeSpan.FromDays(_days + 2) : _window;
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
         var candidate = context.Candidate;
-        if (!Has(_channels, (int)candidate.Channel) || !context.IsConsumer
-            || !Has(_uses, (int)(context.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
-            || (_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, candidate.Channel, context.At)))
+        var destination = context.Destination;
+        if (!Has(_channels, (int)candidate.Channel) || (!context.IsConsumer && !_thirdParties)
+            || destination.Party?.Role == PartyRole.Attorney
+            || !Has(_uses, (int)(destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
+            || (_excludeConsented && context.IsConsumer && context.FlagInForce(FlagType.ConsentToContact, candidate.Channel, context.At)))
         {
+            return;
+        }
+
+        if (_calendar)
+        {
+            CheckCalendar(context, ref hits);
             return;
         }
 
@@ -126,7 +166,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var count = 0;
         for (var i = 0; i < history.Count; i++)
         {
-            if (Counts(context, history[i], from, to))
+            if (history[i].At > from && history[i].At < to && Counts(context, history[i]))
             {
                 count++;
             }
@@ -148,7 +188,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (Counts(context, a, from, to))
+            if (a.At > from && a.At < to && Counts(context, a))
             {
                 times.Add(a.At);
             }
@@ -157,18 +197,122 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         times.Sort();
         var next = times[count - _max] + _window;
         Hit(ref hits,
-            $"{count} counted attempts to this person {(_perDebt ? "about this debt " : "")}in the last {_window.TotalDays:0} days; the cap is {_max}",
+            $"{count} counted attempts to this person {(_perDebt ? "about this debt " : "")}in the last {_window.TotalDays:0} x 24 hours; the cap is {_max}",
             next > context.At ? next : context.At.AddMinutes(1));
     }
 
-    private bool Counts(in GateContext context, in Attempt a, DateTimeOffset from, DateTimeOffset to) =>
-        a.At > from && a.At < to
-        && Has(_channels, (int)a.Channel)
-        && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
-        && Has(_uses, (int)a.DestinationUse)
-        && a.Outcome != AttemptOutcome.NotConnected
-        && (!_perDebt || a.AccountId == context.Account.AccountId)
-        && !(_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, a.Channel, a.At));
+    /// <summary>
+    /// Denies when some run of N consecutive local days that holds the instant's day already has the cap's worth of
+    /// counted attempts (later days too: reservations racing this one), in any of the person's possible zones; allowed
+    /// again from the start of the first later day for which no such run is full, in every zone.
+    /// </summary>
+    private void CheckCalendar(in GateContext context, ref List<RuleHit>? hits)
+    {
+        if (_max == 0)
+        {
+            Hit(ref hits, $"the lender's policy allows no {Words.Of(context.Candidate.Channel)} of this kind", null);
+            return;
+        }
+
+        DateTimeOffset? next = null;
+        string? message = null;
+        foreach (var zone in context.Zones)
+        {
+            var today = DateOnly.FromDateTime(LocalZones.ToLocal(zone, context.At));
+            var perDay = new Dictionary<DateOnly, int>();
+            var history = context.History;
+            for (var i = 0; i < history.Count; i++)
+            {
+                var a = history[i];
+                var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, a.At));
+                if (day.DayNumber > today.DayNumber - _days && Counts(context, a))
+                {
+                    perDay[day] = perDay.GetValueOrDefault(day) + 1;
+                }
+            }
+
+            if (FullRun(perDay, today) is not { } run)
+            {
+                continue;
+            }
+
+            var free = today.AddDays(1);
+            while (FullRun(perDay, free) is not null)
+            {
+                free = free.AddDays(1);
+            }
+
+            var opens = LocalZones.StartOfDay(zone, free);
+            next = next is null || opens > next ? opens : next;
+            message ??= $"{run.Count} counted calls to this person {(_perDebt ? "about this debt " : "")}in the {_days} consecutive local days "
+                + $"{run.First:yyyy-MM-dd} to {run.First.AddDays(_days - 1):yyyy-MM-dd}; the cap is {_max}; day {_days + 1} is {run.First.AddDays(_days):yyyy-MM-dd}";
+        }
+
+        if (message is not null)
+        {
+            Hit(ref hits, message, next);
+        }
+    }
+
+    /// <summary>The first run of N consecutive days holding <paramref name="day"/> that is full, with its count.</summary>
+    private (DateOnly First, int Count)? FullRun(Dictionary<DateOnly, int> perDay, DateOnly day)
+    {
+        for (var first = day.AddDays(1 - _days); first <= day; first = first.AddDays(1))
+        {
+            var count = 0;
+            for (var d = 0; d < _days; d++)
+            {
+                count += perDay.GetValueOrDefault(first.AddDays(d));
+            }
+
+            if (count >= _max)
+            {
+                return (first, count);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether an attempt counts against the person this contact is with.</summary>
+    private bool Counts(in GateContext context, in Attempt a)
+    {
+        if (!Has(_channels, (int)a.Channel) || !Has(_uses, (int)a.DestinationUse) || a.Outcome == AttemptOutcome.NotConnected
+            || (_perDebt && a.AccountId != context.Account.AccountId))
+        {
+            return false;
+        }
+
+        if (!context.IsConsumer)
+        {
+            // A third party is a person of its own: its party, else its number.
+            var party = context.Destination.Party?.PartyId ?? "";
+            return a.DestinationClass is not (DestinationClass.Own or DestinationClass.RelatedParty)
+                && ((party.Length > 0 && a.PartyId == party) || a.DestinationHash == context.Destination.DestinationHash);
+        }
+
+        return a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
+            && !IsAttorney(context.Account, a.PartyId)
+            && !(_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, a.Channel, a.At));
+    }
+
+    private static bool IsAttorney(Account account, string partyId)
+    {
+        if (partyId.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var party in account.Parties)
+        {
+            if (party.PartyId == partyId)
+            {
+                return party.Role == PartyRole.Attorney;
+            }
+        }
+
+        return false;
+    }
 }
 
 /// <summary>No contact within N local days after a conversation about the debt, the conversation's day being day 1.</summary>
@@ -177,7 +321,8 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
     private readonly int _days = setup.Int("days");
     private readonly bool[] _channels = setup.Set<Channel>("channels");
 
-    public override TimeSpan Window => TimeSpan.FromDays(_days + 1);
+    /// <summary>N local days back from the start of the day, across zones up to 26 hours apart.</summary>
+    public override TimeSpan Window => TimeSpan.FromDays(_days + 2);
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
@@ -309,14 +454,31 @@ internal sealed class AllowedHoursCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly bool[] _channels = setup.Set<Channel>("channels");
     private readonly bool _honourConsent = setup.Bool("honour_consent_outside_hours");
     private readonly bool _honourBlocked = setup.Bool("honour_blocked_dates");
+    private readonly bool[] _uses = setup.Set<ContactPointUse>("destination_uses");
+
+    /// <summary>Opening time, minutes after local midnight.</summary>
+    public int Start => _start;
+
+    /// <summary>Closing time, minutes after local midnight.</summary>
+    public int End => _end;
+
+    /// <summary>Whether the rule judges this contact at the instant (its channel and destination, no consent to other hours).</summary>
+    public bool Applies(ContactCandidate candidate, DateTimeOffset at)
+    {
+        var channel = candidate.Channel;
+        return Has(_channels, (int)channel) && Has(_uses, (int)(candidate.Destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
+            && !(_honourConsent && FlagInForce(candidate.Account, FlagType.ConsentOutsideHours, channel, at))
+            && (InForceFrom is not { } from || at >= from);
+    }
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        var channel = context.Candidate.Channel;
-        if (!Has(_channels, (int)channel) || (_honourConsent && context.FlagInForce(FlagType.ConsentOutsideHours, channel, context.At)))
+        if (!Applies(context.Candidate, context.At))
         {
             return;
         }
+
+        var channel = context.Candidate.Channel;
 
         DateTimeOffset? next = null;
         string? reason = null;
@@ -624,7 +786,11 @@ internal sealed class ThirdPartyRosterCheck(RuleSetup setup) : RuleCheck(setup)
     }
 }
 
-/// <summary>At most one location communication with each third party, unless that party consented (US 1006.10).</summary>
+/// <summary>
+/// At most one location communication with each third party (US 1006.10(c)), unless that party asked for more
+/// (third_party_consent), or the collector came to believe the earlier answer was wrong or incomplete
+/// (location_answer_incomplete): then one more, counted from the time of that flag.
+/// </summary>
 internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
 {
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
@@ -636,16 +802,26 @@ internal sealed class OncePerThirdPartyCheck(RuleSetup setup) : RuleCheck(setup)
         }
 
         var party = destination.Party?.PartyId ?? "";
+        var since = DateTimeOffset.MinValue;
+        foreach (var f in context.Account.Flags)
+        {
+            if (f.Type == FlagType.LocationAnswerIncomplete && party.Length > 0 && f.PartyId == party && f.InForceAt(context.At) && f.EffectiveFrom > since)
+            {
+                since = f.EffectiveFrom;
+            }
+        }
+
         var history = context.History;
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
             // Reservations later than this instant count too: two concurrent location calls must not both pass.
-            if (a.DestinationClass == DestinationClass.UnrelatedParty
+            if (a.DestinationClass == DestinationClass.UnrelatedParty && a.At >= since
                 && ((party.Length > 0 && a.PartyId == party) || a.DestinationHash == destination.DestinationHash)
                 && a.Outcome is not (AttemptOutcome.NoAnswer or AttemptOutcome.Rejected or AttemptOutcome.NotConnected))
             {
-                Hit(ref hits, $"this third party was already contacted on {a.At:yyyy-MM-dd}; location contact is allowed once", null);
+                Hit(ref hits, $"this third party was already contacted on {a.At:yyyy-MM-dd}; location contact is allowed once"
+                    + (since > DateTimeOffset.MinValue ? " more after an answer believed wrong or incomplete" : ""), null);
                 return;
             }
         }
@@ -708,5 +884,24 @@ internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
         }
 
         Hit(ref hits, $"this contact would reach {count + 1} distinct third parties about account {accountId} within {Limit.Window.TotalHours:0} hours (at most {Limit.MaxThirdParties}): address-book explosion", next);
+    }
+}
+
+/// <summary>
+/// Some channels only while a consent flag is in force for the channel (or for every channel): New York City allows
+/// e-mail and texts only with the consumer's written consent.
+/// </summary>
+internal sealed class ConsentRequiredCheck(RuleSetup setup) : RuleCheck(setup)
+{
+    private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly FlagType _flag = setup.Enum<FlagType>("flag");
+
+    public override void Check(in GateContext context, ref List<RuleHit>? hits)
+    {
+        var channel = context.Candidate.Channel;
+        if (Has(_channels, (int)channel) && !context.FlagInForce(_flag, channel, context.At))
+        {
+            Hit(ref hits, $"no {Words.Of(channel)} without {Words.Of(_flag)} in force for it", null);
+        }
     }
 }

@@ -1,3 +1,4 @@
+using Compliance.Domain.Policies;
 using Compliance.Domain.Registry;
 
 namespace Compliance.Domain.Rules;
@@ -93,7 +94,8 @@ public sealed record RuleHit(
     string Message,
     bool Shadow,
     Severity Severity,
-    DateTimeOffset? NextAllowedAt);
+    DateTimeOffset? NextAllowedAt,
+    HoursWindow? Hours = null);
 
 /// <summary>The gate's answer: allowed when no non-shadow rule fired.</summary>
 public sealed record GateResult(
@@ -102,4 +104,40 @@ public sealed record GateResult(
     DateTimeOffset? NextAllowedAt,
     IReadOnlyList<string> Profiles,
     DestinationClass DestinationClass,
-    string PolicyVersion);
+    string PolicyVersion,
+    HoursWindow? Hours = null);
+
+/// <summary>
+/// The calling window a decision used (12 CFR 1006.6(b)(1)(i), comment 6(b)(1)(i)-2): every zone the person may be in
+/// with the indicator that gave it; the local window that must hold in each (the strictest of the hours rules that
+/// applied: <see cref="RuleIds"/>), in minutes after local midnight; and the instants it holds in all zones at once on
+/// the evaluated day, read in the first zone (an Eastern mobile and a Pacific address: 11:00-21:00 Eastern). The
+/// effective window is null when no time that day is allowed in every zone.
+/// </summary>
+public sealed record HoursWindow(
+    IReadOnlyList<ZoneIndicator> Zones,
+    int StartMinute,
+    int EndMinute,
+    string EffectiveZone,
+    DateTimeOffset? EffectiveStart,
+    DateTimeOffset? EffectiveEnd,
+    IReadOnlyList<string> RuleIds)
+{
+    /// <summary>The effective window as local wall-clock time in <see cref="EffectiveZone"/>, "11:00-21:00"; empty when none.</summary>
+    public string EffectiveLocal
+    {
+        get
+        {
+            if (EffectiveStart is not { } start || EffectiveEnd is not { } end
+                || !TimeZoneInfo.TryFindSystemTimeZoneById(EffectiveZone, out var zone))
+            {
+                return "";
+            }
+
+            var from = LocalZones.ToLocal(zone, start);
+            var to = LocalZones.ToLocal(zone, end);
+            var toText = to.Date > from.Date && to.TimeOfDay == TimeSpan.Zero ? "24:00" : $"{to:HH:mm}";
+            return $"{from:HH:mm}-{toText}";
+        }
+    }
+}

@@ -205,8 +205,32 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
             }
         }
 
+        if (p.TryGetProperty("hours", out var hours) && hours.ValueKind == JsonValueKind.Object)
+        {
+            Hours(html, hours);
+        }
+
         return html.ToString();
     }
+
+    /// <summary>The calling window a gate decision used: the local window, the span it held in every zone, and each zone's indicator.</summary>
+    private static void Hours(StringBuilder html, JsonElement h)
+    {
+        static string Clock(JsonElement h, string name) => h.TryGetProperty(name, out var m) ? $"{m.GetInt32() / 60:00}:{m.GetInt32() % 60:00}" : "";
+        var effective = Str(h, "effectiveLocal");
+        var zones = h.TryGetProperty("zones", out var list)
+            ? string.Join(", ", list.EnumerateArray().Select(z => $"{Str(z, "zone")} ({ZoneSourceWord(z)}{(Str(z, "detail").Length > 0 ? " " + Str(z, "detail") : "")})"))
+            : "";
+        html.Append("<div class=\"muted\">Hours ").Append(Clock(h, "startMinute")).Append('-').Append(Clock(h, "endMinute"))
+            .Append(" local in every zone; in all of them: ")
+            .Append(E(effective.Length > 0 ? $"{effective} {Str(h, "effectiveZone")}" : "no time that day"))
+            .Append("<br>zones: ").Append(E(zones)).Append("</div>");
+    }
+
+    private static string ZoneSourceWord(JsonElement z) =>
+        z.TryGetProperty("source", out var s) && s.ValueKind == JsonValueKind.Number
+            ? Enum.GetName(typeof(Domain.Policies.ZoneSource), s.GetInt32()) ?? ""
+            : "";
 
     private static void Rule(StringBuilder html, JsonElement r, string excerpt)
     {

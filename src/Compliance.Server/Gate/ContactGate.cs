@@ -144,7 +144,7 @@ internal sealed class ContactGate(
     private static DecisionRecord Record(string decisionId, string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>
         new(lenderId, decisionId, p.Account.AccountId, p.Collector.CollectorId, (Channel)p.Request.Channel, p.Purpose,
             p.Destination.Destination.DestinationHash, p.Destination.Masked, result.DestinationClass, result.Allowed, false, result.Hits, result.Profiles,
-            result.Allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, result.Allowed ? reservedUntil : null, keyId);
+            result.Allowed ? null : result.NextAllowedAt, result.PolicyVersion, at, result.Allowed ? reservedUntil : null, keyId, result.Hours);
 
     private DecisionRecord FailedClosed(string decisionId, string lenderId, string keyId, V1.ContactRequest request, DateTimeOffset at, Exception e)
     {

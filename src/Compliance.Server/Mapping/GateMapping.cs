@@ -1,3 +1,4 @@
+using Compliance.Domain.Policies;
 using Compliance.Domain.Rules;
 using Compliance.Storage;
 using V1 = Compliance.Api.V1;
@@ -29,7 +30,28 @@ internal static class GateMapping
         };
         decision.Rules.AddRange(d.Rules.Select(ToProto));
         decision.Profiles.AddRange(d.Profiles);
+        decision.HoursWindow = ToProto(d.Hours);
         return decision;
+    }
+
+    public static V1.HoursWindow? ToProto(HoursWindow? h)
+    {
+        if (h is null)
+        {
+            return null;
+        }
+
+        var window = new V1.HoursWindow
+        {
+            LocalWindow = new V1.LocalTimeRange { StartMinute = h.StartMinute, EndMinute = h.EndMinute },
+            EffectiveZone = h.EffectiveZone,
+            EffectiveStart = Proto.Time(h.EffectiveStart),
+            EffectiveEnd = Proto.Time(h.EffectiveEnd),
+            EffectiveLocal = h.EffectiveLocal,
+        };
+        window.Zones.AddRange(h.Zones.Select(z => new V1.ZoneIndicator { TimeZone = z.Zone, Source = (V1.ZoneSource)z.Source, Detail = z.Detail }));
+        window.RuleIds.AddRange(h.RuleIds);
+        return window;
     }
 
     public static V1.RuleResult ToProto(RuleHit hit) => new()
@@ -41,5 +63,6 @@ internal static class GateMapping
         Effect = hit.Shadow ? V1.RuleEffect.ShadowDeny : V1.RuleEffect.Deny,
         Severity = (V1.Severity)hit.Severity,
         NextAllowedAt = Proto.Time(hit.NextAllowedAt),
+        HoursWindow = ToProto(hit.Hours),
     };
 }

@@ -88,7 +88,7 @@ internal static partial class RegistryMapping
         }
 
         Validate.Text(errors, "account.location.postal_code", l.PostalCode, 32);
-        return new Model.Location(country, region, l.PostalCode.Trim(), zone);
+        return new Model.Location(country, region, l.PostalCode.Trim(), zone, l.TimeZoneConfirmed && zone.Length > 0);
     }
 
     private static Model.ContactPoint ToDomain(V1.ContactPoint c, string field, string defaultRegion, ContactHasher hasher, HashSet<string> ids, List<FieldError> errors)
@@ -145,7 +145,7 @@ internal static partial class RegistryMapping
             errors.Add(new FieldError("flag.expires_at", "must be after effective_from"));
         }
 
-        var partyScoped = f.Type is V1.FlagType.ThirdPartyRefused or V1.FlagType.ThirdPartyConsent;
+        var partyScoped = f.Type is V1.FlagType.ThirdPartyRefused or V1.FlagType.ThirdPartyConsent or V1.FlagType.LocationAnswerIncomplete;
         if (partyScoped && string.IsNullOrEmpty(f.PartyId))
         {
             errors.Add(new FieldError("flag.party_id", $"is required for {f.Type} flags"));
@@ -182,6 +182,7 @@ internal static partial class RegistryMapping
                 Region = a.Location.Region,
                 PostalCode = a.Location.PostalCode,
                 TimeZone = a.Location.TimeZone,
+                TimeZoneConfirmed = a.Location.TimeZoneConfirmed,
             },
             CreatedAt = Proto.Time(a.CreatedAt),
             UpdatedAt = Proto.Time(a.UpdatedAt),

@@ -104,6 +104,8 @@ internal sealed class PolicyGrpcService(IPolicyStore store, PolicyRegistry regis
             Scoring = p.Scoring is { } w ? new RiskWeights { Critical = w.Critical, High = w.High, Medium = w.Medium, Low = w.Low, ShadowShare = w.ShadowShare } : null,
         };
         profile.AppliesTo.AddRange(p.AppliesTo);
+        profile.PostalCodes.AddRange(p.PostalCodes ?? []);
+        profile.InForceFrom = Proto.Time(p.InForceFrom);
         profile.Rules.AddRange(p.Rules.Select(r =>
         {
             var rule = new Rule { RuleId = r.Id, Citation = r.Citation, Description = r.Description, Shadow = r.Shadow };

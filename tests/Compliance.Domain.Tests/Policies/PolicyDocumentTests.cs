@@ -105,8 +105,9 @@ public sealed class PolicyDocumentTests
     {
         var policy = PolicyCompiler.Compile(null, "default", Effective, ProfileCatalog.BuiltIn).Policy!;
 
-        // US-MA counts calls to other numbers over 30 days.
-        Assert.Equal(TimeSpan.FromDays(31), policy.Lookback);
+        // US-MA counts calls to other numbers over 30 calendar days: 30 local days back from the start of the day,
+        // across zones up to 26 hours apart (32 days), plus a day.
+        Assert.Equal(TimeSpan.FromDays(33), policy.Lookback);
     }
 
     public sealed class InvalidPolicyFile

@@ -7,7 +7,7 @@ namespace Compliance.Domain.Tests.Policies;
 /// <summary>The built-in profiles load from the embedded YAML and every rule can be quoted.</summary>
 public sealed class ProfileCatalogTests
 {
-    private static readonly string[] Shipped = ["US-REGF", "US-MA", "US-WA", "CN", "IN-RBI", "IE", "BASE"];
+    private static readonly string[] Shipped = ["US-REGF", "US-MA", "US-WA", "US-NYC", "US-CA", "CN", "IN-RBI", "IE", "BASE"];
 
     public static TheoryData<string> BuiltInProfileIds() => new(Shipped);
 
@@ -50,6 +50,15 @@ public sealed class ProfileCatalogTests
     [InlineData("CN.borrower-supplied-contacts", "National-standard practice guide 2019; necessary-data rules 2021", "max_parties", "2")]
     [InlineData("IN-RBI.hours", "India (RBI, 2022)", "end", "19:00")]
     [InlineData("IE.hours", "Consumer Credit Act 1995 s.46", "weekdays", "mon,tue,wed,thu,fri,sat")]
+    [InlineData("US-REGF.call-frequency", "12 CFR 1006.14(b)(2)(i)(A)", "window", "calendar_days")]
+    [InlineData("US-MA.calls-residence-mobile", "940 CMR 7.04(1)(f)", "window", "calendar_days")]
+    [InlineData("US-WA.weekly-communications", "RCW 19.16.250", "window", "calendar_days")]
+    [InlineData("US-WA.home-hours", "RCW 19.16.250(13)", "start", "07:30")]
+    [InlineData("US-NYC.attempts-weekly", "6 RCNY 5-77 (amended, eff. 1 April 2025) (reprint)", "max_attempts", "3")]
+    [InlineData("US-CA.call-frequency", "Cal. Civ. Code 1788.17 (15 U.S.C. 1692d(5); 12 CFR 1006.14(b)(2)(i)(A))", "max_attempts", "7")]
+    [InlineData("CN.third-parties", "GB/T 45251-2025; CBA guideline 2026; credit-card rules (CBRC 2011, art. 68)", "require_lost", "true")]
+    [InlineData("BASE.third-parties", "Lender policy: no third-party collection, no unknown numbers (after 12 CFR 1006.6(d); GB/T 45251-2025)", "require_lost", "false")]
+    [InlineData("US-REGF.third-parties", "12 CFR 1006.6(d)", "require_lost", "false")]
     public void BuiltInRule_CarriesTheCitationAndValueOfItsSource(string ruleId, string citation, string parameter, string value)
     {
         var rule = ProfileCatalog.BuiltIn.Profiles.SelectMany(p => p.Rules).Single(r => r.Id == ruleId);
@@ -64,6 +73,8 @@ public sealed class ProfileCatalogTests
     [InlineData("CN.unanswered-attempts", "max_attempts")]
     [InlineData("CN.hours", "end")]
     [InlineData("CN.borrower-supplied-contacts", "max_parties")]
+    [InlineData("US-NYC.attempts-weekly", "max_attempts")]
+    [InlineData("US-NYC.electronic-consent", "channels")]
     public void ReprintedValues_AreCorrectable(string ruleId, string parameter)
     {
         var rule = ProfileCatalog.BuiltIn.Profiles.SelectMany(p => p.Rules).Single(r => r.Id == ruleId);

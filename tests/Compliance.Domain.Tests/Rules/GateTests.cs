@@ -63,15 +63,16 @@ public sealed class GateTests
     [Fact]
     public void NextAllowed_CombinesTheCapAndTheHours()
     {
-        // Seven calls at 21:30 each evening (reported by a dialer that skipped the gate): the first drops out at
-        // 21:30 a week later, outside the hours, so the next allowed instant is 08:00 the following morning.
+        // Seven calls at 21:30 each evening (reported by a dialer that skipped the gate): the first day's call stops
+        // counting at the start of day 8 (calendar days), before the hours open, so the next allowed instant is 08:00
+        // on day 8.
         var first = new DateTimeOffset(2026, 2, 2, 21, 30, 0, TimeSpan.FromHours(-5));
         var candidate = Candidate("US-NY", first.AddDays(6).AddMinutes(10));
         var history = Calls(candidate, first, 7, TimeSpan.FromDays(1));
 
         var next = Default.NextAllowed(candidate, history, TimeSpan.FromDays(30));
 
-        Assert.Equal(new DateTimeOffset(2026, 2, 10, 8, 0, 0, TimeSpan.FromHours(-5)), next);
+        Assert.Equal(new DateTimeOffset(2026, 2, 9, 8, 0, 0, TimeSpan.FromHours(-5)), next);
         Assert.Equal(next, Default.Evaluate(candidate, history).NextAllowedAt);
     }
 
@@ -93,7 +94,7 @@ public sealed class GateTests
         var result = Default.Evaluate(candidate, history);
 
         Assert.False(result.Allowed);
-        Assert.Equal(Monday10.AddDays(7), result.NextAllowedAt);
+        Assert.Equal(Monday10.AddDays(7).AddHours(-2), result.NextAllowedAt);
     }
 
     [Fact]
@@ -128,7 +129,7 @@ public sealed class GateTests
 
         var policy = PolicyCompiler.Compile(document, "v8", Monday10, ProfileCatalog.BuiltIn).Policy!;
 
-        Assert.Equal(TimeSpan.FromDays(46), policy.Lookback);
+        Assert.Equal(TimeSpan.FromDays(48), policy.Lookback);
     }
 
     [Fact]

@@ -31,6 +31,8 @@ public sealed class ScenarioFile
 public sealed class Scenario
 {
     public string Name { get; set; } = "";
+    /// <summary>The paragraph of the rule, its commentary or the statute the row comes from.</summary>
+    public string? Source { get; set; }
     public ScenarioAccount? Account { get; set; }
     public string? Policy { get; set; }
     public List<ScenarioAttempt> History { get; set; } = [];
@@ -43,6 +45,11 @@ public sealed class ScenarioAccount
     public string? Country { get; set; }
     public string? Region { get; set; }
     public string? Zone { get; set; }
+    public string? Postal { get; set; }
+    /// <summary>Whether the consumer confirmed <see cref="Zone"/> (then it alone decides local time).</summary>
+    public bool? ZoneConfirmed { get; set; }
+    /// <summary>The zones of the consumer's own points, by key (mobile, home, work, other): what libphonenumber gives a number.</summary>
+    public Dictionary<string, List<string>>? PointZones { get; set; }
     public List<string>? Invalid { get; set; }
     public List<ScenarioFlag>? Flags { get; set; }
     public List<string>? Profiles { get; set; }
@@ -101,6 +108,10 @@ public sealed class ScenarioExpectation
     public List<string> DeniedBy { get; set; } = [];
     public List<string> Shadow { get; set; } = [];
     public string? NextAllowedAt { get; set; }
+    /// <summary>The effective calling window on the evaluated day in the first zone, "11:00-21:00" ("none" when empty).</summary>
+    public string? HoursWindow { get; set; }
+    /// <summary>The zones the hours were checked in, in order.</summary>
+    public List<string>? Zones { get; set; }
 }
 
 /// <summary>
@@ -122,6 +133,9 @@ public static class ScenarioWorld
         Country = own?.Country ?? defaults.Country,
         Region = own?.Region ?? defaults.Region,
         Zone = own?.Zone ?? defaults.Zone,
+        Postal = own?.Postal ?? defaults.Postal,
+        ZoneConfirmed = own?.ZoneConfirmed ?? defaults.ZoneConfirmed,
+        PointZones = own?.PointZones ?? defaults.PointZones,
         Invalid = own?.Invalid ?? defaults.Invalid,
         Flags = own?.Flags ?? defaults.Flags,
         Profiles = own?.Profiles ?? defaults.Profiles,
@@ -142,7 +156,8 @@ public static class ScenarioWorld
     public static Account Account(ScenarioAccount spec, string accountId)
     {
         var invalid = spec.Invalid ?? [];
-        var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))).ToList();
+        var points = OwnPoints.Select(p => Point(p.Key, p.Use, invalid.Contains(p.Key))
+            with { TimeZones = spec.PointZones?.GetValueOrDefault(p.Key) ?? [] }).ToList();
         var parties = PartyKeys.Concat((spec.MoreParties ?? []).Select(key => (Key: key, Role: PartyRole.Friend))).Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
             ? [Point(p.Key, ContactPointUse.Mobile, false), Point("friend-2", ContactPointUse.Work, false)]
             : [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
@@ -158,7 +173,7 @@ public static class ScenarioWorld
             "scenario",
             null)).ToList();
         var inconvenient = (spec.Inconvenient ?? []).Select(r => new LocalTimeRange(Minutes(r.From), Minutes(r.To), r.Days)).ToList();
-        var location = new Location(spec.Country ?? "", spec.Region ?? "", "", spec.Zone ?? "");
+        var location = new Location(spec.Country ?? "", spec.Region ?? "", spec.Postal ?? "", spec.Zone ?? "", spec.ZoneConfirmed ?? false);
         return new Account("L1", accountId, "B1", "Borrower", location, points, parties, flags, spec.Profiles ?? [], inconvenient,
             DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1);
     }
@@ -167,7 +182,7 @@ public static class ScenarioWorld
     {
         if (account.ContactPoints.FirstOrDefault(p => p.ContactPointId == key) is { } own)
         {
-            return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones);
+            return new ResolvedDestination(DestinationClass.Own, own.ValueHash, own, null, zones.Count > 0 ? zones : own.TimeZones);
         }
 
         if (account.Parties.FirstOrDefault(p => p.ContactPoints.Any(c => c.ContactPointId == key)) is { } party)

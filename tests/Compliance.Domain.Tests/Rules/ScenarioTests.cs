@@ -57,6 +57,17 @@ public sealed class ScenarioTests(ITestOutputHelper output)
         Assert.Equal(s.Expect.DeniedBy.Order(StringComparer.Ordinal), result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
         Assert.Equal(s.Expect.Shadow.Order(StringComparer.Ordinal), result.Hits.Where(h => h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
         Assert.All(result.Hits, h => Assert.False(string.IsNullOrWhiteSpace(h.Citation)));
+        if (s.Expect.HoursWindow is { } window)
+        {
+            Assert.NotNull(result.Hours);
+            Assert.Equal(window, result.Hours!.EffectiveLocal.Length == 0 ? "none" : result.Hours.EffectiveLocal);
+        }
+
+        if (s.Expect.Zones is { } zones)
+        {
+            Assert.Equal(zones, result.Hours?.Zones.Select(z => z.Zone) ?? []);
+        }
+
         if (s.Expect.NextAllowedAt is { } next)
         {
             Assert.Equal(ScenarioWorld.Instant(next), result.NextAllowedAt);

@@ -66,14 +66,37 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
             return hourly ? local.ToString("HH:00") : local.ToString("yyyy-MM-dd");
         }
 
+        // Events arrive in time order, so the bucket of the previous one usually holds the next: its instants are kept
+        // and the local time is worked out only when an event falls outside them.
+        SeriesAcc? current = null;
+        DateTimeOffset currentFrom = default, currentTo = default;
         SeriesAcc SeriesOf(DateTimeOffset at)
         {
+            if (current is not null && at >= currentFrom && at < currentTo)
+            {
+                return current;
+            }
+
             var bucket = Bucket(at);
             if (!series.TryGetValue(bucket, out var acc))
             {
                 series[bucket] = acc = new SeriesAcc();
             }
 
+            var local = TimeZoneInfo.ConvertTime(at, zone);
+            if (hourly)
+            {
+                currentFrom = at - (local.TimeOfDay - TimeSpan.FromHours(local.Hour));
+                currentTo = currentFrom.AddHours(1);
+            }
+            else
+            {
+                var day = DateOnly.FromDateTime(local.DateTime);
+                currentFrom = ReportPeriod.StartOfDay(day, zone);
+                currentTo = ReportPeriod.StartOfDay(day.AddDays(1), zone);
+            }
+
+            current = acc;
             return acc;
         }
 

@@ -109,8 +109,20 @@ internal static class Words
         ("consent-outside-hours", FlagType.ConsentOutsideHours),
         ("third-party-refused", FlagType.ThirdPartyRefused),
         ("third-party-consent", FlagType.ThirdPartyConsent),
+        ("wrong-number", FlagType.WrongNumber),
+        ("validation-notice", FlagType.ValidationNoticeSent),
         ("location-answer-incomplete", FlagType.LocationAnswerIncomplete),
         ("written-electronic-consent", FlagType.WrittenElectronicConsent));
+
+    public static readonly WordMap<WrongNumberSource> WrongNumberSources = new(
+        ("consumer", WrongNumberSource.Consumer),
+        ("third-party", WrongNumberSource.ThirdParty),
+        ("reassigned-numbers-check", WrongNumberSource.ReassignedNumbersCheck));
+
+    public static readonly WordMap<ValidationDelivery> ValidationDeliveries = new(
+        ("written", ValidationDelivery.Written),
+        ("electronic", ValidationDelivery.Electronic),
+        ("oral", ValidationDelivery.Oral));
 
     public static readonly WordMap<Channel> Channels = new(
         ("call", Channel.VoiceCall),

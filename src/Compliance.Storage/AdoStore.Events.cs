@@ -1,3 +1,4 @@
+using System.Data;
 using System.Data.Common;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -145,8 +146,19 @@ public abstract partial class AdoStore
     public async Task RunIngestReadAsync(Func<IIngestSession, Task> work, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        await using var session = new IngestSession(this, connection, null, null, ct);
-        await work(session);
+        // The borrower locks its history reads take (see LockResourceSql) belong to a transaction, which SQL Server
+        // refuses to grant outside one: where there are such locks, the reads run in a transaction of their own, which
+        // writes nothing and releases the locks when the session ends.
+        await using var tx = LockResourceSql is null ? null : await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, ct);
+        await using (var session = new IngestSession(this, connection, tx, null, ct))
+        {
+            await work(session);
+        }
+
+        if (tx is not null)
+        {
+            await tx.CommitAsync(ct);
+        }
     }
 
     public async Task<IReadOnlyList<ConductTotals>> ConductTotalsAsync(string lenderId, ScoreGroup group, string? id, DateTimeOffset from, DateTimeOffset to, int limit, CancellationToken ct)
@@ -828,7 +840,10 @@ public abstract partial class AdoStore
     }
 
     /// <summary>One write transaction with prepared commands reused across the batch.</summary>
-    /// <remarks>Without a transaction and ledger the session only reads (see <see cref="RunIngestReadAsync"/>): its writes throw.</remarks>
+    /// <remarks>
+    /// Without a ledger the session only reads (see <see cref="RunIngestReadAsync"/>): its writes throw. Its transaction
+    /// is then only there to own the borrower locks, where the provider takes them.
+    /// </remarks>
     private sealed class IngestSession(AdoStore store, DbConnection connection, DbTransaction? tx, LedgerAppender? ledger, CancellationToken ct) : IIngestSession, IAsyncDisposable
     {
         private readonly string? _lockSql = store.LockResourceSql;
@@ -842,7 +857,7 @@ public abstract partial class AdoStore
         private LedgerAppender Writes => ledger ?? throw new InvalidOperationException("This ingest session only reads.");
 
         /// <summary>In a write session, writes the gate's decisions answered since it began, before it reads or changes one.</summary>
-        private Task CatchUpDecisionsAsync() => tx is null ? Task.CompletedTask : store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
+        private Task CatchUpDecisionsAsync() => tx is null || ledger is null ? Task.CompletedTask : store.CatchUpDecisionsAsync(connection, tx, ledger, ct);
 
         /// <summary>The provider's own way to append rows and keys, if it has one (made once per session).</summary>
         private IEventRowWriter? RowWriter()
@@ -1018,7 +1033,7 @@ public abstract partial class AdoStore
         public Task AddEventAsync(StoredEvent e) => AddEventsAsync([e]);
 
         public async Task<long> NextSeqAsync() =>
-            tx is null ? (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(1), ct, tx)).Single() + 1 : _nextSeq;
+            ledger is null ? (await QueryAsync(connection, EventSql.LogPositions, r => r.GetInt64(1), ct, tx)).Single() + 1 : _nextSeq;
 
         public Task AddEventsAsync(IReadOnlyList<StoredEvent> events) => AddEventsAsync(SealedEvents.Seal(events, _nextSeq));
 
@@ -1269,7 +1284,8 @@ internal static class EventSql
     private const string AttemptColumns = "at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome, attempt_id, call_id";
 
     // Attempt histories, in the column order of an attempt (see ReadAttempt), then attempt or event id, call id,
-    // borrower, seq (0 for the gate's reservations) and counts.
+    // borrower, seq (0 for the gate's reservations: a BIGINT, as SQL Server types a bare 0 as INT, which its reader
+    // will not hand out as a long) and counts.
     private const string HistoryColumns = """
         occurred_at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
         event_id, call_id, borrower_id, seq, counts
@@ -1280,7 +1296,7 @@ internal static class EventSql
     /// </summary>
     public static string ReservationsOf(string borrowers, bool withReleased) => $"""
         SELECT at, account_id, collector_id, channel, destination_hash, destination_class, party_id, destination_use, purpose, outcome,
-            attempt_id, call_id, borrower_id, 0, CASE WHEN released_at IS NULL THEN 1 ELSE 0 END
+            attempt_id, call_id, borrower_id, CAST(0 AS BIGINT), CASE WHEN released_at IS NULL THEN 1 ELSE 0 END
         FROM attempts WHERE lender_id = @lender_id AND at >= @since AND borrower_id IN ({borrowers}){(withReleased ? "" : " AND released_at IS NULL")}
         """;
     public static string CountingEventsOf(string borrowers) => $"""

@@ -231,7 +231,17 @@ public abstract partial class AdoStore : IComplianceStore
     public async Task<IReadOnlyList<Account>> AccountsOfBorrowerAsync(string lenderId, string borrowerId, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        return await QueryAsync(connection, Sql.AccountsOfBorrower, ReadAccount, ct, null, ("lender_id", lenderId), ("borrower_id", borrowerId));
+        var accounts = await QueryAsync(connection, Sql.AccountsOfBorrower, ReadAccount, ct, null, ("lender_id", lenderId), ("borrower_id", borrowerId));
+        var withFlags = new List<Account>(accounts.Count);
+        foreach (var account in accounts)
+        {
+            withFlags.Add(account with
+            {
+                Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, null, ("lender_id", lenderId), ("account_id", account.AccountId)),
+            });
+        }
+
+        return withFlags;
     }
 
     public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
@@ -273,7 +283,8 @@ public abstract partial class AdoStore : IComplianceStore
         ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
             ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
             ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
-            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy), ("created_at", ToMs(now)));
+            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
+            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)));
 
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct)
     {
@@ -438,7 +449,7 @@ public abstract partial class AdoStore : IComplianceStore
 
     private static Flag ReadFlag(DbDataReader r) =>
         new(r.GetString(0), (FlagType)r.GetInt32(1), FromMs(r.GetInt64(2)), FromMsOrNull(r, 3), (Channel)r.GetInt32(4),
-            r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), FromMsOrNull(r, 9));
+            r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), FromMsOrNull(r, 9), FromMsOrNull(r, 10), r.GetInt32(11));
 
     private static Account ReadAccount(DbDataReader r)
     {

@@ -25,8 +25,9 @@ public interface IRegistryStore
     Task<(Account Account, bool Created)> UpsertAccountAsync(Account account, CancellationToken ct);
     Task<Account?> GetAccountAsync(string lenderId, string accountId, CancellationToken ct);
     /// <summary>
-    /// Every account of the borrower, with who it lists but without its flags: read from the accounts alone, so it never
-    /// waits for a transaction that is writing flags (the ingest's, on SQL Server).
+    /// Every account of the borrower, with who it lists and its flags (a consumer's requests apply to all the borrower's
+    /// debts). Reading flags waits for a transaction that is writing them (the ingest's, on SQL Server): the ingest reads
+    /// these before its batch writes anything.
     /// </summary>
     Task<IReadOnlyList<Account>> AccountsOfBorrowerAsync(string lenderId, string borrowerId, CancellationToken ct);
 

@@ -44,12 +44,12 @@ internal static class Sql
         VALUES (@lender_id, @account_id, @contact_point_id, @party_id, @value_hash)
         """;
 
-    private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at";
+    private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at, window_from, source";
     public const string SelectFlagsOfAccount = $"SELECT {FlagColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id ORDER BY created_at, flag_id";
     public const string SelectFlag = $"SELECT {FlagColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id";
     public const string InsertFlag = $"""
         INSERT INTO flags (lender_id, account_id, {FlagColumns}, created_at)
-        VALUES (@lender_id, @account_id, @flag_id, @type, @effective_from, @expires_at, @channel, @party_id, @contact_point_id, @note, @set_by, NULL, @created_at)
+        VALUES (@lender_id, @account_id, @flag_id, @type, @effective_from, @expires_at, @channel, @party_id, @contact_point_id, @note, @set_by, NULL, @window_from, @source, @created_at)
         """;
     public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
 

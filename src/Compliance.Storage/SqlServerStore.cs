@@ -4,10 +4,23 @@ using Microsoft.Data.SqlClient;
 namespace Compliance.Storage;
 
 /// <summary>SQL Server: the store for production and for running several replicas.</summary>
-public sealed class SqlServerStore(string connectionString) : AdoStore
+public sealed class SqlServerStore : AdoStore
 {
+    /// <summary>The binary collation of every id and hash column (schema 0013): ids compare byte for byte, as in SQLite.</summary>
+    internal const string KeyCollation = "Latin1_General_100_BIN2";
+
     // 2627: PRIMARY KEY or UNIQUE constraint; 2601: unique index.
     private static readonly int[] UniqueViolations = [2627, 2601];
+
+    private readonly Func<DbConnection> _connect;
+
+    public SqlServerStore(string connectionString)
+        : this(() => new SqlConnection(connectionString))
+    {
+    }
+
+    /// <summary>A store over connections made by the caller (the T-SQL test's recording connection).</summary>
+    internal SqlServerStore(Func<DbConnection> connect) => _connect = connect;
 
     protected override string SchemaFolder => "SqlServer";
 
@@ -26,9 +39,11 @@ public sealed class SqlServerStore(string connectionString) : AdoStore
         IF @lock_result < 0 THROW 51000, 'A lock on the borrower or the ledger was not granted in time.', 1;
         """;
 
-    private protected override string ListOf(string parameter) => $"SELECT value FROM OPENJSON({parameter})";
+    // OPENJSON's values carry no collation of the key columns: compared with one, two implicit collations would
+    // conflict (error 468), so the list says its own.
+    private protected override string ListOf(string parameter) => $"SELECT value COLLATE {KeyCollation} FROM OPENJSON({parameter})";
 
-    protected override DbConnection CreateConnection() => new SqlConnection(connectionString);
+    protected override DbConnection CreateConnection() => _connect();
 
     protected override bool IsUniqueViolation(DbException e) => e is SqlException s && UniqueViolations.Contains(s.Number);
 }

@@ -83,6 +83,37 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
     }
 
     [Fact]
+    public async Task WrongNumber_CallIn_ValidationNotice_AndConsentWindow_AreRecordedFromTheCommandLine()
+    {
+        var (registered, _, registerErr) = await RunAsync("account", "upsert", "--id", "A-REGF", "--name", "Jane Roe", "--country", "US", "--region", "US-NY",
+            "--time-zone", "America/New_York", "--phone", "+1 212 555 0134:mobile", "--phone", "+1 212 555 0136:home");
+        var now = DateTimeOffset.UtcNow;
+
+        var wrong = await RunAsync("flag", "wrong-number", "A-REGF", "--contact-point", "cp-2", "--source", "reassigned-numbers-check");
+        var consent = await RunAsync("flag", "set", "A-REGF", "--type", "consent", "--channel", "call", "--from", $"{now.AddMinutes(-1):O}",
+            "--window-start", $"{now.AddDays(2):O}", "--expires", $"{now.AddDays(3):O}");
+        var callIn = await RunAsync("events", "call-in", "--account", "A-REGF", "--collector", "collector-1", "--contact-point", "cp-1", "--seconds", "240");
+        var notice = await RunAsync("events", "validation-notice", "--account", "A-REGF", "--delivery", "oral", "--channel", "call");
+        var gate = await RunAsync("gate", "check", "--account", "A-REGF", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-1");
+        var toWrongNumber = await RunAsync("gate", "check", "--account", "A-REGF", "--collector", "collector-1", "--channel", "call", "--contact-point", "cp-2");
+
+        Assert.True(registered == 0, registerErr);
+        Assert.True(wrong.ExitCode == 0, wrong.Stderr);
+        Assert.Contains("wrong-number", wrong.Stdout, StringComparison.Ordinal);
+        Assert.Contains("source reassigned-numbers-check", wrong.Stdout, StringComparison.Ordinal);
+        Assert.True(consent.ExitCode == 0, consent.Stderr);
+        Assert.Contains("window from", consent.Stdout, StringComparison.Ordinal);
+        Assert.True(callIn.ExitCode == 0, callIn.Stdout + callIn.Stderr);
+        Assert.Contains("accepted", callIn.Stdout, StringComparison.Ordinal);
+        Assert.True(notice.ExitCode == 0, notice.Stdout + notice.Stderr);
+        // The call-in was a conversation: no call for seven days (and, at night in New York, the hours deny too).
+        Assert.Equal(3, gate.ExitCode);
+        Assert.Contains("US-REGF.wait-after-conversation", gate.Stdout, StringComparison.Ordinal);
+        Assert.Equal(3, toWrongNumber.ExitCode);
+        Assert.Contains("US-REGF.third-parties", toWrongNumber.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AuditVerify_FindsTheRecordIntact()
     {
         await RegisterAsync("A-AUDIT");

@@ -83,6 +83,22 @@ public sealed class RealSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondServer_OnTheSameDatabaseFile_IsRefused_WithOneLine_AndTheFirstServesOn()
+    {
+        await using var first = ServerProcess.Start(_dataDirectory);
+        await first.WaitUntilListeningAsync(StartTimeout);
+
+        await using var second = ServerProcess.Start(_dataDirectory);
+        var exitCode = await second.WaitForExitAsync(StartTimeout);
+
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(second.Output.Split('\n'), l => l.StartsWith("compliance: cannot start:", StringComparison.Ordinal));
+        Assert.Contains("compliance.db is in use by another Compliance server process", line, StringComparison.Ordinal);
+        Assert.False(first.HasExited);
+        await first.WaitUntilListeningAsync(StartTimeout);
+    }
+
+    [Fact]
     public async Task Production_WithoutAdminKey_RefusesToStart_NamingTheSetting()
     {
         await using var server = ServerProcess.Start(_dataDirectory, new Dictionary<string, string> { ["ASPNETCORE_ENVIRONMENT"] = "Production" });

@@ -213,12 +213,4 @@ public sealed class RegistryTests(ServerFixture server) : IClassFixture<ServerFi
         Assert.Equal(["p-3"], second.Accounts.Select(a => a.AccountId));
         Assert.Equal("", second.NextPageToken);
     }
-
-    [Fact]
-    public async Task ServicesNotBuiltYet_AnswerUnimplemented()
-    {
-        var reports = new ReportService.ReportServiceClient(server.Channel(server.Keys.Auditor));
-        var error = await Assert.ThrowsAsync<RpcException>(() => reports.ListReportsAsync(new ListReportsRequest()).ResponseAsync);
-        Assert.Equal(StatusCode.Unimplemented, error.StatusCode);
-    }
 }

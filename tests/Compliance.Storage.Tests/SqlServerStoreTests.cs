@@ -31,6 +31,26 @@ public sealed class SqlServerContainerFixture : IAsyncLifetime
         }
     }
 
+    /// <summary>A new, empty database on the container (skipping the test, with the reason, where there is none).</summary>
+    public async Task<string> NewDatabaseAsync()
+    {
+        if (Unavailable is { } reason)
+        {
+            Assert.Skip(reason);
+        }
+
+        var database = $"t{Guid.NewGuid():N}";
+        await using (var connection = new Microsoft.Data.SqlClient.SqlConnection(ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"CREATE DATABASE [{database}]";
+            await command.ExecuteNonQueryAsync();
+        }
+
+        return new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(ConnectionString) { InitialCatalog = database }.ConnectionString;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_container is not null)
@@ -58,23 +78,8 @@ public sealed class SqlServerStoreTests(SqlServerContainerFixture fixture) : Gat
 {
     protected override async Task<IComplianceStore> CreateStoreAsync()
     {
-        if (fixture.Unavailable is { } reason)
-        {
-            Assert.Skip(reason);
-        }
-
         // A fresh database per test keeps the contract's "empty store" promise.
-        var database = $"t{Guid.NewGuid():N}";
-        await using (var connection = new Microsoft.Data.SqlClient.SqlConnection(fixture.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"CREATE DATABASE [{database}]";
-            await command.ExecuteNonQueryAsync();
-        }
-
-        var builder = new Microsoft.Data.SqlClient.SqlConnectionStringBuilder(fixture.ConnectionString) { InitialCatalog = database };
-        var store = new SqlServerStore(builder.ConnectionString);
+        var store = new SqlServerStore(await fixture.NewDatabaseAsync());
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }

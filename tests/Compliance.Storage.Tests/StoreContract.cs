@@ -90,6 +90,24 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task IdsThatDifferOnlyInCase_AreSeparateRecords()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "E-1"), Ct);
+        var (_, created) = await store.UpsertAccountAsync(NewAccount("lender-a", "e-1", borrowerId: "B-1") with { BorrowerName = "Li Wei" }, Ct);
+        await store.AddFlagAsync("lender-a", "E-1", new Flag("F-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+        var second = await store.AddFlagAsync("lender-a", "e-1", new Flag("f-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+
+        Assert.True(created);
+        Assert.NotNull(second);
+        Assert.Equal("Jane Roe", (await store.GetAccountAsync("lender-a", "E-1", Ct))!.BorrowerName);
+        Assert.Equal("f-1", Assert.Single((await store.GetAccountAsync("lender-a", "e-1", Ct))!.Flags).FlagId);
+        Assert.Equal(["E-1"], (await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct)).Select(a => a.AccountId));
+        // Pages go in ordinal order, as the service compares keys: upper case first.
+        Assert.Equal(["E-1", "e-1"], (await store.ListAccountsAsync("lender-a", null, 10, null, Ct)).Items.Select(a => a.AccountId));
+    }
+
+    [Fact]
     public async Task SameAccountId_InTwoLenders_AreSeparateRecords()
     {
         var store = await StoreWithLendersAsync();
@@ -123,7 +141,7 @@ public abstract class StoreContract
     }
 
     [Fact]
-    public async Task AccountsOfABorrower_AreEveryOneOfTheLenders_WithTheirPartiesButNoFlags()
+    public async Task AccountsOfABorrower_AreEveryOneOfTheLenders_WithTheirPartiesAndFlags()
     {
         var store = await StoreWithLendersAsync();
         foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
@@ -136,9 +154,29 @@ public abstract class StoreContract
         var ofB1 = await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct);
 
         Assert.Equal(["acc-1", "acc-2"], ofB1.Select(a => a.AccountId));
-        Assert.All(ofB1, a => Assert.Empty(a.Flags));
+        // A consumer's requests on one debt apply to the others: they are read with the borrower's accounts.
+        Assert.Equal("flg-1", Assert.Single(ofB1[0].Flags).FlagId);
+        Assert.Empty(ofB1[1].Flags);
         Assert.Equal((await store.GetAccountAsync("lender-a", "acc-1", Ct))!.Parties.Select(p => p.PartyId), ofB1[0].Parties.Select(p => p.PartyId));
         Assert.NotEmpty(ofB1[0].Parties);
+    }
+
+    [Fact]
+    public async Task Flags_KeepTheirConsentWindowAndSource()
+    {
+        var store = await StoreWithLendersAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        var consent = new Flag("flg-c", FlagType.ConsentToContact, T0, T0.AddDays(4), Channel.VoiceCall, "", "", "call back on Monday", "key-1", null,
+            WindowFrom: T0.AddDays(3));
+        var wrong = new Flag("flg-w", FlagType.WrongNumber, T0, null, Channel.Unspecified, "", "", "", "key-1", null, Source: (int)WrongNumberSource.ReassignedNumbersCheck);
+        await store.AddFlagAsync("lender-a", "acc-1", consent, T0, Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", wrong, T0, Ct);
+
+        var flags = (await store.GetAccountAsync("lender-a", "acc-1", Ct))!.Flags;
+
+        Assert.Equal(T0.AddDays(3), flags.Single(f => f.FlagId == "flg-c").WindowFrom);
+        Assert.Null(flags.Single(f => f.FlagId == "flg-w").WindowFrom);
+        Assert.Equal((int)WrongNumberSource.ReassignedNumbersCheck, flags.Single(f => f.FlagId == "flg-w").Source);
     }
 
     [Fact]

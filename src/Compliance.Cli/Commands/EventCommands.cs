@@ -21,9 +21,86 @@ internal static class EventCommands
             + "or run the address-book blast demo.");
         command.Subcommands.Add(Send());
         command.Subcommands.Add(Import());
+        command.Subcommands.Add(CallIn());
+        command.Subcommands.Add(ValidationNotice());
         command.Subcommands.Add(SimulateBlast());
         return command;
     }
+
+    private static Command CallIn()
+    {
+        var account = new Option<string>("--account") { Description = "The account the consumer called about.", Required = true, HelpName = "account-id" };
+        var collector = new Option<string?>("--collector") { Description = "The collector who took the call (optional).", HelpName = "collector-id" };
+        var contactPoint = new Option<string?>("--contact-point") { Description = "The consumer's number the call came from (its id); default: the consumer.", HelpName = "contact-point-id" };
+        var noConversation = new Option<bool>("--no-conversation") { Description = "The call ended before the collector spoke with the consumer about the debt." };
+        var duration = new Option<int>("--seconds") { Description = "How long the call lasted.", DefaultValueFactory = _ => 0 };
+        var at = TimeInput.Option("--at", "When the call came in. Default: now.");
+        var id = new Option<string?>("--id") { Description = "The event id (idempotency key). Default: generated.", HelpName = "event-id" };
+        var command = new Command("call-in",
+            "Record a call the consumer placed to the collector. A conversation the consumer started is a conversation for the wait after a "
+            + "conversation (no call for 7 days, the day of the call being day 1) but not a placed call: it counts toward no call cap "
+            + "(comment 14(b)(2)(i)-1.ii).")
+        {
+            account, collector, contactPoint, noConversation, duration, at, id,
+        };
+        command.SetAction(CommandRunner.Run(KeyRole.CollectionSystem, async (parse, ctx) =>
+        {
+            var e = NewEvent(parse, id, account, collector, at, Channel.VoiceCall);
+            e.InboundCall = new InboundCall
+            {
+                CallId = e.EventId,
+                Conversation = !parse.GetValue(noConversation),
+                Duration = Duration.FromTimeSpan(TimeSpan.FromSeconds(parse.GetValue(duration))),
+            };
+            if (parse.GetValue(contactPoint) is { Length: > 0 } point)
+            {
+                e.Destination = new Destination { ContactPointId = point };
+            }
+
+            return Summarize(ctx, await StreamAsync(ctx, [e], 1));
+        }));
+        return command;
+    }
+
+    private static Command ValidationNotice()
+    {
+        var account = new Option<string>("--account") { Description = "The account (debt) the notice is about.", Required = true, HelpName = "account-id" };
+        var collector = new Option<string?>("--collector") { Description = "The collector who sent it (optional).", HelpName = "collector-id" };
+        var delivery = new Option<string>("--delivery") { Description = "How it was provided.", DefaultValueFactory = _ => "written" }
+            .AcceptOnlyFromAmong([.. Words.ValidationDeliveries.Words]);
+        var channel = new Option<string?>("--channel") { Description = "The channel it went by (letter, email, call for an oral one)." }
+            .AcceptOnlyFromAmong([.. Words.Channels.Words]);
+        var note = new Option<string?>("--note") { Description = "Free text kept with the record, for example the letter's reference." };
+        var at = TimeInput.Option("--at", "When it was sent. Default: now.");
+        var id = new Option<string?>("--id") { Description = "The event id (idempotency key). Default: generated.", HelpName = "event-id" };
+        var command = new Command("validation-notice",
+            "Record that the validation notice was sent, or given orally (12 CFR 1006.34(a)(1)). Under US-REGF a notice more than 5 days after "
+            + "the initial communication is a violation and raises an incident; a missing one shows with the first event after the deadline.")
+        {
+            account, collector, delivery, channel, note, at, id,
+        };
+        command.SetAction(CommandRunner.Run(KeyRole.CollectionSystem, async (parse, ctx) =>
+        {
+            var e = NewEvent(parse, id, account, collector, at, parse.GetValue(channel) is { } c ? Words.Channels.Parse(c) : Channel.Letter);
+            e.ValidationNoticeSent = new ValidationNoticeSent
+            {
+                Delivery = Words.ValidationDeliveries.Parse(parse.GetRequiredValue(delivery)),
+                Note = parse.GetValue(note) ?? "",
+            };
+            return Summarize(ctx, await StreamAsync(ctx, [e], 1));
+        }));
+        return command;
+    }
+
+    private static Event NewEvent(System.CommandLine.ParseResult parse, Option<string?> id, Option<string> account, Option<string?> collector,
+        Option<DateTimeOffset?> at, Channel channel) => new()
+    {
+        EventId = parse.GetValue(id) ?? $"cli-{Guid.NewGuid():N}",
+        AccountId = parse.GetRequiredValue(account),
+        CollectorId = parse.GetValue(collector) ?? "",
+        OccurredAt = Timestamp.FromDateTimeOffset(parse.GetValue(at) ?? DateTimeOffset.UtcNow),
+        Channel = channel,
+    };
 
     private static Command Send()
     {

@@ -5,8 +5,9 @@ namespace Compliance.Domain.Content;
 
 /// <summary>
 /// Checks a collection message's wording against a lexicon: threats, abuse, impersonation, debt disclosure to third
-/// parties, public shaming, pressure to borrow and a missing opt-out notice. Thread-safe; one folding pass and one
-/// multi-string search per message.
+/// parties, public shaming, pressure to borrow and a missing opt-out notice. Thread-safe; one folding pass, one
+/// multi-string search for fixed terms and one for the anchors of pattern terms per message, then only the patterns
+/// whose anchors occur run, on the message seen as words.
 /// </summary>
 public sealed class ContentAnalyzer(Lexicon lexicon)
 {
@@ -29,6 +30,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         {
             lexicon.Folder.Fold(text, ref folded);
             FindAll(ref folded, ref matches);
+            FindPatterns(text, ref folded, ref matches);
             return Report(text, context, ref folded, ref matches);
         }
         finally
@@ -67,12 +69,235 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                 var rightOk = !entry.LatinEnd || end == span.Length || gaps[end] != TextFolder.NoGap || !TextFolder.IsLatin(span[end]);
                 if (leftOk && rightOk && (!(entry.LatinStart || entry.LatinEnd) || WordsHold(gaps, start, entry)))
                 {
-                    matches.Add(new Match(start, end, entry));
+                    matches.Add(new Match(start, end, entry.Uses));
                 }
             }
 
             position = start + 1;
         }
+    }
+
+    /// <summary>
+    /// Runs the pattern terms whose anchors the folded message holds, on the message seen as words, and merges their
+    /// matches into <paramref name="matches"/> in order of position.
+    /// </summary>
+    private void FindPatterns(string text, ref FoldBuffer folded, ref MatchList matches)
+    {
+        var patterns = lexicon.Patterns;
+        if (patterns.Length == 0)
+        {
+            return;
+        }
+
+        ReadOnlySpan<char> span = folded.Chars.AsSpan(0, folded.Count);
+        var gaps = folded.Gap;
+        bool[]? candidates = null;
+        var position = 0;
+        while (position < span.Length)
+        {
+            var found = span[position..].IndexOfAny(lexicon.AnchorSearch);
+            if (found < 0)
+            {
+                break;
+            }
+
+            var start = position + found;
+            foreach (var anchor in lexicon.AnchorsByFirstChar[span[start]])
+            {
+                if (span[start..].StartsWith(anchor.Key, StringComparison.Ordinal)
+                    && (!anchor.LatinStart || gaps[start] != TextFolder.NoGap || !TextFolder.IsLatin(span[start - 1])))
+                {
+                    if (candidates is null)
+                    {
+                        candidates = ArrayPool<bool>.Shared.Rent(patterns.Length);
+                        Array.Clear(candidates, 0, patterns.Length);
+                    }
+
+                    foreach (var index in anchor.Patterns)
+                    {
+                        candidates[index] = true;
+                    }
+                }
+            }
+
+            position = start + 1;
+        }
+
+        if (candidates is null)
+        {
+            return;
+        }
+
+        var view = ArrayPool<char>.Shared.Rent(span.Length * 2);
+        var toFolded = ArrayPool<int>.Shared.Rent(span.Length * 2);
+        try
+        {
+            var length = WordView(text, ref folded, view, toFolded);
+            var first = matches.Count;
+            for (var i = 0; i < patterns.Length; i++)
+            {
+                if (!candidates[i])
+                {
+                    continue;
+                }
+
+                foreach (var match in patterns[i].Pattern.Regex.EnumerateMatches(view.AsSpan(0, length)))
+                {
+                    var from = match.Index;
+                    var to = match.Index + match.Length - 1;
+                    while (from < to && toFolded[from] < 0)
+                    {
+                        from++;
+                    }
+
+                    while (to > from && toFolded[to] < 0)
+                    {
+                        to--;
+                    }
+
+                    if (toFolded[from] >= 0 && toFolded[to] >= 0)
+                    {
+                        matches.Add(new Match(toFolded[from], toFolded[to] + 1, patterns[i].Uses));
+                    }
+                }
+            }
+
+            // Insertion of the pattern matches among the term matches, which are in order of position (longer first) already.
+            var items = matches.Items.AsSpan(0, matches.Count);
+            for (var i = Math.Max(first, 1); i < items.Length; i++)
+            {
+                var item = items[i];
+                var j = i - 1;
+                while (j >= 0 && (items[j].Start > item.Start || (items[j].Start == item.Start && items[j].Length < item.Length)))
+                {
+                    items[j + 1] = items[j];
+                    j--;
+                }
+
+                items[j + 1] = item;
+            }
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(view, clearArray: true);
+            ArrayPool<int>.Shared.Return(toFolded);
+            ArrayPool<bool>.Shared.Return(candidates);
+        }
+    }
+
+    /// <summary>
+    /// The folded message as words, so that patterns see "you | will | be | arrested". Between two kept characters the
+    /// view puts a sentence mark where a sentence ended, a space where the original had a space, an apostrophe or other
+    /// separating punctuation, and nothing where a word was only broken up by joining marks ("po-lice", "p.o.l.i.c.e",
+    /// "i*d*i*o*t"); a run of three or more single letters is one word too ("a r r e s t e d").
+    /// <paramref name="toFolded"/> maps each view character to its folded index (-1 for the marks).
+    /// </summary>
+    // A word break made by an apostrophe, which ends a run of spelled-out letters.
+    private const char Apostrophe = '\'';
+
+    // The shortest run of single letters read as one spelled-out word ("p o l i c e", not "u r a").
+    private const int MinimumSpelledOut = 4;
+
+    private static int WordView(string text, ref FoldBuffer folded, char[] view, int[] toFolded)
+    {
+        var count = folded.Count;
+        var separators = ArrayPool<char>.Shared.Rent(count);
+        try
+        {
+            for (var k = 1; k < count; k++)
+            {
+                separators[k] = folded.Gap[k] == TextFolder.NoGap ? '\0' : Separator(text, folded.Origin[k - 1] + 1, folded.Origin[k]);
+            }
+
+            // Runs of single letters spelled out are joined into one word; an apostrophe ends a run ("I'm a u").
+            var runStart = -1;
+            var runLength = 0;
+            for (var k = 0; k <= count; k++)
+            {
+                var single = k < count && TextFolder.IsLatin(folded.Chars[k])
+                    && (k == 0 || folded.Gap[k] != TextFolder.NoGap)
+                    && (k + 1 == count || folded.Gap[k + 1] != TextFolder.NoGap);
+                if (single && (runLength == 0 || separators[k] != Apostrophe))
+                {
+                    runStart = runLength == 0 ? k : runStart;
+                    runLength++;
+                    continue;
+                }
+
+                if (runLength >= MinimumSpelledOut)
+                {
+                    for (var j = runStart + 1; j < runStart + runLength; j++)
+                    {
+                        separators[j] = '\0';
+                    }
+                }
+
+                (runStart, runLength) = single ? (k, 1) : (-1, 0);
+            }
+
+            var n = 0;
+            for (var k = 0; k < count; k++)
+            {
+                if (k > 0 && separators[k] != '\0')
+                {
+                    view[n] = separators[k] == Apostrophe ? LexiconPattern.WordBreak : separators[k];
+                    toFolded[n++] = -1;
+                }
+
+                view[n] = folded.Chars[k];
+                toFolded[n++] = k;
+            }
+
+            return n;
+        }
+        finally
+        {
+            ArrayPool<char>.Shared.Return(separators);
+        }
+    }
+
+    /// <summary>A capitalised word of one or two letters before a full stop ("Mr.", "U.S.") ends no sentence.</summary>
+    private static bool Abbreviation(string text, int dot)
+    {
+        var start = dot;
+        while (start > 0 && char.IsLetter(text[start - 1]))
+        {
+            start--;
+        }
+
+        return dot - start is 1 or 2 && char.IsUpper(text[start]);
+    }
+
+    /// <summary>What the dropped characters between two kept ones are in the word view: a sentence end, a word break or nothing.</summary>
+    private static char Separator(string text, int from, int to)
+    {
+        var separator = '\0';
+        for (var i = from; i < to; i++)
+        {
+            var c = text[i];
+            if (i == from && char.IsLowSurrogate(c))
+            {
+                continue;
+            }
+
+            switch (c)
+            {
+                case '!' or '?' or ';' or '\n' or '\r' or '。' or '！' or '？' or '；':
+                    return LexiconPattern.SentenceBreak;
+                case '.' when (i + 1 >= text.Length || char.IsWhiteSpace(text[i + 1])) && !Abbreviation(text, i):
+                    return LexiconPattern.SentenceBreak;
+                case '-' or '.' or '*' or '_' or '·' or '•' or '~' or '+' or '#' or '\u00AD':
+                    break;
+                case '\'' or '\u2019':
+                    separator = separator == '\0' ? Apostrophe : separator;
+                    break;
+                default:
+                    separator = LexiconPattern.WordBreak;
+                    break;
+            }
+        }
+
+        return separator;
     }
 
     /// <summary>
@@ -113,10 +338,11 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     {
         List<ContentFinding>? findings = null;
         var optOutSeen = false;
+        Span<int> reportedEnd = stackalloc int[CategoryCount];
         var all = matches.Items.AsSpan(0, matches.Count);
         foreach (var match in all)
         {
-            foreach (var use in match.Entry.Uses)
+            foreach (var use in match.Uses)
             {
                 switch (use.Role)
                 {
@@ -132,10 +358,15 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
                     continue;
                 }
 
-                if (Covered(all, match, use.Rule.Category))
+                // One finding per stretch of wording: a term overlapping one already reported for its category (which
+                // started first, or at the same place and is longer) adds nothing.
+                var category = (int)use.Rule.Category;
+                if (match.Start < reportedEnd[category] || Excepted(all, match, use.Rule.Category))
                 {
                     continue;
                 }
+
+                reportedEnd[category] = match.End;
 
                 var originStart = folded.Origin[match.Start];
                 var lastOrigin = folded.Origin[match.End - 1];
@@ -154,27 +385,29 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         return findings ?? (IReadOnlyList<ContentFinding>)[];
     }
 
+    private static readonly int CategoryCount = Enum.GetValues<ContentCategory>().Max(c => (int)c) + 1;
+
     // Used only when no lexicon file declares the missing_opt_out rule.
     private static readonly ContentRule DefaultOptOut = new(ContentCategory.MissingOptOut, "CONTENT.missing-opt-out", "12 CFR 1006.6(e)", Severity.Medium);
 
-    /// <summary>True when an exception of the category, or a longer term of the same category, contains the match.</summary>
-    private static bool Covered(ReadOnlySpan<Match> all, Match match, ContentCategory category)
+    /// <summary>True when an exception of the category overlaps the match ("not going to | sue you", "we are | not affiliated with any court").</summary>
+    private static bool Excepted(ReadOnlySpan<Match> all, Match match, ContentCategory category)
     {
         foreach (var other in all)
         {
-            if (other.Start > match.Start)
+            if (other.Start >= match.End)
             {
                 break;
             }
 
-            if (other.End < match.End || (other.Start == match.Start && other.End == match.End && ReferenceEquals(other.Entry, match.Entry)))
+            if (other.End <= match.Start)
             {
                 continue;
             }
 
-            foreach (var use in other.Entry.Uses)
+            foreach (var use in other.Uses)
             {
-                if (use.Rule.Category == category && (use.Role == TermRole.Exception || other.Length > match.Length))
+                if (use.Rule.Category == category && use.Role == TermRole.Exception)
                 {
                     return true;
                 }
@@ -208,7 +441,7 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     private static int TrimSurrogate(string text, int end) =>
         end < text.Length && end > 0 && char.IsHighSurrogate(text[end - 1]) ? end - 1 : end;
 
-    private readonly record struct Match(int Start, int End, LexiconEntry Entry)
+    private readonly record struct Match(int Start, int End, TermUse[] Uses)
     {
         public int Length => End - Start;
     }

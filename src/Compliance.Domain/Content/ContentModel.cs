@@ -68,3 +68,18 @@ internal sealed class LexiconEntry(string key, TermUse[] uses, bool[] wordGaps)
     public bool LatinStart { get; } = TextFolder.IsLatin(key[0]);
     public bool LatinEnd { get; } = TextFolder.IsLatin(key[^1]);
 }
+
+/// <summary>A compiled pattern term with the one use it has (patterns are not shared between categories).</summary>
+internal sealed class PatternEntry(LexiconPattern pattern, TermUse use)
+{
+    public LexiconPattern Pattern { get; } = pattern;
+    public TermUse[] Uses { get; } = [use];
+}
+
+/// <summary>A folded literal that every match of the listed patterns contains at the start of a word.</summary>
+internal sealed class AnchorEntry(string key, int[] patterns)
+{
+    public string Key { get; } = key;
+    public int[] Patterns { get; } = patterns;
+    public bool LatinStart { get; } = TextFolder.IsLatin(key[0]);
+}

@@ -16,8 +16,10 @@ namespace Compliance.Domain.Content;
 ///     severity: critical                # low, medium, high, critical
 ///     citations: [15 U.S.C. 1692d(1)]
 ///     terms: [you will be arrested]     # for missing_opt_out: the notices whose presence satisfies the rule
-///     except: [...]                     # optional: phrases that silence this category's terms inside them
+///     except: [...]                     # optional: phrases that silence this category's terms they overlap
 /// </code>
+/// A term or exception holding one of <c>* ( | ) ? ~</c> is a pattern ("you (will|'ll)? (be|get) arrest*"): see
+/// <see cref="LexiconPattern"/> for its grammar.
 /// A finding cites the rule of the file its term came from; a missing opt-out cites the first file declaring one.
 /// </summary>
 internal static class LexiconCompiler
@@ -101,8 +103,33 @@ internal static class LexiconCompiler
         var folder = new TextFolder(variants);
         var byKey = new Dictionary<string, (List<TermUse> Uses, bool[] WordGaps)>(StringComparer.Ordinal);
         var seen = new Dictionary<(string Key, ContentCategory Category, TermRole Role), string>();
+        var patterns = new List<PatternEntry>();
         foreach (var term in pending)
         {
+            if (LexiconPattern.IsPattern(term.Text))
+            {
+                var pattern = LexiconPattern.Compile(term.Text, folder, out var error);
+                if (pattern is null)
+                {
+                    problems.Add(new LexiconProblem(term.File, term.Path, $"pattern '{term.Text}': {error}"));
+                }
+                else if (term.Use.Role == TermRole.OptOut)
+                {
+                    problems.Add(new LexiconProblem(term.File, term.Path, $"pattern '{term.Text}': opt-out notices are fixed phrases"));
+                }
+                else if (seen.TryGetValue((pattern.Source, term.Use.Rule.Category, term.Use.Role), out var firstPattern))
+                {
+                    problems.Add(new LexiconProblem(term.File, term.Path, $"pattern '{term.Text}' repeats {firstPattern}"));
+                }
+                else
+                {
+                    seen[(pattern.Source, term.Use.Rule.Category, term.Use.Role)] = $"{term.File}: {term.Path}";
+                    patterns.Add(new PatternEntry(pattern, term.Use));
+                }
+
+                continue;
+            }
+
             var key = folder.FoldTerm(term.Text, out var wordGaps);
             if (key.Length == 0)
             {
@@ -143,7 +170,7 @@ internal static class LexiconCompiler
         }
 
         var entries = byKey.Select(kv => new LexiconEntry(kv.Key, [.. kv.Value.Uses], kv.Value.WordGaps)).ToArray();
-        return new LexiconCompileResult(new Lexicon(string.Join(';', versions), folder, entries, optOut), []);
+        return new LexiconCompileResult(new Lexicon(string.Join(';', versions), folder, entries, [.. patterns], optOut), []);
     }
 
     private static IEnumerable<(string Key, YamlNode Value)> Entries(YamlMappingNode mapping)

@@ -14,6 +14,10 @@ public enum EventKind
     Visit = 6,
     Refusal = 7,
     ConsumerRequest = 8,
+    /// <summary>The consumer called the collector (a call-in).</summary>
+    InboundCall = 9,
+    /// <summary>The validation notice was sent or given orally (12 CFR 1006.34).</summary>
+    ValidationNoticeSent = 10,
 }
 
 /// <summary>A rule an event broke, with the matched text that shows it (content rules) or empty.</summary>

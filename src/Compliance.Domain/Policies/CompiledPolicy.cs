@@ -90,8 +90,56 @@ public sealed class CompiledPolicy
     /// with an unrelated party, where a rule that applies to the account counts across the borrower's debts (China's
     /// cap on contacts the borrower supplied).
     /// </summary>
-    public bool CountsAcrossDebts(Account account, DestinationClass destination) =>
-        destination == DestinationClass.UnrelatedParty && Select(account).CountsAcrossDebts;
+    public bool CountsAcrossDebts(Account account, DestinationClass destination)
+    {
+        var selection = Select(account);
+        return (destination == DestinationClass.UnrelatedParty && selection.CountsAcrossDebts)
+            || (selection.ConsumerAcrossDebts && destination is DestinationClass.Own or DestinationClass.RelatedParty);
+    }
+
+    /// <summary>
+    /// Whether any contact about the account may need <see cref="ContactCandidate.BorrowerAccounts"/> (whatever its
+    /// destination), for a caller that loads them before it resolves the destination.
+    /// </summary>
+    public bool ReadsBorrowerAccounts(Account account)
+    {
+        var selection = Select(account);
+        return selection.CountsAcrossDebts || selection.ConsumerAcrossDebts;
+    }
+
+    /// <summary>Whether a validation-notice rule applies to the account (the monitor asks <see cref="ValidationNoticeTiming"/> only then).</summary>
+    public bool JudgesValidationNotice(Account account) => Select(account).Notices.Length > 0;
+
+    /// <summary>
+    /// The validation-notice rules' findings about the debt at <paramref name="at"/> (12 CFR 1006.34(a)(1)): for the
+    /// event that records the notice (<paramref name="atNotice"/>), a notice sent late; for any other event, a notice
+    /// missing after its deadline. The history is the borrower's, as for <see cref="Evaluate"/>.
+    /// </summary>
+    public IReadOnlyList<RuleHit> ValidationNoticeTiming(Account account, IReadOnlyList<Attempt> history, DateTimeOffset at, bool atNotice,
+        IReadOnlyList<Account>? borrowerAccounts = null)
+    {
+        var selection = Select(account);
+        if (selection.Notices.Length == 0)
+        {
+            return [];
+        }
+
+        var seen = WrongNumbers.For(account, borrowerAccounts).Apply(history);
+        var zones = LocalZones.For(account, new ResolvedDestination(DestinationClass.Own, "", null, null, []));
+        List<RuleHit>? hits = null;
+        foreach (var check in selection.Notices)
+        {
+            if (check.Timing(account, seen, zones, at, atNotice) is { } hit)
+            {
+                (hits ??= []).Add(hit);
+            }
+        }
+
+        return hits ?? (IReadOnlyList<RuleHit>)[];
+    }
+
+    /// <summary>Numbers of the account (and the borrower's other accounts, when given) recorded as not the consumer's.</summary>
+    public static WrongNumbers WrongNumbersOf(Account account, IReadOnlyList<Account>? borrowerAccounts) => WrongNumbers.For(account, borrowerAccounts);
 
     /// <summary>The rules of a profile with their effective parameters (the profile's values as the policy changed them); none for an unknown id.</summary>
     public IReadOnlyList<EffectiveRule> RulesOf(string profileId) =>
@@ -109,8 +157,8 @@ public sealed class CompiledPolicy
     /// </summary>
     public GateResult Evaluate(ContactCandidate candidate, IReadOnlyList<Attempt> history, bool findNext = true)
     {
-        var (selection, hits, allowed, next, zones) = Judge(candidate, history, findNext ? SearchHorizon : null);
-        var hours = HoursFor(selection, candidate, zones, null);
+        var (selection, hits, allowed, next, zones, seen) = Judge(candidate, history, findNext ? SearchHorizon : null);
+        var hours = HoursFor(selection, seen, zones, null);
         if (hits is not null && hours is not null)
         {
             // Each hours rule that fired says its own window in the same zones.
@@ -118,12 +166,12 @@ public sealed class CompiledPolicy
             {
                 if (hours.RuleIds.Contains(hits[i].RuleId))
                 {
-                    hits[i] = hits[i] with { Hours = HoursFor(selection, candidate, zones, hits[i].RuleId) };
+                    hits[i] = hits[i] with { Hours = HoursFor(selection, seen, zones, hits[i].RuleId) };
                 }
             }
         }
 
-        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, candidate.Destination.Class, Version, hours);
+        return new GateResult(allowed, hits ?? (IReadOnlyList<RuleHit>)[], next, selection.Profiles, seen.Destination.Class, Version, hours);
     }
 
     /// <summary>
@@ -134,7 +182,7 @@ public sealed class CompiledPolicy
     /// </summary>
     public DateTimeOffset? NextAllowed(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan horizon)
     {
-        var (_, _, allowed, next, _) = Judge(candidate, history, horizon);
+        var (_, _, allowed, next, _, _) = Judge(candidate, history, horizon);
         return allowed ? candidate.At : next;
     }
 
@@ -179,16 +227,28 @@ public sealed class CompiledPolicy
         return new HoursWindow(zones.Indicators, start, end, first.Id, some ? open : null, some ? close : null, rules);
     }
 
-    /// <summary>Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next allowed instant.</summary>
-    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next, ZoneSet Zones) Judge(ContactCandidate candidate, IReadOnlyList<Attempt> history, TimeSpan? horizon)
+    /// <summary>
+    /// Runs the rules at <c>candidate.At</c> and, when only time-based rules deny, searches up to the horizon for the next
+    /// allowed instant. Numbers recorded as not the consumer's are read as strangers' first, in the history and in the
+    /// candidate (<see cref="WrongNumbers"/>); the candidate as the rules saw it is returned.
+    /// </summary>
+    private (Selection Selection, List<RuleHit>? Hits, bool Allowed, DateTimeOffset? Next, ZoneSet Zones, ContactCandidate Seen) Judge(ContactCandidate candidate,
+        IReadOnlyList<Attempt> history, TimeSpan? horizon)
     {
         var selection = Select(candidate.Account);
+        var wrong = WrongNumbers.For(candidate.Account, candidate.BorrowerAccounts);
+        if (wrong.Any)
+        {
+            history = wrong.Apply(history);
+            candidate = candidate with { Destination = wrong.Apply(candidate.Destination, candidate.At) };
+        }
+
         var zoneSet = LocalZones.Indicators(candidate.Account, candidate.Destination);
         var zones = zoneSet.Zones;
         var hits = Run(selection, candidate, history, zones, candidate.At);
         var allowed = Decide(hits, out var timeOnly, out var earliest);
         var next = !allowed && timeOnly && horizon is { } h ? Search(selection, candidate, history, zones, earliest, candidate.At + h) : null;
-        return (selection, hits, allowed, next, zoneSet);
+        return (selection, hits, allowed, next, zoneSet, candidate);
     }
 
     /// <summary>
@@ -324,7 +384,8 @@ public sealed class CompiledPolicy
         }
 
         return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray(),
-            checks.OfType<ThirdPartyRosterCheck>().Any());
+            checks.OfType<ThirdPartyRosterCheck>().Any(), checks.OfType<FlagBlockCheck>().Any(c => c.AcrossDebts),
+            checks.OfType<ValidationNoticeCheck>().ToArray());
     }
 
     private static bool Matches(Profile profile, string country, string region, string locality)
@@ -349,7 +410,10 @@ public sealed class CompiledPolicy
 
     private static bool Contains(IReadOnlyList<string> list, string id) => list.Any(x => string.Equals(x, id, StringComparison.OrdinalIgnoreCase));
 
-    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts);
+    /// <param name="CountsAcrossDebts">A rule counts the unrelated parties of all the borrower's accounts (CN roster).</param>
+    /// <param name="ConsumerAcrossDebts">A rule reads the consumer's requests on all the borrower's accounts (US medium opt-out).</param>
+    private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts, bool ConsumerAcrossDebts,
+        ValidationNoticeCheck[] Notices);
 }
 
 /// <summary>A rule as a compiled policy applies it: its kind, citation, shadow state and effective parameter values.</summary>

@@ -85,6 +85,7 @@ internal static class RuleKinds
         [
             Count("days", Tighten.Higher),
             List("channels", Tighten.Superset, Channels, "voice_call"),
+            Flag("exclude_consented", Tighten.ToFalse, "true"),
         ], s => new WaitAfterConversationCheck(s)),
         ["daily-cap"] = new("daily-cap",
         [
@@ -113,6 +114,7 @@ internal static class RuleKinds
             Word("scope", ["account", "channel", "work_destination"], "account"),
             List("except_purposes", Tighten.Subset, Purposes, ""),
             List("except_party_roles", Tighten.Subset, Roles, ""),
+            Flag("across_debts", Tighten.ToTrue, "false"),
         ], s => new FlagBlockCheck(s)),
         ["destination-block"] = new("destination-block",
         [
@@ -135,6 +137,13 @@ internal static class RuleKinds
             Count("window_hours", Tighten.Higher, minimum: 1),
         ], s => new AddressBookBlastCheck(s)),
         ["inactive-collector"] = new("inactive-collector", [], s => new InactiveCollectorCheck(s)),
+        ["validation-notice"] = new("validation-notice",
+        [
+            Count("days", Tighten.Lower),
+            Flag("hold_until_sent", Tighten.ToTrue, "false"),
+            List("channels", Tighten.Superset, Channels, "voice_call,sms,email,instant_message,visit"),
+            List("purposes", Tighten.Superset, Purposes, "collect_debt"),
+        ], s => new ValidationNoticeCheck(s)),
         ["consent-required"] = new("consent-required",
         [
             List("channels", Tighten.Superset, Channels),

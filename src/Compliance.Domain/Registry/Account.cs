@@ -33,7 +33,12 @@ public sealed record Party(string PartyId, PartyRole Role, string DisplayName, I
 /// <summary>A local wall-clock range in minutes after midnight, on the given ISO weekdays (empty: every day).</summary>
 public sealed record LocalTimeRange(int StartMinute, int EndMinute, IReadOnlyList<int> Weekdays);
 
-/// <summary>A flag with its effective period. Flags are never deleted: clearing sets <see cref="ClearedAt"/>.</summary>
+/// <summary>
+/// A flag with its effective period. Flags are never deleted: clearing sets <see cref="ClearedAt"/>.
+/// <see cref="WindowFrom"/>: for a consent to calls, the start of the day or time the consumer named (null: from when
+/// it was given, <see cref="EffectiveFrom"/>). <see cref="Source"/>: for a wrong number, the <see cref="WrongNumberSource"/>;
+/// for a validation notice, the <see cref="ValidationDelivery"/>.
+/// </summary>
 public sealed record Flag(
     string FlagId,
     FlagType Type,
@@ -44,7 +49,9 @@ public sealed record Flag(
     string ContactPointId,
     string Note,
     string SetBy,
-    DateTimeOffset? ClearedAt)
+    DateTimeOffset? ClearedAt,
+    DateTimeOffset? WindowFrom = null,
+    int Source = 0)
 {
     /// <summary>Whether the flag is in force at an instant.</summary>
     public bool InForceAt(DateTimeOffset at) =>

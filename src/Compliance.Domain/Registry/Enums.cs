@@ -66,8 +66,30 @@ public enum FlagType
     ConsentOutsideHours = 9,
     ThirdPartyRefused = 10,
     ThirdPartyConsent = 11,
+    /// <summary>A number or address of the account is not the consumer's (a wrong number, or reassigned) from the flag's effective time.</summary>
+    WrongNumber = 12,
+    /// <summary>The validation notice (12 CFR 1006.34) was sent, or given orally, at the flag's effective time.</summary>
+    ValidationNoticeSent = 13,
     LocationAnswerIncomplete = 17,
     WrittenElectronicConsent = 18,
+}
+
+/// <summary>Who told the lender that a number is not the consumer's (<see cref="FlagType.WrongNumber"/>).</summary>
+public enum WrongNumberSource
+{
+    Unspecified = 0,
+    Consumer = 1,
+    ThirdParty = 2,
+    ReassignedNumbersCheck = 3,
+}
+
+/// <summary>How the validation information was provided (<see cref="FlagType.ValidationNoticeSent"/>; 12 CFR 1006.34(a)(1)).</summary>
+public enum ValidationDelivery
+{
+    Unspecified = 0,
+    Written = 1,
+    Electronic = 2,
+    Oral = 3,
 }
 
 /// <summary>Who or what places a contact.</summary>

@@ -149,7 +149,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         if (!Has(_channels, (int)candidate.Channel) || (!context.IsConsumer && !_thirdParties)
             || destination.Party?.Role == PartyRole.Attorney
             || !Has(_uses, (int)(destination.ContactPoint?.Use ?? ContactPointUse.Unspecified))
-            || (_excludeConsented && context.IsConsumer && context.FlagInForce(FlagType.ConsentToContact, candidate.Channel, context.At)))
+            || (_excludeConsented && context.IsConsumer && Consent.Covers(context, context.Account.AccountId, candidate.Channel, context.At)))
         {
             return;
         }
@@ -277,7 +277,8 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
     /// <summary>Whether an attempt counts against the person this contact is with.</summary>
     private bool Counts(in GateContext context, in Attempt a)
     {
-        if (!Has(_channels, (int)a.Channel) || !Has(_uses, (int)a.DestinationUse) || a.Outcome == AttemptOutcome.NotConnected
+        // Calls that never connected, and call-ins (the consumer placed them), are no placed calls.
+        if (!Has(_channels, (int)a.Channel) || !Has(_uses, (int)a.DestinationUse) || a.Outcome == AttemptOutcome.NotConnected || a.Outcome.IsInbound()
             || (_perDebt && a.AccountId != context.Account.AccountId))
         {
             return false;
@@ -293,7 +294,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
 
         return a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
             && !IsAttorney(context.Account, a.PartyId)
-            && !(_excludeConsented && context.FlagInForce(FlagType.ConsentToContact, a.Channel, a.At));
+            && !(_excludeConsented && Consent.Covers(context, a.AccountId, a.Channel, a.At));
     }
 
     private static bool IsAttorney(Account account, string partyId)
@@ -320,13 +321,15 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
 {
     private readonly int _days = setup.Int("days");
     private readonly bool[] _channels = setup.Set<Channel>("channels");
+    private readonly bool _excludeConsented = setup.Bool("exclude_consented");
 
     /// <summary>N local days back from the start of the day, across zones up to 26 hours apart.</summary>
     public override TimeSpan Window => TimeSpan.FromDays(_days + 2);
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
-        if (!Has(_channels, (int)context.Candidate.Channel) || !context.IsConsumer)
+        if (!Has(_channels, (int)context.Candidate.Channel) || !context.IsConsumer
+            || (_excludeConsented && Consent.Covers(context, context.Account.AccountId, context.Candidate.Channel, context.At)))
         {
             return;
         }
@@ -337,7 +340,7 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];
-            if (a.Outcome == AttemptOutcome.Conversation && a.At > from && a.At <= context.At && Has(_channels, (int)a.Channel)
+            if (a.Outcome.IsConversation() && a.At > from && a.At <= context.At && Has(_channels, (int)a.Channel)
                 && a.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty
                 && a.AccountId == context.Account.AccountId && (latest is null || a.At > latest))
             {
@@ -604,6 +607,10 @@ internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly string _scope = setup.Word("scope");
     private readonly bool[] _exceptPurposes = setup.Set<ContactPurpose>("except_purposes");
     private readonly bool[] _exceptRoles = setup.Set<PartyRole>("except_party_roles");
+    private readonly bool _acrossDebts = setup.Bool("across_debts");
+
+    /// <summary>Whether the flag belongs to the consumer: set on any of the borrower's debts, it applies to all of them.</summary>
+    public bool AcrossDebts => _acrossDebts;
 
     public override void Check(in GateContext context, ref List<RuleHit>? hits)
     {
@@ -614,9 +621,32 @@ internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
             return;
         }
 
-        foreach (var f in context.Account.Flags)
+        if (Blocks(context, context.Account, hits: ref hits))
         {
-            if (f.Type != _flag || !f.InForceAt(context.At) || !Matches(f, candidate, destination))
+            return;
+        }
+
+        // A consumer's request applies to every debt of that consumer at the lender (commentary 14(h)-3.ii): the
+        // borrower's other accounts' flags, matched by the number or address itself (contact point ids are per account).
+        if (_acrossDebts && context.IsConsumer && candidate.BorrowerAccounts is { } others)
+        {
+            foreach (var other in others)
+            {
+                if (!string.Equals(other.AccountId, context.Account.AccountId, StringComparison.Ordinal) && Blocks(context, other, ref hits))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    private bool Blocks(in GateContext context, Account account, ref List<RuleHit>? hits)
+    {
+        var candidate = context.Candidate;
+        var own = ReferenceEquals(account, context.Account);
+        foreach (var f in account.Flags)
+        {
+            if (f.Type != _flag || !f.InForceAt(context.At) || !(own ? Matches(f, candidate, context.Destination) : MatchesOther(f, account, candidate, context.Destination)))
             {
                 continue;
             }
@@ -627,9 +657,33 @@ internal sealed class FlagBlockCheck(RuleSetup setup) : RuleCheck(setup)
                 "work_destination" => $"{Words.Of(_flag)} in force and the destination is a work number or address",
                 _ => $"{Words.Of(_flag)} in force since {f.EffectiveFrom:yyyy-MM-dd}",
             };
-            Hit(ref hits, message, null);
-            return;
+            Hit(ref hits, own ? message : $"{message} (the consumer's request, recorded on account {account.AccountId}, applies to every debt)", null);
+            return true;
         }
+
+        return false;
+    }
+
+    /// <summary>A flag of another of the borrower's accounts: about the consumer (no party), naming the same number or address if any.</summary>
+    private bool MatchesOther(Flag f, Account account, ContactCandidate candidate, ResolvedDestination destination)
+    {
+        if (f.PartyId.Length > 0)
+        {
+            return false;
+        }
+
+        if (f.ContactPointId.Length > 0
+            && !account.AllContactPoints().Any(c => c.Point.ContactPointId == f.ContactPointId && c.Point.ValueHash == destination.DestinationHash))
+        {
+            return false;
+        }
+
+        return _scope switch
+        {
+            "channel" => f.Channel == Channel.Unspecified || f.Channel == candidate.Channel,
+            "work_destination" => destination.ContactPoint?.Use == ContactPointUse.Work,
+            _ => true,
+        };
     }
 
     private bool Matches(Flag f, ContactCandidate candidate, ResolvedDestination destination)

@@ -48,6 +48,20 @@ public enum AttemptOutcome
     NotConnected = 6,
     Delivered = 7,
     Visited = 8,
+    /// <summary>The consumer called in and spoke with a collector: a conversation, but not a placed call (commentary 14(b)(2)(i)-1.ii).</summary>
+    InboundConversation = 9,
+    /// <summary>The consumer called in, but no conversation about the debt took place.</summary>
+    Inbound = 10,
+}
+
+/// <summary>Facts about outcomes the rules share.</summary>
+public static class AttemptOutcomes
+{
+    /// <summary>A conversation with the person, whoever placed the call.</summary>
+    public static bool IsConversation(this AttemptOutcome outcome) => outcome is AttemptOutcome.Conversation or AttemptOutcome.InboundConversation;
+
+    /// <summary>A call the consumer placed (call-in): not an attempt by the collector.</summary>
+    public static bool IsInbound(this AttemptOutcome outcome) => outcome is AttemptOutcome.InboundConversation or AttemptOutcome.Inbound;
 }
 
 /// <summary>One contact that happened or is reserved, as the windows count it.</summary>

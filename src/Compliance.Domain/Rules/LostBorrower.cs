@@ -52,7 +52,7 @@ internal sealed class LostBorrower(int failedAttempts, TimeSpan wait, int unreac
             }
         }
 
-        var lastSuccess = own.FindLastIndex(a => a.Outcome is AttemptOutcome.Conversation or AttemptOutcome.AnsweredNoConversation);
+        var lastSuccess = own.FindLastIndex(a => a.Outcome is AttemptOutcome.Conversation or AttemptOutcome.AnsweredNoConversation || a.Outcome.IsInbound());
         var zone = context.Zones[0];
         var today = DateOnly.FromDateTime(LocalZones.ToLocal(zone, context.At));
         var run = 0;

@@ -171,9 +171,9 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
     {
         LedgerKind.Decision => ($"Gate check ({Channel(p)})", p.GetProperty("allowed").GetBoolean() ? "ok" : "deny",
             p.GetProperty("allowed").GetBoolean() ? "allowed" : p.TryGetProperty("failedClosed", out var fc) && fc.GetBoolean() ? "denied (gate unavailable)" : "denied, contact blocked"),
-        LedgerKind.Event => ($"{Kind(p)} ({Channel(p)})", p.TryGetProperty("violations", out var v) && v.GetArrayLength() > 0 ? "viol" : "ok",
+        LedgerKind.Event => ($"{EventWhat(p)} ({Channel(p)})", p.TryGetProperty("violations", out var v) && v.GetArrayLength() > 0 ? "viol" : "ok",
             v.ValueKind == JsonValueKind.Array && v.GetArrayLength() > 0 ? $"{v.GetArrayLength()} violation(s), risk {p.GetProperty("riskScore").GetDouble():0}" : "no violation"),
-        LedgerKind.FlagSet => ($"Flag set: {Enum.GetName(typeof(FlagType), p.GetProperty("type").GetInt32())}", "", Str(p, "note")),
+        LedgerKind.FlagSet => (FlagWhat(p), "", Str(p, "note")),
         LedgerKind.FlagCleared => ($"Flag cleared: {Enum.GetName(typeof(FlagType), p.GetProperty("type").GetInt32())}", "", ""),
         LedgerKind.Complaint => ("Complaint recorded", "", Str(p, "reference")),
         LedgerKind.ComplaintStatus => ("Complaint status changed", "", Str(p, "status")),
@@ -182,6 +182,42 @@ internal sealed class EvidencePack(IComplianceStore store, LedgerAuditor auditor
             $"{(p.TryGetProperty("contactPoints", out var cps) ? cps.GetArrayLength() : 0)} own contact points, {(p.TryGetProperty("parties", out var ps) ? ps.GetArrayLength() : 0)} parties"),
         _ => (entry.Kind.ToString(), "", ""),
     };
+
+    /// <summary>An event's kind, saying what the law makes of the kinds that are not plain contacts.</summary>
+    private static string EventWhat(JsonElement p)
+    {
+        var kind = p.TryGetProperty("kind", out var k) ? (Domain.Events.EventKind)k.GetInt32() : Domain.Events.EventKind.Unspecified;
+        var outcome = p.TryGetProperty("outcome", out var o) ? (Domain.Rules.AttemptOutcome)o.GetInt32() : Domain.Rules.AttemptOutcome.Pending;
+        return kind switch
+        {
+            Domain.Events.EventKind.InboundCall => outcome == Domain.Rules.AttemptOutcome.InboundConversation
+                ? "Call-in by the consumer: a conversation (starts the wait after a conversation; not a placed call)"
+                : "Call-in by the consumer, no conversation (not a placed call)",
+            Domain.Events.EventKind.ValidationNoticeSent => "Validation notice sent (12 CFR 1006.34)",
+            _ => Kind(p),
+        };
+    }
+
+    /// <summary>A flag as the timeline states it: a consent with its window, a wrong number with its source, a notice with its delivery.</summary>
+    private static string FlagWhat(JsonElement p)
+    {
+        var type = (FlagType)p.GetProperty("type").GetInt32();
+        var source = p.TryGetProperty("source", out var s) && s.ValueKind == JsonValueKind.Number ? s.GetInt32() : 0;
+        var point = Str(p, "contactPointId");
+        return type switch
+        {
+            FlagType.ConsentToContact => $"Consent to calls given directly (12 CFR 1006.14(b)(3)(i)): window from {When(p, "windowFrom") ?? When(p, "effectiveFrom")}"
+                + $" to {When(p, "expiresAt") ?? "the end of day 7"}; calls in it count toward no call limit",
+            FlagType.WrongNumber => $"Wrong number recorded: contact point {point} is not the consumer's since {When(p, "effectiveFrom")}"
+                + $"{(source > 0 ? $" (source: {Enum.GetName((WrongNumberSource)source)})" : "")}; calls to it are third-party contacts",
+            FlagType.ValidationNoticeSent => $"Validation notice sent{(source > 0 ? $" ({Enum.GetName((ValidationDelivery)source)})" : "")}",
+            FlagType.MediumOptOut => $"Opt-out of {Channel(p)}{(point.Length > 0 ? $" at contact point {point}" : "")}: applies to every debt of the borrower",
+            _ => $"Flag set: {Enum.GetName(type)}",
+        };
+    }
+
+    private static string? When(JsonElement p, string name) =>
+        p.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? $"{v.GetDateTimeOffset():yyyy-MM-dd HH:mm}" : null;
 
     private static DateTimeOffset Time(LedgerEntry entry, JsonElement p) =>
         entry.Kind == LedgerKind.Event && p.TryGetProperty("occurredAt", out var t) ? t.GetDateTimeOffset() : entry.RecordedAt;

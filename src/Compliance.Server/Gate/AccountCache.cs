@@ -27,7 +27,7 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     public ValueTask<Collector?> CollectorAsync(string lenderId, string collectorId, CancellationToken ct) =>
         GetAsync(_collectors, (lenderId, collectorId), static (s, key, token) => s.GetCollectorAsync(key.Item1, key.Item2, token), ct);
 
-    /// <summary>Every account of the borrower at the lender, with who it lists and without its flags (<see cref="IRegistryStore.AccountsOfBorrowerAsync"/>).</summary>
+    /// <summary>Every account of the borrower at the lender, with who it lists and its flags (<see cref="IRegistryStore.AccountsOfBorrowerAsync"/>).</summary>
     public async ValueTask<IReadOnlyList<Account>> BorrowerAccountsAsync(string lenderId, string borrowerId, CancellationToken ct) =>
         await GetAsync(_borrowers, (lenderId, borrowerId), static async (s, key, token) => await s.AccountsOfBorrowerAsync(key.Item1, key.Item2, token), ct) ?? [];
 

@@ -65,7 +65,7 @@ internal sealed class ContactGate(
                 var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
                 reservation = decision.Allowed
                     ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
-                        prepared.Destination.Destination.DestinationHash, prepared.Destination.Destination.Class,
+                        prepared.Destination.Destination.DestinationHash, result.DestinationClass,
                         prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
                     : null;
                 return new GateOutcome(decision, reservation);

@@ -27,13 +27,23 @@ internal static class ServiceRegistration
 
     public static WebApplicationBuilder AddComplianceStore(this WebApplicationBuilder builder)
     {
+        // The embedded store's file is held by one process (SqliteFileLock), taken before the store is made and let go
+        // when the host disposes it at shutdown.
+        builder.Services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ComplianceOptions>>().Value;
+            return SqliteFileLock.Acquire(SqlitePath(options));
+        });
         builder.Services.AddSingleton<IComplianceStore>(sp =>
         {
             var options = sp.GetRequiredService<IOptions<ComplianceOptions>>().Value;
-            return string.Equals(options.Store.Provider, "SqlServer", StringComparison.OrdinalIgnoreCase)
-                ? new SqlServerStore(options.Store.ConnectionString!)
-                : new SqliteStore(options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db"), options.Store.SqliteSyncEveryCommit,
-                    logger: sp.GetRequiredService<ILogger<SqliteStore>>());
+            if (string.Equals(options.Store.Provider, "SqlServer", StringComparison.OrdinalIgnoreCase))
+            {
+                return new SqlServerStore(options.Store.ConnectionString!);
+            }
+
+            sp.GetRequiredService<SqliteFileLock>();
+            return new SqliteStore(SqlitePath(options), options.Store.SqliteSyncEveryCommit, logger: sp.GetRequiredService<ILogger<SqliteStore>>());
         });
         builder.Services.AddSingleton<ITenantStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());
@@ -41,6 +51,8 @@ internal static class ServiceRegistration
         builder.Services.AddHostedService<Startup>();
         return builder;
     }
+
+    private static string SqlitePath(ComplianceOptions options) => options.Store.SqlitePath ?? Path.Combine(options.DataDirectory, "compliance.db");
 
     public static WebApplicationBuilder AddComplianceGate(this WebApplicationBuilder builder)
     {

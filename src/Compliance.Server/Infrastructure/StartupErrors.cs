@@ -25,6 +25,7 @@ internal static class StartupErrors
     {
         OptionsValidationException o => string.Join(" ", o.Failures),
         SchemaTooNewException s => s.Message,
+        StoreInUseException s => s.Message,
         AggregateException { InnerExceptions.Count: 1 } a => Explain(a.InnerException!),
         _ => null,
     };

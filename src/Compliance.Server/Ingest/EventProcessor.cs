@@ -146,9 +146,13 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>An event with what it refers to, loaded and checked.</summary>
-    /// <summary>A checked event, with the policy in force at its own time, which judges and weighs it.</summary>
+    /// <summary>
+    /// A checked event, with the policy in force at its own time, which judges and weighs it, and the borrower's accounts
+    /// where that policy reads them (loaded here, before the batch writes anything: they carry flags, which the batch's
+    /// own transaction may be writing).
+    /// </summary>
     private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId,
-        CompiledPolicy Policy);
+        CompiledPolicy Policy, IReadOnlyList<Account>? BorrowerAccounts = null);
 
     /// <param name="accounts">Accounts as batches not yet committed left them (flags they set), to use instead of the stored ones.</param>
     public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
@@ -348,9 +352,11 @@ internal sealed class EventProcessor(
     /// <summary>Evicts the accounts whose flags the batch changed, once it is committed.</summary>
     public void AfterCommit(BatchResult result)
     {
-        foreach (var (lender, account) in result.ChangedAccounts.Keys)
+        foreach (var ((lender, accountId), account) in result.ChangedAccounts)
         {
-            accounts.EvictAccount(lender, account);
+            accounts.EvictAccount(lender, accountId);
+            // A consumer's request on one debt applies to the borrower's others, which read it through the borrower's accounts.
+            accounts.EvictBorrower(lender, account.BorrowerId);
         }
     }
 
@@ -374,7 +380,9 @@ internal sealed class EventProcessor(
             V1.Event.KindOneofCase.Visit => EventKind.Visit,
             V1.Event.KindOneofCase.Refusal => EventKind.Refusal,
             V1.Event.KindOneofCase.ConsumerRequest => EventKind.ConsumerRequest,
-            _ => throw new Rejected($"{pending.Field}.kind", "one of call_placed, call_connected, call_ended, message_sent, voicemail_left, visit, refusal, consumer_request is required"),
+            V1.Event.KindOneofCase.InboundCall => EventKind.InboundCall,
+            V1.Event.KindOneofCase.ValidationNoticeSent => EventKind.ValidationNoticeSent,
+            _ => throw new Rejected($"{pending.Field}.kind", "one of call_placed, call_connected, call_ended, message_sent, voicemail_left, visit, refusal, consumer_request, inbound_call, validation_notice_sent is required"),
         };
 
         if (e.OccurredAt is null)
@@ -405,7 +413,7 @@ internal sealed class EventProcessor(
         var channel = ChannelOf(kind, e, pending);
         var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{pending.Field}.account_id", $"account '{e.AccountId}' not found");
         Collector? collector = null;
-        if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest) || e.CollectorId.Length > 0)
+        if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.InboundCall or EventKind.ValidationNoticeSent) || e.CollectorId.Length > 0)
         {
             CheckId(e.CollectorId, pending, "collector_id");
             collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new Rejected($"{pending.Field}.collector_id", $"collector '{e.CollectorId}' not found");
@@ -417,6 +425,7 @@ internal sealed class EventProcessor(
             V1.Event.KindOneofCase.CallConnected => e.CallConnected.CallId,
             V1.Event.KindOneofCase.CallEnded => e.CallEnded.CallId,
             V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
+            V1.Event.KindOneofCase.InboundCall => e.InboundCall.CallId,
             _ => "",
         };
         var callField = e.KindCase switch
@@ -424,6 +433,7 @@ internal sealed class EventProcessor(
             V1.Event.KindOneofCase.CallPlaced => "call_placed.call_id",
             V1.Event.KindOneofCase.CallConnected => "call_connected.call_id",
             V1.Event.KindOneofCase.CallEnded => "call_ended.call_id",
+            V1.Event.KindOneofCase.InboundCall => "inbound_call.call_id",
             _ => "voicemail_left.call_id",
         };
         if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
@@ -436,16 +446,47 @@ internal sealed class EventProcessor(
             CheckId(callId, pending, callField);
         }
 
-        if (e.KindCase == V1.Event.KindOneofCase.CallEnded && e.CallEnded.Duration is { } duration
+        var (durationField, callDuration) = e.KindCase switch
+        {
+            V1.Event.KindOneofCase.CallEnded => ("call_ended.duration", e.CallEnded.Duration),
+            V1.Event.KindOneofCase.InboundCall => ("inbound_call.duration", e.InboundCall.Duration),
+            _ => ("", null),
+        };
+        if (callDuration is { } duration
             && (duration.Seconds < 0 || duration.Nanos is < 0 or > 999_999_999 || duration.Seconds > 7 * 24 * 3600))
         {
-            throw new Rejected($"{pending.Field}.call_ended.duration", "must be between zero and seven days");
+            throw new Rejected($"{pending.Field}.{durationField}", "must be between zero and seven days");
+        }
+
+        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls)
+        {
+            var (start, end) = (Proto.Time(e.ConsumerRequest.ConsentWindowStart), Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+            if (start < at)
+            {
+                throw new Rejected($"{pending.Field}.consumer_request.consent_window_start", "must not be before occurred_at (when consent was given)");
+            }
+
+            if (end <= (start ?? at))
+            {
+                throw new Rejected($"{pending.Field}.consumer_request.consent_window_end", "must be after the window's start");
+            }
+        }
+
+        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && !Enum.IsDefined(e.ConsumerRequest.WrongNumberSource))
+        {
+            throw new Rejected($"{pending.Field}.consumer_request.wrong_number_source", "is not a known WrongNumberSource");
+        }
+
+        if (e.KindCase == V1.Event.KindOneofCase.ValidationNoticeSent && !Enum.IsDefined(e.ValidationNoticeSent.Delivery))
+        {
+            throw new Rejected($"{pending.Field}.validation_notice_sent.delivery", "is not a known ValidationDelivery");
         }
 
         var note = e.KindCase switch
         {
             V1.Event.KindOneofCase.Refusal => ("refusal.note", e.Refusal.Note),
             V1.Event.KindOneofCase.ConsumerRequest => ("consumer_request.note", e.ConsumerRequest.Note),
+            V1.Event.KindOneofCase.ValidationNoticeSent => ("validation_notice_sent.note", e.ValidationNoticeSent.Note),
             _ => ("", ""),
         };
         if (note.Item2.Length > MaxNoteLength)
@@ -453,7 +494,9 @@ internal sealed class EventProcessor(
             throw new Rejected($"{pending.Field}.{note.Item1}", $"must be at most {MaxNoteLength} characters");
         }
 
-        return new Item(pending, kind, account, collector, channel, at, callId, policies.For(pending.LenderId, at));
+        var policy = policies.For(pending.LenderId, at);
+        var borrowerAccounts = policy.ReadsBorrowerAccounts(account) ? await accounts.BorrowerAccountsAsync(pending.LenderId, account.BorrowerId, ct) : null;
+        return new Item(pending, kind, account, collector, channel, at, callId, policy, borrowerAccounts);
     }
 
     /// <summary>Scores one event: its acknowledgement, and its row when it is to be stored.</summary>
@@ -516,6 +559,12 @@ internal sealed class EventProcessor(
                 use = destination.Use;
                 (var gate, counts) = await ContactAsync(state, item, account, history, destination, outcome, violations, before);
                 profiles = gate.Profiles;
+                if (gate.DestinationClass != destination.Destination.Class)
+                {
+                    // A number recorded as not the consumer's: the contact was with a stranger, and is recorded so.
+                    destination = destination with { Destination = destination.Destination with { Class = gate.DestinationClass, ContactPoint = null, Party = null } };
+                }
+
                 break;
 
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
@@ -552,6 +601,19 @@ internal sealed class EventProcessor(
                 await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
                 break;
 
+            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls:
+                account = await AddFlagAsync(state, lender, account, FlagType.ConsentToContact, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item,
+                    windowFrom: Proto.Time(e.ConsumerRequest.ConsentWindowStart), expires: Proto.Time(e.ConsumerRequest.ConsentWindowEnd));
+                break;
+
+            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.WrongNumber:
+                var point = Resolve(e, item, account).Destination.ContactPoint
+                    ?? throw new Rejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'");
+                var source = e.ConsumerRequest.WrongNumberSource == V1.WrongNumberSource.Unspecified ? WrongNumberSource.ThirdParty : (WrongNumberSource)e.ConsumerRequest.WrongNumberSource;
+                account = await AddFlagAsync(state, lender, account, FlagType.WrongNumber, Channel.Unspecified, "", e.ConsumerRequest.Note, item, (int)source,
+                    contactPointId: point.ContactPointId);
+                break;
+
             case EventKind.ConsumerRequest:
                 if (FlagOf(e.ConsumerRequest.Type) is { } flagType)
                 {
@@ -559,6 +621,31 @@ internal sealed class EventProcessor(
                 }
 
                 break;
+
+            case EventKind.InboundCall:
+                // The consumer called: a conversation for the wait and the records, not a placed call, and not judged as
+                // a contact the collector made.
+                outcome = e.InboundCall.Conversation ? AttemptOutcome.InboundConversation : AttemptOutcome.Inbound;
+                durationMs = (long)(e.InboundCall.Duration?.ToTimeSpan().TotalMilliseconds ?? 0);
+                text = e.InboundCall.Transcript;
+                destination = InboundDestination(e, item, account);
+                use = destination.Use;
+                counts = EventCounting.Attempt;
+                history.Add(new AttemptRow(string.Concat("evt:", e.EventId), item.CallId, new Attempt(item.At, account.AccountId, item.Collector?.CollectorId ?? "",
+                    Channel.VoiceCall, destination.Destination.DestinationHash, destination.Destination.Class, destination.Destination.Party?.PartyId ?? "",
+                    destination.Use, PurposeOf(e), outcome)));
+                break;
+
+            case EventKind.ValidationNoticeSent:
+                account = await AddFlagAsync(state, lender, account, FlagType.ValidationNoticeSent, item.Channel, "", e.ValidationNoticeSent.Note, item,
+                    (int)e.ValidationNoticeSent.Delivery);
+                break;
+        }
+
+        if (item.Kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.CallConnected or EventKind.CallEnded) && !item.Pending.Imported
+            && item.Policy.JudgesValidationNotice(account))
+        {
+            await CheckValidationNoticeAsync(state, item, account, history, before, violations);
         }
 
         if (!string.IsNullOrEmpty(text))
@@ -619,10 +706,7 @@ internal sealed class EventProcessor(
         // The contact is judged against what happened before it, without itself (its own reservation included).
         var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
         var policy = item.Policy;
-        // Read without flags, so never waiting for this batch's own transaction.
-        var borrowerAccounts = policy.CountsAcrossDebts(account, destination.Destination.Class)
-            ? await accounts.BorrowerAccountsAsync(lender, account.BorrowerId, CancellationToken.None)
-            : null;
+        var borrowerAccounts = BorrowerAccounts(state, item);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
             item.Collector.ActiveAt(item.At), borrowerAccounts);
         var result = policy.Evaluate(candidate, prior, findNext: false);
@@ -643,8 +727,10 @@ internal sealed class EventProcessor(
                 false, Severity.High, null), ""));
         }
 
+        // The class the rules saw: a number recorded as not the consumer's is a stranger's.
+        var seen = result.DestinationClass;
         var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
-            destination.Destination.Class, destination.Destination.Party?.PartyId ?? "", destination.Use, PurposeOf(e), outcome);
+            seen, seen == destination.Destination.Class ? destination.Destination.Party?.PartyId ?? "" : "", destination.Use, PurposeOf(e), outcome);
         // An allowed decision's reservation becomes this attempt, if the store still holds it pending (not released).
         var counts = EventCounting.None;
         if (decision is { Allowed: true } && await state.Session.ConfirmReservationAsync(lender, decision.DecisionId, item.CallId, item.At))
@@ -673,7 +759,7 @@ internal sealed class EventProcessor(
             history.Add(new AttemptRow(attemptId, item.CallId, attempt));
         }
 
-        if (BlastLimit.IsThirdParty(destination.Destination.Class))
+        if (BlastLimit.IsThirdParty(seen))
         {
             var key = (lender, account.AccountId);
             // One account's events are all in one lane: its list is added to by that lane alone.
@@ -725,9 +811,11 @@ internal sealed class EventProcessor(
         foreach (var ((lender, accountId), (account, contacts)) in state.ThirdPartyContacts)
         {
             var history = state.Histories[(lender, account.BorrowerId)];
+            // Earlier calls to a number since recorded as not the consumer's count as contacts with a stranger.
+            var wrong = CompiledPolicy.WrongNumbersOf(account, null);
             foreach (var limit in policies.For(lender, contacts.Max()).BlastLimitsFor(account))
             {
-                foreach (var (end, counted) in limit.Blasts(history, static r => r.Attempt, accountId, contacts))
+                foreach (var (end, counted) in limit.Blasts(history, r => wrong.Apply(r.Attempt), accountId, contacts))
                 {
                     // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
                     if (!await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, end - limit.Window, end + limit.Window))
@@ -758,15 +846,112 @@ internal sealed class EventProcessor(
         Severity severity = Severity.Critical) =>
         new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, severity, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
 
-    private async Task AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item)
+    private async Task<Account> AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item,
+        int source = 0, DateTimeOffset? windowFrom = null, DateTimeOffset? expires = null, string contactPointId = "")
     {
-        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, null, channel, partyId, "", note, $"event:{item.Pending.Event.EventId}", null);
+        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, expires, channel, partyId, contactPointId, note, $"event:{item.Pending.Event.EventId}", null,
+            windowFrom, source);
         await state.Session.AddFlagAsync(lender, account.AccountId, flag, clock.GetUtcNow());
-        state.Accounts[(lender, account.AccountId)] = account with { Flags = [.. account.Flags, flag] };
+        var changed = account with { Flags = [.. account.Flags, flag] };
+        state.Accounts[(lender, account.AccountId)] = changed;
         lock (state.Sync)
         {
             state.ChangedAccounts.Add((lender, account.AccountId));
         }
+
+        return changed;
+    }
+
+    /// <summary>
+    /// The borrower's accounts as the rules should see them: as loaded with the event, each replaced by its version with
+    /// the flags this batch (or one not yet committed) set.
+    /// </summary>
+    private static IReadOnlyList<Account>? BorrowerAccounts(BatchState state, Item item)
+    {
+        if (item.BorrowerAccounts is not { } loaded)
+        {
+            return null;
+        }
+
+        var lender = item.Pending.LenderId;
+        List<Account>? seen = null;
+        for (var i = 0; i < loaded.Count; i++)
+        {
+            var other = loaded[i];
+            var current = state.Accounts.TryGetValue((lender, other.AccountId), out var changed) ? changed : other;
+            if (seen is null && !ReferenceEquals(current, other))
+            {
+                // Copied only where something differs: most events see the accounts as loaded.
+                seen = new List<Account>(loaded.Count + 1);
+                for (var j = 0; j < i; j++)
+                {
+                    seen.Add(loaded[j]);
+                }
+            }
+
+            seen?.Add(current);
+        }
+
+        return seen ?? loaded;
+    }
+
+    /// <summary>
+    /// The validation notice's timing (12 CFR 1006.34(a)(1)), where the policy has a rule for it: the notice's own event
+    /// is a violation when it came late; any other event about the debt is one when the notice is still missing after its
+    /// deadline, the first such event only (one incident per debt, whichever event revealed it). Each finding raises an
+    /// incident; imported events are judged by the rules that count, not alerted on, so they are not checked here.
+    /// </summary>
+    private async Task CheckValidationNoticeAsync(BatchState state, Item item, Account account, List<AttemptRow> history, PriorAttempts before, List<Violation> violations)
+    {
+        var atNotice = item.Kind == EventKind.ValidationNoticeSent;
+        var prior = before.Of(history, item.At, null);
+        var hits = item.Policy.ValidationNoticeTiming(account, prior, item.At, atNotice, BorrowerAccounts(state, item));
+        var lender = item.Pending.LenderId;
+        foreach (var hit in hits)
+        {
+            if (!atNotice)
+            {
+                bool raised;
+                lock (state.Sync)
+                {
+                    raised = state.Incidents.Any(i => i.RuleId == hit.RuleId && i.AccountId == account.AccountId);
+                }
+
+                if (raised || await state.Session.IncidentExistsAsync(lender, account.AccountId, hit.RuleId, item.At - NoticeIncidentSpan, item.At + NoticeIncidentSpan))
+                {
+                    continue;
+                }
+            }
+
+            violations.Add(new Violation(hit, ""));
+            var incident = NewIncident(lender, hit.RuleId, hit.Citation, account.AccountId, item.Collector?.CollectorId ?? "",
+                $"Validation notice for account {account.AccountId}: {hit.Message}.", [item.Pending.Event.EventId], item.At, hit.Severity);
+            await state.Session.AddIncidentAsync(incident);
+            lock (state.Sync)
+            {
+                state.Incidents.Add(incident);
+            }
+        }
+    }
+
+    /// <summary>How far around an event an earlier missing-notice incident of the same debt is looked for: longer than any debt is collected without one.</summary>
+    private static readonly TimeSpan NoticeIncidentSpan = TimeSpan.FromDays(3660);
+
+    /// <summary>
+    /// Who called in: the number the consumer called from, as registered; empty, or a number registered nowhere on the
+    /// account, the consumer (the lender records a call-in by the consumer).
+    /// </summary>
+    private Resolved InboundDestination(V1.Event e, Item item, Account account)
+    {
+        if (e.Destination is null || e.Destination.TargetCase == V1.Destination.TargetOneofCase.None)
+        {
+            return new Resolved(new ResolvedDestination(DestinationClass.Own, "", null, null, []), "", ContactPointUse.Unspecified);
+        }
+
+        var resolved = Resolve(e, item, account);
+        return resolved.Destination.Class == DestinationClass.Unknown
+            ? resolved with { Destination = resolved.Destination with { Class = DestinationClass.Own } }
+            : resolved;
     }
 
     private Resolved Resolve(V1.Event e, Item item, Account account)
@@ -880,6 +1065,7 @@ internal sealed class EventProcessor(
             EventKind.CallPlaced or EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft =>
                 channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "call events use CHANNEL_VOICE_CALL"),
             EventKind.Visit => channel is Channel.Unspecified or Channel.Visit ? Channel.Visit : throw new Rejected($"{pending.Field}.channel", "visits use CHANNEL_VISIT"),
+            EventKind.InboundCall => channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "inbound calls use CHANNEL_VOICE_CALL"),
             EventKind.MessageSent => channel is Channel.Sms or Channel.Email or Channel.InstantMessage or Channel.Letter
                 ? channel
                 : throw new Rejected($"{pending.Field}.channel", "message_sent needs CHANNEL_SMS, CHANNEL_EMAIL, CHANNEL_INSTANT_MESSAGE or CHANNEL_LETTER"),

@@ -161,10 +161,42 @@ internal static partial class RegistryMapping
             errors.Add(new FieldError("flag.contact_point_id", $"'{f.ContactPointId}' is not a contact point of account '{account.AccountId}'"));
         }
 
+        if (f.Type == V1.FlagType.WrongNumber && string.IsNullOrEmpty(f.ContactPointId))
+        {
+            errors.Add(new FieldError("flag.contact_point_id", "is required for FLAG_TYPE_WRONG_NUMBER flags: the number that is not the consumer's"));
+        }
+
+        var windowStart = Proto.Time(f.ConsentWindowStart);
+        if (windowStart is not null && f.Type != V1.FlagType.ConsentToContact)
+        {
+            errors.Add(new FieldError("flag.consent_window_start", "is only for FLAG_TYPE_CONSENT_TO_CONTACT flags"));
+        }
+        else if (windowStart < from)
+        {
+            errors.Add(new FieldError("flag.consent_window_start", "must not be before effective_from (when consent was given)"));
+        }
+        else if (windowStart >= expires)
+        {
+            errors.Add(new FieldError("flag.consent_window_start", "must be before expires_at (the end of the consented window)"));
+        }
+
+        Validate.Defined(errors, "flag.wrong_number_source", f.WrongNumberSource, required: false);
+        Validate.Defined(errors, "flag.validation_delivery", f.ValidationDelivery, required: false);
+        if (f.WrongNumberSource != V1.WrongNumberSource.Unspecified && f.Type != V1.FlagType.WrongNumber)
+        {
+            errors.Add(new FieldError("flag.wrong_number_source", "is only for FLAG_TYPE_WRONG_NUMBER flags"));
+        }
+
+        if (f.ValidationDelivery != V1.ValidationDelivery.Unspecified && f.Type != V1.FlagType.ValidationNoticeSent)
+        {
+            errors.Add(new FieldError("flag.validation_delivery", "is only for FLAG_TYPE_VALIDATION_NOTICE_SENT flags"));
+        }
+
         Validate.Text(errors, "flag.note", f.Note, 2000);
         errors.ThrowIfAny();
+        var source = f.Type == V1.FlagType.WrongNumber ? (int)f.WrongNumberSource : (int)f.ValidationDelivery;
         return new Model.Flag($"flg_{Guid.NewGuid():N}"[..16], (Model.FlagType)f.Type, from, expires, (Model.Channel)f.Channel,
-            f.PartyId, f.ContactPointId, f.Note, setBy, null);
+            f.PartyId, f.ContactPointId, f.Note, setBy, null, windowStart, source);
     }
 
     // ---- domain to proto ----
@@ -228,6 +260,9 @@ internal static partial class RegistryMapping
         Note = f.Note,
         SetBy = f.SetBy,
         ClearedAt = Proto.Time(f.ClearedAt),
+        ConsentWindowStart = Proto.Time(f.WindowFrom),
+        WrongNumberSource = f.Type == Model.FlagType.WrongNumber ? (V1.WrongNumberSource)f.Source : V1.WrongNumberSource.Unspecified,
+        ValidationDelivery = f.Type == Model.FlagType.ValidationNoticeSent ? (V1.ValidationDelivery)f.Source : V1.ValidationDelivery.Unspecified,
     };
 
     public static V1.Agency ToProto(Model.Agency a) => new() { AgencyId = a.AgencyId, DisplayName = a.DisplayName, Active = a.Active };

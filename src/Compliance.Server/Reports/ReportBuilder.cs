@@ -415,8 +415,9 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
     /// <summary>
     /// 12 CFR 1006.14(b)(2): per window of each frequency rule of each profile that applied to the account (in force at the
     /// period's end), counted in the consumer's calendar days from the period's first day: the calls the rule counts
-    /// (placed contacts on its channels, less those reported never connected), the conversations, and the violations
-    /// the stream recorded for that rule.
+    /// (placed contacts on its channels to the consumer's own or a related party's numbers, less those reported never
+    /// connected), the conversations, and the violations the stream recorded for that rule. The violations are the
+    /// engine's verdicts (consent, numbers later found not to be the person's); the counts are the raw contacts.
     /// </summary>
     private async Task<SafeHarborStatement> SafeHarborAsync(string lenderId, string accountId, ReportPeriod period,
         IReadOnlyList<(ReportEvent Event, IReadOnlyList<Violation> Violations)> events, SortedSet<string> profilesSeen, CancellationToken ct)
@@ -460,7 +461,8 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
                             continue;
                         }
 
-                        if (counted.Contains(e.Channel))
+                        // Counted per person: the consumer (and those who count as the consumer), not a third party reached about the debt.
+                        if (counted.Contains(e.Channel) && e.DestinationClass is DestinationClass.Own or DestinationClass.RelatedParty)
                         {
                             if (e.Kind is EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit)
                             {

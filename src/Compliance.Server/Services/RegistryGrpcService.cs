@@ -67,6 +67,8 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var stored = await store.AddFlagAsync(caller.Lender, account.AccountId, flag, now, context.CancellationToken)
             ?? throw RpcErrors.NotFound("account", request.AccountId);
         cache.EvictAccount(caller.Lender, account.AccountId);
+        // The borrower's other debts read the consumer's requests (opt-outs) and wrong numbers through the borrower's accounts.
+        cache.EvictBorrower(caller.Lender, account.BorrowerId);
         return new SetFlagResponse { Flag = RegistryMapping.ToProto(stored) };
     }
 
@@ -81,7 +83,14 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var at = Proto.Time(request.ClearedAt) ?? now;
         var flag = await store.ClearFlagAsync(context.Caller().Lender, request.AccountId, request.FlagId, at, now, context.CancellationToken)
             ?? throw RpcErrors.NotFound("flag", request.FlagId);
-        cache.EvictAccount(context.Caller().Lender, request.AccountId);
+        var lender = context.Caller().Lender;
+        var account = await cache.AccountAsync(lender, request.AccountId, context.CancellationToken);
+        cache.EvictAccount(lender, request.AccountId);
+        if (account is not null)
+        {
+            cache.EvictBorrower(lender, account.BorrowerId);
+        }
+
         return new ClearFlagResponse { Flag = RegistryMapping.ToProto(flag) };
     }
 

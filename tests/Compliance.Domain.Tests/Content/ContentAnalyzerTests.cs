@@ -41,7 +41,10 @@ public sealed class ContentAnalyzerTests
             Assert.InRange(finding.Excerpt.Length, finding.Length > 0 ? 1 : 0, ContentAnalyzer.MaxExcerptLength);
             Assert.InRange(finding.Start + finding.Length, 1, example.Text.Length);
             var matched = example.Text.Substring(finding.Start, finding.Length);
-            Assert.Contains(matched, finding.Excerpt, StringComparison.Ordinal);
+            // A match longer than an excerpt (a pattern's words can be) is stored as its beginning.
+            Assert.True(finding.Length < ContentAnalyzer.MaxExcerptLength
+                ? finding.Excerpt.Contains(matched, StringComparison.Ordinal)
+                : matched.StartsWith(finding.Excerpt, StringComparison.Ordinal));
             Assert.Contains(finding.Excerpt, example.Text, StringComparison.Ordinal);
         }
     }
@@ -49,13 +52,13 @@ public sealed class ContentAnalyzerTests
     [Fact]
     public void Finding_IndexesTheOriginalCharacters_OfAnEvadedTerm()
     {
-        const string text = "Hello, the Ｐ.Ｏ.Ｌ.Ｉ.Ｃ.Ｅ. are here";
+        const string text = "Hello, the Ｄ.Ｅ.Ａ.Ｄ.Ｂ.Ｅ.Ａ.Ｔ. is here";
 
         var finding = Assert.Single(Analyzer.Analyze(text, ToBorrower));
 
-        Assert.Equal(ContentCategory.Impersonation, finding.Category);
-        Assert.Equal("police", finding.Term);
-        Assert.Equal("Ｐ.Ｏ.Ｌ.Ｉ.Ｃ.Ｅ", text.Substring(finding.Start, finding.Length));
+        Assert.Equal(ContentCategory.Abuse, finding.Category);
+        Assert.Equal("deadbeat", finding.Term);
+        Assert.Equal("Ｄ.Ｅ.Ａ.Ｄ.Ｂ.Ｅ.Ａ.Ｔ", text.Substring(finding.Start, finding.Length));
     }
 
     [Fact]
@@ -124,9 +127,9 @@ public sealed class ContentAnalyzerTests
     [Fact]
     public void LongerTerm_HidesTheShorterTermOfTheSameCategoryInsideIt()
     {
-        var findings = Analyzer.Analyze("A police officer called.", ToBorrower);
+        var findings = Analyzer.Analyze("You'll be arrested.", ToBorrower);
 
-        Assert.Equal("police officer", Assert.Single(findings).Term);
+        Assert.Equal("you'll be arrested", Assert.Single(findings).Term);
     }
 
     [Fact]

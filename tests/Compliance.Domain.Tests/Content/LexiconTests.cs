@@ -18,7 +18,7 @@ public sealed class LexiconTests
     {
         var lexicon = Lexicon.BuiltIn;
 
-        Assert.Equal("en@2026.11.1;zh@2026.11.1", lexicon.Version);
+        Assert.Equal("en@2026.12.1;zh@2026.12.1", lexicon.Version);
         Assert.InRange(lexicon.TermCount, 300, 2000);
     }
 
@@ -66,4 +66,75 @@ public sealed class LexiconTests
         Assert.Equal(["還錢", "tow truck"], findings.Select(f => f.Term));
         Assert.All(findings, f => Assert.Equal(("X.threat", "Test 1"), (f.RuleId, f.Citation)));
     }
+
+    private static ContentAnalyzer PatternAnalyzer(string terms, string except = "[]")
+    {
+        var result = Lexicon.Compile([("p.yaml", $"version: '1'\ncategories:\n  threat: {{ rule_id: X.threat, severity: high, citations: [Test 1], terms: {terms}, except: {except} }}")]);
+        Assert.True(result.Ok, string.Join("; ", result.Problems));
+        return new ContentAnalyzer(result.Lexicon!);
+    }
+
+    private static string[] Matched(ContentAnalyzer analyzer, string text) =>
+        [.. analyzer.Analyze(text, new ContentContext(Channel.Sms, false, false)).Select(f => text.Substring(f.Start, f.Length))];
+
+    [Theory]
+    [InlineData("You will be arrested.", "You will be arrested")]
+    [InlineData("you'll get ARRESTED tonight", "you'll get ARRESTED")]
+    [InlineData("You'd be arrested", "")]
+    [InlineData("you will be a-r-r-e-s-t-e-d", "you will be a-r-r-e-s-t-e-d")]
+    [InlineData("you will be a r r e s t e d", "you will be a r r e s t e d")]
+    [InlineData("you will be arrestingly", "you will be arrestingly")]
+    [InlineData("you will be rearrested", "")]
+    public void Pattern_CoversVerbFormsOptionalWordsAndStems(string text, string expected)
+    {
+        var analyzer = PatternAnalyzer("[\"you ('ll|will|shall)? (be|get) arrest*\"]");
+
+        Assert.Equal(expected.Length == 0 ? [] : [expected], Matched(analyzer, text));
+    }
+
+    [Theory]
+    [InlineData("we are going to sue", "we are going to sue")]
+    [InlineData("we sue", "we sue")]
+    [InlineData("we will, no doubt, very soon sue", "")]
+    [InlineData("we will. Sue is our agent", "")]
+    [InlineData("We? Sue!", "")]
+    public void Gap_SpansAtMostItsWords_AndNeverASentenceEnd(string text, string expected)
+    {
+        var analyzer = PatternAnalyzer("[\"we ~3 sue\"]");
+
+        Assert.Equal(expected.Length == 0 ? [] : [expected], Matched(analyzer, text));
+    }
+
+    [Theory]
+    [InlineData("不还就移交公安", "移交公安")]
+    [InlineData("不还就移交给当地公安", "移交给当地公安")]
+    [InlineData("移＊交 公安", "移＊交 公安")]
+    [InlineData("移交了很多很多材料给公安", "")]
+    [InlineData("移交。公安", "")]
+    public void ChinesePattern_CountsCharacters_AndIgnoresSpacesAndMarks(string text, string expected)
+    {
+        var analyzer = PatternAnalyzer("[\"移交~4(公安|警方)\"]");
+
+        Assert.Equal(expected.Length == 0 ? [] : [expected], Matched(analyzer, text));
+    }
+
+    [Theory]
+    [InlineData("We will not sue you.", new string[0])]
+    [InlineData("We are not going to sue you.", new string[0])]
+    [InlineData("If you do not pay we will sue you.", new[] { "will sue you" })]
+    public void PatternException_SilencesTheTermsItOverlaps(string text, string[] expected)
+    {
+        var analyzer = PatternAnalyzer("[\"(will|going to) sue (you)?\"]", "[\"not ~2 sue\"]");
+
+        Assert.Equal(expected, Matched(analyzer, text));
+    }
+
+    [Fact]
+    public void OverlappingTermsOfACategory_GiveOneFinding()
+    {
+        var analyzer = PatternAnalyzer("[\"we will (sue|arrest) you\", \"arrest you\", jail]");
+
+        Assert.Equal(["we will arrest you", "jail"], Matched(analyzer, "we will arrest you and then jail"));
+    }
 }
+

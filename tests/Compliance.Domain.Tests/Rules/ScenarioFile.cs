@@ -70,6 +70,12 @@ public sealed class ScenarioFlag
     public string? Party { get; set; }
     public string? From { get; set; }
     public string? Until { get; set; }
+    /// <summary>The own contact point or party number the flag names (mobile, home, ...).</summary>
+    public string? Point { get; set; }
+    /// <summary>For a consent: the start of the day or time the consumer named.</summary>
+    public string? WindowFrom { get; set; }
+    /// <summary>"other": the flag is on the borrower's other debt(s), not on the account asked about.</summary>
+    public string? Debt { get; set; }
 }
 
 public sealed class ScenarioTimeRange
@@ -100,6 +106,8 @@ public sealed class ScenarioContact
     public string Purpose { get; set; } = "collect_debt";
     public string Collector { get; set; } = "human";
     public List<string> Zones { get; set; } = [];
+    /// <summary>The event at this instant records the validation notice (its timing is judged as late or on time).</summary>
+    public bool Notice { get; set; }
 }
 
 public sealed class ScenarioExpectation
@@ -108,6 +116,8 @@ public sealed class ScenarioExpectation
     public List<string> DeniedBy { get; set; } = [];
     public List<string> Shadow { get; set; } = [];
     public string? NextAllowedAt { get; set; }
+    /// <summary>When given: the rules the validation notice's timing breaks at the contact's instant (12 CFR 1006.34(a)(1)).</summary>
+    public List<string>? Timing { get; set; }
     /// <summary>The effective calling window on the evaluated day in the first zone, "11:00-21:00" ("none" when empty).</summary>
     public string? HoursWindow { get; set; }
     /// <summary>The zones the hours were checked in, in order.</summary>
@@ -151,6 +161,7 @@ public static class ScenarioWorld
         {
             AccountId = $"{account.AccountId}-other-{i + 1}",
             Parties = parties.Select(key => new Party(key, PartyRole.Friend, key, [Point(key, ContactPointUse.Mobile, false)])).ToList(),
+            Flags = Flags(spec, other: true),
         })];
 
     public static Account Account(ScenarioAccount spec, string accountId)
@@ -161,22 +172,25 @@ public static class ScenarioWorld
         var parties = PartyKeys.Concat((spec.MoreParties ?? []).Select(key => (Key: key, Role: PartyRole.Friend))).Select(p => new Party(p.Key, p.Role, p.Key, p.Key == "friend"
             ? [Point(p.Key, ContactPointUse.Mobile, false), Point("friend-2", ContactPointUse.Work, false)]
             : [Point(p.Key, ContactPointUse.Mobile, false)])).ToList();
-        var flags = (spec.Flags ?? []).Select((f, i) => new Flag(
-            $"F{i}",
-            Enum<FlagType>(f.Type),
-            f.From is null ? DateTimeOffset.MinValue : Instant(f.From),
-            f.Until is null ? null : Instant(f.Until),
-            f.Channel is null ? Channel.Unspecified : Enum<Channel>(f.Channel),
-            f.Party ?? "",
-            "",
-            "",
-            "scenario",
-            null)).ToList();
+        var flags = Flags(spec, other: false);
         var inconvenient = (spec.Inconvenient ?? []).Select(r => new LocalTimeRange(Minutes(r.From), Minutes(r.To), r.Days)).ToList();
         var location = new Location(spec.Country ?? "", spec.Region ?? "", spec.Postal ?? "", spec.Zone ?? "", spec.ZoneConfirmed ?? false);
         return new Account("L1", accountId, "B1", "Borrower", location, points, parties, flags, spec.Profiles ?? [], inconvenient,
             DateTimeOffset.UnixEpoch, DateTimeOffset.UnixEpoch, 1);
     }
+
+    private static List<Flag> Flags(ScenarioAccount spec, bool other) => (spec.Flags ?? []).Where(f => (f.Debt == "other") == other).Select((f, i) => new Flag(
+        $"F{i}",
+        Enum<FlagType>(f.Type),
+        f.From is null ? DateTimeOffset.MinValue : Instant(f.From),
+        f.Until is null ? null : Instant(f.Until),
+        f.Channel is null ? Channel.Unspecified : Enum<Channel>(f.Channel),
+        f.Party ?? "",
+        f.Point ?? "",
+        "",
+        "scenario",
+        null,
+        f.WindowFrom is null ? null : Instant(f.WindowFrom))).ToList();
 
     public static ResolvedDestination Destination(Account account, string key, IReadOnlyList<string> zones)
     {

@@ -57,6 +57,13 @@ public sealed class ScenarioTests(ITestOutputHelper output)
         Assert.Equal(s.Expect.DeniedBy.Order(StringComparer.Ordinal), result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
         Assert.Equal(s.Expect.Shadow.Order(StringComparer.Ordinal), result.Hits.Where(h => h.Shadow).Select(h => h.RuleId).Order(StringComparer.Ordinal));
         Assert.All(result.Hits, h => Assert.False(string.IsNullOrWhiteSpace(h.Citation)));
+        if (s.Expect.Timing is { } timing)
+        {
+            var found = compiled.Policy.ValidationNoticeTiming(account, history, candidate.At, s.Contact.Notice, candidate.BorrowerAccounts);
+            output.WriteLine(string.Join("\n", found.Select(h => $"timing: {h.RuleId}: {h.Message}")));
+            Assert.Equal(timing.Order(StringComparer.Ordinal), found.Select(h => h.RuleId).Order(StringComparer.Ordinal));
+        }
+
         if (s.Expect.HoursWindow is { } window)
         {
             Assert.NotNull(result.Hours);

@@ -1,0 +1,6 @@
+-- Consent windows and the source of a wrong-number record (or how a validation notice was given): a consent to calls
+-- names the day or time it covers (window_from; NULL: from when it was given), and a wrong-number or validation-notice
+-- flag says who said so or how (source; 0 where unknown or not applicable).
+
+ALTER TABLE flags ADD COLUMN window_from INTEGER NULL;
+ALTER TABLE flags ADD COLUMN source INTEGER NOT NULL DEFAULT 0;

@@ -1,4 +1,5 @@
 using Compliance.Server.Infrastructure;
+using Compliance.Server.WebConsole;
 
 // Settings ship next to the binary, so the service reads them wherever it is started from.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
@@ -9,9 +10,11 @@ builder.AddComplianceOptions()
     .AddComplianceAudit()
     .AddComplianceReports()
     .AddComplianceAuthentication()
-    .AddComplianceGrpc();
+    .AddComplianceGrpc()
+    .AddComplianceConsole();
 
 var app = builder.Build();
+app.MapComplianceConsole();
 app.MapComplianceServices();
 return app.RunExplainingStartupErrors();
 

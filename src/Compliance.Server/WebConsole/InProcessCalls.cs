@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Security.Claims;
 using Compliance.Server.Security;
 using Grpc.Core;
-using Microsoft.AspNetCore.Authorization;
 
 namespace Compliance.Server.WebConsole;
 
@@ -49,18 +48,16 @@ internal static class InProcessCalls
         return (service, new InProcessCallContext(callHttp, $"/{typeof(TService).Name}/{method}"));
     }
 
-    /// <summary>The same [Authorize(Roles = ...)] the authorization middleware applies to the network call.</summary>
+    /// <summary>The permission table's row for the method, as the authorization middleware applies it to the network call.</summary>
     private static void RequireRole(Type service, string method, string role)
     {
-        var target = service.GetMethod(method, BindingFlags.Public | BindingFlags.Instance)
-            ?? throw new InvalidOperationException($"{service.Name} has no method {method}.");
-        var rules = service.GetCustomAttributes<AuthorizeAttribute>(inherit: true).Concat(target.GetCustomAttributes<AuthorizeAttribute>(inherit: true));
-        foreach (var rule in rules)
+        // The generated base class is nested in the service's static class, which holds the service's descriptor.
+        var descriptor = service.BaseType?.DeclaringType?.GetProperty("Descriptor", BindingFlags.Public | BindingFlags.Static)?.GetValue(null)
+            as Google.Protobuf.Reflection.ServiceDescriptor
+            ?? throw new InvalidOperationException($"{service.Name} is not a generated gRPC service.");
+        if (!Permissions.MayCall($"{descriptor.FullName}/{method}", role))
         {
-            if (rule.Roles is { Length: > 0 } roles && !roles.Split(',', StringSplitOptions.TrimEntries).Contains(role, StringComparer.Ordinal))
-            {
-                throw new RpcException(new Status(StatusCode.PermissionDenied, $"A key with role {role} may not call {method}."));
-            }
+            throw new RpcException(new Status(StatusCode.PermissionDenied, $"A key with role {role} may not call {method}."));
         }
     }
 

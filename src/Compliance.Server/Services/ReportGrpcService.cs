@@ -170,7 +170,7 @@ internal sealed class ReportGrpcService(IEventStore store, IReportStore reports,
         var lender = caller.Lender;
         var zone = await issuer.ZoneAsync(lender, context.CancellationToken);
         var now = clock.GetUtcNow();
-        var start = Proto.Time(request.PeriodStart)!.Value;
+        var start = Proto.Time(request.PeriodStart, "period_start")!.Value;
         Model.ReportPeriod period;
         if (scheduled)
         {
@@ -178,7 +178,7 @@ internal sealed class ReportGrpcService(IEventStore store, IReportStore reports,
         }
         else
         {
-            var end = Proto.Time(request.PeriodEnd)!.Value;
+            var end = Proto.Time(request.PeriodEnd, "period_end")!.Value;
             Validate.Period(start, end);
             if (end - start > LongestPeriod)
             {

@@ -90,7 +90,7 @@ internal static class Permissions
 
         ["compliance.v1.ReportService/ListReports"] = Oversight,
         ["compliance.v1.ReportService/GetReport"] = Oversight,
-        ["compliance.v1.ReportService/RunReport"] = Officers,
+        ["compliance.v1.ReportService/RunReport"] = Oversight,
         ["compliance.v1.ReportService/GetConductScores"] = Oversight,
         ["compliance.v1.ReportService/GetReportSettings"] = Oversight,
         ["compliance.v1.ReportService/UpdateReportSettings"] = Admin,

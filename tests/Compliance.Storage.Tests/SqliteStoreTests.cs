@@ -582,7 +582,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             ALTER TABLE decisions DROP COLUMN hours;
             ALTER TABLE flags DROP COLUMN cleared_by;
             ALTER TABLE flags DROP COLUMN clear_reason;
-            ALTER TABLE lenders DROP COLUMN reporting_time_zone; DROP TABLE reports;
+            ALTER TABLE lenders DROP COLUMN reporting_time_zone; DROP TABLE reports; DROP TABLE registry_stamps;
             DROP TABLE event_log; DROP TABLE event_keys; DROP TABLE borrower_events; DROP TABLE event_batches; DROP TABLE event_index_state;
             CREATE TABLE events (lender_id TEXT NOT NULL, event_id TEXT NOT NULL, kind INTEGER NOT NULL, account_id TEXT NOT NULL, borrower_id TEXT NOT NULL,
                 collector_id TEXT NOT NULL, decision_id TEXT NOT NULL, call_id TEXT NOT NULL, channel INTEGER NOT NULL, purpose INTEGER NOT NULL,

@@ -48,7 +48,7 @@ public sealed partial class SqliteStore
         {
             var history = await HistoryAsync(lenderId, borrowerId, since, ct);
             (decision, var reservation) = decide(history);
-            journal.Append(borrowerId, decision, reservation);
+            await journal.AppendAsync(borrowerId, decision, reservation);
         }
         finally
         {

@@ -25,6 +25,11 @@ internal sealed class DecisionJournal : IDisposable
     private sealed record Payload(string BorrowerId, DecisionRecord Decision, Attempt? Reservation);
 
     private readonly Lock _lock = new();
+    /// <summary>Held while the journal's connection is used: a group's transaction, or forgetting.</summary>
+    private readonly Lock _writeLock = new();
+    private readonly Lock _queueLock = new();
+    private List<Queued> _queue = [];
+    private bool _writing;
     private readonly SqliteConnection _connection;
     private readonly SqliteCommand _insert;
     private readonly SqliteCommand _forget;
@@ -140,23 +145,160 @@ internal sealed class DecisionJournal : IDisposable
     }
 
     /// <summary>
-    /// Journals a decision (durable when this returns) and holds it for the reads and the next write. Refuses, so
-    /// that the gate fails closed, when <c>limit</c> decisions already wait: the database is not taking them.
+    /// Journals a decision (durable when the task completes) and holds it for the reads and the next write. Refuses,
+    /// so that the gate fails closed, when <c>limit</c> decisions already wait: the database is not taking them.
+    /// <para>
+    /// Group commit: decisions journaled at the same time share one transaction of the journal. The first caller to
+    /// find no write in progress writes what is queued then (its own decision and any that arrived before it began);
+    /// those queued meanwhile wait, and when the write has committed the first of them writes the next group. So a
+    /// caller alone writes at once, and under load each transaction carries every decision that waited for the one
+    /// before it. Every decision is committed, and held where the reads find it, before its caller is answered.
+    /// </para>
     /// </summary>
-    public Entry Append(string borrowerId, DecisionRecord decision, Attempt? reservation)
+    public async ValueTask<Entry> AppendAsync(string borrowerId, DecisionRecord decision, Attempt? reservation)
     {
-        lock (_lock)
+        var me = new Queued(borrowerId, decision, reservation, JsonSerializer.Serialize(new Payload(borrowerId, decision, reservation), AdoStore.JsonOptions));
+        bool lead;
+        lock (_queueLock)
         {
-            if (_pending.Count >= _limit)
+            _queue.Add(me);
+            lead = !_writing;
+            _writing = true;
+        }
+
+        // Written by the group of another caller, or handed the next group to write.
+        if (lead || await me.Turn.Task)
+        {
+            WriteGroup(me);
+        }
+
+        return me.Error is { } error ? throw error : me.Entry!;
+    }
+
+    /// <summary>Writes every queued decision in one transaction, tells their callers, and hands the next group to the first caller queued meanwhile.</summary>
+    private void WriteGroup(Queued leader)
+    {
+        List<Queued> group;
+        lock (_queueLock)
+        {
+            group = _queue;
+            _queue = [];
+        }
+
+        try
+        {
+            lock (_writeLock)
             {
-                throw new InvalidOperationException($"{_pending.Count} gate decisions are waiting to be written into the database; no more are taken until they are.");
+                Write(group);
+            }
+        }
+        finally
+        {
+            Queued? next = null;
+            lock (_queueLock)
+            {
+                if (_queue.Count > 0)
+                {
+                    next = _queue[0];
+                }
+                else
+                {
+                    _writing = false;
+                }
             }
 
-            _insert.Parameters[0].Value = JsonSerializer.Serialize(new Payload(borrowerId, decision, reservation), AdoStore.JsonOptions);
-            var entry = new Entry(Convert.ToInt64(_insert.ExecuteScalar()), borrowerId, decision, reservation);
-            Hold(entry);
-            return entry;
+            foreach (var queued in group)
+            {
+                if (!ReferenceEquals(queued, leader))
+                {
+                    queued.Turn.TrySetResult(false);
+                }
+            }
+
+            next?.Turn.TrySetResult(true);
         }
+    }
+
+    /// <summary>One transaction of the journal for the group; then its entries are held, in the order of their numbers.</summary>
+    private void Write(List<Queued> group)
+    {
+        int waiting;
+        lock (_lock)
+        {
+            waiting = _pending.Count;
+        }
+
+        var accepted = new List<Queued>(group.Count);
+        foreach (var queued in group)
+        {
+            if (waiting + accepted.Count >= _limit)
+            {
+                queued.Error = new InvalidOperationException($"{waiting + accepted.Count} gate decisions are waiting to be written into the database; no more are taken until they are.");
+            }
+            else
+            {
+                accepted.Add(queued);
+            }
+        }
+
+        if (accepted.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            using var tx = _connection.BeginTransaction();
+            _insert.Transaction = tx;
+            foreach (var queued in accepted)
+            {
+                _insert.Parameters[0].Value = queued.Payload;
+                queued.Entry = new Entry(Convert.ToInt64(_insert.ExecuteScalar()), queued.BorrowerId, queued.Decision, queued.Reservation);
+            }
+
+            tx.Commit();
+        }
+        catch (Exception e)
+        {
+            // Rolled back as a whole: none of the group is journaled, and each of its callers is told so.
+            foreach (var queued in accepted)
+            {
+                queued.Entry = null;
+                queued.Error = e;
+            }
+
+            return;
+        }
+        finally
+        {
+            _insert.Transaction = null;
+        }
+
+        lock (_lock)
+        {
+            foreach (var queued in accepted)
+            {
+                Hold(queued.Entry!);
+            }
+        }
+    }
+
+    /// <summary>A decision waiting for its group's transaction; <see cref="Turn"/> completes true when its caller is to write the next group.</summary>
+    private sealed class Queued(string borrowerId, DecisionRecord decision, Attempt? reservation, string payload)
+    {
+        public string BorrowerId { get; } = borrowerId;
+
+        public DecisionRecord Decision { get; } = decision;
+
+        public Attempt? Reservation { get; } = reservation;
+
+        public string Payload { get; } = payload;
+
+        public TaskCompletionSource<bool> Turn { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Entry? Entry { get; set; }
+
+        public Exception? Error { get; set; }
     }
 
     /// <summary>What was journaled after <paramref name="id"/> and waits to be written, in journal order.</summary>
@@ -230,13 +372,19 @@ internal sealed class DecisionJournal : IDisposable
     /// <summary>Removes from the journal what the database has. A failure here loses nothing: the entries are written at most once (see <see cref="SqliteStore"/>).</summary>
     public void Forget()
     {
-        lock (_lock)
+        lock (_writeLock)
         {
-            if (_writtenThrough > _forgottenThrough)
+            long through;
+            lock (_lock)
             {
-                _forget.Parameters[0].Value = _writtenThrough;
+                through = _writtenThrough;
+            }
+
+            if (through > _forgottenThrough)
+            {
+                _forget.Parameters[0].Value = through;
                 _forget.ExecuteNonQuery();
-                _forgottenThrough = _writtenThrough;
+                _forgottenThrough = through;
             }
         }
     }
@@ -259,7 +407,7 @@ internal sealed class DecisionJournal : IDisposable
 
     public void Dispose()
     {
-        lock (_lock)
+        lock (_writeLock)
         {
             _insert.Dispose();
             _forget.Dispose();

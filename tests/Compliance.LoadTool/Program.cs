@@ -9,12 +9,19 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- [--events 300000] [--batch 100] [--streams 4]
 // Gate latency against a health-check baseline:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]
+// Gate throughput and latency at 1, 8, 64 and 256 concurrent callers against a no-op unary server:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- gate-concurrency [seconds per level]
 // Verifying the record of many events (ledger batches recomputed from the log):
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
 // A long mixed run (gate, stream, alerts, reports) with memory, handles and latency each minute:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second]
+if (args is ["gate-concurrency", ..])
+{
+    return await GateConcurrencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, CancellationToken.None);
+}
+
 if (args is ["gate", ..])
 {
     return await GateLatencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000, CancellationToken.None);

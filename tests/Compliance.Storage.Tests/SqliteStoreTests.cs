@@ -418,13 +418,50 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task DecisionsJournaledAtOnce_ShareTransactions_AndEachIsDurableWhenAnswered_UpToTheLimit()
+    {
+        var path = Path.Combine(_directory, "group.decisions.db");
+        var answered = new List<(string DecisionId, long Id)>();
+        var refused = 0;
+        using (var journal = new DecisionJournal(path, "FULL", 150))
+        {
+            var calls = Enumerable.Range(0, 200).Select(i => Task.Run(async () =>
+            {
+                try
+                {
+                    var entry = await journal.AppendAsync($"b-{i % 7}", Decision($"dec-{i}", i % 2 == 0, T0), i % 2 == 0 ? Call(T0) : null);
+                    lock (answered)
+                    {
+                        answered.Add((entry.Decision.DecisionId, entry.Id));
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                    Interlocked.Increment(ref refused);
+                }
+            })).ToArray();
+            await Task.WhenAll(calls);
+
+            // Held in the order of their numbers, which no two share.
+            Assert.Equal(answered.OrderBy(a => a.Id).Select(a => a.Id), journal.PendingAfter(0).Select(e => e.Id));
+        }
+
+        Assert.Equal((150, 50), (answered.Count, refused));
+        Assert.Equal(150, answered.Select(a => a.Id).Distinct().Count());
+        // Every answered decision is in the file, and none that was refused.
+        using var reopened = new DecisionJournal(path, "FULL", 150);
+        Assert.Equal(answered.Select(a => a.DecisionId).Order(StringComparer.Ordinal),
+            reopened.PendingAfter(0).Select(e => e.Decision.DecisionId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public async Task AJournalOfAnOlderRelease_KeepsWhatItHolds_AndNeverNumbersAnEntryAgain()
     {
         // An entry as a journal of the older release held it, under number 7, in a table that reuses numbers.
         var donor = Path.Combine(_directory, "donor.decisions.db");
         using (var journal = new DecisionJournal(donor, "FULL", 10))
         {
-            journal.Append("b-1", Decision("dec-7", true, T0), Call(T0));
+            await journal.AppendAsync("b-1", Decision("dec-7", true, T0), Call(T0));
         }
 
         var path = Path.Combine(_directory, "older.decisions.db");
@@ -438,7 +475,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var held = Assert.Single(upgraded.PendingAfter(0));
         upgraded.Written(held.Id);
         upgraded.Forget();
-        var next = upgraded.Append("b-1", Decision("dec-8", false, T0), null);
+        var next = await upgraded.AppendAsync("b-1", Decision("dec-8", false, T0), null);
 
         Assert.Equal((7, "dec-7", T0), (held.Id, held.Decision.DecisionId, held.Reservation?.At));
         Assert.Equal(8, next.Id);

@@ -79,7 +79,10 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
 
     /// <summary>
     /// Runs the pattern terms whose anchors the folded message holds, on the message seen as words, and merges their
-    /// matches into <paramref name="matches"/> in order of position.
+    /// matches into <paramref name="matches"/> in order of position. A pattern runs only on the sentences that hold one
+    /// of its anchors: no pattern crosses a sentence break (<see cref="LexiconPattern.SentenceBreak"/>), every match
+    /// holds one of its anchors, and a sentence is bounded by marks (or the ends of the message) that no word touches,
+    /// so the matches are those a run over the whole message would find.
     /// </summary>
     private void FindPatterns(string text, ref FoldBuffer folded, ref MatchList matches)
     {
@@ -91,79 +94,77 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
 
         ReadOnlySpan<char> span = folded.Chars.AsSpan(0, folded.Count);
         var gaps = folded.Gap;
-        bool[]? candidates = null;
+        // Where an anchor occurs (a folded index) and the patterns it stands for, in order of position.
+        var found = new AnchorList();
         var position = 0;
         while (position < span.Length)
         {
-            var found = span[position..].IndexOfAny(lexicon.AnchorSearch);
-            if (found < 0)
+            var next = span[position..].IndexOfAny(lexicon.AnchorSearch);
+            if (next < 0)
             {
                 break;
             }
 
-            var start = position + found;
+            var start = position + next;
             foreach (var anchor in lexicon.AnchorsByFirstChar[span[start]])
             {
                 if (span[start..].StartsWith(anchor.Key, StringComparison.Ordinal)
                     && (!anchor.LatinStart || gaps[start] != TextFolder.NoGap || !TextFolder.IsLatin(span[start - 1])))
                 {
-                    if (candidates is null)
-                    {
-                        candidates = ArrayPool<bool>.Shared.Rent(patterns.Length);
-                        Array.Clear(candidates, 0, patterns.Length);
-                    }
-
-                    foreach (var index in anchor.Patterns)
-                    {
-                        candidates[index] = true;
-                    }
+                    found.Add(start, anchor.Patterns);
                 }
             }
 
             position = start + 1;
         }
 
-        if (candidates is null)
+        if (found.Count == 0)
         {
             return;
         }
 
         var view = ArrayPool<char>.Shared.Rent(span.Length * 2);
         var toFolded = ArrayPool<int>.Shared.Rent(span.Length * 2);
+        var sentenceOf = ArrayPool<int>.Shared.Rent(span.Length);
+        var sentenceStart = ArrayPool<int>.Shared.Rent(span.Length + 1);
+        // Per pattern, the sentences it runs on (bit s for sentence s); with more than 64 sentences, the whole message.
+        var sentencesOf = ArrayPool<ulong>.Shared.Rent(patterns.Length);
         try
         {
-            var length = WordView(text, ref folded, view, toFolded);
+            var length = WordView(text, ref folded, view, toFolded, sentenceOf, sentenceStart, out var sentences);
+            sentenceStart[sentences] = length + 1;
+            var whole = sentences > 64;
+            Array.Clear(sentencesOf, 0, patterns.Length);
+            foreach (var (at, indices) in found.Items.AsSpan(0, found.Count))
+            {
+                var bit = whole ? 1UL : 1UL << sentenceOf[at];
+                foreach (var index in indices)
+                {
+                    sentencesOf[index] |= bit;
+                }
+            }
+
             var first = matches.Count;
             for (var i = 0; i < patterns.Length; i++)
             {
-                if (!candidates[i])
+                var bits = sentencesOf[i];
+                while (bits != 0)
                 {
-                    continue;
-                }
-
-                foreach (var match in patterns[i].Pattern.Regex.EnumerateMatches(view.AsSpan(0, length)))
-                {
-                    var from = match.Index;
-                    var to = match.Index + match.Length - 1;
-                    while (from < to && toFolded[from] < 0)
+                    // A run of neighbouring sentences is searched as one stretch, breaks and all.
+                    var from = System.Numerics.BitOperations.TrailingZeroCount(bits);
+                    var to = from + System.Numerics.BitOperations.TrailingZeroCount(~(bits >> from));
+                    bits = to >= 64 ? 0 : bits & (ulong.MaxValue << to);
+                    var offset = whole ? 0 : sentenceStart[from];
+                    var end = whole ? length : sentenceStart[to] - 1;
+                    foreach (var match in patterns[i].Pattern.Regex.EnumerateMatches(view.AsSpan(offset, end - offset)))
                     {
-                        from++;
-                    }
-
-                    while (to > from && toFolded[to] < 0)
-                    {
-                        to--;
-                    }
-
-                    if (toFolded[from] >= 0 && toFolded[to] >= 0)
-                    {
-                        matches.Add(new Match(toFolded[from], toFolded[to] + 1, patterns[i].Uses));
+                        AddPatternMatch(ref matches, toFolded, offset + match.Index, offset + match.Index + match.Length - 1, patterns[i].Uses);
                     }
                 }
             }
 
             // Insertion of the pattern matches among the term matches, which are in order of position (longer first) already.
-            var items = matches.Items.AsSpan(0, matches.Count);
+            var items = matches.Items is null ? [] : matches.Items.AsSpan(0, matches.Count);
             for (var i = Math.Max(first, 1); i < items.Length; i++)
             {
                 var item = items[i];
@@ -181,7 +182,59 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
         {
             ArrayPool<char>.Shared.Return(view, clearArray: true);
             ArrayPool<int>.Shared.Return(toFolded);
-            ArrayPool<bool>.Shared.Return(candidates);
+            ArrayPool<int>.Shared.Return(sentenceOf);
+            ArrayPool<int>.Shared.Return(sentenceStart);
+            ArrayPool<ulong>.Shared.Return(sentencesOf);
+            found.Dispose();
+        }
+    }
+
+    /// <summary>A pattern's match in the word view, from its first to its last word character, as a match of the folded message.</summary>
+    private static void AddPatternMatch(ref MatchList matches, int[] toFolded, int from, int to, TermUse[] uses)
+    {
+        while (from < to && toFolded[from] < 0)
+        {
+            from++;
+        }
+
+        while (to > from && toFolded[to] < 0)
+        {
+            to--;
+        }
+
+        if (toFolded[from] >= 0 && toFolded[to] >= 0)
+        {
+            matches.Add(new Match(toFolded[from], toFolded[to] + 1, uses));
+        }
+    }
+
+    /// <summary>Anchors found in a message: the folded index and the patterns of each.</summary>
+    private struct AnchorList : IDisposable
+    {
+        public (int At, int[] Patterns)[] Items;
+        public int Count;
+
+        public void Add(int at, int[] patterns)
+        {
+            Items ??= ArrayPool<(int, int[])>.Shared.Rent(16);
+            if (Count == Items.Length)
+            {
+                var bigger = ArrayPool<(int, int[])>.Shared.Rent(Count * 2);
+                Items.AsSpan(0, Count).CopyTo(bigger);
+                ArrayPool<(int, int[])>.Shared.Return(Items, clearArray: true);
+                Items = bigger;
+            }
+
+            Items[Count++] = (at, patterns);
+        }
+
+        public void Dispose()
+        {
+            if (Items is not null)
+            {
+                ArrayPool<(int, int[])>.Shared.Return(Items, clearArray: true);
+                Items = null!;
+            }
         }
     }
 
@@ -198,7 +251,10 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
     // The shortest run of single letters read as one spelled-out word ("p o l i c e", not "u r a").
     private const int MinimumSpelledOut = 4;
 
-    private static int WordView(string text, ref FoldBuffer folded, char[] view, int[] toFolded)
+    /// <param name="sentenceOf">Set to the sentence of each folded index, counted from 0.</param>
+    /// <param name="sentenceStart">Set to the view index where each sentence starts.</param>
+    /// <param name="sentences">How many sentences the view holds.</param>
+    private static int WordView(string text, ref FoldBuffer folded, char[] view, int[] toFolded, int[] sentenceOf, int[] sentenceStart, out int sentences)
     {
         var count = folded.Count;
         var separators = ArrayPool<char>.Shared.Rent(count);
@@ -236,18 +292,26 @@ public sealed class ContentAnalyzer(Lexicon lexicon)
             }
 
             var n = 0;
+            var sentence = 0;
+            sentenceStart[0] = 0;
             for (var k = 0; k < count; k++)
             {
                 if (k > 0 && separators[k] != '\0')
                 {
                     view[n] = separators[k] == Apostrophe ? LexiconPattern.WordBreak : separators[k];
                     toFolded[n++] = -1;
+                    if (separators[k] == LexiconPattern.SentenceBreak)
+                    {
+                        sentenceStart[++sentence] = n;
+                    }
                 }
 
                 view[n] = folded.Chars[k];
                 toFolded[n++] = k;
+                sentenceOf[k] = sentence;
             }
 
+            sentences = sentence + 1;
             return n;
         }
         finally

@@ -151,6 +151,7 @@ internal static class SoakRun
         var sent = new ConcurrentDictionary<string, long>();
         var period = TimeSpan.FromSeconds((double)Batch / eventsPerSecond);
         var n = 0L;
+        var batches = 0L;
         while (!ct.IsCancellationRequested)
         {
             try
@@ -175,9 +176,12 @@ internal static class SoakRun
                 {
                     var request = new StreamRequest();
                     var at = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+                    // Every 40th batch ends with texts to four numbers from one borrower's address book: a blast, so an alert.
+                    var blast = ++batches % 40 == 0 ? accounts[(int)(batches / 40 % accounts.Count)] : null;
                     for (var i = 0; i < Batch; i++, n++)
                     {
-                        var account = accounts[(int)(n % accounts.Count)];
+                        var third = blast is not null && i >= Batch - 4 ? i - (Batch - 4) : -1;
+                        var account = third >= 0 ? blast! : accounts[(int)(n % accounts.Count)];
                         request.Events.Add(new Event
                         {
                             EventId = $"soak-{n}",
@@ -185,8 +189,9 @@ internal static class SoakRun
                             CollectorId = Workload.Collector,
                             Channel = Channel.Sms,
                             OccurredAt = at,
-                            Destination = new Destination { ContactPointId = "mobile" },
-                            MessageSent = new MessageSent { Body = account.InUnitedStates ? "Please call us about your account. Reply STOP to opt out." : "请致电我们处理您的账户。回复TD退订。" },
+                            Destination = third < 0 ? new Destination { ContactPointId = "mobile" }
+                                : new Destination { PhoneNumber = account.InUnitedStates ? $"+1 646 555 01{third:00}" : $"+86 150 0000 01{third:00}" },
+                            MessageSent = new MessageSent { Body = Body(account, n) },
                         });
                     }
 
@@ -212,6 +217,15 @@ internal static class SoakRun
             }
         }
     }
+
+    /// <summary>A plain reminder, except one message in 500 that threatens arrest (a critical violation, so an alert).</summary>
+    private static string Body(LoadAccount account, long n) => (account.InUnitedStates, n % 500 == 499) switch
+    {
+        (true, false) => "Please call us about your account. Reply STOP to opt out.",
+        (true, true) => "Pay today or you will be arrested. Reply STOP to opt out.",
+        (false, false) => "请致电我们处理您的账户。回复TD退订。",
+        (false, true) => "今天不还款就抓你坐牢。回复TD退订。",
+    };
 
     /// <summary>One officer watching alerts for the whole run, reconnecting when the stream ends.</summary>
     private static Task WatchAsync(GrpcChannel channel, Metadata officer, Meter meter, CancellationToken ct)

@@ -14,6 +14,66 @@ internal sealed record RunResult(string Name, long Events, TimeSpan Elapsed, His
 
     /// <summary>Processor time the run took, where measured: of the server process, and of this tool (the client, or the inserts).</summary>
     public (TimeSpan Server, TimeSpan Tool)? Processor { get; init; }
+
+    /// <summary>The run cut into tenths by events acknowledged, where measured.</summary>
+    public IReadOnlyList<Tenth>? Tenths { get; init; }
+}
+
+/// <summary>One tenth of a run: its events, how long they took, the batch latencies acknowledged in it and the server's processor time.</summary>
+internal sealed record Tenth(long Events, TimeSpan Elapsed, HistogramBase Latency, TimeSpan ServerProcessor)
+{
+    public double EventsPerSecond => Events / Elapsed.TotalSeconds;
+}
+
+/// <summary>
+/// Cuts a run into tenths by the events acknowledged so far: when each tenth ends, its time and the server's
+/// processor time, and the latency of each batch acknowledged within it. Shared by the streams.
+/// </summary>
+internal sealed class TenthRecorder(long total, Func<TimeSpan> serverProcessor)
+{
+    private readonly Lock _sync = new();
+    private readonly LongHistogram[] _latency = Enumerable.Range(0, 10).Select(_ => IngestDriver.NewHistogram()).ToArray();
+    private readonly long[] _endedAt = new long[10];
+    private readonly TimeSpan[] _cpuAt = new TimeSpan[10];
+    private long _acked;
+    private long _startedAt;
+    private TimeSpan _cpuStart;
+
+    public void Start()
+    {
+        _startedAt = Stopwatch.GetTimestamp();
+        _cpuStart = serverProcessor();
+    }
+
+    public void Acked(int events, long latencyTicks, long now)
+    {
+        lock (_sync)
+        {
+            var tenth = (int)Math.Min(9, _acked * 10 / Math.Max(1, total));
+            _latency[tenth].RecordValue(latencyTicks);
+            var before = _acked;
+            _acked += events;
+            for (var t = (int)(before * 10 / Math.Max(1, total)); t < 10 && _acked * 10 / Math.Max(1, total) > t; t++)
+            {
+                _endedAt[t] = now;
+                _cpuAt[t] = serverProcessor();
+            }
+        }
+    }
+
+    public IReadOnlyList<Tenth> Tenths()
+    {
+        var tenths = new List<Tenth>(10);
+        var (from, cpu) = (_startedAt, _cpuStart);
+        for (var t = 0; t < 10 && _endedAt[t] != 0; t++)
+        {
+            var events = (total * (t + 1) / 10) - (total * t / 10);
+            tenths.Add(new Tenth(events, Stopwatch.GetElapsedTime(from, _endedAt[t]), _latency[t], _cpuAt[t] - cpu));
+            (from, cpu) = (_endedAt[t], _cpuAt[t]);
+        }
+
+        return tenths;
+    }
 }
 
 /// <summary>
@@ -25,14 +85,17 @@ internal static class IngestDriver
 {
     /// <param name="rate">Events per second over all streams, or 0 for as fast as the server takes them.</param>
     public static async Task<RunResult> RunAsync(string name, GrpcChannel channel, Metadata headers, IReadOnlyList<StreamRequest[]> streams,
-        int outstanding, CancellationToken ct, int rate = 0)
+        int outstanding, CancellationToken ct, int rate = 0, Func<TimeSpan>? serverProcessor = null)
     {
         var client = new EventIngestService.EventIngestServiceClient(channel);
         var tally = new AckTally();
         var histograms = streams.Select(_ => NewHistogram()).ToArray();
+        var total = streams.Sum(s => s.Sum(r => (long)r.Events.Count));
+        var tenths = serverProcessor is null ? null : new TenthRecorder(total, serverProcessor);
+        tenths?.Start();
         var started = Stopwatch.GetTimestamp();
         var perStream = (double)rate / streams.Count;
-        await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, perStream, histograms[i], tally, ct)));
+        await Task.WhenAll(streams.Select((batches, i) => RunStreamAsync(client, headers, batches, outstanding, perStream, histograms[i], tally, tenths, ct)));
         var elapsed = Stopwatch.GetElapsedTime(started);
 
         var latency = NewHistogram();
@@ -41,7 +104,7 @@ internal static class IngestDriver
             latency.Add(histogram);
         }
 
-        return new RunResult(name, streams.Sum(s => s.Sum(r => (long)r.Events.Count)), elapsed, latency, tally);
+        return new RunResult(name, total, elapsed, latency, tally) { Tenths = tenths?.Tenths() };
     }
 
     /// <summary>Latencies in Stopwatch ticks, up to ten minutes, three significant digits.</summary>
@@ -59,7 +122,7 @@ internal static class IngestDriver
     }
 
     private static async Task RunStreamAsync(EventIngestService.EventIngestServiceClient client, Metadata headers, StreamRequest[] batches,
-        int outstanding, double rate, LongHistogram latency, AckTally tally, CancellationToken ct)
+        int outstanding, double rate, LongHistogram latency, AckTally tally, TenthRecorder? tenths, CancellationToken ct)
     {
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         using var call = client.Stream(headers, cancellationToken: stop.Token);
@@ -80,6 +143,7 @@ internal static class IngestDriver
                     }
 
                     latency.RecordValue(now - sent.SentAt);
+                    tenths?.Acked(sent.Request.Events.Count, now - sent.SentAt, now);
                     tally.Add(sent.Request, response);
                     received++;
                     window.Release();

@@ -117,10 +117,11 @@ try
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
         var (serverBefore, toolBefore) = (server.ProcessorTime, Process.GetCurrentProcess().TotalProcessorTime);
         (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
-            () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate), ct);
+            () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate, () => server.ProcessorTime), ct);
         service = service with { Processor = (server.ProcessorTime - serverBefore, Process.GetCurrentProcess().TotalProcessorTime - toolBefore) };
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
-        blastIncidents = await BlastIncidentsAsync(channel, headers, workload, now, ct);
+        Console.WriteLine($"  server peak RSS {server.PeakResidentBytes / 1048576.0:N0} MB; data directory (database, journal, logs) {server.DataBytes / 1048576.0:N0} MB");
+        blastIncidents = await BlastIncidentsAsync(channel, new Metadata { { "authorization", $"Bearer {server.OfficerKey()}" } }, workload, now, ct);
     }
 
     // 2. The transport limit: the same batches to a server that only acknowledges.

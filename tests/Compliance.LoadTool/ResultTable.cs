@@ -43,6 +43,25 @@ internal static class ResultTable
                 + $"({Percent(busy)} of {cores} cores busy); storage {Micros(storageCpu.Tool, storage.Events)} us");
         }
 
+        if (service.Tenths is { Count: > 0 } tenths)
+        {
+            // Flat under growth: each tenth beside the first and beside the storage limit of the whole run (same rows).
+            var cores = Environment.ProcessorCount;
+            w.WriteLine();
+            w.WriteLine($"| {"tenth",5} | {"events/s",9} | {"/ 1st",6} | {"/ storage",9} | {"ack p50 ms",10} | {"ack p99 ms",10} | {"server us/event",15} | {"busy cores",10} |");
+            w.WriteLine($"|{new string('-', 7)}|{new string('-', 11)}|{new string('-', 8)}|{new string('-', 11)}|{new string('-', 12)}|{new string('-', 12)}|{new string('-', 17)}|{new string('-', 12)}|");
+            for (var t = 0; t < tenths.Count; t++)
+            {
+                var tenth = tenths[t];
+                var busyCores = tenth.ServerProcessor / tenth.Elapsed;
+                w.WriteLine($"| {t + 1,5} | {tenth.EventsPerSecond,9:N0} | {Percent(tenth.EventsPerSecond / tenths[0].EventsPerSecond),6} | {Percent(tenth.EventsPerSecond / storage.EventsPerSecond),9} | "
+                    + $"{Ms(tenth.Latency, 50),10} | {Ms(tenth.Latency, 99),10} | {Micros(tenth.ServerProcessor, tenth.Events),15} | {busyCores.ToString("0.00", CultureInfo.InvariantCulture),10} |");
+            }
+
+            w.WriteLine($"(busy cores: the server process only, of {cores}; storage limit of the whole run: {storage.EventsPerSecond:N0} events/s)");
+            w.WriteLine();
+        }
+
         w.WriteLine($"gate during the service run: {gate.Latency.TotalCount:N0} Authorize calls, one per {GateProbe.Interval.TotalMilliseconds:0} ms: p50 {Ms(gate.Latency, 50)} ms, p99 {Ms(gate.Latency, 99)} ms, " +
             $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
         w.WriteLine($"  health check before each: p50 {Ms(gate.Health, 50)} ms, p99 {Ms(gate.Health, 99)} ms; Authorize p50 / health p50: " +

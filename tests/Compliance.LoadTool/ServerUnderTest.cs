@@ -37,6 +37,27 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>The most memory the server process has held so far (its peak resident set).</summary>
+    public long PeakResidentBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.PeakWorkingSet64;
+        }
+    }
+
+    /// <summary>The size of the server's data directory (database, its journal and logs).</summary>
+    public long DataBytes => new DirectoryInfo(_dataDirectory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
+
+    /// <summary>The demo lender's compliance officer's key (incidents are an officer's to read).</summary>
+    public string OfficerKey()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dataDirectory, "dev-keys.json")));
+        return document.RootElement.GetProperty("keys").GetProperty("compliance_officer").GetString()
+            ?? throw new InvalidDataException("dev-keys.json has no compliance_officer key.");
+    }
+
     public static ServerUnderTest Start(string dataDirectory)
     {
         var endpoint = $"http://127.0.0.1:{FreePort()}";

@@ -65,6 +65,19 @@ public sealed class HistoryCacheTests
     }
 
     [Fact]
+    public void AShortHistory_IsPruned_ToTheWindowToo_SoABorrowersStateIsWhatTheWindowHolds()
+    {
+        var cache = Cache();
+        // Ten rows an hour apart; the next batch's window reaches back four hours: the older rows are not kept.
+        cache.Put("lender-a", "b-1", Since, [.. Enumerable.Range(0, 10).Select(i => Row($"evt:e-{i}", (i - 10) * 60))]);
+
+        var windowed = cache.TryGet("lender-a", "b-1", T0.AddHours(-4));
+
+        Assert.Equal(["evt:e-6", "evt:e-7", "evt:e-8", "evt:e-9"], Ids(windowed));
+        Assert.Null(cache.TryGet("lender-a", "b-1", T0.AddHours(-5)));
+    }
+
+    [Fact]
     public void AReservation_TheCachedHistoryAlreadyHolds_IsNotAddedAgain()
     {
         var cache = Cache();

@@ -34,13 +34,10 @@ internal sealed class EventProcessor(
     IOptions<ComplianceOptions> options,
     TimeProvider clock)
 {
-    public const string UnauthorizedRule = "INGEST.contact-without-authorization";
-    public const string DespiteDenyRule = "INGEST.contact-despite-deny";
-    public const string UnknownDecisionRule = "INGEST.unknown-decision";
-    public const string DisclosureRule = "INGEST.debt-disclosure-unknown-number";
-    private const string IngestProfile = "INGEST";
-    private const string GateCitation = "Lender policy: every contact passes the contact gate (ContactGateService.Authorize) first";
-    private const string ThirdPartyCitation = "12 CFR 1006.6(d); GB/T 45251-2025; CBA collection guideline 2026 (third parties)";
+    public const string UnauthorizedRule = EventJudge.UnauthorizedRule;
+    public const string DespiteDenyRule = EventJudge.DespiteDenyRule;
+    public const string UnknownDecisionRule = EventJudge.UnknownDecisionRule;
+    public const string DisclosureRule = EventJudge.DisclosureRule;
 
     private const long MinSeconds = -62_135_596_800; // 0001-01-01
     private const long MaxSeconds = 253_402_300_799; // 9999-12-31
@@ -620,7 +617,7 @@ internal sealed class EventProcessor(
                 break;
 
             case EventKind.ConsumerRequest:
-                if (FlagOf(e.ConsumerRequest.Type) is { } flagType)
+                if (EventJudge.FlagOf((ConsumerRequestType)e.ConsumerRequest.Type) is { } flagType)
                 {
                     await AddFlagAsync(state, lender, account, flagType, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item);
                 }
@@ -694,17 +691,18 @@ internal sealed class EventProcessor(
         var lender = item.Pending.LenderId;
         var e = item.Pending.Event;
         DecisionRecord? decision = null;
-        var unknownDecision = false;
+        var standing = GateStanding.NotAsked;
         if (e.DecisionId.Length > 0)
         {
             decision = await state.Session.DecisionAsync(lender, e.DecisionId);
             if (decision is null || decision.AccountId != account.AccountId)
             {
-                // The contact happened all the same: record and count it, and say that its authorization cannot be shown.
                 decision = null;
-                unknownDecision = true;
-                violations.Add(new Violation(new RuleHit(UnknownDecisionRule, IngestProfile, GateCitation,
-                    $"The event quotes gate decision '{e.DecisionId}', which the gate did not record for account {account.AccountId}.", false, Severity.Critical, null), ""));
+                standing = GateStanding.UnknownDecision;
+            }
+            else
+            {
+                standing = decision.Allowed ? GateStanding.Allowed : GateStanding.Denied;
             }
         }
 
@@ -714,23 +712,9 @@ internal sealed class EventProcessor(
         var borrowerAccounts = BorrowerAccounts(state, item);
         var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
             item.Collector.ActiveAt(item.At), borrowerAccounts);
-        var result = policy.Evaluate(candidate, prior, findNext: false);
-        foreach (var hit in result.Hits)
-        {
-            violations.Add(new Violation(hit, ""));
-        }
-
-        if (decision is { Allowed: false })
-        {
-            violations.Add(new Violation(new RuleHit(DespiteDenyRule, IngestProfile, GateCitation,
-                $"The contact went ahead although gate decision {decision.DecisionId} denied it.", false, Severity.Critical, null), ""));
-        }
-        else if (decision is null && !unknownDecision && !result.Allowed && !item.Pending.Imported)
-        {
-            violations.Add(new Violation(new RuleHit(UnauthorizedRule, IngestProfile, GateCitation,
-                $"The contact did not ask the gate, which would have denied it ({string.Join(", ", result.Hits.Where(h => !h.Shadow).Select(h => h.RuleId))}).",
-                false, Severity.High, null), ""));
-        }
+        var verdict = EventJudge.JudgeContact(policy, candidate, prior, standing, e.DecisionId, item.Pending.Imported);
+        var result = verdict.Gate;
+        violations.AddRange(verdict.Violations);
 
         // The class the rules saw: a number recorded as not the consumer's is a stranger's.
         var seen = result.DestinationClass;
@@ -778,29 +762,18 @@ internal sealed class EventProcessor(
     private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state,
         bool isSubject = false)
     {
-        var toThirdParty = destination is not null && BlastLimit.IsThirdParty(destination.Destination.Class);
-        // US rules want an opt-out notice in texts and e-mails; only those channels need the profiles.
-        var requireOptOut = !isSubject && item.Channel is Channel.Sms or Channel.Email
-            && (profiles ?? item.Policy.ProfilesFor(account)).Any(p => p.StartsWith("US-", StringComparison.Ordinal));
-        foreach (var finding in content.Analyze(text, new ContentContext(item.Channel, toThirdParty, requireOptOut)))
+        var verdict = EventJudge.JudgeContent(content, item.Policy, text, item.Channel, account, destination?.Destination.Class, profiles, isSubject);
+        violations.AddRange(verdict.Violations);
+        if (verdict.Disclosure is { } excerpt && destination is not null && !item.Pending.Imported)
         {
-            var hit = new RuleHit(finding.RuleId, "CONTENT", finding.Citation, $"{finding.Category}: '{finding.Term}'", false, finding.Severity, null);
-            violations.Add(new Violation(hit, finding.Excerpt));
-            if (finding.Category != ContentCategory.DebtDisclosure || destination?.Destination.Class != DestinationClass.Unknown || item.Pending.Imported)
-            {
-                continue;
-            }
-
             lock (state.Sync)
             {
-                if (HasDisclosureIncident(state.Incidents, item.Pending.Event.EventId))
+                if (!HasDisclosureIncident(state.Incidents, item.Pending.Event.EventId))
                 {
-                    continue;
+                    state.Incidents.Add(NewIncident(item.Pending.LenderId, DisclosureRule, EventJudge.ThirdPartyCitation, account.AccountId, item.Collector?.CollectorId ?? "",
+                        $"A message mentioning the debt went to a number not registered on the account ({destination.Masked}): \"{excerpt}\"",
+                        [item.Pending.Event.EventId], item.At));
                 }
-
-                state.Incidents.Add(NewIncident(item.Pending.LenderId, DisclosureRule, ThirdPartyCitation, account.AccountId, item.Collector?.CollectorId ?? "",
-                    $"A message mentioning the debt went to a number not registered on the account ({destination.Masked}): \"{finding.Excerpt}\"",
-                    [item.Pending.Event.EventId], item.At));
             }
         }
     }
@@ -816,17 +789,12 @@ internal sealed class EventProcessor(
         foreach (var ((lender, accountId), (account, contacts)) in state.ThirdPartyContacts)
         {
             var history = state.Histories[(lender, account.BorrowerId)];
-            // Earlier calls to a number since recorded as not the consumer's count as contacts with a stranger.
-            var wrong = CompiledPolicy.WrongNumbersOf(account, null);
-            foreach (var limit in policies.For(lender, contacts.Max()).BlastLimitsFor(account))
+            foreach (var blast in EventJudge.Blasts(policies.For(lender, contacts.Max()), account, history, static r => r.Attempt, contacts))
             {
-                foreach (var (end, counted) in limit.Blasts(history, r => wrong.Apply(r.Attempt), accountId, contacts))
+                // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
+                if (!await state.Session.IncidentExistsAsync(lender, accountId, blast.Limit.RuleId, blast.End - blast.Limit.Window, blast.End + blast.Limit.Window))
                 {
-                    // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
-                    if (!await state.Session.IncidentExistsAsync(lender, accountId, limit.RuleId, end - limit.Window, end + limit.Window))
-                    {
-                        await RaiseBlastAsync(state, limit, lender, accountId, end, counted);
-                    }
+                    await RaiseBlastAsync(state, blast, lender, accountId);
                 }
             }
         }
@@ -837,12 +805,11 @@ internal sealed class EventProcessor(
         }
     }
 
-    private async Task RaiseBlastAsync(BatchState state, BlastLimit limit, string lender, string accountId, DateTimeOffset end, List<AttemptRow> counted)
+    private async Task RaiseBlastAsync(BatchState state, BlastFinding<AttemptRow> blast, string lender, string accountId)
     {
-        var distinct = counted.Select(r => BlastLimit.ThirdParty(r.Attempt)).Distinct(StringComparer.Ordinal).Count();
-        var incident = NewIncident(lender, limit.RuleId, limit.Citation, accountId, counted[^1].Attempt.CollectorId,
-            $"{distinct} distinct third parties were contacted about account {accountId} within {limit.Window.TotalHours:0} hours (at most {limit.MaxThirdParties}): address-book explosion{(limit.Shadow ? " (rule in shadow mode)" : "")}.",
-            counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), end, limit.Severity);
+        var counted = blast.Counted;
+        var incident = NewIncident(lender, blast.Limit.RuleId, blast.Limit.Citation, accountId, counted[^1].Attempt.CollectorId, blast.Summary,
+            counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), blast.End, blast.Limit.Severity);
         await state.Session.AddIncidentAsync(incident);
         state.Incidents.Add(incident);
     }
@@ -1087,15 +1054,6 @@ internal sealed class EventProcessor(
         V1.CallOutcome.Rejected => AttemptOutcome.Rejected,
         V1.CallOutcome.Busy or V1.CallOutcome.NotInService => AttemptOutcome.NotConnected,
         _ => current,
-    };
-
-    private static FlagType? FlagOf(V1.ConsumerRequestType type) => type switch
-    {
-        V1.ConsumerRequestType.StopContact => FlagType.CeaseCommunication,
-        V1.ConsumerRequestType.OptOutMedium => FlagType.MediumOptOut,
-        V1.ConsumerRequestType.AttorneyRepresented => FlagType.AttorneyRepresented,
-        V1.ConsumerRequestType.Dispute => FlagType.Dispute,
-        _ => null,
     };
 
     private static ContactPurpose PurposeOf(V1.Event e) =>

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Compliance.Server.Ingest;
 
 /// <summary>
-/// Borrowers' attempt histories kept between group commits, so the ingest writer does not re-read a busy borrower's
+/// Borrowers' attempt histories kept between group commits, each only as far back as the rules' windows reach, so the ingest writer does not re-read a busy borrower's
 /// month of attempts for every batch. Only sound where this process is the only writer (the embedded SQLite store):
 /// the gate hands over the reservations it makes, which are added to a cached history when it is next used; releases
 /// mark the borrower stale; a failed commit drops it all. Only the ingest writer reads and fills it.
@@ -20,7 +20,6 @@ namespace Compliance.Server.Ingest;
 internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProvider clock)
 {
     private const int MaxBorrowers = 200_000;
-    private const int PruneAbove = 2_000;
     /// <summary>Reservations and stale marks waiting for borrowers the ingest does not come back to: all dropped beyond this many.</summary>
     private const int MaxPending = 100_000;
     /// <summary>From this many waiting, the writer forgets those of borrowers it does not hold before a batch (<see cref="ForgetUnheld"/>).</summary>
@@ -165,8 +164,10 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
             }
         }
 
-        if (cached.Rows.Count > PruneAbove)
+        if (cached.Since < since)
         {
+            // Only the window is kept: what judging the batch's events reads (the policy's longest rule window before
+            // the earliest of them). Each borrower's state is what its rules' windows hold, not its whole history.
             Prune(cached.Rows, since);
             _histories[key] = (cached.Rows, since);
         }

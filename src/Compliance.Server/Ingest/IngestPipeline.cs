@@ -9,6 +9,8 @@ namespace Compliance.Server.Ingest;
 /// <summary>The events of one request, waiting for their group commit, and the promise of their acknowledgements.</summary>
 internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt)
 {
+    public string LenderId { get; } = lenderId;
+
     public IReadOnlyList<PendingEvent> Events { get; } = Wrap(lenderId, events, imported, receivedAt);
 
     public TaskCompletionSource<V1.EventAck[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -35,7 +37,9 @@ internal sealed record PendingEvent(string LenderId, V1.Event Event, int Index, 
 /// <summary>
 /// The writer behind every stream: takes whatever requests are waiting (up to MaxBatch events), scores and stores
 /// them in one transaction (group commit), and only then completes their acknowledgements, so an acknowledged event
-/// is durable. The queue is bounded: when storage falls behind, senders wait (backpressure) instead of growing memory.
+/// is durable. Each lender has a bounded queue of its own and the lenders are served in turn (<see cref="LenderQueues"/>):
+/// when storage falls behind, a lender's senders wait (backpressure) instead of growing memory, and one lender's
+/// backlog does not hold back another lender's acknowledgements.
 /// Where this process is the store's only writer (the embedded store), scoring and writing run as two stages: the
 /// next batch is scored against the committed store plus what is in flight (<see cref="InFlight"/>) while the
 /// previous one is written. If a commit fails, that batch and every batch scored after it fail, so their senders
@@ -52,9 +56,8 @@ internal sealed class IngestPipeline(
     Telemetry.ComplianceMetrics metrics) : BackgroundService
 {
     // Requests, not events, are queued: a request of the usual 100 to 1,000 events costs one queue slot and one
-    // completion. The bound is in requests of about a hundred events.
-    private readonly Channel<PendingBatch> _queue = Channel.CreateBounded<PendingBatch>(
-        new BoundedChannelOptions(Math.Max(4, options.Value.Ingest.QueueCapacity / 100)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+    // completion. The bound is in requests of about a hundred events, per lender; lenders are served in turn.
+    private readonly LenderQueues _queue = new(Math.Max(4, options.Value.Ingest.QueueCapacity / 100));
 
     private readonly InFlight _inFlight = new();
     // A failed commit and a scored batch going in flight exclude each other (see ScoreAsync and WriteAsync).
@@ -72,7 +75,7 @@ internal sealed class IngestPipeline(
     /// <summary>Whether scoring and writing overlap: by default where the history cache is on (a single writing process).</summary>
     public bool Pipelined { get; } = options.Value.Ingest.Pipeline ?? histories.Enabled;
 
-    public ValueTask EnqueueAsync(PendingBatch pending, CancellationToken ct) => _queue.Writer.WriteAsync(pending, ct);
+    public ValueTask EnqueueAsync(PendingBatch pending, CancellationToken ct) => _queue.EnqueueAsync(pending.LenderId, pending, ct);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -82,11 +85,12 @@ internal sealed class IngestPipeline(
         var writer = Pipelined ? Task.Run(() => WriteAsync(scored.Reader, stoppingToken), CancellationToken.None) : Task.CompletedTask;
         try
         {
-            while (await _queue.Reader.WaitToReadAsync(stoppingToken))
+            while (true)
             {
+                await _queue.WaitToReadAsync(stoppingToken);
                 var requests = new List<PendingBatch>();
                 var events = new List<PendingEvent>(max);
-                while (events.Count < max && _queue.Reader.TryRead(out var pending))
+                while (events.Count < max && _queue.TryRead(out var pending))
                 {
                     requests.Add(pending);
                     events.AddRange(pending.Events);

@@ -1,4 +1,5 @@
 using Compliance.Server.Infrastructure;
+using Compliance.Server.Telemetry;
 using Compliance.Server.WebConsole;
 
 // Settings ship next to the binary, so the service reads them wherever it is started from.
@@ -11,9 +12,11 @@ builder.AddComplianceOptions()
     .AddComplianceReports()
     .AddComplianceAuthentication()
     .AddComplianceGrpc()
-    .AddComplianceConsole();
+    .AddComplianceConsole()
+    .AddComplianceTelemetry();
 
 var app = builder.Build();
+app.MapComplianceTelemetry();
 app.MapComplianceConsole();
 app.MapComplianceServices();
 return app.RunExplainingStartupErrors();

@@ -111,6 +111,7 @@ public abstract partial class AdoStore
 
     public async Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct)
     {
+        using var activity = StoreTelemetry.Operation("store.ingest_commit");
         var (connection, release) = await OpenIngestAsync(ct);
         try
         {
@@ -1170,6 +1171,7 @@ public abstract partial class AdoStore
         {
             var ledger = Writes;
             await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
+            await store.BumpRegistryStampAsync(connection, tx!, lenderId, accountId, ct);
             await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
         }
 

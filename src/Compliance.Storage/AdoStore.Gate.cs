@@ -56,8 +56,13 @@ public abstract partial class AdoStore
     /// returns: here in one write transaction (on SQL Server under an application lock on the borrower);
     /// <see cref="SqliteStore"/> journals it instead of waiting for the database's single writer.
     /// </summary>
-    public virtual async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct)
+    public async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct) =>
+        (await DecideOnStampAsync(lenderId, borrowerId, since, (history, _) => decide(history), ct))!;
+
+    public virtual async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since,
+        Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide, CancellationToken ct)
     {
+        using var activity = StoreTelemetry.Operation("store.decide");
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
         if (LockResourceSql is { } lockSql)
@@ -65,14 +70,32 @@ public abstract partial class AdoStore
             await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
         }
 
+        var stamp = await RegistryStampAsync(connection, tx, lenderId, borrowerId, ct);
         var history = await ReadHistoryAsync(connection, tx, lenderId, borrowerId, since, ct);
-        var (decision, reservation) = decide(history);
+        if (decide(history, stamp) is not (var decision, var reservation))
+        {
+            return null;
+        }
+
         var ledger = Ledger(connection, tx, ct);
         await WriteDecisionAsync(connection, tx, ledger, borrowerId, decision, reservation, ct);
         await ledger.FlushAsync();
         await tx.CommitAsync(ct);
         return decision;
     }
+
+    /// <summary>The borrower's registry stamp and attempts since a time, on one connection (the embedded store's decisions).</summary>
+    private protected async Task<(long Stamp, List<Attempt> History)> StampAndHistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        var stamp = await RegistryStampAsync(connection, null, lenderId, borrowerId, ct);
+        return (stamp, await ReadHistoryAsync(connection, null, lenderId, borrowerId, since, ct));
+    }
+
+    private static async Task<long> RegistryStampAsync(DbConnection connection, DbTransaction? tx, string lenderId, string borrowerId, CancellationToken ct) =>
+        await ScalarAsync(connection, tx, Sql.SelectRegistryStamp, ct, ("lender_id", lenderId), ("borrower_id", borrowerId)) is { } value and not DBNull
+            ? Convert.ToInt64(value)
+            : 0;
 
     /// <summary>Writes a decision, the reservation of an allowed one and its ledger entry, in the caller's transaction.</summary>
     private protected static async Task WriteDecisionAsync(DbConnection connection, DbTransaction tx, LedgerAppender ledger, string borrowerId,

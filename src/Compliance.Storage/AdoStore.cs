@@ -154,6 +154,12 @@ public abstract partial class AdoStore : IComplianceStore
 
     // ---- accounts ----
 
+    /// <summary>Moves on the registry stamp of an account's borrower, in the caller's transaction (see schema 0015).</summary>
+    protected virtual string BumpRegistryStampSql => Sql.BumpRegistryStamp;
+
+    private protected Task<int> BumpRegistryStampAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, CancellationToken ct) =>
+        ExecuteAsync(connection, tx, BumpRegistryStampSql, ct, ("lender_id", lenderId), ("account_id", accountId));
+
     public async Task<(Account Account, bool Created)> UpsertAccountAsync(Account account, CancellationToken ct)
     {
         // Update-then-insert in one transaction works on every provider; a concurrent insert of the same
@@ -184,6 +190,12 @@ public abstract partial class AdoStore : IComplianceStore
             CreatedAt = created ? updatedAt : existing.CreatedAt,
             UpdatedAt = updatedAt,
         };
+        if (!created)
+        {
+            // The borrower the account leaves (when it moves) sees the change too.
+            await BumpRegistryStampAsync(connection, tx, account.LenderId, account.AccountId, ct);
+        }
+
         var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes, stored.Location.TimeZoneConfirmed), JsonOptions);
         await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
             ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
@@ -210,6 +222,7 @@ public abstract partial class AdoStore : IComplianceStore
             stored.Profiles,
             stored.InconvenientTimes,
         }, ct);
+        await BumpRegistryStampAsync(connection, tx, stored.LenderId, stored.AccountId, ct);
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
         await tx.CommitAsync(ct);
         return (stored with { Flags = flags }, created);
@@ -274,6 +287,7 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+        await BumpRegistryStampAsync(connection, tx, lenderId, accountId, ct);
         await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct);
         await tx.CommitAsync(ct);
         return flag;
@@ -297,6 +311,7 @@ public abstract partial class AdoStore : IComplianceStore
         if (cleared && flag is not null)
         {
             // The ledger records when the change was made (the server's time), whatever time the caller says it took effect.
+            await BumpRegistryStampAsync(connection, tx, lenderId, accountId, ct);
             await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct);
         }
 
@@ -389,12 +404,14 @@ public abstract partial class AdoStore : IComplianceStore
 
     protected static async Task<int> ExecuteAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
+        using var activity = StoreTelemetry.Command(sql);
         await using var command = Command(connection, tx, sql, parameters);
         return await command.ExecuteNonQueryAsync(ct);
     }
 
     protected static async Task<object?> ScalarAsync(DbConnection connection, DbTransaction? tx, string sql, CancellationToken ct, params (string Name, object? Value)[] parameters)
     {
+        using var activity = StoreTelemetry.Command(sql);
         await using var command = Command(connection, tx, sql, parameters);
         return await command.ExecuteScalarAsync(ct);
     }
@@ -404,6 +421,7 @@ public abstract partial class AdoStore : IComplianceStore
 
     protected static async Task<IReadOnlyList<T>> QueryAsync<T>(DbConnection connection, string sql, Func<DbDataReader, T> read, CancellationToken ct, DbTransaction? tx, params (string Name, object? Value)[] parameters)
     {
+        using var activity = StoreTelemetry.Command(sql);
         await using var command = Command(connection, tx, sql, parameters);
         await using var reader = await command.ExecuteReaderAsync(ct);
         var rows = new List<T>();

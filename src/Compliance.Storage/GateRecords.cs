@@ -51,6 +51,15 @@ public interface IGateStore
     /// </summary>
     Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct);
 
+    /// <summary>
+    /// As <see cref="DecideAsync"/>, and also reads, under the same lock, the borrower's registry stamp (schema 0015),
+    /// which every change of the borrower's accounts or flags moves on, through any replica. <paramref name="decide"/>
+    /// returns null when the registry data it would judge by was read before that stamp: then nothing is recorded and
+    /// null comes back, for the caller to read the data again.
+    /// </summary>
+    Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide,
+        CancellationToken ct);
+
     /// <summary>The borrower's attempts since a time (released reservations excluded), oldest first.</summary>
     Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct);
 

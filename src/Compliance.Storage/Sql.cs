@@ -54,6 +54,15 @@ internal static class Sql
         """;
     public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at, cleared_by = @cleared_by, clear_reason = @clear_reason WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
 
+    /// <summary>The borrower's registry stamp (see schema 0015); no row is stamp 0.</summary>
+    public const string SelectRegistryStamp = "SELECT stamp FROM registry_stamps WHERE lender_id = @lender_id AND borrower_id = @borrower_id";
+    /// <summary>Moves on the registry stamp of the borrower an account belongs to (SQLite's upsert; SQL Server overrides it).</summary>
+    public const string BumpRegistryStamp = """
+        INSERT INTO registry_stamps (lender_id, borrower_id, stamp)
+        SELECT lender_id, borrower_id, 1 FROM accounts WHERE lender_id = @lender_id AND account_id = @account_id
+        ON CONFLICT (lender_id, borrower_id) DO UPDATE SET stamp = stamp + 1
+        """;
+
     public const string UpdateAgency = "UPDATE agencies SET display_name = @display_name, active = @active WHERE lender_id = @lender_id AND agency_id = @agency_id";
     public const string InsertAgency = "INSERT INTO agencies (lender_id, agency_id, display_name, active) VALUES (@lender_id, @agency_id, @display_name, @active)";
     public const string ListAgencies = "SELECT lender_id, agency_id, display_name, active FROM agencies WHERE lender_id = @lender_id AND agency_id > @after ORDER BY agency_id";

@@ -39,6 +39,15 @@ public sealed class SqlServerStore : AdoStore
         IF @lock_result < 0 THROW 51000, 'A lock on the borrower or the ledger was not granted in time.', 1;
         """;
 
+    // MERGE with HOLDLOCK takes the key range, so two first changes of one borrower's data do not both insert.
+    protected override string BumpRegistryStampSql => """
+        MERGE registry_stamps WITH (HOLDLOCK) AS t
+        USING (SELECT lender_id, borrower_id FROM accounts WHERE lender_id = @lender_id AND account_id = @account_id) AS s
+        ON t.lender_id = s.lender_id AND t.borrower_id = s.borrower_id
+        WHEN MATCHED THEN UPDATE SET stamp = t.stamp + 1
+        WHEN NOT MATCHED THEN INSERT (lender_id, borrower_id, stamp) VALUES (s.lender_id, s.borrower_id, 1);
+        """;
+
     // OPENJSON's values carry no collation of the key columns: compared with one, two implicit collations would
     // conflict (error 468), so the list says its own.
     private protected override string ListOf(string parameter) => $"SELECT value COLLATE {KeyCollation} FROM OPENJSON({parameter})";

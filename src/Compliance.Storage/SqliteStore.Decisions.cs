@@ -37,17 +37,23 @@ public sealed partial class SqliteStore
     /// the decision before it answers. The database gets it with the next write transaction, which the store starts
     /// at once when no other is coming.
     /// </summary>
-    public override async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide,
-        CancellationToken ct)
+    public override async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since,
+        Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide, CancellationToken ct)
     {
+        using var activity = StoreTelemetry.Operation("store.decide");
         var journal = _decisions ?? throw new InvalidOperationException("The store takes decisions once it is open (MigrateAsync) and until it is disposed.");
         var turn = _borrowerTurns[(uint)HashCode.Combine(lenderId, borrowerId) % (uint)_borrowerTurns.Length];
         await turn.WaitAsync(ct);
         DecisionRecord decision;
         try
         {
-            var history = await HistoryAsync(lenderId, borrowerId, since, ct);
-            (decision, var reservation) = decide(history);
+            var (stamp, history) = await StampAndHistoryAsync(lenderId, borrowerId, since, ct);
+            if (decide(history, stamp) is not (var decided, var reservation))
+            {
+                return null;
+            }
+
+            decision = decided;
             journal.Append(borrowerId, decision, reservation);
         }
         finally

@@ -12,6 +12,18 @@ public sealed class ConsoleHttpTests(ConsoleServer server)
     private ConsoleClient Client() => new(server.ConsoleUrl);
 
     [Fact]
+    public async Task TheConsolePort_ServesPrometheusScrape_WithoutASignIn()
+    {
+        using var client = Client();
+        using var response = await client.GetAsync("/metrics");
+        var text = await response.Content.ReadAsStringAsync(Ct);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        Assert.Contains("# TYPE compliance_ingest_queue_depth gauge", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SignIn_WithAnOfficersKey_SetsAnHttpOnlyStrictCookie_ThatDoesNotHoldTheKey()
     {
         using var client = Client();

@@ -421,6 +421,24 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task ACeaseSetThroughAnotherReplica_BindsTheNextDecisionHere_ThoughTheAccountIsCached()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var first = await AuthorizeAsync(gate, Call("US-1", Own)); // reads the account into this replica's cache
+
+        // Another replica writes the flag into the shared database: this one's cache hears nothing of it.
+        await server.Get<Compliance.Storage.IComplianceStore>().AddFlagAsync("demo", "US-1",
+            new Compliance.Domain.Registry.Flag("flg-cease", Compliance.Domain.Registry.FlagType.CeaseCommunication, T0.AddDays(-1), null,
+                Compliance.Domain.Registry.Channel.Unspecified, "", "", "letter", "another-replica", null), T0, Ct);
+        var next = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal(Verdict.Allow, first.Verdict);
+        Assert.Equal(Verdict.Deny, next.Verdict);
+        Assert.Contains(next.Rules, r => r.RuleId == "US-REGF.cease");
+    }
+
+    [Fact]
     public async Task UnknownAccount_IsNotFound_AndMissingFields_AreInvalidArgument()
     {
         var (server, gate) = await StartAsync();

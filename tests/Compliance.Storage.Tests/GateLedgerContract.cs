@@ -53,6 +53,46 @@ public abstract class GateLedgerContract : StoreContract
     }
 
     [Fact]
+    public async Task TheRegistryStamp_MovesWithEveryChangeOfTheBorrowersData_AndAStaleDecisionRecordsNothing()
+    {
+        var store = await StoreWithAccountAsync();
+        async Task<long> StampAsync(string borrower = "b-1")
+        {
+            long seen = -1;
+            Assert.Null(await store.DecideOnStampAsync("lender-a", borrower, T0.AddDays(-31), (_, stamp) =>
+            {
+                seen = stamp;
+                return null;
+            }, Ct));
+            return seen;
+        }
+
+        var created = await StampAsync();
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        var flagged = await StampAsync();
+        await store.ClearFlagAsync("lender-a", "acc-1", "flg-1", T0.AddHours(1), T0.AddHours(1), Ct);
+        var cleared = await StampAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1", borrowerId: "b-2"), Ct);
+        var (left, joined) = (await StampAsync(), await StampAsync("b-2"));
+        await store.RunIngestAsync(session => session.AddFlagAsync("lender-a", "acc-1",
+            new Flag("flg-2", FlagType.WrongNumber, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0), Ct);
+        var (untouched, ingested) = (await StampAsync(), await StampAsync("b-2"));
+
+        Assert.True(created > 0);
+        Assert.True(flagged > created && cleared > flagged, $"{created}, {flagged}, {cleared}");
+        // The account moved: the borrower it left and the one it joined both see the change; only the second later ones.
+        Assert.True(left > cleared && joined > 0, $"{left}, {joined}");
+        Assert.Equal(left, untouched);
+        Assert.True(ingested > joined, $"{joined}, {ingested}");
+        Assert.Equal(0, await StampAsync("b-unknown"));
+        Assert.Empty(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct));
+        Assert.Empty(await store.DecisionsAsync("lender-a", T0.AddDays(-1), T0.AddDays(1), 10, Ct));
+        var decided = await store.DecideOnStampAsync("lender-a", "b-2", T0.AddDays(-31), (_, stamp) =>
+            stamp == ingested ? new GateOutcome(Decision("dec-1", true, T0), Call(T0)) : null, Ct);
+        Assert.Equal("dec-1", decided?.DecisionId);
+    }
+
+    [Fact]
     public async Task Reservations_AreReleasedOnRequestOrWhenTheyLapse()
     {
         var store = await StoreWithAccountAsync();

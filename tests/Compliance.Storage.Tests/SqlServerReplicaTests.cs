@@ -48,6 +48,32 @@ public sealed class SqlServerReplicaTests(SqlServerContainerFixture fixture) : I
     }
 
     [Fact]
+    public async Task AFlagSetThroughOneReplica_MovesTheStampTheOtherReadsUnderTheBorrowersLock()
+    {
+        var (a, b) = await TwoReplicasAsync();
+        async Task<long> StampAsync(SqlServerStore store)
+        {
+            long seen = -1;
+            await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-7), (_, stamp) =>
+            {
+                seen = stamp;
+                return null;
+            }, Ct);
+            return seen;
+        }
+
+        var before = await StampAsync(b);
+        await a.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        var after = await StampAsync(b);
+        // Concurrent first changes of one borrower through both replicas: the stamp row is made once (MERGE ... HOLDLOCK).
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => (i % 2 == 0 ? a : b).AddFlagAsync("lender-a", "acc-1",
+            new Flag($"flg-x{i}", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct)));
+
+        Assert.True(after > before, $"{before} -> {after}");
+        Assert.Equal(after + 10, await StampAsync(a));
+    }
+
+    [Fact]
     public async Task TheSameEvents_IngestedThroughTwoReplicasAtOnce_AreStoredOnce()
     {
         var (a, b) = await TwoReplicasAsync();

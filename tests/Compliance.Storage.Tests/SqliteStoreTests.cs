@@ -254,16 +254,24 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 
             return count;
         });
-        var largest = 0L;
+        var sizes = new List<long>();
         for (var commit = 0; commit < 120; commit++)
         {
             await CommitAsync();
-            largest = commit < 20 ? 0 : Math.Max(largest, new FileInfo(log).Length);
+            if (commit >= 20)
+            {
+                sizes.Add(new FileInfo(log).Length);
+            }
         }
 
         await stop.CancelAsync();
         Assert.True(await reads > 0);
-        Assert.InRange(largest, 1, 1_500_000);
+        // A log that never started over would pass 6 MB by now (100 commits of about 60 KB). On a busy machine a read
+        // can overlap a restart or two and let the file grow past its cut-back size for a moment, so the bound is on
+        // the typical size and, more loosely, on the largest.
+        sizes.Sort();
+        Assert.InRange(sizes[sizes.Count / 2], 1, 1_000_000);
+        Assert.InRange(sizes[^1], 1, 3_000_000);
         Assert.Equal(8_000, await CountAsync(path, "SELECT COUNT(*) FROM event_log"));
     }
 
@@ -582,7 +590,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             ALTER TABLE decisions DROP COLUMN hours;
             ALTER TABLE flags DROP COLUMN cleared_by;
             ALTER TABLE flags DROP COLUMN clear_reason;
-            ALTER TABLE lenders DROP COLUMN reporting_time_zone; DROP TABLE reports;
+            ALTER TABLE lenders DROP COLUMN reporting_time_zone; DROP TABLE reports; DROP TABLE registry_stamps;
             DROP TABLE event_log; DROP TABLE event_keys; DROP TABLE borrower_events; DROP TABLE event_batches; DROP TABLE event_index_state;
             CREATE TABLE events (lender_id TEXT NOT NULL, event_id TEXT NOT NULL, kind INTEGER NOT NULL, account_id TEXT NOT NULL, borrower_id TEXT NOT NULL,
                 collector_id TEXT NOT NULL, decision_id TEXT NOT NULL, call_id TEXT NOT NULL, channel INTEGER NOT NULL, purpose INTEGER NOT NULL,

@@ -45,6 +45,10 @@ public sealed class StoreOptions
 
     /// <summary>SQL Server connection string.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary>Apply the schema migrations and exit, serving nothing: the migration step of a deployment (a Kubernetes
+    /// Job or init container) before the replicas start.</summary>
+    public bool MigrateOnly { get; set; }
 }
 
 /// <summary>How callers prove who they are.</summary>

@@ -8,6 +8,8 @@ namespace Compliance.Server.Gate;
 /// Recently read accounts and collectors, so the gate and the stream do not query for every contact. Changes made
 /// through this replica evict at once; changes made through another replica show after <see cref="Ttl"/>: 5 seconds
 /// on SQL Server, where replicas write too, and 10 minutes on the embedded store, where this process is the only writer.
+/// The gate does not wait for that: it keeps, per account, the borrower's registry stamp its cached data was read at
+/// (<see cref="KnownStamp"/>), compares it with the stamp read under the borrower's lock, and reads again on a difference.
 /// </summary>
 internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
 {
@@ -21,6 +23,9 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     private readonly ExpiringMap<(string, string), Collector?> _collectors = new(MaxEntries);
     private readonly ExpiringMap<(string, string), IReadOnlyList<Account>?> _borrowers = new(MaxEntries);
 
+    /// <summary>Per account: a registry stamp of its borrower taken before the cached account and borrower's accounts were read.</summary>
+    private readonly ExpiringMap<(string, string), long> _stamps = new(MaxEntries);
+
     public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
         GetAsync(_accounts, (lenderId, accountId), static (s, key, token) => s.GetAccountAsync(key.Item1, key.Item2, token), ct);
 
@@ -30,6 +35,27 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
     /// <summary>Every account of the borrower at the lender, with who it lists and its flags (<see cref="IRegistryStore.AccountsOfBorrowerAsync"/>).</summary>
     public async ValueTask<IReadOnlyList<Account>> BorrowerAccountsAsync(string lenderId, string borrowerId, CancellationToken ct) =>
         await GetAsync(_borrowers, (lenderId, borrowerId), static async (s, key, token) => await s.AccountsOfBorrowerAsync(key.Item1, key.Item2, token), ct) ?? [];
+
+    /// <summary>
+    /// The borrower's registry stamp at or before which the cached account (and its borrower's accounts) were read, or
+    /// null when unknown. Taken before the cached data is read: data read after it is as new or newer.
+    /// </summary>
+    public long? KnownStamp(string lenderId, string accountId) =>
+        _stamps.TryGet((lenderId, accountId), clock.GetUtcNow(), out var stamp) ? stamp : null;
+
+    /// <summary>
+    /// The borrower's data changed since the account was cached (its stamp is now <paramref name="stamp"/>): drops the
+    /// account and the borrower's accounts, then notes the stamp, so every read after this one loads data at least that new.
+    /// </summary>
+    public void Refresh(string lenderId, string accountId, string borrowerId, long stamp)
+    {
+        _accounts.Remove((lenderId, accountId));
+        _borrowers.Remove((lenderId, borrowerId));
+        _stamps.Put((lenderId, accountId), stamp, clock.GetUtcNow() + StampLifetime);
+    }
+
+    // A stamp stays true of the entries read after it however long they are kept (they are only ever read again newer).
+    private static readonly TimeSpan StampLifetime = TimeSpan.FromDays(1);
 
     public void EvictAccount(string lenderId, string accountId) => _accounts.Remove((lenderId, accountId));
 

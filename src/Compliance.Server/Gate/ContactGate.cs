@@ -25,9 +25,13 @@ internal sealed class ContactGate(
     IOptions<ComplianceOptions> options,
     TimeProvider clock,
     ILogger<ContactGate> logger,
-    Infrastructure.WriteHealth writeHealth)
+    Infrastructure.WriteHealth writeHealth,
+    Telemetry.ComplianceMetrics metrics)
 {
     private const string GateProfile = "GATE";
+
+    /// <summary>How many times the gate reads a borrower's changing registry data before it denies (fails closed).</summary>
+    private const int MaxRegistryReads = 4;
     private readonly GateOptions _options = options.Value.Gate;
 
     /// <summary>A validated request with everything loaded that the rules need.</summary>
@@ -36,55 +40,89 @@ internal sealed class ContactGate(
 
     public async Task<DecisionRecord> AuthorizeAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var decision = await DecideAsync(lenderId, keyId, request, ct);
+        metrics.Decided(decision, started);
+        return decision;
+    }
+
+    private async Task<DecisionRecord> DecideAsync(string lenderId, string keyId, V1.ContactRequest? request, CancellationToken ct)
+    {
         var arrived = clock.GetUtcNow();
         // The history is read for the policy in force when the request arrived: it reaches back from then, which covers
         // every window of that policy at the later instant the decision is taken.
         var policy = policies.For(lenderId, arrived);
-        Prepared prepared;
-        try
+        for (var read = 1; ; read++)
         {
-            prepared = await PrepareAsync(lenderId, request, "contact", policy, ct);
-        }
-        catch (Exception e) when (IsStoreFailure(e))
-        {
-            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, arrived, e);
-        }
-
-        try
-        {
-            Attempt? reservation = null;
-            var recorded = await store.DecideAsync(lenderId, prepared.Account.BorrowerId, arrived - policy.Lookback, history =>
+            // Taken before the cached accounts are read: they are at least as new as this stamp.
+            var known = request is null ? null : accounts.KnownStamp(lenderId, request.AccountId);
+            Prepared prepared;
+            try
             {
-                // The decision's own time is read once the borrower's turn has come: a request that waited behind
-                // others for the same borrower is judged at the moment it is decided (an hour may have ended
-                // meanwhile), and its reservation starts then.
-                var now = clock.GetUtcNow();
-                // A version that took effect meanwhile decides, where the history read reaches back over its windows.
-                var inForce = policies.For(lenderId, now);
-                var deciding = now - inForce.Lookback >= arrived - policy.Lookback ? inForce : policy;
-                var result = deciding.Evaluate(Candidate(prepared, now), history);
-                var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
-                reservation = decision.Allowed
-                    ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
-                        prepared.Destination.Destination.DestinationHash, result.DestinationClass,
-                        prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
-                    : null;
-                return new GateOutcome(decision, reservation);
-            }, ct);
-            // The ingest's cached history of the borrower gets the reservation as a history read from the store now
-            // would have it (a denial changes no attempts).
-            writeHealth.Succeeded();
-            if (reservation is { } reserved)
+                prepared = await PrepareAsync(lenderId, request, "contact", policy, ct);
+            }
+            catch (Exception e) when (IsStoreFailure(e))
             {
-                histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved), recorded.ReservedUntil!.Value);
+                return FailedClosed(NewDecisionId(), lenderId, keyId, request!, arrived, e);
             }
 
-            return recorded;
-        }
-        catch (Exception e) when (IsStoreFailure(e))
-        {
-            writeHealth.Failed();
-            return FailedClosed(NewDecisionId(), lenderId, keyId, request!, clock.GetUtcNow(), e);
+            try
+            {
+                Attempt? reservation = null;
+                long current = 0;
+                var recorded = await store.DecideOnStampAsync(lenderId, prepared.Account.BorrowerId, arrived - policy.Lookback, (history, stamp) =>
+                {
+                    // The borrower's accounts or flags changed (through any replica) since the cached ones were read:
+                    // nothing is decided on them.
+                    current = stamp;
+                    if (stamp != known)
+                    {
+                        return null;
+                    }
+
+                    // The decision's own time is read once the borrower's turn has come: a request that waited behind
+                    // others for the same borrower is judged at the moment it is decided (an hour may have ended
+                    // meanwhile), and its reservation starts then.
+                    var now = clock.GetUtcNow();
+                    // A version that took effect meanwhile decides, where the history read reaches back over its windows.
+                    var inForce = policies.For(lenderId, now);
+                    var deciding = now - inForce.Lookback >= arrived - policy.Lookback ? inForce : policy;
+                    var result = deciding.Evaluate(Candidate(prepared, now), history);
+                    var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
+                    reservation = decision.Allowed
+                        ? new Attempt(now, prepared.Account.AccountId, prepared.Collector.CollectorId, (Channel)prepared.Request.Channel,
+                            prepared.Destination.Destination.DestinationHash, result.DestinationClass,
+                            prepared.Destination.Destination.Party?.PartyId ?? "", prepared.Destination.Use, prepared.Purpose, AttemptOutcome.Pending)
+                        : null;
+                    return new GateOutcome(decision, reservation);
+                }, ct);
+                if (recorded is null)
+                {
+                    if (read == MaxRegistryReads)
+                    {
+                        return FailedClosed(NewDecisionId(), lenderId, keyId, request!, clock.GetUtcNow(),
+                            new InvalidOperationException($"The borrower's registry data changed {read} times while the gate read it."));
+                    }
+
+                    accounts.Refresh(lenderId, prepared.Account.AccountId, prepared.Account.BorrowerId, current);
+                    continue;
+                }
+
+                // The ingest's cached history of the borrower gets the reservation as a history read from the store now
+                // would have it (a denial changes no attempts).
+                writeHealth.Succeeded();
+                if (reservation is { } reserved)
+                {
+                    histories.Reserved(lenderId, prepared.Account.BorrowerId, new AttemptRow(recorded.DecisionId, "", reserved), recorded.ReservedUntil!.Value);
+                }
+
+                return recorded;
+            }
+            catch (Exception e) when (IsStoreFailure(e))
+            {
+                writeHealth.Failed();
+                return FailedClosed(NewDecisionId(), lenderId, keyId, request!, clock.GetUtcNow(), e);
+            }
         }
     }
 

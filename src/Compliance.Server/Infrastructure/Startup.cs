@@ -84,10 +84,12 @@ internal sealed class Startup(
         await store.UpsertCollectorAsync(new Model.Collector(lenderId, "collector-1", "in-house", "Demo collector", Model.CollectorKind.Human, true), now, ct);
 
         var keys = new Dictionary<string, string>();
+        var keyIds = new List<string>();
         foreach (var role in new[] { Model.Role.CollectionSystem, Model.Role.ComplianceOfficer, Model.Role.Auditor, Model.Role.Administrator })
         {
-            var (_, token) = await RegistryGrpcService.IssueKeyAsync(store, lenderId, role, $"demo {role}", now, ct);
+            var (key, token) = await RegistryGrpcService.IssueKeyAsync(store, lenderId, role, $"demo {role}", now, ct);
             keys[JsonNamingPolicy.SnakeCaseLower.ConvertName(role.ToString())] = token;
+            keyIds.Add($"  {JsonNamingPolicy.SnakeCaseLower.ConvertName(role.ToString()),-18} {key.KeyId}");
         }
 
         var file = Path.Combine(options.Value.DataDirectory, KeyFileName);
@@ -99,9 +101,10 @@ internal sealed class Startup(
             WriteKeyFile(file, lenderId, keys, endpoint?.Replace("://[::]", "://localhost", StringComparison.Ordinal).Replace("://0.0.0.0", "://localhost", StringComparison.Ordinal));
         });
 
-        // Printed once, on the first start only: the keys are not recoverable later (only hashes are stored).
+        // The keys themselves are only in the file (readable by this user alone): logs are shipped and kept elsewhere,
+        // and never hold a key. They are not recoverable later (only hashes are stored).
         logger.LogWarning(
-            "Created demo lender '{Lender}'. Its API keys (shown once; also written to {File}):{NewLine}{Keys}",
-            lenderId, file, Environment.NewLine, string.Join(Environment.NewLine, keys.Select(k => $"  {k.Key,-18} {k.Value}")));
+            "Created demo lender '{Lender}'. Its API keys are in {File}; their ids:{NewLine}{Keys}",
+            lenderId, file, Environment.NewLine, string.Join(Environment.NewLine, keyIds));
     }
 }

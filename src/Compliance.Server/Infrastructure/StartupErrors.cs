@@ -32,6 +32,15 @@ internal static class StartupErrors
         app.Lifetime.ApplicationStarted.Register(() => _starting = false);
         try
         {
+            if (app.Services.GetRequiredService<IOptions<Configuration.ComplianceOptions>>().Value.Store.MigrateOnly)
+            {
+                var status = app.Services.GetRequiredService<IComplianceStore>().MigrateAsync(CancellationToken.None).GetAwaiter().GetResult();
+                app.Logger.LogInformation("Schema at version {Version} (was {Previous}; applied: {Scripts}); exiting (Compliance:Store:MigrateOnly).",
+                    status.CurrentVersion, status.PreviousVersion, status.Applied.Count == 0 ? "none" : string.Join(", ", status.Applied));
+                app.DisposeAsync().AsTask().GetAwaiter().GetResult(); // flushes the log and releases the store
+                return 0;
+            }
+
             app.Run();
             return 0;
         }

@@ -8,7 +8,7 @@ namespace Compliance.Server.Ingest;
 /// Live incidents for Alerts.Watch: every watcher of a lender gets each incident stored after it subscribed.
 /// A watcher too slow to keep up loses the oldest undelivered incidents, never the stream (they stay in the store).
 /// </summary>
-internal sealed class IncidentHub
+internal sealed class IncidentHub(Telemetry.ComplianceMetrics metrics)
 {
     private const int WatcherBuffer = 1000;
     private readonly ConcurrentDictionary<Guid, (string LenderId, Channel<Incident> Channel)> _watchers = new();
@@ -25,6 +25,7 @@ internal sealed class IncidentHub
 
     public void Publish(Incident incident)
     {
+        metrics.Raised(incident);
         foreach (var (_, watcher) in _watchers)
         {
             if (watcher.LenderId == incident.LenderId)

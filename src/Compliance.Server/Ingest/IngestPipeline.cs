@@ -48,7 +48,8 @@ internal sealed class IngestPipeline(
     IncidentHub incidents,
     IOptions<ComplianceOptions> options,
     ILogger<IngestPipeline> logger,
-    Infrastructure.WriteHealth writeHealth) : BackgroundService
+    Infrastructure.WriteHealth writeHealth,
+    Telemetry.ComplianceMetrics metrics) : BackgroundService
 {
     // Requests, not events, are queued: a request of the usual 100 to 1,000 events costs one queue slot and one
     // completion. The bound is in requests of about a hundred events.
@@ -76,6 +77,7 @@ internal sealed class IngestPipeline(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var max = options.Value.Ingest.MaxBatch;
+        metrics.ObserveQueue(() => _queue.Reader.Count);
         var scored = Channel.CreateBounded<ScoredBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         var writer = Pipelined ? Task.Run(() => WriteAsync(scored.Reader, stoppingToken), CancellationToken.None) : Task.CompletedTask;
         try
@@ -111,12 +113,15 @@ internal sealed class IngestPipeline(
     private async Task CommitAsync(List<PendingBatch> requests, List<PendingEvent> events, CancellationToken ct)
     {
         BatchResult? result = null;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             await store.RunIngestAsync(async session => result = await processor.ProcessAsync(session, events, ct), ct);
+            metrics.Committed(events.Count, started);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            metrics.CommitFailed(started);
             processor.AfterFailure();
             Fail(requests, e);
             return;
@@ -175,6 +180,7 @@ internal sealed class IngestPipeline(
     {
         await foreach (var batch in batches.ReadAllAsync(CancellationToken.None))
         {
+            long started = 0;
             try
             {
                 if (batch.Generation != Interlocked.Read(ref _generation))
@@ -184,6 +190,7 @@ internal sealed class IngestPipeline(
                     continue;
                 }
 
+                started = System.Diagnostics.Stopwatch.GetTimestamp();
                 await store.RunIngestAsync(async session =>
                 {
                     foreach (var write in batch.Plan)
@@ -191,10 +198,16 @@ internal sealed class IngestPipeline(
                         await write(session);
                     }
                 }, ct);
+                metrics.Committed(batch.Requests.Sum(r => r.Events.Count), started);
                 Complete(batch.Requests, batch.Result);
             }
             catch (Exception e)
             {
+                if (started != 0)
+                {
+                    metrics.CommitFailed(started);
+                }
+
                 // Every batch in flight was scored on this one's changes. Before a batch is scored on the new generation,
                 // they all leave flight and the cached histories go; the batches still to be written then fail by their
                 // generation, and one being scored meanwhile fails as it would go in flight.

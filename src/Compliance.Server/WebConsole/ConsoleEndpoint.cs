@@ -47,29 +47,7 @@ internal static class ConsoleEndpoint
         });
         builder.Services.AddSingleton<ConsoleSession>();
 
-        // An endpoint in configuration replaces the --urls addresses, so the API's addresses become named endpoints too
-        // (HTTP/2 by Kestrel:EndpointDefaults), unless Kestrel:Endpoints names them already. Kestrel still warns at start that it
-        // overrides the addresses: it binds the same ones.
-        var settings = new Dictionary<string, string?>();
-        if (!builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
-        {
-            var index = 0;
-            foreach (var apiUrl in ApiUrls(builder.Configuration))
-            {
-                settings[$"Kestrel:Endpoints:Api{index++}:Url"] = apiUrl;
-            }
-        }
-
-        settings[$"Kestrel:Endpoints:{EndpointName}:Url"] = url;
-        settings[$"Kestrel:Endpoints:{EndpointName}:Protocols"] = "Http1";
-        builder.Configuration.AddInMemoryCollection(settings);
-        builder.WebHost.ConfigureKestrel((context, kestrel) =>
-            (kestrel.ConfigurationLoader ?? kestrel.Configure(context.Configuration.GetSection("Kestrel")))
-                .Endpoint(EndpointName, endpoint => endpoint.ListenOptions.Use(next => connection =>
-                {
-                    connection.Items[ConnectionItem] = true;
-                    return next(connection);
-                })));
+        AddHttp1Endpoint(builder, EndpointName, url, ConnectionItem, Telemetry.TelemetrySetup.MetricsConnectionItem);
         return builder;
     }
 
@@ -84,7 +62,15 @@ internal static class ConsoleEndpoint
         app.Use(async (http, next) =>
         {
             var onConsolePort = http.Features.Get<IConnectionItemsFeature>()?.Items.ContainsKey(ConnectionItem) == true;
-            var isPage = http.GetEndpoint()?.Metadata.GetMetadata<PageMetadata>() is not null;
+            var endpoint = http.GetEndpoint();
+            var isPage = endpoint?.Metadata.GetMetadata<PageMetadata>() is not null;
+            // The scrape answers on this port too (see TelemetrySetup), without the pages' headers.
+            if (endpoint?.Metadata.GetMetadata<Telemetry.TelemetrySetup.MetricsMetadata>() is not null)
+            {
+                await next(http);
+                return;
+            }
+
             if (onConsolePort != isPage)
             {
                 http.Response.StatusCode = StatusCodes.Status404NotFound;
@@ -106,6 +92,40 @@ internal static class ConsoleEndpoint
         });
         ConsoleEndpoints.Map(app);
         return app;
+    }
+
+    /// <summary>
+    /// Adds a named Kestrel endpoint that speaks HTTP/1.1 and marks its connections with <paramref name="items"/>.
+    /// An endpoint in configuration replaces the --urls addresses, so the API's addresses become named endpoints too
+    /// (HTTP/2 by Kestrel:EndpointDefaults), unless Kestrel:Endpoints names them already. Kestrel still warns at start
+    /// that it overrides the addresses: it binds the same ones.
+    /// </summary>
+    internal static void AddHttp1Endpoint(WebApplicationBuilder builder, string name, string url, params string[] items)
+    {
+        var settings = new Dictionary<string, string?>();
+        if (!builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+        {
+            var index = 0;
+            foreach (var apiUrl in ApiUrls(builder.Configuration))
+            {
+                settings[$"Kestrel:Endpoints:Api{index++}:Url"] = apiUrl;
+            }
+        }
+
+        settings[$"Kestrel:Endpoints:{name}:Url"] = url;
+        settings[$"Kestrel:Endpoints:{name}:Protocols"] = "Http1";
+        builder.Configuration.AddInMemoryCollection(settings);
+        builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            (kestrel.ConfigurationLoader ?? kestrel.Configure(context.Configuration.GetSection("Kestrel")))
+                .Endpoint(name, endpoint => endpoint.ListenOptions.Use(next => connection =>
+                {
+                    foreach (var item in items)
+                    {
+                        connection.Items[item] = true;
+                    }
+
+                    return next(connection);
+                })));
     }
 
     private static IEnumerable<string> ApiUrls(IConfiguration configuration)

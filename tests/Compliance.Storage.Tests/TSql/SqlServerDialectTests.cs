@@ -60,8 +60,9 @@ public sealed class SqlServerDialectTests
         Assert.Empty(Undriven(run.Driven));
     }
 
-    /// <summary>Statements only the embedded store sends (it defers its key tables and journals the gate's decisions).</summary>
-    private static readonly string[] EmbeddedOnly = ["EventSql.AllEventKeys", "EventSql.RecentKeys", "EventSql.SetIndexedSeq", "GateSql.DecisionStored"];
+    /// <summary>Statements only the embedded store sends (it defers its key tables and journals the gate's decisions; its
+    /// registry stamp is an upsert SQL Server writes as a MERGE).</summary>
+    private static readonly string[] EmbeddedOnly = ["EventSql.AllEventKeys", "EventSql.RecentKeys", "EventSql.SetIndexedSeq", "GateSql.DecisionStored", "Sql.BumpRegistryStamp"];
 
     [Fact]
     public async Task EveryStatementConstant_IsSentByTheDialect_OrIsTheEmbeddedStoresOwn()
@@ -444,6 +445,8 @@ public sealed class SqlServerDialectTests
             {
                 await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(decision, attempt), Ct);
                 await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(decision with { Allowed = false, ReservedUntil = null }, null), Ct);
+                await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-31), (_, _) => null, Ct);
+                await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-31), (_, _) => new GateOutcome(decision with { DecisionId = "dec-2", Allowed = false, ReservedUntil = null }, null), Ct);
                 await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct);
                 await store.GetDecisionAsync("lender-a", "dec-1", Ct);
                 await store.DecisionsAsync("lender-a", T0.AddDays(-1), T0.AddDays(1), 10, Ct);

@@ -296,6 +296,8 @@ internal sealed class SqlServerSchema
         var inScope = new List<Dictionary<string, SchemaColumn>>();
         var opaque = false;
         var insertTargets = new List<(string Table, IList<ColumnReferenceExpression> Columns)>();
+        var mergeAliases = new List<(string Alias, string Table)>();
+        var derivedTables = new List<(string Alias, QuerySpecification Query)>();
         statement.Accept(new Visitor(node =>
         {
             switch (node)
@@ -328,11 +330,41 @@ internal sealed class SqlServerSchema
                 case InsertSpecification { Target: NamedTableReference target } insert:
                     insertTargets.Add((Name(target.SchemaObject), insert.Columns));
                     break;
+                case MergeSpecification { Target: NamedTableReference mergeTarget, TableAlias: { } mergeAlias }:
+                    mergeAliases.Add((mergeAlias.Value, Name(mergeTarget.SchemaObject)));
+                    break;
+                case QueryDerivedTable { Alias: { } derivedAlias, QueryExpression: QuerySpecification derivedQuery }:
+                    derivedTables.Add((derivedAlias.Value, derivedQuery));
+                    break;
             }
         }));
         if (opaque)
         {
             return problems;
+        }
+
+        // A MERGE's target alias names its table; a derived table's alias names the columns its select list gives.
+        foreach (var (alias, table) in mergeAliases)
+        {
+            if (Tables.TryGetValue(table, out var columns))
+            {
+                aliases[alias] = columns;
+            }
+        }
+
+        foreach (var (alias, query) in derivedTables)
+        {
+            var columns = new Dictionary<string, SchemaColumn>(StringComparer.OrdinalIgnoreCase);
+            foreach (var element in query.SelectElements.OfType<SelectScalarExpression>())
+            {
+                if (element.Expression is ColumnReferenceExpression { MultiPartIdentifier: { } selected }
+                    && inScope.Select(t => t.GetValueOrDefault(selected.Identifiers[^1].Value)).FirstOrDefault(c => c is not null) is { } column)
+                {
+                    columns[element.ColumnName?.Value ?? selected.Identifiers[^1].Value] = column;
+                }
+            }
+
+            aliases[alias] = columns;
         }
 
         statement.Accept(new Visitor(node =>

@@ -1,0 +1,178 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using Compliance.Api.V1;
+using Grpc.Core;
+using Grpc.Net.Client;
+
+namespace Compliance.Server.Tests;
+
+/// <summary>
+/// The server as its own process, scraped as Prometheus scrapes it, and its JSON log read as a log shipper reads it:
+/// the counters move with the calls made, and the log holds no number, message body or key that was used.
+/// </summary>
+public sealed class TelemetryTests : IDisposable
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(60);
+    private readonly string _dataDirectory = Directory.CreateTempSubdirectory("compliance-telemetry-").FullName;
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    private static Metadata Bearer(string key) => new() { { "authorization", $"Bearer {key}" } };
+
+    [Fact]
+    public async Task AScrapeOfTheMetricsPort_ShowsTheCallsMade_AndTheJsonLogHoldsNoNumberBodyOrKey()
+    {
+        var metricsPort = FreePort();
+        const string OwnNumber = "+1 212 555 0134";
+        const string FriendNumber = "+1 212 555 0199";
+        const string UnknownNumber = "+1 646 555 0177";
+        const string Body = "Pay the 4711 dollars by Friday or we will come to your workplace, zebra-lantern.";
+        await using var server = ServerProcess.Start(_dataDirectory, new Dictionary<string, string>
+        {
+            ["Logging__Console__FormatterName"] = "json",
+            ["Logging__LogLevel__Compliance"] = "Debug",
+            ["Compliance__Telemetry__MetricsUrl"] = $"http://127.0.0.1:{metricsPort}",
+        });
+        await server.WaitUntilListeningAsync(StartTimeout);
+        var keys = ReadKeys();
+        using var channel = GrpcChannel.ForAddress(server.Endpoint);
+        var key = Bearer(keys["collection_system"]);
+
+        await new RegistryService.RegistryServiceClient(channel).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account
+            {
+                AccountId = "tel-1",
+                Location = new Location { Region = "US-NY" },
+                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = OwnNumber } },
+                Parties = { new Party { PartyId = "friend", Role = PartyRole.Friend, ContactPoints = { new ContactPoint { Kind = ContactPointKind.Phone, Value = FriendNumber } } } },
+            },
+        }, key, cancellationToken: Ct);
+        var gate = new ContactGateService.ContactGateServiceClient(channel);
+        var verdicts = new List<Verdict>();
+        foreach (var destination in new[] { new Destination { ContactPointId = "mobile" }, new Destination { PhoneNumber = UnknownNumber }, new Destination { PhoneNumber = FriendNumber } })
+        {
+            verdicts.Add((await gate.AuthorizeAsync(new AuthorizeRequest
+            {
+                Contact = new ContactRequest { AccountId = "tel-1", CollectorId = "collector-1", Channel = Channel.Sms, Destination = destination },
+            }, key, cancellationToken: Ct)).Decision.Verdict);
+        }
+
+        var events = Enumerable.Range(0, 5).Select(i => EventIngestTests.Sms($"tel-e{i}", "tel-1", DateTimeOffset.UtcNow.AddMinutes(-10 + i), Body, new Destination { PhoneNumber = UnknownNumber })).ToList();
+        using (var stream = new EventIngestService.EventIngestServiceClient(channel).Stream(key, cancellationToken: Ct))
+        {
+            await stream.RequestStream.WriteAsync(new StreamRequest { Events = { events } }, Ct);
+            await stream.RequestStream.CompleteAsync();
+            await foreach (var _ in stream.ResponseStream.ReadAllAsync(Ct))
+            {
+            }
+        }
+
+        var scrape = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics", text => Value(text, "compliance_ingest_events_total") >= events.Count);
+        using var http = new HttpClient();
+        var onApiPort = await Record.ExceptionAsync(() => http.GetStringAsync($"{server.Endpoint}/metrics", Ct));
+        server.Terminate();
+        await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
+        var log = server.Output;
+
+        Assert.Contains(Verdict.Allow, verdicts);
+        Assert.Contains(Verdict.Deny, verdicts);
+        Assert.Equal(verdicts.Count(v => v == Verdict.Allow), Value(scrape, "compliance_gate_decisions_total", "verdict=\"allow\""));
+        Assert.Equal(verdicts.Count(v => v == Verdict.Deny), Value(scrape, "compliance_gate_decisions_total", "verdict=\"deny\""));
+        // Denials are counted by the rule that decided them (as the decision quotes it), allowed calls under "none".
+        var denyRules = Regex.Matches(scrape, "^compliance_gate_decisions_total\\{(?=[^}]*verdict=\"deny\")[^}]*rule=\"(?<rule>[^\"]*)\"", RegexOptions.Multiline)
+            .Select(m => m.Groups["rule"].Value).ToList();
+        Assert.True(denyRules.Count > 0 && denyRules.All(r => r.Contains('.', StringComparison.Ordinal)), string.Join(", ", denyRules) + "\n" + scrape);
+        Assert.Equal(verdicts.Count, Value(scrape, "compliance_gate_decision_duration_seconds_count"));
+        Assert.Equal(events.Count, Value(scrape, "compliance_ingest_events_total"));
+        Assert.True(Value(scrape, "compliance_ingest_batches_total", "outcome=\"committed\"") >= 1, scrape);
+        Assert.True(Value(scrape, "compliance_ingest_commit_duration_seconds_count") >= 1, scrape);
+        Assert.Contains("compliance_ingest_queue_depth", scrape, StringComparison.Ordinal);
+        Assert.NotNull(onApiPort); // the API's HTTP/2 port does not serve the scrape
+
+        // Every line of the log is a JSON object; none holds a number (any of its spellings), the body or a key.
+        var lines = log.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.True(lines.Length > 3, log);
+        Assert.All(lines, line => Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(line).RootElement.ValueKind));
+        Assert.Contains(lines, line => line.Contains("Created demo lender", StringComparison.Ordinal));
+        var secrets = new List<string> { Body, "zebra-lantern", "4711 dollars" };
+        foreach (var number in new[] { OwnNumber, FriendNumber, UnknownNumber })
+        {
+            var digits = new string(number.Where(char.IsDigit).ToArray());
+            secrets.AddRange([number, "+" + digits, digits, digits[1..]]);
+        }
+
+        secrets.AddRange(keys.Values);
+        secrets.AddRange(keys.Values.Select(k => k[^16..]));
+        foreach (var file in new[] { "contact-hash.key", "platform-admin.key" })
+        {
+            secrets.Add(File.ReadAllText(Path.Combine(_dataDirectory, file)).Trim());
+        }
+
+        var signingKey = File.ReadAllLines(Path.Combine(_dataDirectory, "ledger-signing-key.pem"))[1];
+        secrets.Add(signingKey);
+        Assert.All(secrets, secret => Assert.DoesNotContain(secret, log, StringComparison.Ordinal));
+    }
+
+    private Dictionary<string, string> ReadKeys()
+    {
+        using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(_dataDirectory, "dev-keys.json")));
+        var keys = document.RootElement.GetProperty("keys").EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+        keys["platform_admin"] = document.RootElement.GetProperty("platform_admin_key").GetString()!;
+        return keys;
+    }
+
+    /// <summary>The sum of a metric's samples whose labels contain <paramref name="label"/> (all samples when null).</summary>
+    private static double Value(string scrape, string metric, string? label = null)
+    {
+        var total = 0.0;
+        foreach (Match m in Regex.Matches(scrape, $"^{Regex.Escape(metric)}(\\{{(?<labels>[^}}]*)\\}})? (?<value>\\S+)", RegexOptions.Multiline))
+        {
+            if (label is null || m.Groups["labels"].Value.Contains(label, StringComparison.Ordinal))
+            {
+                total += double.Parse(m.Groups["value"].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        return total;
+    }
+
+    /// <summary>Scrapes until the text shows what the test waits for (the exporter caches a scrape briefly), or gives the last one.</summary>
+    private static async Task<string> ScrapeUntilAsync(string url, Func<string, bool> done)
+    {
+        using var http = new HttpClient { DefaultRequestVersion = HttpVersion.Version11 };
+        var text = "";
+        for (var i = 0; i < 50 && !done(text); i++)
+        {
+            if (i > 0)
+            {
+                await Task.Delay(200, Ct);
+            }
+
+            text = await http.GetStringAsync(url, Ct);
+        }
+
+        return text;
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}

@@ -140,10 +140,48 @@ public abstract partial class AdoStore : IReportStore
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
-            yield return new ReportEvent(reader.GetInt64(0), reader.GetString(1), (EventKind)reader.GetInt32(2), reader.GetString(3), reader.GetString(4),
-                (Channel)reader.GetInt32(5), reader.GetString(6), (DestinationClass)reader.GetInt32(7), (AttemptOutcome)reader.GetInt32(8), reader.GetInt64(9),
-                FromMs(reader.GetInt64(10)), reader.GetBoolean(11), reader.GetDouble(12), reader.GetString(13), (EventCounting)reader.GetInt32(14));
+            yield return ReadReportEvent(reader);
         }
+    }
+
+    private static ReportEvent ReadReportEvent(DbDataReader reader) =>
+        new(reader.GetInt64(0), reader.GetString(1), (EventKind)reader.GetInt32(2), reader.GetString(3), reader.GetString(4),
+            (Channel)reader.GetInt32(5), reader.GetString(6), (DestinationClass)reader.GetInt32(7), (AttemptOutcome)reader.GetInt32(8), reader.GetInt64(9),
+            FromMs(reader.GetInt64(10)), reader.GetBoolean(11), reader.GetDouble(12), reader.GetString(13), (EventCounting)reader.GetInt32(14));
+
+    public async Task<long> ReportEventCountAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return Convert.ToInt64(await ScalarAsync(connection, null, ReportSql.CountEvents, ct,
+            ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq)) ?? 0L);
+    }
+
+    public async Task<IReadOnlyList<ReportEventTally>> ReportEventTalliesAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, ReportSql.EventTallies, r => new ReportEventTally(r.GetString(0), Convert.ToInt64(r.GetValue(1)),
+                Convert.ToInt64(r.GetValue(2)), Convert.ToInt64(r.GetValue(3)), Convert.ToInt64(r.GetValue(4)), Convert.ToInt64(r.GetValue(5)),
+                r.GetDouble(6)),
+            ct, ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq));
+    }
+
+    public IAsyncEnumerable<ReportEvent> ReportEventsWithViolationsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct) =>
+        StreamAsync(ReportSql.EventsWithViolations, ReadReportEvent, ct, ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq));
+
+    public async Task ReportProgressAsync(ReportKey key, string claimer, long counted, long total, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await ExecuteWriteAsync(connection, ReportSql.UpdateProgress, ct, ("lender_id", key.LenderId), ("report_id", key.ReportId), ("claimed_by", claimer),
+            ("counted", counted), ("total", total));
+    }
+
+    public async Task<ReportBuildProgress?> ReportBuildProgressAsync(ReportKey key, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return (await QueryAsync(connection, ReportSql.SelectProgress, r => new ReportBuildProgress(
+                r.GetString(0), !r.IsDBNull(1), FromMs(r.GetInt64(2)), r.GetInt64(3), r.GetInt64(4)),
+            ct, ("lender_id", key.LenderId), ("kind", (int)key.Kind), ("period_start", ToMs(key.PeriodStart)), ("period_end", ToMs(key.PeriodEnd)),
+            ("subject", key.Subject))).FirstOrDefault();
     }
 
     public async IAsyncEnumerable<DecisionRecord> ReportDecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken ct)
@@ -249,6 +287,46 @@ internal static class ReportSql
         SELECT {EventColumns} FROM event_log
         WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq AND account_id = @account_id
         ORDER BY occurred_at, seq
+        """;
+
+    public const string CountEvents = """
+        SELECT COUNT(*) FROM event_log WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq
+        """;
+
+    private static readonly string Contacts = $"{(int)EventKind.CallPlaced}, {(int)EventKind.MessageSent}, {(int)EventKind.Visit}";
+
+    /// <summary>
+    /// Per collector, the figures a report counts of every event: events, imported ones, contacts (a call placed, a message
+    /// sent, a visit), those to a third party (an unrelated party or an unknown number), conversations (a call connected
+    /// to a conversation) and the summed risk. Summed by the database, so a report reads one
+    /// row per collector rather than one per event.
+    /// </summary>
+    public static readonly string EventTallies = $"""
+        SELECT collector_id, COUNT(*),
+            SUM(CASE WHEN imported = 1 THEN 1 ELSE 0 END),
+            SUM(CASE WHEN kind IN ({Contacts}) THEN 1 ELSE 0 END),
+            SUM(CASE WHEN kind IN ({Contacts}) AND destination_class IN ({(int)DestinationClass.UnrelatedParty}, {(int)DestinationClass.Unknown}) THEN 1 ELSE 0 END),
+            SUM(CASE WHEN kind = {(int)EventKind.CallConnected} AND outcome = {(int)AttemptOutcome.Conversation} THEN 1 ELSE 0 END),
+            SUM(risk_score)
+        FROM event_log
+        WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq
+        GROUP BY collector_id
+        """;
+
+    /// <summary>The events that broke a rule (few), in time order, for the figures per rule and the frequency exceptions.</summary>
+    public const string EventsWithViolations = $"""
+        SELECT {EventColumns} FROM event_log
+        WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq AND violations <> '[]'
+        ORDER BY occurred_at, seq
+        """;
+
+    public const string UpdateProgress = """
+        UPDATE reports SET progress_counted = @counted, progress_total = @total
+        WHERE lender_id = @lender_id AND report_id = @report_id AND claimed_by = @claimed_by AND issued_at IS NULL
+        """;
+    public const string SelectProgress = """
+        SELECT report_id, issued_at, claimed_at, progress_counted, progress_total FROM reports
+        WHERE lender_id = @lender_id AND kind = @kind AND period_start = @period_start AND period_end = @period_end AND subject = @subject
         """;
 
     public const string Incidents = """

@@ -61,6 +61,12 @@ public sealed record ReportEvent(
     public bool HasViolations => ViolationsJson.Length > 2;
 }
 
+/// <summary>What a report counts of one collector's events in a span of time, summed by the store.</summary>
+public sealed record ReportEventTally(string CollectorId, long Events, long Imported, long Contacts, long ThirdParty, long Conversations, double Risk);
+
+/// <summary>A report's row while it is built or once issued: how many of the period's events the build has counted so far.</summary>
+public sealed record ReportBuildProgress(string ReportId, bool Issued, DateTimeOffset ClaimedAt, long Counted, long Total);
+
 /// <summary>A lender and the zone its report periods are counted in.</summary>
 public sealed record ReportingLender(string LenderId, string TimeZone, DateTimeOffset CreatedAt);
 
@@ -97,6 +103,21 @@ public interface IReportStore
 
     /// <summary>The lender's events that occurred in [from, to) at positions up to <paramref name="lastSeq"/>, streamed.</summary>
     IAsyncEnumerable<ReportEvent> ReportEventsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, string? accountId, CancellationToken ct);
+
+    /// <summary>How many of the lender's events occurred in [from, to) at positions up to <paramref name="lastSeq"/>.</summary>
+    Task<long> ReportEventCountAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);
+
+    /// <summary>The figures of those events summed per collector by the store (one row per collector, not per event).</summary>
+    Task<IReadOnlyList<ReportEventTally>> ReportEventTalliesAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);
+
+    /// <summary>Those of the events that broke a rule, by time, streamed.</summary>
+    IAsyncEnumerable<ReportEvent> ReportEventsWithViolationsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);
+
+    /// <summary>Records how far the build of a claimed report has come (events counted of the total), for whoever asks meanwhile.</summary>
+    Task ReportProgressAsync(ReportKey key, string claimer, long counted, long total, CancellationToken ct);
+
+    /// <summary>The report row of the key's period (being built or issued), or null when nobody has claimed it.</summary>
+    Task<ReportBuildProgress?> ReportBuildProgressAsync(ReportKey key, CancellationToken ct);
 
     /// <summary>The lender's gate decisions evaluated in [from, to), streamed.</summary>
     IAsyncEnumerable<DecisionRecord> ReportDecisionsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);

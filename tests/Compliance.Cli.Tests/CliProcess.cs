@@ -91,6 +91,14 @@ internal sealed class CliProcess : IDisposable
         }
     }
 
+    /// <summary>Waits for the command to end: its exit code.</summary>
+    public async Task<int> ExitAsync(TimeSpan timeout)
+    {
+        using var cancel = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(cancel.Token);
+        return _process.ExitCode;
+    }
+
     public void Dispose()
     {
         if (!_process.HasExited)

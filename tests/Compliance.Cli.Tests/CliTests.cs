@@ -83,6 +83,28 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
     }
 
     [Fact]
+    public async Task ReportRun_ShowsTheBuildsProgress_AsTheServiceTellsIt()
+    {
+        // Another replica (this test, on the server's database file) claims the day's report and has counted half of its
+        // events when a person runs it: the run waits for that build, and the command line shows how far it has come.
+        var store = new Compliance.Storage.SqliteStore(Path.Combine(server.DataDirectory, "compliance.db"));
+        var period = Compliance.Domain.Reports.ReportPeriod.Of(Compliance.Domain.Reports.ReportKind.Daily, new DateOnly(2026, 1, 7), TimeZoneInfo.Utc);
+        var key = new Compliance.Storage.ReportKey("demo", "daily-2026-01-07", period.Kind, period.Start, period.End, "", "UTC");
+        var claim = await store.ClaimReportAsync(key, "replica-2", "schedule", DateTimeOffset.UtcNow, TimeSpan.FromMinutes(10), TestContext.Current.CancellationToken);
+        await store.ReportProgressAsync(key, "replica-2", 1_500, 3_000, TestContext.Current.CancellationToken);
+
+        using var run = CliProcess.Start(server.Endpoint, server.DataDirectory, "report", "run", "--kind", "daily", "--date", "2026-01-07");
+        await run.WaitForAsync((_, stderr) => stderr.Contains("Building daily-2026-01-07: 1,500 of 3,000 events (50%)", StringComparison.Ordinal), Patience, "progress");
+        await store.ReleaseReportClaimAsync(key, "replica-2", TestContext.Current.CancellationToken); // it gives up; the run builds the report itself
+        var code = await run.ExitAsync(Patience);
+
+        Assert.Equal(Compliance.Storage.ReportClaimOutcome.Claimed, claim.Outcome);
+        Assert.True(code == 0, run.Stdout + run.Stderr);
+        Assert.Contains("daily-2026-01-07", run.Stdout, StringComparison.Ordinal);
+        Assert.Contains("Built in", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task WrongNumber_CallIn_ValidationNotice_AndConsentWindow_AreRecordedFromTheCommandLine()
     {
         var (registered, _, registerErr) = await RunAsync("account", "upsert", "--id", "A-REGF", "--name", "Jane Roe", "--country", "US", "--region", "US-NY",

@@ -43,7 +43,10 @@ public sealed class ConsoleBrowserTests(ConsoleServer server, ITestOutputHelper 
         var report = await browser.EvaluateAsync($$"""
             (() => { const d = {{Frame}}.contentDocument;
               return { charts: d.querySelectorAll('svg').length, chartBars: d.querySelectorAll('svg rect').length, tables: d.querySelectorAll('table').length,
-                       tableRows: d.querySelectorAll('table tbody tr').length, heading: document.querySelector('h1').textContent, title: d.title }; })()
+                       tableRows: d.querySelectorAll('table tbody tr').length, heading: document.querySelector('h1').textContent, title: d.title,
+                       dayLabels: [...d.querySelector('svg').querySelectorAll('text[text-anchor=middle]')].map(t => t.getBoundingClientRect())
+                         .map((r, i, all) => ({ left: r.left, right: r.right, overlapsNext: i + 1 < all.length && r.right > all[i + 1].left }))
+                         .reduce((a, r) => ({ count: a.count + 1, overlapping: a.overlapping + (r.overlapsNext ? 1 : 0) }), { count: 0, overlapping: 0 }) }; })()
             """);
         await SaveAsync(browser, "3-monthly-report.png");
         await browser.NavigateAsync($"{console}/complaints");
@@ -63,6 +66,9 @@ public sealed class ConsoleBrowserTests(ConsoleServer server, ITestOutputHelper 
         Assert.True(report.GetProperty("chartBars").GetInt32() > 0, "the charts have no bars");
         Assert.True(report.GetProperty("tables").GetInt32() >= 1, "expected tables");
         Assert.True(report.GetProperty("tableRows").GetInt32() > 0, "the tables are empty");
+        // The by-day chart names its days as the browser draws them: enough of them to read the month by, none over the next.
+        Assert.InRange(report.GetProperty("dayLabels").GetProperty("count").GetInt32(), 7, 30);
+        Assert.Equal(0, report.GetProperty("dayLabels").GetProperty("overlapping").GetInt32());
     }
 
     private async Task SaveAsync(HeadlessChromium browser, string name)

@@ -17,7 +17,8 @@ namespace Compliance.LoadTool;
 /// How long a monthly report over many stored events takes, and how much memory it holds: stores N events of one
 /// month (one in 50 with a violation, across 200 collectors and 10,000 accounts) through the ingest session into a
 /// fresh SQLite store, then times a plain SELECT COUNT(*) over the same events (the baseline) and the report's build
-/// (the server's own builder, one streaming pass), sampling the managed heap meanwhile.
+/// (the server's own builder: the store sums the events per collector and day, the events with violations are read one by
+/// one), sampling the managed heap and the resident set meanwhile.
 ///   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
 /// </summary>
 internal static class ReportBuildRun
@@ -59,9 +60,13 @@ internal static class ReportBuildRun
             Console.Error.WriteLine();
             var written = clock.Elapsed;
 
+            var process = Process.GetCurrentProcess();
+            var cpu = process.TotalProcessorTime;
             clock.Restart();
             var counted = await CountAsync(path, month, ct);
             var countTime = clock.Elapsed;
+            process.Refresh();
+            var countCpu = process.TotalProcessorTime - cpu;
 
             var options = Options.Create(new ComplianceOptions());
             var builder = new ReportBuilder(store, store, store, new PolicyRegistry(store, NullLogger<PolicyRegistry>.Instance), options);
@@ -70,20 +75,27 @@ internal static class ReportBuildRun
             GC.WaitForPendingFinalizers();
             var baseline = GC.GetTotalMemory(forceFullCollection: true);
             long peak = baseline;
+            var rssBefore = Environment.WorkingSet;
+            var rssPeak = rssBefore;
             using var sampling = new CancellationTokenSource();
             var sampler = Task.Run(async () =>
             {
                 while (!sampling.IsCancellationRequested)
                 {
                     peak = Math.Max(peak, GC.GetTotalMemory(false));
+                    rssPeak = Math.Max(rssPeak, Environment.WorkingSet);
                     await Task.Delay(20);
                 }
             });
             var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            process.Refresh();
+            cpu = process.TotalProcessorTime;
             clock.Restart();
             var cut = await store.ReportCutAsync(Lender, ct);
             var document = await builder.BuildAsync(key, month, cut, DateTimeOffset.UtcNow, null, ct);
             var buildTime = clock.Elapsed;
+            process.Refresh();
+            var buildCpu = process.TotalProcessorTime - cpu;
             await sampling.CancelAsync();
             await sampler;
             var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
@@ -93,9 +105,12 @@ internal static class ReportBuildRun
             Console.WriteLine($"| write ({Commit:N0} per group commit)     | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
             Console.WriteLine($"| SELECT COUNT(*) (baseline)          | {countTime.TotalSeconds,8:0.00} | {counted / countTime.TotalSeconds,9:N0} |");
             Console.WriteLine($"| build the monthly report            | {buildTime.TotalSeconds,8:0.00} | {document.Totals.Events / buildTime.TotalSeconds,9:N0} |");
+            Console.WriteLine($"processor time (steadier on a shared machine): SELECT COUNT(*) {countCpu.TotalSeconds:0.00} s, the build {buildCpu.TotalSeconds:0.00} s "
+                + $"(with the sampler's), {buildCpu / countCpu:0.0}x.");
             Console.WriteLine($"build / count: {buildTime / countTime:0.0}x; peak managed heap during the build {(peak - baseline) / 1048576.0:0.0} MB above the "
                 + $"{baseline / 1048576.0:0.0} MB before it ({allocated / 1048576.0:N0} MB allocated in all, collected as it went); process peak working set "
-                + $"{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:N0} MB (writing included).");
+                + $"{Process.GetCurrentProcess().PeakWorkingSet64 / 1048576.0:N0} MB (writing included); resident set during the build: peak "
+                + $"{rssPeak / 1048576.0:N0} MB, {(rssPeak - rssBefore) / 1048576.0:N0} MB above the {rssBefore / 1048576.0:N0} MB before it.");
             Console.WriteLine($"report: {document.Totals.Events:N0} events, {document.Totals.Violations:N0} violations, {document.Collectors!.Count} collectors, "
                 + $"{document.FrequencyExceptionsTotal:N0} frequency exceptions ({document.FrequencyExceptions!.Count} listed).");
             return document.Totals.Events == count && counted == count && document.Totals.Violations == (count + 49) / 50 ? 0 : 1;

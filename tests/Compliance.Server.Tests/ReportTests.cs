@@ -287,6 +287,56 @@ public sealed class ReportTests
         return (long)(await command.ExecuteScalarAsync(Ct))!;
     }
 
+    [Fact]
+    public async Task AWaitingRun_SeesTheBuildersProgress_ThenTheIssuedReport()
+    {
+        await using var server = new GateFixture(NoSchedule);
+        var seeded = await SeedAsync(server);
+        server.Clock.SetUtcNow(NextMorning);
+        var officer = Reports(server, server.Keys.ComplianceOfficer);
+        var store = server.Get<IReportStore>();
+        var period = Domain.Reports.ReportPeriod.Containing(Domain.Reports.ReportKind.Daily, T0, TimeZoneInfo.FindSystemTimeZoneById("America/New_York"));
+        var key = ReportIssuer.Key("demo", period, "");
+        var before = await officer.GetReportProgressAsync(new GetReportProgressRequest { Run = Daily(T0) }, cancellationToken: Ct);
+        // Another replica claims the day's report and has counted 3 of its 4 events when the person runs it.
+        Assert.Equal(ReportClaimOutcome.Claimed, (await store.ClaimReportAsync(key, "replica-2", "schedule", NextMorning, TimeSpan.FromMinutes(10), Ct)).Outcome);
+        await store.ReportProgressAsync(key, "replica-2", 3, 4, Ct);
+
+        var run = officer.RunReportAsync(Daily(T0), cancellationToken: Ct).ResponseAsync;
+        var during = await officer.GetReportProgressAsync(new GetReportProgressRequest { Run = Daily(T0) }, cancellationToken: Ct);
+        var stillWaiting = !run.IsCompleted;
+        await store.ReleaseReportClaimAsync(key, "replica-2", Ct); // that replica gives up: the waiting run takes the claim and builds
+        var issued = await run;
+        var after = await officer.GetReportProgressAsync(new GetReportProgressRequest { Run = Daily(T0) }, cancellationToken: Ct);
+
+        Assert.Equal(("daily-2026-11-27", ReportBuildState.NotStarted, 0L, 0L), (before.ReportId, before.State, before.EventsCounted, before.EventsTotal));
+        Assert.True(stillWaiting, "the run returned while another replica held the claim");
+        Assert.Equal(("daily-2026-11-27", ReportBuildState.Building, 3L, 4L), (during.ReportId, during.State, during.EventsCounted, during.EventsTotal));
+        Assert.Equal(NextMorning, during.StartedAt.ToDateTimeOffset());
+        Assert.False(issued.AlreadyIssued);
+        Assert.Equal(seeded.Events, issued.Report.Summary.Events);
+        Assert.Equal((ReportBuildState.Issued, (long)seeded.Events, (long)seeded.Events), (after.State, after.EventsCounted, after.EventsTotal));
+    }
+
+    [Fact]
+    public async Task ProgressRequest_WithoutItsRun_OrWithABadOne_IsRefused_NamingTheField()
+    {
+        await using var server = new GateFixture(NoSchedule);
+        var officer = Reports(server, server.Keys.ComplianceOfficer);
+
+        var missing = await Assert.ThrowsAsync<RpcException>(() => officer.GetReportProgressAsync(new GetReportProgressRequest(), cancellationToken: Ct).ResponseAsync);
+        var noStart = await Assert.ThrowsAsync<RpcException>(() => officer.GetReportProgressAsync(
+            new GetReportProgressRequest { Run = new RunReportRequest { Kind = ReportKind.Monthly } }, cancellationToken: Ct).ResponseAsync);
+        var collectionSystem = await Assert.ThrowsAsync<RpcException>(() => Reports(server, server.Keys.CollectionSystem).GetReportProgressAsync(
+            new GetReportProgressRequest { Run = Daily(T0.AddDays(-1)) }, cancellationToken: Ct).ResponseAsync);
+
+        Assert.Equal(StatusCode.InvalidArgument, missing.StatusCode);
+        Assert.Contains("run", missing.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.InvalidArgument, noStart.StatusCode);
+        Assert.Contains("run.period_start", noStart.Status.Detail, StringComparison.Ordinal);
+        Assert.Equal(StatusCode.PermissionDenied, collectionSystem.StatusCode);
+    }
+
     /// <summary>A scheduler as another replica runs it: its own issuer (its own claimer id) over the same store.</summary>
     private static ReportScheduler Replica(GateFixture host)
     {

@@ -659,6 +659,9 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             history.Select(a => (a.Channel, a.Outcome)));
         Assert.Equal(0, await CountAsync(path, "SELECT COUNT(*) FROM attempts WHERE attempt_id LIKE 'evt:%'"));
         Assert.Equal(3, await CountAsync(path, "SELECT COUNT(*) FROM event_keys"));
+        // The reports table comes back with the progress columns of 0016.
+        Assert.Contains("0016_report_progress", status.Applied);
+        Assert.Equal(2, await CountAsync(path, "SELECT COUNT(*) FROM pragma_table_info('reports') WHERE name IN ('progress_counted', 'progress_total')"));
     }
 
     private static async Task ExecuteAsync(string path, string sql)

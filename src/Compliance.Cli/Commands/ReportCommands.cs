@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Compliance.Api.V1;
 using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
 
 namespace Compliance.Cli.Commands;
 
@@ -193,7 +194,7 @@ internal static class ReportCommands
                 request.PeriodEnd = TimeInput.Value(parse, to) ?? throw new UsageException("Give the period with --from and --to.");
             }
 
-            var response = await WithProgressAsync(ctx, ctx.Report.RunReportAsync(request, ctx.StreamCall).ResponseAsync);
+            var response = await WithProgressAsync(ctx, request, ctx.Report.RunReportAsync(request, ctx.StreamCall).ResponseAsync);
             var r = response.Report;
             var s = r.Summary ?? new ReportSummary();
             ctx.Output.Print(response, w => TextTable.WriteProperties(w,
@@ -219,23 +220,58 @@ internal static class ReportCommands
         _ => today.AddMonths(-1),
     };
 
-    /// <summary>Shows how long the build has taken on a terminal, once a second, until it is done.</summary>
-    private static async Task<T> WithProgressAsync<T>(ClientContext ctx, Task<T> call)
+    /// <summary>
+    /// While the report is built, asks the service once a second how far the build has come and shows it on standard
+    /// error: events counted of the period's total, and the time taken (a line per second where standard error is no
+    /// terminal, so a log shows the build moving).
+    /// </summary>
+    private static async Task<T> WithProgressAsync<T>(ClientContext ctx, RunReportRequest request, Task<T> call)
     {
-        if (Console.IsErrorRedirected || ctx.Output.IsJson)
+        if (ctx.Output.IsJson)
         {
             return await call;
         }
 
+        var terminal = !Console.IsErrorRedirected;
         var watch = Stopwatch.StartNew();
+        var shown = false;
         while (await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(1), ctx.CancellationToken)) != call)
         {
-            Console.Error.Write($"\rBuilding the report... {watch.Elapsed.TotalSeconds:0} s");
+            GetReportProgressResponse progress;
+            try
+            {
+                progress = await ctx.Report.GetReportProgressAsync(new GetReportProgressRequest { Run = request }, ctx.Call);
+            }
+            catch (RpcException) when (!call.IsCompleted)
+            {
+                // A service without progress (or a refusal the run itself will report): keep waiting on the run.
+                continue;
+            }
+
+            var line = progress.State switch
+            {
+                ReportBuildState.Building when progress.EventsTotal > 0 =>
+                    $"Building {progress.ReportId}: {Count(progress.EventsCounted)} of {Count(progress.EventsTotal)} events "
+                    + $"({100.0 * progress.EventsCounted / progress.EventsTotal:0}%), {watch.Elapsed.TotalSeconds:0} s",
+                ReportBuildState.Building => $"Building {progress.ReportId}: counting the period's events, {watch.Elapsed.TotalSeconds:0} s",
+                ReportBuildState.Issued => $"Issued {progress.ReportId}, {watch.Elapsed.TotalSeconds:0} s",
+                _ => $"Waiting to build {progress.ReportId}, {watch.Elapsed.TotalSeconds:0} s",
+            };
+            if (terminal)
+            {
+                Console.Error.Write($"\r{line}          ");
+            }
+            else
+            {
+                Console.Error.WriteLine(line);
+            }
+
+            shown = true;
         }
 
-        if (watch.Elapsed >= TimeSpan.FromSeconds(1))
+        if (shown)
         {
-            Console.Error.WriteLine($"\rBuilt in {watch.Elapsed.TotalSeconds:0.0} s.            ");
+            Console.Error.WriteLine(terminal ? $"\rBuilt in {watch.Elapsed.TotalSeconds:0.0} s.                              " : $"Built in {watch.Elapsed.TotalSeconds:0.0} s.");
         }
 
         return await call;

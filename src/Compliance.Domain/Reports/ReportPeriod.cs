@@ -73,6 +73,38 @@ public sealed record ReportPeriod(ReportKind Kind, DateTimeOffset Start, DateTim
         _ => $"{Start:yyyy-MM-dd HH:mm}Z to {End:yyyy-MM-dd HH:mm}Z",
     };
 
+    /// <summary>
+    /// The period cut into the buckets of its series: local hours (a daily report) or local days, each [From, To) within
+    /// the period and named by its local hour ("13:00") or date ("2026-11-05"). An hour repeated when the clocks go back
+    /// comes twice under one name.
+    /// </summary>
+    public IEnumerable<ReportBucket> Buckets(TimeZoneInfo zone, bool hourly)
+    {
+        for (var at = Start; at < End;)
+        {
+            var local = TimeZoneInfo.ConvertTime(at, zone);
+            DateTimeOffset next;
+            string label;
+            if (hourly)
+            {
+                next = at - (local.TimeOfDay - TimeSpan.FromHours(local.Hour)) + TimeSpan.FromHours(1);
+                label = local.ToString("HH:00", System.Globalization.CultureInfo.InvariantCulture);
+            }
+            else
+            {
+                var day = DateOnly.FromDateTime(local.DateTime);
+                next = StartOfDay(day.AddDays(1), zone);
+                label = day.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            // A zone whose rules make the next start fall at or before this one still moves on.
+            var to = next <= at ? at + TimeSpan.FromHours(1) : next < End ? next : End;
+            to = to < End ? to : End;
+            yield return new ReportBucket(label, at, to);
+            at = to;
+        }
+    }
+
     /// <summary>The first instant of a local date (the instant after a gap when midnight does not exist that day).</summary>
     public static DateTimeOffset StartOfDay(DateOnly day, TimeZoneInfo zone)
     {
@@ -86,3 +118,6 @@ public sealed record ReportPeriod(ReportKind Kind, DateTimeOffset Start, DateTim
         return new DateTimeOffset(local, offset);
     }
 }
+
+/// <summary>One bucket of a report's series: its name and its instants [From, To).</summary>
+public sealed record ReportBucket(string Label, DateTimeOffset From, DateTimeOffset To);

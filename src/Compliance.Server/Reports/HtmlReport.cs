@@ -190,7 +190,8 @@ public static class HtmlReport
     private static void SeriesChart(StringBuilder h, IReadOnlyList<SeriesRow> series)
     {
         const int width = 1000, height = 220, left = 50, bottom = 40, top = 16;
-        var max = Math.Max(1, series.Max(s => Math.Max(s.Events, s.Decisions)));
+        // Counts: the axis tops at a multiple of 4 so its five ticks are whole numbers.
+        var max = (Math.Max(1, series.Max(s => Math.Max(s.Events, s.Decisions))) + 3) / 4 * 4;
         var step = (double)(width - left - 10) / series.Count;
         var bar = Math.Max(1, step / 3 - 1);
         h.Append(CultureInfo.InvariantCulture, $"<svg viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-label=\"Decisions, events and events with violations per bucket\">");
@@ -199,10 +200,13 @@ public static class HtmlReport
             var y = top + (height - top - bottom) * i / 4.0;
             var value = max * (4 - i) / 4.0;
             h.Append(CultureInfo.InvariantCulture, $"<line x1=\"{left}\" x2=\"{width - 10}\" y1=\"{y:0.#}\" y2=\"{y:0.#}\" stroke=\"#e3e7eb\"/>")
-                .Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 6}\" y=\"{y + 4:0.#}\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6875\">{value:0.#}</text>");
+                .Append(CultureInfo.InvariantCulture, $"<text x=\"{left - 6}\" y=\"{y + 4:0.#}\" font-size=\"11\" text-anchor=\"end\" fill=\"#5b6875\">{value:N0}</text>");
         }
 
-        var labelEvery = Math.Max(1, series.Count / 16);
+        // A label is about 7 units a character at this size: name every bucket where that fits beside the next label, else
+        // every second, third... one (each named bucket gets a tick), so the labels of a month or a day never run together.
+        var labelWidth = 7.0 * series.Max(s => Label(s.Bucket).Length) + 12;
+        var labelEvery = Math.Max(1, (int)Math.Ceiling(labelWidth / step));
         for (var i = 0; i < series.Count; i++)
         {
             var s = series[i];
@@ -212,13 +216,16 @@ public static class HtmlReport
             Bar(h, x + 2 * (bar + 1), s.EventsWithViolations, "#d9534f");
             if (i % labelEvery == 0)
             {
-                var label = s.Bucket.Length == 10 ? s.Bucket[5..] : s.Bucket;
-                h.Append(CultureInfo.InvariantCulture, $"<text x=\"{x + step / 2:0.#}\" y=\"{height - bottom + 16}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6875\">{E(label)}</text>");
+                h.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x + step / 2:0.#}\" x2=\"{x + step / 2:0.#}\" y1=\"{height - bottom}\" y2=\"{height - bottom + 4}\" stroke=\"#9aa5b1\"/>")
+                    .Append(CultureInfo.InvariantCulture, $"<text x=\"{x + step / 2:0.#}\" y=\"{height - bottom + 16}\" font-size=\"11\" text-anchor=\"middle\" fill=\"#5b6875\">{E(Label(s.Bucket))}</text>");
             }
         }
 
         h.Append("</svg><div class=\"legend muted\"><span style=\"background:#9bb7d4\"></span>gate decisions<span style=\"background:#3b6ea5\"></span>events")
             .Append("<span style=\"background:#d9534f\"></span>events with violations</div>");
+
+        // A day as month-day (the period names the year), an hour as it is.
+        static string Label(string bucket) => bucket.Length == 10 ? bucket[5..] : bucket;
 
         void Bar(StringBuilder sb, double x, long value, string colour)
         {

@@ -14,10 +14,14 @@ namespace Compliance.Server.Reports;
 /// <summary>A report that would hold more rows than a report may (an examiner export over too long a period).</summary>
 internal sealed class ReportTooLargeException(string message) : Exception(message);
 
+/// <summary>Told how many of the period's events a build has counted, of how many.</summary>
+internal delegate Task ReportProgress(long counted, long total, CancellationToken ct);
+
 /// <summary>
-/// Builds a report's document from the store in one streaming pass over each source (decisions, events, incidents,
-/// complaints): the figures are kept per rule, collector, agency and hour or day, so memory grows with those and not
-/// with the number of events. Only the examiner export lists every contact, and refuses a period with more than
+/// Builds a report's document from the store: the events' figures summed by the store per collector and hour or day,
+/// the events that broke a rule and the other sources (decisions, incidents, complaints) in one streaming pass each. The
+/// figures are kept per rule, collector, agency and hour or day, so memory grows with those and not with the number of
+/// events. Only the examiner export lists every contact (read one by one), and refuses a period with more than
 /// <see cref="ReportOptions.MaxRows"/> of them.
 /// </summary>
 internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry, IPolicyStore policies, PolicyRegistry policyRegistry, IOptions<ComplianceOptions> options)
@@ -30,7 +34,7 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
     private static readonly Dictionary<string, string> RuleKindById = ProfileCatalog.BuiltIn.Profiles
         .SelectMany(p => p.Rules).GroupBy(r => r.Id).ToDictionary(g => g.Key, g => g.First().Kind, StringComparer.Ordinal);
 
-    public async Task<ReportDocument> BuildAsync(ReportKey key, ReportPeriod period, ReportCut cut, DateTimeOffset builtAt, IProgress<long>? progress, CancellationToken ct)
+    public async Task<ReportDocument> BuildAsync(ReportKey key, ReportPeriod period, ReportCut cut, DateTimeOffset builtAt, ReportProgress? progress, CancellationToken ct)
     {
         var zone = TimeZoneInfo.FindSystemTimeZoneById(period.TimeZone);
         var maxRows = options.Value.Reports.MaxRows;
@@ -178,111 +182,176 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
         var exceptions = new List<ExceptionRow>();
         var contactLog = kind == ReportKind.ExaminerExport ? new List<ContactRow>() : null;
         var accountEvents = account is null ? null : new List<(ReportEvent Event, IReadOnlyList<Violation> Violations)>();
-        long seen = 0;
-        await foreach (var e in store.ReportEventsAsync(key.LenderId, period.Start, period.End, cut.EventSeq, account, ct))
+
+        // The rules an event broke: per rule, in the totals, the collector's and the bucket's figures, and the frequency exceptions.
+        IReadOnlyList<Violation> CountViolations(ReportEvent e, ConductAcc collector, SeriesAcc bucket)
         {
-            if (++seen % 100_000 == 0)
+            if (!e.HasViolations)
             {
-                progress?.Report(seen);
+                return [];
             }
 
-            totals.Events++;
-            if (e.Imported)
+            var violations = JsonSerializer.Deserialize<List<Violation>>(e.ViolationsJson, Json) ?? [];
+            var blocking = false;
+            foreach (var v in violations)
             {
-                totals.ImportedEvents++;
-            }
-
-            var contact = e.Kind is EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit;
-            var thirdParty = contact && e.DestinationClass is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
-            var conversation = e.Kind == EventKind.CallConnected && e.Outcome == AttemptOutcome.Conversation;
-            var collector = CollectorOf(e.CollectorId);
-            var bucket = SeriesOf(e.OccurredAt);
-            bucket.Events++;
-            collector.Events++;
-            collector.Risk += e.RiskScore;
-            if (contact)
-            {
-                totals.Contacts++;
-                collector.Contacts++;
-            }
-
-            if (thirdParty)
-            {
-                totals.ThirdParty++;
-                collector.ThirdParty++;
-            }
-
-            if (conversation)
-            {
-                totals.Conversations++;
-                collector.Conversations++;
-            }
-
-            IReadOnlyList<Violation> violations = e.HasViolations ? JsonSerializer.Deserialize<List<Violation>>(e.ViolationsJson, Json) ?? [] : [];
-            if (violations.Count > 0)
-            {
-                var blocking = false;
-                foreach (var v in violations)
+                var acc = RuleOf(v.Rule);
+                profilesSeen.Add(v.Rule.Profile);
+                if (v.Rule.Shadow)
                 {
-                    var acc = RuleOf(v.Rule);
-                    profilesSeen.Add(v.Rule.Profile);
-                    if (v.Rule.Shadow)
-                    {
-                        acc.Shadow++;
-                        totals.Shadow++;
-                    }
-                    else
-                    {
-                        acc.Violations++;
-                        totals.Violations++;
-                        collector.Violations++;
-                        blocking = true;
-                    }
+                    acc.Shadow++;
+                    totals.Shadow++;
+                }
+                else
+                {
+                    acc.Violations++;
+                    totals.Violations++;
+                    collector.Violations++;
+                    blocking = true;
+                }
 
-                    if (RuleKindById.TryGetValue(v.Rule.RuleId, out var ruleKind) && FrequencyKinds.Contains(ruleKind))
+                if (RuleKindById.TryGetValue(v.Rule.RuleId, out var ruleKind) && FrequencyKinds.Contains(ruleKind))
+                {
+                    totals.FrequencyExceptions++;
+                    if (full && exceptions.Count < (kind == ReportKind.ExaminerExport ? maxRows : listed))
                     {
-                        totals.FrequencyExceptions++;
-                        if (full && exceptions.Count < (kind == ReportKind.ExaminerExport ? maxRows : listed))
-                        {
-                            exceptions.Add(new ExceptionRow(e.EventId, e.OccurredAt, e.AccountId, e.CollectorId, e.Channel.ToString(), v.Rule.RuleId, v.Rule.Citation,
-                                v.Rule.Shadow, v.Rule.Message));
-                        }
+                        exceptions.Add(new ExceptionRow(e.EventId, e.OccurredAt, e.AccountId, e.CollectorId, e.Channel.ToString(), v.Rule.RuleId, v.Rule.Citation,
+                            v.Rule.Shadow, v.Rule.Message));
                     }
                 }
-
-                if (blocking)
-                {
-                    totals.EventsWithViolations++;
-                    collector.EventsWithViolations++;
-                    bucket.EventsWithViolations++;
-                }
             }
 
-            if (contactLog is not null)
+            if (blocking)
             {
-                if (contactLog.Count >= maxRows)
-                {
-                    throw new ReportTooLargeException($"The period holds more than {maxRows} events, more than one examiner export may list "
-                        + "(Compliance:Reports:MaxRows): ask for a shorter period.");
-                }
-
-                contactLog.Add(new ContactRow(e.EventId, e.OccurredAt, e.Kind.ToString(), e.AccountId, e.CollectorId, e.Channel.ToString(), e.DestinationMasked,
-                    e.DestinationClass.ToString(), e.Outcome.ToString(), e.DurationMs / 1000, e.Imported, e.RiskScore,
-                    string.Join(' ', violations.Select(v => v.Rule.Shadow ? v.Rule.RuleId + "(shadow)" : v.Rule.RuleId))));
+                totals.EventsWithViolations++;
+                collector.EventsWithViolations++;
+                bucket.EventsWithViolations++;
             }
 
-            if (accountEvents is not null)
-            {
-                if (accountEvents.Count >= maxRows)
-                {
-                    throw new ReportTooLargeException($"The account has more than {maxRows} events in the period (Compliance:Reports:MaxRows): ask for a shorter period.");
-                }
-
-                accountEvents.Add((e, violations));
-            }
+            return violations;
         }
 
-        progress?.Report(seen);
+        var total = await store.ReportEventCountAsync(key.LenderId, period.Start, period.End, cut.EventSeq, ct);
+        long seen = 0;
+        if (progress is not null)
+        {
+            await progress(0, total, ct);
+        }
+
+        if (contactLog is null && accountEvents is null)
+        {
+            // The store sums the events per collector, one bucket of the series at a time (so each sum lands in its hour or
+            // day, and progress can be told between them); only the events that broke a rule, a few, are read one by one.
+            foreach (var span in period.Buckets(zone, hourly))
+            {
+                series.TryGetValue(span.Label, out var bucket);
+                bucket ??= new SeriesAcc();
+                long inSpan = 0;
+                foreach (var t in await store.ReportEventTalliesAsync(key.LenderId, span.From, span.To, cut.EventSeq, ct))
+                {
+                    var collector = CollectorOf(t.CollectorId);
+                    collector.Events += t.Events;
+                    collector.Contacts += t.Contacts;
+                    collector.ThirdParty += t.ThirdParty;
+                    collector.Conversations += t.Conversations;
+                    collector.Risk += t.Risk;
+                    totals.Events += t.Events;
+                    totals.ImportedEvents += t.Imported;
+                    totals.Contacts += t.Contacts;
+                    totals.ThirdParty += t.ThirdParty;
+                    totals.Conversations += t.Conversations;
+                    inSpan += t.Events;
+                }
+
+                if (inSpan > 0)
+                {
+                    series.TryAdd(span.Label, bucket);
+                    bucket.Events += inSpan;
+                    await foreach (var e in store.ReportEventsWithViolationsAsync(key.LenderId, span.From, span.To, cut.EventSeq, ct))
+                    {
+                        CountViolations(e, CollectorOf(e.CollectorId), bucket);
+                    }
+
+                    seen += inSpan;
+                    if (progress is not null)
+                    {
+                        await progress(seen, total, ct);
+                    }
+                }
+            }
+        }
+        else
+        {
+            // An examiner export lists every contact and a safe-harbour statement counts one account's: read one by one.
+            await foreach (var e in store.ReportEventsAsync(key.LenderId, period.Start, period.End, cut.EventSeq, account, ct))
+            {
+                if (++seen % 100_000 == 0 && progress is not null)
+                {
+                    await progress(seen, total, ct);
+                }
+
+                totals.Events++;
+                if (e.Imported)
+                {
+                    totals.ImportedEvents++;
+                }
+
+                var contact = e.Kind is EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit;
+                var thirdParty = contact && e.DestinationClass is DestinationClass.UnrelatedParty or DestinationClass.Unknown;
+                var conversation = e.Kind == EventKind.CallConnected && e.Outcome == AttemptOutcome.Conversation;
+                var collector = CollectorOf(e.CollectorId);
+                var bucket = SeriesOf(e.OccurredAt);
+                bucket.Events++;
+                collector.Events++;
+                collector.Risk += e.RiskScore;
+                if (contact)
+                {
+                    totals.Contacts++;
+                    collector.Contacts++;
+                }
+
+                if (thirdParty)
+                {
+                    totals.ThirdParty++;
+                    collector.ThirdParty++;
+                }
+
+                if (conversation)
+                {
+                    totals.Conversations++;
+                    collector.Conversations++;
+                }
+
+                var violations = CountViolations(e, collector, bucket);
+                if (contactLog is not null)
+                {
+                    if (contactLog.Count >= maxRows)
+                    {
+                        throw new ReportTooLargeException($"The period holds more than {maxRows} events, more than one examiner export may list "
+                            + "(Compliance:Reports:MaxRows): ask for a shorter period.");
+                    }
+
+                    contactLog.Add(new ContactRow(e.EventId, e.OccurredAt, e.Kind.ToString(), e.AccountId, e.CollectorId, e.Channel.ToString(), e.DestinationMasked,
+                        e.DestinationClass.ToString(), e.Outcome.ToString(), e.DurationMs / 1000, e.Imported, e.RiskScore,
+                        string.Join(' ', violations.Select(v => v.Rule.Shadow ? v.Rule.RuleId + "(shadow)" : v.Rule.RuleId))));
+                }
+
+                if (accountEvents is not null)
+                {
+                    if (accountEvents.Count >= maxRows)
+                    {
+                        throw new ReportTooLargeException($"The account has more than {maxRows} events in the period (Compliance:Reports:MaxRows): ask for a shorter period.");
+                    }
+
+                    accountEvents.Add((e, violations));
+                }
+            }
+
+            if (progress is not null)
+            {
+                await progress(seen, total, ct);
+            }
+        }
 
         var incidents = new List<IncidentRow>();
         await foreach (var i in store.ReportIncidentsAsync(key.LenderId, period.Start, period.End, ct))

@@ -57,7 +57,7 @@ internal sealed class ReportIssuer(IReportStore store, ReportBuilder builder, IO
     /// claim and <paramref name="wait"/> is false (the schedule moves on; it will find it issued later).
     /// </summary>
     public async Task<(StoredReport Report, bool AlreadyIssued)?> IssueAsync(string lenderId, ReportPeriod period, string subject, string requestedBy, bool wait,
-        IProgress<long>? progress, CancellationToken ct)
+        CancellationToken ct)
     {
         var key = Key(lenderId, period, subject);
         var lease = options.Value.Reports.ClaimLease;
@@ -78,7 +78,7 @@ internal sealed class ReportIssuer(IReportStore store, ReportBuilder builder, IO
 
             try
             {
-                var issued = await BuildAndIssueAsync(key, period, progress, ct);
+                var issued = await BuildAndIssueAsync(key, period, ct);
                 if (issued is not null)
                 {
                     logger.LogInformation("Issued report {Report} of lender {Lender} ({Start:u} to {End:u}, built up to ledger entry {Seq}).",
@@ -96,11 +96,12 @@ internal sealed class ReportIssuer(IReportStore store, ReportBuilder builder, IO
         }
     }
 
-    private async Task<StoredReport?> BuildAndIssueAsync(ReportKey key, ReportPeriod period, IProgress<long>? progress, CancellationToken ct)
+    private async Task<StoredReport?> BuildAndIssueAsync(ReportKey key, ReportPeriod period, CancellationToken ct)
     {
         var cut = await store.ReportCutAsync(key.LenderId, ct);
         var builtAt = clock.GetUtcNow();
-        var document = await builder.BuildAsync(key, period, cut, builtAt, progress, ct);
+        // The build's progress goes to the report's row, where GetReportProgress reads it (on whichever replica is asked).
+        var document = await builder.BuildAsync(key, period, cut, builtAt, (counted, total, token) => store.ReportProgressAsync(key, _claimer, counted, total, token), ct);
         var content = JsonSerializer.Serialize(document, Json);
         var sha = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(content)));
         var headline = JsonSerializer.Serialize(new ReportHeadline(document.Totals, document.Rules, document.Empty, document.PolicyVersions), Json);

@@ -50,7 +50,7 @@ internal sealed class ReportScheduler(IReportStore store, ReportIssuer issuer, I
                 {
                     try
                     {
-                        var result = await issuer.IssueAsync(lender.LenderId, period, "", ReportIssuer.Schedule, wait: false, null, ct);
+                        var result = await issuer.IssueAsync(lender.LenderId, period, "", ReportIssuer.Schedule, wait: false, ct);
                         if (result is { AlreadyIssued: false })
                         {
                             issued++;

@@ -91,6 +91,7 @@ internal static class Permissions
         ["compliance.v1.ReportService/ListReports"] = Oversight,
         ["compliance.v1.ReportService/GetReport"] = Oversight,
         ["compliance.v1.ReportService/RunReport"] = Oversight,
+        ["compliance.v1.ReportService/GetReportProgress"] = Oversight,
         ["compliance.v1.ReportService/GetConductScores"] = Oversight,
         ["compliance.v1.ReportService/GetReportSettings"] = Oversight,
         ["compliance.v1.ReportService/UpdateReportSettings"] = Admin,

@@ -145,32 +145,72 @@ internal sealed class ReportGrpcService(IEventStore store, IReportStore reports,
 
     public override async Task<RunReportResponse> RunReport(RunReportRequest request, ServerCallContext context)
     {
+        var period = await PeriodOfAsync(request, "", context);
+        var caller = context.Caller();
+        if (request.Kind == ReportKind.SafeHarbor && await registry.GetAccountAsync(caller.Lender, request.AccountId, context.CancellationToken) is null)
+        {
+            throw RpcErrors.NotFound("account", request.AccountId);
+        }
+
+        try
+        {
+            var result = await issuer.IssueAsync(caller.Lender, period, request.AccountId, caller.KeyId, wait: true, context.CancellationToken)
+                ?? throw new RpcException(new Status(StatusCode.Unavailable, "Another replica is building this report and has not finished within the claim lease; try again."));
+            return new RunReportResponse { Report = ToProto(result.Report), AlreadyIssued = result.AlreadyIssued };
+        }
+        catch (ReportTooLargeException e)
+        {
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+        }
+    }
+
+    public override async Task<GetReportProgressResponse> GetReportProgress(GetReportProgressRequest request, ServerCallContext context)
+    {
+        if (request.Run is null)
+        {
+            throw RpcErrors.InvalidArgument("run", "is required: the request given to RunReport");
+        }
+
+        var period = await PeriodOfAsync(request.Run, "run.", context);
+        var key = ReportIssuer.Key(context.Caller().Lender, period, request.Run.AccountId);
+        var row = await reports.ReportBuildProgressAsync(key, context.CancellationToken);
+        return new GetReportProgressResponse
+        {
+            ReportId = row?.ReportId ?? key.ReportId,
+            State = row is null ? ReportBuildState.NotStarted : row.Issued ? ReportBuildState.Issued : ReportBuildState.Building,
+            EventsCounted = row?.Counted ?? 0,
+            EventsTotal = row?.Total ?? 0,
+            StartedAt = row is null ? null : Proto.Time(row.ClaimedAt),
+        };
+    }
+
+    /// <summary>The period a RunReport request names, in the lender's reporting zone; its fields checked (named under <paramref name="prefix"/>).</summary>
+    private async Task<Model.ReportPeriod> PeriodOfAsync(RunReportRequest request, string prefix, ServerCallContext context)
+    {
         var errors = new List<FieldError>();
-        Validate.Defined(errors, "kind", request.Kind);
+        Validate.Defined(errors, prefix + "kind", request.Kind);
         if (request.PeriodStart is null)
         {
-            errors.Add(new FieldError("period_start", "is required"));
+            errors.Add(new FieldError(prefix + "period_start", "is required"));
         }
 
         var kind = (Model.ReportKind)request.Kind;
         var scheduled = Model.ReportPeriod.IsScheduled(kind);
         if (!scheduled && request.PeriodEnd is null && kind != Model.ReportKind.Unspecified)
         {
-            errors.Add(new FieldError("period_end", "is required for this kind of report"));
+            errors.Add(new FieldError(prefix + "period_end", "is required for this kind of report"));
         }
 
-        Validate.Id(errors, "account_id", request.AccountId, required: kind == Model.ReportKind.SafeHarbor);
+        Validate.Id(errors, prefix + "account_id", request.AccountId, required: kind == Model.ReportKind.SafeHarbor);
         if (kind != Model.ReportKind.SafeHarbor && request.AccountId.Length > 0)
         {
-            errors.Add(new FieldError("account_id", "applies to safe-harbour statements only"));
+            errors.Add(new FieldError(prefix + "account_id", "applies to safe-harbour statements only"));
         }
 
         errors.ThrowIfAny();
-        var caller = context.Caller();
-        var lender = caller.Lender;
-        var zone = await issuer.ZoneAsync(lender, context.CancellationToken);
+        var zone = await issuer.ZoneAsync(context.Caller().Lender, context.CancellationToken);
         var now = clock.GetUtcNow();
-        var start = Proto.Time(request.PeriodStart, "period_start")!.Value;
+        var start = Proto.Time(request.PeriodStart, prefix + "period_start")!.Value;
         Model.ReportPeriod period;
         if (scheduled)
         {
@@ -178,11 +218,15 @@ internal sealed class ReportGrpcService(IEventStore store, IReportStore reports,
         }
         else
         {
-            var end = Proto.Time(request.PeriodEnd, "period_end")!.Value;
-            Validate.Period(start, end);
+            var end = Proto.Time(request.PeriodEnd, prefix + "period_end")!.Value;
+            if (end <= start)
+            {
+                throw RpcErrors.InvalidArgument(prefix + "period_end", $"must be after {prefix}period_start");
+            }
+
             if (end - start > LongestPeriod)
             {
-                throw RpcErrors.InvalidArgument("period_end", $"the period may be at most {LongestPeriod.TotalDays:0} days long");
+                throw RpcErrors.InvalidArgument(prefix + "period_end", $"the period may be at most {LongestPeriod.TotalDays:0} days long");
             }
 
             period = Model.ReportPeriod.Between(kind, start, end, zone);
@@ -191,25 +235,11 @@ internal sealed class ReportGrpcService(IEventStore store, IReportStore reports,
         // A report is issued once and never changes, so it covers only a period that is over.
         if (period.End > now)
         {
-            throw RpcErrors.InvalidArgument(scheduled ? "period_start" : "period_end",
+            throw RpcErrors.InvalidArgument(prefix + (scheduled ? "period_start" : "period_end"),
                 $"the period ends at {period.End:yyyy-MM-dd HH:mm}Z, which has not come yet; a report is issued once, for a period that is over");
         }
 
-        if (kind == Model.ReportKind.SafeHarbor && await registry.GetAccountAsync(lender, request.AccountId, context.CancellationToken) is null)
-        {
-            throw RpcErrors.NotFound("account", request.AccountId);
-        }
-
-        try
-        {
-            var result = await issuer.IssueAsync(lender, period, request.AccountId, caller.KeyId, wait: true, null, context.CancellationToken)
-                ?? throw new RpcException(new Status(StatusCode.Unavailable, "Another replica is building this report and has not finished within the claim lease; try again."));
-            return new RunReportResponse { Report = ToProto(result.Report), AlreadyIssued = result.AlreadyIssued };
-        }
-        catch (ReportTooLargeException e)
-        {
-            throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
-        }
+        return period;
     }
 
     public override async Task<GetReportSettingsResponse> GetReportSettings(GetReportSettingsRequest request, ServerCallContext context)

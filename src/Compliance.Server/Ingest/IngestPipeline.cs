@@ -80,7 +80,7 @@ internal sealed class IngestPipeline(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var max = options.Value.Ingest.MaxBatch;
-        metrics.ObserveQueue(() => _queue.Reader.Count);
+        metrics.ObserveQueue(() => _queue.Count);
         var scored = Channel.CreateBounded<ScoredBatch>(new BoundedChannelOptions(2) { SingleReader = true, SingleWriter = true });
         var writer = Pipelined ? Task.Run(() => WriteAsync(scored.Reader, stoppingToken), CancellationToken.None) : Task.CompletedTask;
         try

@@ -23,6 +23,9 @@ internal sealed class LenderQueues(int requestsPerLender)
         public bool Ready { get; set; }
     }
 
+    /// <summary>How many requests wait, over all lenders (the queue-depth metric).</summary>
+    public int Count => _waiting.CurrentCount;
+
     /// <summary>Queues a lender's request, waiting while that lender's own queue is full.</summary>
     public async ValueTask EnqueueAsync(string lenderId, PendingBatch batch, CancellationToken ct)
     {

@@ -1170,7 +1170,8 @@ public abstract partial class AdoStore
         {
             var ledger = Writes;
             await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
-            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag,
+                await BindStoredRowAsync(connection, tx!, BoundTable.Flags, lenderId, flag.FlagId, ct));
         }
 
         /// <summary>One prepared command per statement for the whole batch (see <see cref="Prepare"/>).</summary>

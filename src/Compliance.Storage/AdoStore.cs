@@ -64,6 +64,11 @@ public abstract partial class AdoStore : IComplianceStore
                 await ExecuteAsync(connection, tx, batch, ct);
             }
 
+            if (script.Version == RowsBoundFromVersion)
+            {
+                await BindExistingRowsAsync(connection, tx, DateTimeOffset.UtcNow, ct);
+            }
+
             await ExecuteAsync(connection, tx, Sql.InsertSchemaVersion, ct,
                 ("version", script.Version), ("description", script.Name), ("applied_at", ToMs(DateTimeOffset.UtcNow)));
             await tx.CommitAsync(ct);
@@ -199,6 +204,7 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.
+        var row = await BindStoredRowAsync(connection, tx, BoundTable.Accounts, stored.LenderId, stored.AccountId, ct);
         await AppendOneAsync(connection, tx, stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
         {
             stored.AccountId,
@@ -209,7 +215,7 @@ public abstract partial class AdoStore : IComplianceStore
             Parties = stored.Parties.Select(p => new { p.PartyId, p.Role, p.Related, p.ContactPoints }),
             stored.Profiles,
             stored.InconvenientTimes,
-        }, ct);
+        }, ct, row);
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
         await tx.CommitAsync(ct);
         return (stored with { Flags = flags }, created);
@@ -274,7 +280,8 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
-        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct);
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct,
+            await BindStoredRowAsync(connection, tx, BoundTable.Flags, lenderId, flag.FlagId, ct));
         await tx.CommitAsync(ct);
         return flag;
     }
@@ -297,7 +304,8 @@ public abstract partial class AdoStore : IComplianceStore
         if (cleared && flag is not null)
         {
             // The ledger records when the change was made (the server's time), whatever time the caller says it took effect.
-            await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct);
+            await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct,
+                await BindStoredRowAsync(connection, tx, BoundTable.Flags, lenderId, flagId, ct));
         }
 
         await tx.CommitAsync(ct);

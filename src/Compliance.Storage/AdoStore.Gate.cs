@@ -29,10 +29,14 @@ public abstract partial class AdoStore
                 await using var tx = await BeginWriteAsync(connection, ct);
                 var version = Convert.ToInt32(await ScalarAsync(connection, tx, GateSql.NextPolicyVersion, ct, ("lender_id", lenderId)));
                 var stored = new StoredPolicy(lenderId, version, FromMs(ToMs(effectiveAt)), document, FromMs(ToMs(createdAt)), createdBy);
-                await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, ("lender_id", lenderId), ("version", version),
-                    ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy));
+                (string Name, object? Value)[] values =
+                [
+                    ("lender_id", lenderId), ("version", version),
+                    ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy),
+                ];
+                await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, values);
                 await AppendOneAsync(connection, tx, lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored, ct,
-                    await BindStoredRowAsync(connection, tx, BoundTable.Policies, lenderId, version, ct));
+                    BoundTable.Policies.Bind(BoundTable.KeyText(version), values));
                 await tx.CommitAsync(ct);
                 return stored;
             }

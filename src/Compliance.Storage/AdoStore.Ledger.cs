@@ -188,11 +188,15 @@ public abstract partial class AdoStore
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        await ExecuteAsync(connection, tx, LedgerSql.InsertComplaint, ct, ("lender_id", c.LenderId), ("complaint_id", c.ComplaintId), ("source", (int)c.Source),
+        (string Name, object? Value)[] values =
+        [
+            ("lender_id", c.LenderId), ("complaint_id", c.ComplaintId), ("source", (int)c.Source),
             ("reference", c.Reference), ("account_id", c.AccountId), ("received_at", ToMs(c.ReceivedAt)), ("text", c.Text), ("status", (int)c.Status),
-            ("due_at", ToMsOrNull(c.DueAt)), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)));
+            ("due_at", ToMsOrNull(c.DueAt)), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)),
+        ];
+        await ExecuteAsync(connection, tx, LedgerSql.InsertComplaint, ct, values);
         await AppendOneAsync(connection, tx, c.LenderId, LedgerKind.Complaint, c.ComplaintId, c.AccountId, c.CreatedAt, c, ct,
-            await BindStoredRowAsync(connection, tx, BoundTable.Complaints, c.LenderId, c.ComplaintId, ct));
+            BoundTable.Complaints.Bind(c.ComplaintId, values));
         await tx.CommitAsync(ct);
         return c;
     }

@@ -190,11 +190,14 @@ public abstract partial class AdoStore : IComplianceStore
             UpdatedAt = updatedAt,
         };
         var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes, stored.Location.TimeZoneConfirmed), JsonOptions);
-        await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
+        (string Name, object? Value)[] values =
+        [
             ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
             ("country_code", stored.Location.CountryCode), ("region", stored.Location.Region), ("postal_code", stored.Location.PostalCode),
             ("time_zone", stored.Location.TimeZone), ("document", document), ("created_at", ToMs(stored.CreatedAt)),
-            ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision));
+            ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision),
+        ];
+        await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct, values);
 
         await ExecuteAsync(connection, tx, Sql.DeleteContactIndex, ct, key);
         foreach (var (point, party) in stored.AllContactPoints())
@@ -204,7 +207,8 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.
-        var row = await BindStoredRowAsync(connection, tx, BoundTable.Accounts, stored.LenderId, stored.AccountId, ct);
+        // An update keeps created_at, which the values carry as stored.
+        var row = BoundTable.Accounts.Bind(stored.AccountId, values);
         await AppendOneAsync(connection, tx, stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
         {
             stored.AccountId,
@@ -279,19 +283,26 @@ public abstract partial class AdoStore : IComplianceStore
             return null;
         }
 
-        await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
-        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct,
-            await BindStoredRowAsync(connection, tx, BoundTable.Flags, lenderId, flag.FlagId, ct));
+        var row = await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct, row);
         await tx.CommitAsync(ct);
         return flag;
     }
 
-    private static Task<int> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct) =>
-        ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
+    /// <summary>Inserts a flag and returns its row's binding, hashed from the values written (the clear columns start empty).</summary>
+    private static async Task<RowRef> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        (string Name, object? Value)[] values =
+        [
             ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
             ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
             ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
-            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)));
+            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)),
+        ];
+        await ExecuteAsync(connection, tx, Sql.InsertFlag, ct, values);
+        return BoundTable.Flags.Bind(flag.FlagId, [.. values, ("cleared_at", null), ("cleared_by", null), ("clear_reason", null)]);
+    }
 
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct,
         string clearedBy = "", string reason = "")

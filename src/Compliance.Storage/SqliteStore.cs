@@ -117,7 +117,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         await using var pragma = connection.CreateCommand();
         // Per-connection settings (pooled connections run this on every open, so it stays short). The write-ahead log
         // is a property of the file, set once at migration; busy waiting and foreign keys come from the connection string.
-        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
+        // Each connection has a page cache of its own, and a pool holds a dozen: 8 MB each keeps them to about 100 MB
+        // (at 64 MB each a long run's server grew past 1 GB); the ingest writer's own connection gets more below.
+        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
         await pragma.ExecuteNonQueryAsync(ct);
         return connection;
     }
@@ -212,6 +214,10 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
                 _ingestConnection = null;
                 _ingestConnection = (SqliteConnection)await OpenAsync(ct);
+                // The writer of every group commit reads the key tables' pages most: it keeps 64 MB of them.
+                await using var cache = _ingestConnection.CreateCommand();
+                cache.CommandText = "PRAGMA cache_size = -65536";
+                await cache.ExecuteNonQueryAsync(ct);
             }
         }
         catch

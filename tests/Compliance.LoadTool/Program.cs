@@ -13,6 +13,8 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
+// A long mixed run (gate, stream, alerts, reports) with memory, handles and latency each minute:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second]
 if (args is ["gate", ..])
 {
     return await GateLatencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5_000, CancellationToken.None);
@@ -21,6 +23,12 @@ if (args is ["gate", ..])
 if (args is ["report", ..])
 {
     return await ReportBuildRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000, CancellationToken.None);
+}
+
+if (args is ["soak", ..])
+{
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    return await SoakRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 30, args.Length > 2 ? int.Parse(args[2], invariant) : 2_000, CancellationToken.None);
 }
 
 if (args is ["ledger", ..])

@@ -44,6 +44,9 @@ public sealed class RealSocketTests : IDisposable
 
             Assert.Equal(HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
             Assert.Contains("Created demo lender", server.Output, StringComparison.Ordinal);
+            // The configured levels hold (Information by default): no trace or debug lines, which once carried every message.
+            Assert.DoesNotContain("trce:", server.Output, StringComparison.Ordinal);
+            Assert.DoesNotContain("dbug:", server.Output, StringComparison.Ordinal);
         }
 
         await using (var restarted = ServerProcess.Start(_dataDirectory))

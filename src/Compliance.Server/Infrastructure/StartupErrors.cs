@@ -13,9 +13,19 @@ internal static class StartupErrors
 
     private static readonly string[] QuietCategories = ["Microsoft.AspNetCore.Server.Kestrel", "Microsoft.Extensions.Hosting.Internal.Host"];
 
-    public static void QuietWhileStarting(ILoggingBuilder logging) =>
-        logging.AddFilter((_, category, level) =>
-            !(_starting && level >= LogLevel.Error && category is not null && QuietCategories.Any(c => category.StartsWith(c, StringComparison.Ordinal))));
+    /// <summary>
+    /// One rule per quiet category, from Warning up. A rule without a category would replace the configured default
+    /// level for every category (the most specific rule is the only one applied): it once made the service log at
+    /// Trace everywhere, whatever Logging:LogLevel said.
+    /// </summary>
+    public static void QuietWhileStarting(ILoggingBuilder logging)
+    {
+        foreach (var category in QuietCategories)
+        {
+            logging.Services.Configure<LoggerFilterOptions>(o =>
+                o.Rules.Add(new LoggerFilterRule(null, category, LogLevel.Warning, (_, _, level) => !(_starting && level >= LogLevel.Error))));
+        }
+    }
 
     public static int RunExplainingStartupErrors(this WebApplication app)
     {

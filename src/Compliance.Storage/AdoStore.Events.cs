@@ -1170,9 +1170,9 @@ public abstract partial class AdoStore
         public async Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now)
         {
             var ledger = Writes;
-            await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
+            var row = await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
             await store.BumpRegistryStampAsync(connection, tx!, lenderId, accountId, ct);
-            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag);
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, row);
         }
 
         /// <summary>One prepared command per statement for the whole batch (see <see cref="Prepare"/>).</summary>

@@ -29,9 +29,14 @@ public abstract partial class AdoStore
                 await using var tx = await BeginWriteAsync(connection, ct);
                 var version = Convert.ToInt32(await ScalarAsync(connection, tx, GateSql.NextPolicyVersion, ct, ("lender_id", lenderId)));
                 var stored = new StoredPolicy(lenderId, version, FromMs(ToMs(effectiveAt)), document, FromMs(ToMs(createdAt)), createdBy);
-                await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, ("lender_id", lenderId), ("version", version),
-                    ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy));
-                await AppendOneAsync(connection, tx, lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored, ct);
+                (string Name, object? Value)[] values =
+                [
+                    ("lender_id", lenderId), ("version", version),
+                    ("effective_at", ToMs(stored.EffectiveAt)), ("document", document), ("created_at", ToMs(stored.CreatedAt)), ("created_by", createdBy),
+                ];
+                await ExecuteAsync(connection, tx, GateSql.InsertPolicy, ct, values);
+                await AppendOneAsync(connection, tx, lenderId, LedgerKind.PolicyVersion, version.ToString(), "", stored.CreatedAt, stored, ct,
+                    BoundTable.Policies.Bind(BoundTable.KeyText(version), values));
                 await tx.CommitAsync(ct);
                 return stored;
             }
@@ -101,13 +106,13 @@ public abstract partial class AdoStore
     private protected static async Task WriteDecisionAsync(DbConnection connection, DbTransaction tx, LedgerAppender ledger, string borrowerId,
         DecisionRecord decision, Attempt? reservation, CancellationToken ct)
     {
-        await InsertDecisionAsync(connection, tx, decision, ct);
+        var row = await InsertDecisionAsync(connection, tx, decision, ct);
         if (reservation is { } attempt)
         {
             await InsertAttemptAsync(connection, tx, decision.LenderId, decision.DecisionId, borrowerId, attempt, decision.ReservedUntil, ct);
         }
 
-        await ledger.AppendAsync(decision.LenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision);
+        await ledger.AppendAsync(decision.LenderId, LedgerKind.Decision, decision.DecisionId, decision.AccountId, decision.EvaluatedAt, decision, row);
     }
 
     /// <summary>Whether a decision is in the database.</summary>
@@ -205,15 +210,22 @@ public abstract partial class AdoStore
         return expired;
     }
 
-    private static Task<int> InsertDecisionAsync(DbConnection connection, DbTransaction tx, DecisionRecord d, CancellationToken ct) =>
-        ExecuteAsync(connection, tx, GateSql.InsertDecision, ct,
+    /// <summary>Inserts the decision and returns its row's binding, hashed from the values written (no read back on the gate's path).</summary>
+    private static async Task<RowRef> InsertDecisionAsync(DbConnection connection, DbTransaction tx, DecisionRecord d, CancellationToken ct)
+    {
+        (string Name, object? Value)[] values =
+        [
             ("lender_id", d.LenderId), ("decision_id", d.DecisionId), ("account_id", d.AccountId), ("collector_id", d.CollectorId),
             ("channel", (int)d.Channel), ("purpose", (int)d.Purpose), ("destination_hash", d.DestinationHash), ("destination_masked", d.DestinationMasked),
             ("destination_class", (int)d.DestinationClass), ("allowed", d.Allowed), ("failed_closed", d.FailedClosed),
             ("rules", JsonSerializer.Serialize(d.Rules, JsonOptions)), ("profiles", JsonSerializer.Serialize(d.Profiles, JsonOptions)),
             ("next_allowed_at", ToMsOrNull(d.NextAllowedAt)), ("policy_version", d.PolicyVersion), ("evaluated_at", ToMs(d.EvaluatedAt)),
             ("reserved_until", ToMsOrNull(d.ReservedUntil)), ("key_id", d.KeyId),
-            ("hours", d.Hours is null ? null : JsonSerializer.Serialize(d.Hours, JsonOptions)));
+            ("hours", d.Hours is null ? null : JsonSerializer.Serialize(d.Hours, JsonOptions)),
+        ];
+        await ExecuteAsync(connection, tx, GateSql.InsertDecision, ct, values);
+        return BoundTable.Decisions.Bind(d.DecisionId, values);
+    }
 
     protected static Task<int> InsertAttemptAsync(DbConnection connection, DbTransaction tx, string lenderId, string attemptId, string borrowerId,
         Attempt a, DateTimeOffset? reservedUntil, CancellationToken ct) =>

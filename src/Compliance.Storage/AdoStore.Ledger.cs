@@ -18,7 +18,8 @@ public abstract partial class AdoStore
         private readonly Dictionary<string, (LedgerHead Head, bool Existed)> _heads = new(StringComparer.Ordinal);
         private DbCommand? _insert;
 
-        public async Task<LedgerEntry> AppendAsync(string lenderId, LedgerKind kind, string refId, string accountId, DateTimeOffset at, object payload)
+        /// <param name="row">The stored row the entry vouches for (see <see cref="BoundTable"/>), recorded in the payload as "row".</param>
+        public async Task<LedgerEntry> AppendAsync(string lenderId, LedgerKind kind, string refId, string accountId, DateTimeOffset at, object payload, RowRef? row = null)
         {
             if (!_heads.TryGetValue(lenderId, out var state))
             {
@@ -32,7 +33,7 @@ public abstract partial class AdoStore
                 state = (head ?? LedgerChain.Start(lenderId), head is not null);
             }
 
-            var entry = LedgerChain.Next(state.Head, lenderId, kind, refId, accountId, at, JsonSerializer.Serialize(payload, payload.GetType(), JsonOptions));
+            var entry = LedgerChain.Next(state.Head, lenderId, kind, refId, accountId, at, Payload(payload, row));
             _insert ??= Prepare(connection, tx, LedgerSql.InsertEntry, "lender_id", "seq", "kind", "ref_id", "account_id", "recorded_at", "payload", "prev_hash", "hash");
             Bind(_insert, lenderId, entry.Seq, (int)kind, refId, accountId, ToMs(entry.RecordedAt), entry.Payload,
                 Convert.ToHexStringLower(entry.PrevHash), Convert.ToHexStringLower(entry.Hash));
@@ -59,16 +60,23 @@ public abstract partial class AdoStore
         }
     }
 
+    /// <summary>The payload's canonical JSON; with a bound row, its <see cref="RowRef"/> first as "row".</summary>
+    private static string Payload(object payload, RowRef? row)
+    {
+        var json = JsonSerializer.Serialize(payload, payload.GetType(), JsonOptions);
+        return row is null ? json : "{\"row\":" + JsonSerializer.Serialize(row, JsonOptions) + (json.Length > 2 ? "," + json[1..] : "}");
+    }
+
     private static LedgerHead ReadHead(DbDataReader r) => new(r.GetInt64(0), Convert.FromHexString(r.GetString(1)));
 
     private protected LedgerAppender Ledger(DbConnection connection, DbTransaction tx, CancellationToken ct) => new(connection, tx, LockResourceSql, ct);
 
     /// <summary>Appends one entry within the caller's transaction, for a write that records one fact.</summary>
     private async Task<LedgerEntry> AppendOneAsync(DbConnection connection, DbTransaction tx, string lenderId, LedgerKind kind, string refId, string accountId,
-        DateTimeOffset at, object payload, CancellationToken ct)
+        DateTimeOffset at, object payload, CancellationToken ct, RowRef? row = null)
     {
         var ledger = Ledger(connection, tx, ct);
-        var entry = await ledger.AppendAsync(lenderId, kind, refId, accountId, at, payload);
+        var entry = await ledger.AppendAsync(lenderId, kind, refId, accountId, at, payload, row);
         await ledger.FlushAsync();
         return entry;
     }
@@ -180,10 +188,15 @@ public abstract partial class AdoStore
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
-        await ExecuteAsync(connection, tx, LedgerSql.InsertComplaint, ct, ("lender_id", c.LenderId), ("complaint_id", c.ComplaintId), ("source", (int)c.Source),
+        (string Name, object? Value)[] values =
+        [
+            ("lender_id", c.LenderId), ("complaint_id", c.ComplaintId), ("source", (int)c.Source),
             ("reference", c.Reference), ("account_id", c.AccountId), ("received_at", ToMs(c.ReceivedAt)), ("text", c.Text), ("status", (int)c.Status),
-            ("due_at", ToMsOrNull(c.DueAt)), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)));
-        await AppendOneAsync(connection, tx, c.LenderId, LedgerKind.Complaint, c.ComplaintId, c.AccountId, c.CreatedAt, c, ct);
+            ("due_at", ToMsOrNull(c.DueAt)), ("created_at", ToMs(c.CreatedAt)), ("updated_at", ToMs(c.UpdatedAt)),
+        ];
+        await ExecuteAsync(connection, tx, LedgerSql.InsertComplaint, ct, values);
+        await AppendOneAsync(connection, tx, c.LenderId, LedgerKind.Complaint, c.ComplaintId, c.AccountId, c.CreatedAt, c, ct,
+            BoundTable.Complaints.Bind(c.ComplaintId, values));
         await tx.CommitAsync(ct);
         return c;
     }
@@ -210,7 +223,8 @@ public abstract partial class AdoStore
         }
 
         var complaint = (await QueryAsync(connection, LedgerSql.SelectComplaint, ReadComplaint, ct, tx, ("lender_id", lenderId), ("complaint_id", complaintId))).Single();
-        await AppendOneAsync(connection, tx, lenderId, LedgerKind.ComplaintStatus, complaintId, complaint.AccountId, at, new { complaintId, status = status.ToString(), note, by }, ct);
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.ComplaintStatus, complaintId, complaint.AccountId, at, new { complaintId, status = status.ToString(), note, by }, ct,
+            await BindStoredRowAsync(connection, tx, BoundTable.Complaints, lenderId, complaintId, ct));
         await tx.CommitAsync(ct);
         return complaint;
     }

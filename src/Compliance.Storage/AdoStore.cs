@@ -64,6 +64,11 @@ public abstract partial class AdoStore : IComplianceStore
                 await ExecuteAsync(connection, tx, batch, ct);
             }
 
+            if (script.Version == RowsBoundFromVersion)
+            {
+                await BindExistingRowsAsync(connection, tx, DateTimeOffset.UtcNow, ct);
+            }
+
             await ExecuteAsync(connection, tx, Sql.InsertSchemaVersion, ct,
                 ("version", script.Version), ("description", script.Name), ("applied_at", ToMs(DateTimeOffset.UtcNow)));
             await tx.CommitAsync(ct);
@@ -197,11 +202,14 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         var document = JsonSerializer.Serialize(new AccountDocument(stored.ContactPoints, stored.Parties, stored.Profiles, stored.InconvenientTimes, stored.Location.TimeZoneConfirmed), JsonOptions);
-        await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct,
+        (string Name, object? Value)[] values =
+        [
             ("lender_id", stored.LenderId), ("account_id", stored.AccountId), ("borrower_id", stored.BorrowerId), ("borrower_name", stored.BorrowerName),
             ("country_code", stored.Location.CountryCode), ("region", stored.Location.Region), ("postal_code", stored.Location.PostalCode),
             ("time_zone", stored.Location.TimeZone), ("document", document), ("created_at", ToMs(stored.CreatedAt)),
-            ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision));
+            ("updated_at", ToMs(stored.UpdatedAt)), ("revision", stored.Revision),
+        ];
+        await ExecuteAsync(connection, tx, created ? Sql.InsertAccount : Sql.UpdateAccount, ct, values);
 
         await ExecuteAsync(connection, tx, Sql.DeleteContactIndex, ct, key);
         foreach (var (point, party) in stored.AllContactPoints())
@@ -211,6 +219,8 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         // Who a number belonged to, and when, is evidence: which contact points and parties the account had at each revision.
+        // An update keeps created_at, which the values carry as stored.
+        var row = BoundTable.Accounts.Bind(stored.AccountId, values);
         await AppendOneAsync(connection, tx, stored.LenderId, LedgerKind.AccountChanged, $"{stored.AccountId}@{stored.Revision}", stored.AccountId, stored.UpdatedAt, new
         {
             stored.AccountId,
@@ -221,7 +231,7 @@ public abstract partial class AdoStore : IComplianceStore
             Parties = stored.Parties.Select(p => new { p.PartyId, p.Role, p.Related, p.ContactPoints }),
             stored.Profiles,
             stored.InconvenientTimes,
-        }, ct);
+        }, ct, row);
         await BumpRegistryStampAsync(connection, tx, stored.LenderId, stored.AccountId, ct);
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
         await tx.CommitAsync(ct);
@@ -286,19 +296,27 @@ public abstract partial class AdoStore : IComplianceStore
             return null;
         }
 
-        await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
+        var row = await InsertFlagAsync(connection, tx, lenderId, accountId, flag, now, ct);
         await BumpRegistryStampAsync(connection, tx, lenderId, accountId, ct);
-        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct);
+        await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, ct, row);
         await tx.CommitAsync(ct);
         return flag;
     }
 
-    private static Task<int> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct) =>
-        ExecuteAsync(connection, tx, Sql.InsertFlag, ct,
+    /// <summary>Inserts a flag and returns its row's binding, hashed from the values written (the clear columns start empty).</summary>
+    private static async Task<RowRef> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now,
+        CancellationToken ct)
+    {
+        (string Name, object? Value)[] values =
+        [
             ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
             ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
             ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
-            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)));
+            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)),
+        ];
+        await ExecuteAsync(connection, tx, Sql.InsertFlag, ct, values);
+        return BoundTable.Flags.Bind(flag.FlagId, [.. values, ("cleared_at", null), ("cleared_by", null), ("clear_reason", null)]);
+    }
 
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct,
         string clearedBy = "", string reason = "")
@@ -312,7 +330,8 @@ public abstract partial class AdoStore : IComplianceStore
         {
             // The ledger records when the change was made (the server's time), whatever time the caller says it took effect.
             await BumpRegistryStampAsync(connection, tx, lenderId, accountId, ct);
-            await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct);
+            await AppendOneAsync(connection, tx, lenderId, LedgerKind.FlagCleared, flagId, accountId, now, flag, ct,
+                await BindStoredRowAsync(connection, tx, BoundTable.Flags, lenderId, flagId, ct));
         }
 
         await tx.CommitAsync(ct);

@@ -61,6 +61,9 @@ public interface ILedgerStore
     /// <summary>The highest stored position (0 when empty): the end of the chain as the store holds it.</summary>
     Task<long> MaxSeqAsync(string lenderId, CancellationToken ct);
 
+    /// <summary>Every stored row of a bound table of the lender, by key, each with its hash recomputed from its columns.</summary>
+    IAsyncEnumerable<StoredRow> StoredRowsAsync(string lenderId, BoundTable table, CancellationToken ct);
+
     Task<IReadOnlyList<LedgerEntry>> EntriesOfAccountAsync(string lenderId, string accountId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct);
 
     /// <summary>Removes entries up to and including <paramref name="lastSeq"/>, in the same transaction as storing the anchor that keeps the rest verifiable.</summary>

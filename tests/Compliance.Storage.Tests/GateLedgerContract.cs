@@ -162,4 +162,73 @@ public abstract class GateLedgerContract : StoreContract
         Assert.Equal(4, (await store.EntriesOfAccountAsync("lender-a", "acc-1", T0.AddDays(-1), T0.AddDays(1), Ct)).Count);
         Assert.Null(await store.HeadAsync("lender-b", Ct));
     }
+
+    /// <summary>The latest row binding the chain holds for each bound row, as the verifier gathers them.</summary>
+    protected static async Task<Dictionary<(string Table, string Key), string>> BindingsAsync(IComplianceStore store, string lender)
+    {
+        var bindings = new Dictionary<(string, string), string>();
+        await foreach (var entry in store.EntriesAsync(lender, 1, long.MaxValue, Ct))
+        {
+            using var payload = System.Text.Json.JsonDocument.Parse(entry.Payload);
+            if (entry.Kind == LedgerKind.RowsBound)
+            {
+                foreach (var row in payload.RootElement.GetProperty("rows").EnumerateArray())
+                {
+                    bindings[(row.GetProperty("table").GetString()!, row.GetProperty("key").GetString()!)] = row.GetProperty("hash").GetString()!;
+                }
+            }
+            else if (payload.RootElement.TryGetProperty("row", out var bound))
+            {
+                bindings[(bound.GetProperty("table").GetString()!, bound.GetProperty("key").GetString()!)] = bound.GetProperty("hash").GetString()!;
+            }
+        }
+
+        return bindings;
+    }
+
+    protected static async Task<Dictionary<(string Table, string Key), string>> StoredAsync(IComplianceStore store, string lender)
+    {
+        var stored = new Dictionary<(string, string), string>();
+        foreach (var table in BoundTable.All)
+        {
+            await foreach (var row in store.StoredRowsAsync(lender, table, Ct))
+            {
+                stored[(row.Table, row.Key)] = row.Hash;
+            }
+        }
+
+        return stored;
+    }
+
+    [Fact]
+    public async Task EveryServedRow_IsBoundToTheChain_InTheTransactionThatWroteIt_AndAnEditedRowNoLongerMatches()
+    {
+        var store = await StoreWithAccountAsync();
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1") with { BorrowerName = "Renamed" }, Ct);
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", false, T0), null), Ct);
+        await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-2", true, T0) with { Hours = null }, Call(T0)), Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, T0.AddDays(9), Channel.Sms, "p", "cp", "note", "k", null), T0, Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-2", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+        await store.ClearFlagAsync("lender-a", "acc-1", "flg-2", T0.AddHours(1), T0.AddHours(1), Ct, "officer", "resolved");
+        await store.AddPolicyAsync("lender-a", "shadow: []", T0, T0, "k", Ct);
+        await store.AddComplaintAsync(new Complaint("lender-a", "cmpl-1", ComplaintSource.RegulatorHotline, "12378-1", "acc-1", T0, "They called at night.", ComplaintStatus.Received, T0.AddDays(21), T0, T0), Ct);
+        await store.UpdateComplaintStatusAsync("lender-a", "cmpl-1", ComplaintStatus.Answered, "answered", T0.AddDays(1), "k", Ct);
+
+        var stored = await StoredAsync(store, "lender-a");
+        var bindings = await BindingsAsync(store, "lender-a");
+
+        Assert.Equal(
+            ["accounts:acc-1", "complaints:cmpl-1", "decisions:dec-1", "decisions:dec-2", "flags:flg-1", "flags:flg-2", "policies:1"],
+            stored.Keys.Select(k => $"{k.Table}:{k.Key}").Order(StringComparer.Ordinal));
+        Assert.Equal(stored.OrderBy(s => s.Key), bindings.OrderBy(b => b.Key));
+        Assert.Empty(await StoredAsync(store, "lender-b"));
+
+        await EditAsync(store, "UPDATE complaints SET text = 'Nothing happened.' WHERE complaint_id = 'cmpl-1'");
+        var edited = await StoredAsync(store, "lender-a");
+        Assert.NotEqual(bindings[("complaints", "cmpl-1")], edited[("complaints", "cmpl-1")]);
+        Assert.Equal(bindings[("decisions", "dec-1")], edited[("decisions", "dec-1")]);
+    }
+
+    /// <summary>Changes the provider's database behind the store's back, as a database administrator could.</summary>
+    protected abstract Task EditAsync(IComplianceStore store, string sql);
 }

@@ -16,6 +16,35 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         return store;
     }
 
+    protected override Task EditAsync(IComplianceStore store, string sql) => ExecuteAsync(((SqliteStore)store).Path, sql);
+
+    [Fact]
+    public async Task Upgrading_BindsTheRowsStoredBefore_OnceInTheMigrationsTransaction()
+    {
+        // A file as schema 13 left it: rows served as evidence, and a chain whose entries bind none of them.
+        var path = Path.Combine(_directory, "unbound.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        await store.CreateLenderAsync(new Domain.Registry.Lender("lender-a", "Lender A", "US", T0), Ct);
+        await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Domain.Registry.Flag("flg-1", Domain.Registry.FlagType.Dispute, T0, null, Domain.Registry.Channel.Unspecified, "", "", "", "k", null), T0, Ct);
+        await store.AddComplaintAsync(new Complaint("lender-a", "cmpl-1", ComplaintSource.Borrower, "r", "acc-1", T0, "text", ComplaintStatus.Received, null, T0, T0), Ct);
+        await ExecuteAsync(path, "DELETE FROM schema_version WHERE version >= 14; UPDATE ledger SET payload = '{}'; ");
+        Assert.Empty(await BindingsAsync(store, "lender-a"));
+
+        SqliteConnection.ClearAllPools();
+        var upgraded = new SqliteStore(path);
+        var status = await upgraded.MigrateAsync(Ct);
+        var again = await new SqliteStore(path).MigrateAsync(Ct);
+
+        Assert.Equal(["0014_rows_bound"], status.Applied);
+        Assert.Empty(again.Applied);
+        var stored = await StoredAsync(upgraded, "lender-a");
+        Assert.Equal(3, stored.Count);
+        Assert.Equal(stored.OrderBy(s => s.Key), (await BindingsAsync(upgraded, "lender-a")).OrderBy(b => b.Key));
+        Assert.Equal(3, await CountAsync(path, $"SELECT COUNT(*) FROM ledger WHERE kind = {(int)Domain.Ledger.LedgerKind.RowsBound}")); // one per table
+    }
+
     [Fact]
     public async Task Migrate_RefusesANewerSchema_WithAClearMessage()
     {

@@ -26,12 +26,19 @@ internal static class AuditCommands
     {
         var from = TimeInput.Option("--from", "Only entries recorded at or after this instant. Default: from the first.");
         var to = TimeInput.Option("--to", "Only entries recorded before this instant. Default: up to now.");
+        var checkpoint = new Option<string?>("--checkpoint")
+        {
+            Description = "A file of checkpoints you kept outside the service: its witness file (checkpoints.witness.jsonl), or lines of its log "
+                + "that say \"Signed ledger checkpoint {...}\". The database must still extend every one of them ('-' reads standard input).",
+            HelpName = "file",
+        };
         var command = new Command(
             "verify",
-            "Recompute the hash chain and check the signed checkpoints. Prints VALID with what was checked, or NOT VALID with the first entry "
-            + "that does not verify and why. Exit code 0 when valid, 4 when not valid, 2 when the request is refused, 1 when the server cannot be reached.")
+            "Recompute the hash chain and check the recorded head, the signed checkpoints and every stored row the chain vouches for (accounts, "
+            + "flags, policy versions, decisions, complaints, events). Prints VALID with what was checked, or NOT VALID with each finding: the entry, "
+            + "or the table, row and what differs. Exit code 0 when valid, 4 when not valid, 2 when the request is refused, 1 when the server cannot be reached.")
         {
-            from, to,
+            from, to, checkpoint,
         };
         command.SetAction(CommandRunner.Run(KeyRole.Auditor, async (parse, ctx) =>
         {
@@ -40,11 +47,16 @@ internal static class AuditCommands
                 From = TimeInput.Value(parse, from),
                 To = TimeInput.Value(parse, to),
             };
+            if (parse.GetValue(checkpoint) is { } file)
+            {
+                request.Checkpoints.AddRange(KeptCheckpoints.Read(file));
+            }
+
             // Verification reads the whole range, which can take longer than a registry call's deadline.
             var response = await ctx.Audit.VerifyAsync(request, ctx.StreamCall);
             ctx.Output.Print(response, w => w.WriteLine(response.Valid
                 ? $"VALID: {response.EntriesChecked} {(response.EntriesChecked == 1 ? "entry" : "entries")} and {response.CheckpointsChecked} signed {(response.CheckpointsChecked == 1 ? "checkpoint" : "checkpoints")} checked"
-                : $"NOT VALID at entry {response.FirstBadSequence}: {response.Reason}"));
+                : response.FirstBadSequence > 0 ? $"NOT VALID at entry {response.FirstBadSequence}: {response.Reason}" : $"NOT VALID: {response.Reason}"));
             return response.Valid ? ExitCodes.Ok : ExitCodes.NotValid;
         }));
         return command;

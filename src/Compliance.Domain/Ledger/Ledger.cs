@@ -21,6 +21,8 @@ public enum LedgerKind
     EventBatch = 10,
     /// <summary>An issued report: its kind, period, the position it was built up to and the SHA-256 of its content.</summary>
     Report = 11,
+    /// <summary>Rows stored before rows were bound to the chain (schema 14), bound once at the upgrade: a list of <see cref="RowRef"/>.</summary>
+    RowsBound = 12,
 }
 
 /// <summary>

@@ -15,7 +15,7 @@ namespace Compliance.Server.Audit;
 /// last removed entry, so the remaining chain still verifies from there and a later cut is still detected.
 /// </summary>
 [DisallowConcurrentExecution]
-internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<RetentionPurgeJob> logger)
+internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, LedgerAuditor auditor, IOptions<ComplianceOptions> options, TimeProvider clock, ILogger<RetentionPurgeJob> logger)
     : IJob
 {
     public async ValueTask Execute(IJobExecutionContext context, CancellationToken cancellationToken) => await PurgeAsync(clock.GetUtcNow(), cancellationToken);
@@ -35,6 +35,7 @@ internal sealed class RetentionPurgeJob(ILedgerStore store, LedgerKeys keys, IOp
 
             var anchor = CheckpointSignature.Sign(keys.Signer, lender, last.Seq, last.Hash, now, anchor: true);
             var count = await store.PurgeAsync(lender, last.Seq, anchor, ct);
+            auditor.Witness(anchor);
             removed += count;
             logger.LogInformation("Purged {Count} ledger entries of lender {Lender} recorded before {Cutoff:u}; anchored at entry {Seq}.", count, lender, cutoff, last.Seq);
         }

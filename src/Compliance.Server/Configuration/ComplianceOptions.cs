@@ -135,6 +135,17 @@ public sealed class AuditOptions
     public TimeSpan CheckpointInterval { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
+    /// The witness: an append-only file outside the database that receives every signed checkpoint as one JSON line
+    /// when it is made (created 0600). Point it at other storage (another disk, a mounted log store) so that a
+    /// database restored from an older copy, or stripped of its checkpoints, is caught. Default: checkpoints.witness.jsonl
+    /// in the data directory.
+    /// </summary>
+    public string? WitnessPath { get; set; }
+
+    /// <summary>The witness file in force: <see cref="WitnessPath"/>, else checkpoints.witness.jsonl in the data directory.</summary>
+    public string WitnessFile(string dataDirectory) => string.IsNullOrWhiteSpace(WitnessPath) ? Path.Combine(dataDirectory, "checkpoints.witness.jsonl") : WitnessPath;
+
+    /// <summary>
     /// Ledger entries are purged once this long has passed after the last activity on their account. Default, and
     /// least: the longest record-keeping period of the built-in profiles (the <c>records</c> of each profile's YAML;
     /// Regulation F's 3 years after the last collection activity, 1096 days), because one period applies to every

@@ -78,6 +78,8 @@ internal static class ServiceRegistration
     {
         builder.Services.AddSingleton<ILedgerStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<LedgerKeys>();
+        builder.Services.AddSingleton<CheckpointWitness>();
+        builder.Services.AddSingleton<LedgerIntegrity>();
         builder.Services.AddSingleton<LedgerAuditor>();
         builder.Services.AddSingleton<EvidencePack>();
         builder.Services.AddHostedService<CheckpointService>();

@@ -3,14 +3,20 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Compliance.Server.Infrastructure;
 
-/// <summary>The service is serving when its store answers and its last write went through.</summary>
-internal sealed class StoreHealthCheck(IComplianceStore store, WriteHealth writes) : IHealthCheck
+/// <summary>The service is serving when its store answers, its last write went through, and it signs every lender's chain
+/// (it refuses to sign a chain cut, rolled back or stripped of checkpoints: see LedgerAuditor).</summary>
+internal sealed class StoreHealthCheck(IComplianceStore store, WriteHealth writes, Audit.LedgerIntegrity ledger) : IHealthCheck
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
     {
         if (writes.Failing)
         {
             return HealthCheckResult.Unhealthy("the store refuses writes");
+        }
+
+        if (ledger.Any is { } problem)
+        {
+            return HealthCheckResult.Unhealthy(problem);
         }
 
         try

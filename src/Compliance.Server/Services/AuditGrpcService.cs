@@ -24,7 +24,8 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
     {
         var from = Proto.Time(request.From, "from") ?? DateTimeOffset.UnixEpoch;
         var to = Proto.Time(request.To, "to") ?? clock.GetUtcNow().AddDays(1);
-        var result = await auditor.VerifyAsync(context.Caller().Lender, from, to, context.CancellationToken);
+        var lender = context.Caller().Lender;
+        var result = await auditor.VerifyAsync(lender, from, to, context.CancellationToken, KeptCheckpoints(request, lender));
         return new VerifyResponse
         {
             Valid = result.Valid,
@@ -33,6 +34,56 @@ internal sealed class AuditGrpcService(IComplianceStore store, LedgerAuditor aud
             FirstBadSequence = result.FirstBadSeq,
             Reason = result.Reason,
         };
+    }
+
+    /// <summary>The most checkpoints one Verify may carry.</summary>
+    private const int KeptCheckpointsLimit = 1_000;
+
+    /// <summary>The caller's kept checkpoints, checked for shape (the signature is the verifier's to judge).</summary>
+    private static List<Checkpoint> KeptCheckpoints(VerifyRequest request, string lender)
+    {
+        var errors = new List<FieldError>();
+        Validate.Count(errors, "checkpoints", request.Checkpoints.Count, KeptCheckpointsLimit);
+        errors.ThrowIfAny();
+        var kept = new List<Checkpoint>(request.Checkpoints.Count);
+        for (var i = 0; i < request.Checkpoints.Count; i++)
+        {
+            var c = request.Checkpoints[i];
+            var field = $"checkpoints[{i}]";
+            if (c.LenderId.Length > 0 && c.LenderId != lender)
+            {
+                errors.Add(new FieldError($"{field}.lender_id", c.LenderId.Length > 128 ? "must be at most 128 characters" : "must be empty or the caller's lender"));
+            }
+
+            if (c.Sequence < 1)
+            {
+                errors.Add(new FieldError($"{field}.sequence", "must be 1 or more"));
+            }
+
+            if (c.Hash.Length != 64 || !c.Hash.All(char.IsAsciiHexDigit))
+            {
+                errors.Add(new FieldError($"{field}.hash", "must be 64 hexadecimal characters"));
+            }
+
+            if (c.Signature.Length is 0 or > 256)
+            {
+                errors.Add(new FieldError($"{field}.signature", "must be 1 to 256 bytes"));
+            }
+
+            var signedAt = Validate.Time(errors, $"{field}.signed_at", c.SignedAt);
+            if (c.SignedAt is null)
+            {
+                errors.Add(new FieldError($"{field}.signed_at", "is required"));
+            }
+
+            if (errors.Count == 0)
+            {
+                kept.Add(new Checkpoint(lender, c.Sequence, Convert.FromHexString(c.Hash), signedAt!.Value, false, c.Signature.ToByteArray()));
+            }
+        }
+
+        errors.ThrowIfAny();
+        return kept;
     }
 
     public override async Task<RecordComplaintResponse> RecordComplaint(RecordComplaintRequest request, ServerCallContext context)

@@ -500,6 +500,10 @@ public sealed class SqlServerDialectTests
                 await store.MaxSeqAsync("lender-a", Ct);
                 await store.EntriesOfAccountAsync("lender-a", "acc-1", T0.AddDays(-1), T0, Ct);
                 await store.PurgeAsync("lender-a", 1, checkpoint, Ct);
+                foreach (var table in BoundTable.All)
+                {
+                    await store.StoredRowsAsync("lender-a", table, Ct).ToListAsync(Ct);
+                }
             }),
             ("complaints", async (store, _) =>
             {

@@ -1,0 +1,5 @@
+-- Rows the API serves as evidence (accounts, flags, policies, decisions, complaints) are bound to the lender's chain
+-- from this version on: each write records the row's hash (RowDigest) in its ledger entry, in the same transaction.
+-- No table changes: the hashes live only in the chain (a copy beside the row could be rewritten with it). The rows
+-- stored before this version are bound once by this migration, in ledger entries of kind 12 (RowsBound) that the
+-- store appends in the migration's own transaction, because SQL cannot compute the hashes.

@@ -57,12 +57,15 @@ public sealed class LifecycleTests : IDisposable
         }, Ct);
         Assert.True(await stream.ResponseStream.MoveNext(Ct));
 
+        // Both read while the host stops, as a watcher and a feed do.
+        var watchNext = watch.ResponseStream.MoveNext(Ct);
+        var streamNext = stream.ResponseStream.MoveNext(Ct);
         var stopping = Stopwatch.StartNew();
         server.Terminate();
-        var watchEnd = await Assert.ThrowsAsync<RpcException>(() => watch.ResponseStream.MoveNext(Ct));
-        var streamEnd = await Assert.ThrowsAsync<RpcException>(() => stream.ResponseStream.MoveNext(Ct));
+        var watchEnd = await Assert.ThrowsAsync<RpcException>(() => watchNext);
+        var streamEnd = await Assert.ThrowsAsync<RpcException>(() => streamNext);
         var exitCode = await server.WaitForExitAsync(TimeSpan.FromSeconds(30));
-        TestContext.Current.TestOutputHelper?.WriteLine($"stopped in {stopping.Elapsed.TotalSeconds:F1} s");
+        TestContext.Current.TestOutputHelper?.WriteLine($"stopped in {stopping.Elapsed.TotalSeconds:F1} s; watch: {watchEnd.Status}; stream: {streamEnd.Status}\n{server.Output}");
 
         Assert.Equal(StatusCode.Unavailable, watchEnd.StatusCode);
         Assert.Contains("stopping", watchEnd.Status.Detail, StringComparison.Ordinal);

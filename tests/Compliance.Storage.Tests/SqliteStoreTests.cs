@@ -29,7 +29,10 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
         await store.AddFlagAsync("lender-a", "acc-1", new Domain.Registry.Flag("flg-1", Domain.Registry.FlagType.Dispute, T0, null, Domain.Registry.Channel.Unspecified, "", "", "", "k", null), T0, Ct);
         await store.AddComplaintAsync(new Complaint("lender-a", "cmpl-1", ComplaintSource.Borrower, "r", "acc-1", T0, "text", ComplaintStatus.Received, null, T0, T0), Ct);
-        await ExecuteAsync(path, "DELETE FROM schema_version WHERE version >= 14; UPDATE ledger SET payload = '{}'; ");
+        await ExecuteAsync(path, """
+            DELETE FROM schema_version WHERE version >= 14; UPDATE ledger SET payload = '{}';
+            DROP TABLE registry_stamps; ALTER TABLE reports DROP COLUMN progress_counted; ALTER TABLE reports DROP COLUMN progress_total;
+            """);
         Assert.Empty(await BindingsAsync(store, "lender-a"));
 
         SqliteConnection.ClearAllPools();
@@ -37,7 +40,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var status = await upgraded.MigrateAsync(Ct);
         var again = await new SqliteStore(path).MigrateAsync(Ct);
 
-        Assert.Equal(["0014_rows_bound"], status.Applied);
+        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress"], status.Applied);
         Assert.Empty(again.Applied);
         var stored = await StoredAsync(upgraded, "lender-a");
         Assert.Equal(3, stored.Count);

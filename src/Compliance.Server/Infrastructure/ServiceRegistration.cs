@@ -53,6 +53,8 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton(sp => new ContactHasher(Convert.FromBase64String(sp.GetRequiredService<IOptions<ComplianceOptions>>().Value.Privacy.ContactHashKey!)));
         builder.Services.AddHostedService<Startup>();
+        builder.Services.AddSingleton<LiveCalls>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<LiveCalls>());
         return builder;
     }
 

@@ -11,14 +11,15 @@ using Model = Compliance.Domain.Rules;
 namespace Compliance.Server.Services;
 
 /// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
-internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, IHostApplicationLifetime lifetime) : AlertService.AlertServiceBase
+internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, LiveCalls calls) : AlertService.AlertServiceBase
 {
     public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
+        using var live = calls.Enter();
         var lender = context.Caller().Lender;
         var (id, reader) = hub.Subscribe(lender);
         // A watch lasts until the watcher leaves or the service stops; then it ends with a status saying so.
-        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, calls.Ending);
         try
         {
             // Headers go out at once so the watcher knows it is subscribed before the first incident.
@@ -34,7 +35,7 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested)
+        catch (OperationCanceledException) when (calls.Ending.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Unavailable,
                 "The service is stopping; watch again once it is back (ListIncidents shows what was raised meanwhile)."));

@@ -12,7 +12,7 @@ namespace Compliance.Server.Services;
 /// the group commit that stored the events, so an acknowledged event is durable.
 /// </summary>
 internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvider clock, ILogger<EventIngestGrpcService> logger,
-    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, IHostApplicationLifetime lifetime)
+    Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options, LiveCalls calls)
     : EventIngestService.EventIngestServiceBase
 {
     private readonly int maxEvents = options.Value.Ingest.MaxEventsPerRequest;
@@ -23,11 +23,12 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
 
     public override async Task Stream(IAsyncStreamReader<StreamRequest> requestStream, IServerStreamWriter<StreamResponse> responseStream, ServerCallContext context)
     {
+        using var live = calls.Enter();
         var lender = context.Caller().Lender;
         var inFlight = System.Threading.Channels.Channel.CreateBounded<PendingBatch>(new BoundedChannelOptions(InFlightBatches) { SingleReader = true, SingleWriter = true });
         // When acknowledging fails (the store is down), reading stops too, so the call ends at once with the error.
         // Reading also stops when the service stops: what was read is still acknowledged, then the stream ends saying so.
-        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, lifetime.ApplicationStopping);
+        using var reading = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, calls.Ending);
         var writer = WriteAcksAsync(inFlight.Reader, responseStream, context.CancellationToken);
         _ = writer.ContinueWith(_ =>
         {
@@ -51,7 +52,7 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         catch (OperationCanceledException) when (writer.IsFaulted)
         {
         }
-        catch (OperationCanceledException) when (lifetime.ApplicationStopping.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (calls.Ending.IsCancellationRequested && !context.CancellationToken.IsCancellationRequested)
         {
             inFlight.Writer.TryComplete();
             await writer;

@@ -25,7 +25,7 @@ internal static class GateConcurrencyRun
         try
         {
             await using var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server"));
-            await using var noOp = await NoOpGateServer.StartAsync(temp.FullName, ct);
+            await using var noOp = await NoOpServer.GateAsync(temp.FullName, ct);
             var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
             var headers = new Metadata { { "authorization", $"Bearer {key}" } };
             using var channel = OpenChannel(server.Endpoint);

@@ -126,7 +126,7 @@ try
 
     // 2. The transport limit: the same batches to a server that only acknowledges.
     RunResult transport;
-    await using (var noOp = await NoOpIngestServer.StartAsync(temp.FullName, ct))
+    await using (var noOp = await NoOpServer.IngestAsync(temp.FullName, ct))
     {
         using var channel = OpenChannel(noOp.Endpoint);
         if (warmup is not null)

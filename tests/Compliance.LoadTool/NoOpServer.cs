@@ -12,14 +12,15 @@ using Microsoft.Extensions.Logging;
 namespace Compliance.LoadTool;
 
 /// <summary>
-/// The transport limit: Kestrel and gRPC on loopback with an ingest service that does nothing but answer each
-/// request at once with one ACCEPTED acknowledgement per event. No authentication, scoring or storage.
+/// The transport limit: Kestrel and gRPC on loopback, hosted in this process, with one service that answers at once.
+/// No authentication, lookup, rules, scoring or storage. <see cref="IngestAsync"/> acknowledges every event as
+/// ACCEPTED; <see cref="GateAsync"/> answers every Authorize with the same allowed decision.
 /// </summary>
-internal sealed class NoOpIngestServer : IAsyncDisposable
+internal sealed class NoOpServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private NoOpIngestServer(WebApplication app, string endpoint)
+    private NoOpServer(WebApplication app, string endpoint)
     {
         _app = app;
         Endpoint = endpoint;
@@ -27,7 +28,12 @@ internal sealed class NoOpIngestServer : IAsyncDisposable
 
     public string Endpoint { get; }
 
-    public static async Task<NoOpIngestServer> StartAsync(string contentRoot, CancellationToken ct)
+    public static Task<NoOpServer> IngestAsync(string contentRoot, CancellationToken ct) => StartAsync<AcceptEverything>(contentRoot, ct);
+
+    public static Task<NoOpServer> GateAsync(string contentRoot, CancellationToken ct) => StartAsync<AllowEverything>(contentRoot, ct);
+
+    private static async Task<NoOpServer> StartAsync<TService>(string contentRoot, CancellationToken ct)
+        where TService : class
     {
         // A content root of its own, so the server's appsettings.json copied next to this tool is not read.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = contentRoot });
@@ -35,10 +41,10 @@ internal sealed class NoOpIngestServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddGrpc();
         var app = builder.Build();
-        app.MapGrpcService<AcceptEverything>();
+        app.MapGrpcService<TService>();
         await app.StartAsync(ct);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new NoOpIngestServer(app, address);
+        return new NoOpServer(app, address);
     }
 
     public async ValueTask DisposeAsync()
@@ -62,5 +68,19 @@ internal sealed class NoOpIngestServer : IAsyncDisposable
                 await responseStream.WriteAsync(response, context.CancellationToken);
             }
         }
+    }
+
+    private sealed class AllowEverything : ContactGateService.ContactGateServiceBase
+    {
+        public override Task<AuthorizeResponse> Authorize(AuthorizeRequest request, ServerCallContext context) =>
+            Task.FromResult(new AuthorizeResponse
+            {
+                Decision = new Decision
+                {
+                    DecisionId = "dec_0192f3a5b6c77d8e9fa0b1c2d3e4f506",
+                    Verdict = Verdict.Allow,
+                    Contact = request.Contact,
+                },
+            });
     }
 }

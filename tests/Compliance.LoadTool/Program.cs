@@ -15,6 +15,8 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
+// The server's memory per registered and per active account:
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- memory [registered] [active]
 // A long mixed run (gate, stream, alerts, reports) with memory, handles and latency each minute:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second]
 if (args is ["gate-concurrency", ..])
@@ -36,6 +38,12 @@ if (args is ["soak", ..])
 {
     var invariant = System.Globalization.CultureInfo.InvariantCulture;
     return await SoakRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 30, args.Length > 2 ? int.Parse(args[2], invariant) : 2_000, CancellationToken.None);
+}
+
+if (args is ["memory", ..])
+{
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    return await MemoryRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 1_000_000, args.Length > 2 ? int.Parse(args[2], invariant) : 100_000, CancellationToken.None);
 }
 
 if (args is ["ledger", ..])
@@ -64,7 +72,7 @@ var ct = timeout.Token;
 var temp = Directory.CreateTempSubdirectory("compliance-load-");
 try
 {
-    Console.WriteLine($"{options.Events:N0} events, batches of {options.Batch}, {options.Streams} streams, {options.Outstanding} batches outstanding per stream, {options.Accounts:N0} accounts; time limit {options.Timeout}.");
+    Console.WriteLine($"{(options.Realistic ? "Realistic" : "Dense")} workload: {options.Events:N0} events, batches of {options.Batch}, {options.Streams} streams, {options.Outstanding} batches outstanding per stream, {options.Accounts:N0} accounts; time limit {options.Timeout}.");
     var accounts = Workload.CreateAccounts(options.Accounts);
     // About 20 events per warm-up account, as in the measured run, and no more accounts than it has (registering
     // them takes a while).
@@ -76,7 +84,11 @@ try
     IReadOnlyList<string> blastIncidents;
 
     // 1. The service: the real server process, its store on disk.
-    await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server")))
+    // The realistic workload's contacts reach a week back: the live stream takes them with a late window a day longer.
+    var settings = options.Realistic
+        ? new Dictionary<string, string> { ["COMPLIANCE__INGEST__LATEWINDOW"] = TimeSpan.FromDays(Workload.RealisticDays + 1).ToString("c") }
+        : null;
+    await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server"), settings))
     {
         var phase = Stopwatch.StartNew();
         var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
@@ -117,7 +129,7 @@ try
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
         var (serverBefore, toolBefore) = (server.ProcessorTime, Process.GetCurrentProcess().TotalProcessorTime);
         (service, gateProbe) = await GateProbe.BesideAsync(channel, headers, accounts,
-            () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate, () => server.ProcessorTime), ct);
+            () => IngestDriver.RunAsync("service", channel, headers, workload.Streams, options.Outstanding, ct, options.Rate, () => server.ProcessorTime), ct, options.Callers);
         service = service with { Processor = (server.ProcessorTime - serverBefore, Process.GetCurrentProcess().TotalProcessorTime - toolBefore) };
         Console.WriteLine($"  {service.EventsPerSecond:N0} events/s");
         Console.WriteLine($"  server peak RSS {server.PeakResidentBytes / 1048576.0:N0} MB; data directory (database, journal, logs) {server.DataBytes / 1048576.0:N0} MB");

@@ -66,6 +66,11 @@ internal static class ResultTable
             $"max {Max(gate.Latency)} ms{(gate.Failed > 0 ? $"; {gate.Failed} failed" : "")}");
         w.WriteLine($"  health check before each: p50 {Ms(gate.Health, 50)} ms, p99 {Ms(gate.Health, 99)} ms; Authorize p50 / health p50: " +
             $"{gate.Latency.GetValueAtPercentile(50) / (double)Math.Max(1, gate.Health.GetValueAtPercentile(50)):0.0}x");
+        if (gate.Callers is { Callers: > 0 } mixed)
+        {
+            w.WriteLine($"mixed mode: {mixed.Callers} callers asked the gate back to back beside the stream: {mixed.PerSecond:N0} Authorize/s, " +
+                $"p50 {Ms(mixed.Latency, 50)} ms, p99 {Ms(mixed.Latency, 99)} ms, max {Max(mixed.Latency)} ms{(mixed.Failed > 0 ? $"; {mixed.Failed} failed" : "")}");
+        }
         w.WriteLine();
 
         var acks = service.Acks;

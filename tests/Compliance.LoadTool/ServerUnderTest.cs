@@ -37,6 +37,16 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
     }
 
+    /// <summary>The memory the server process holds now (its resident set).</summary>
+    public long ResidentBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.WorkingSet64;
+        }
+    }
+
     /// <summary>The most memory the server process has held so far (its peak resident set).</summary>
     public long PeakResidentBytes
     {
@@ -58,7 +68,8 @@ internal sealed class ServerUnderTest : IAsyncDisposable
             ?? throw new InvalidDataException("dev-keys.json has no compliance_officer key.");
     }
 
-    public static ServerUnderTest Start(string dataDirectory)
+    /// <param name="settings">Configuration beside the defaults, as environment variables (COMPLIANCE__INGEST__LATEWINDOW, ...).</param>
+    public static ServerUnderTest Start(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
     {
         var endpoint = $"http://127.0.0.1:{FreePort()}";
         var start = new ProcessStartInfo("dotnet")
@@ -75,6 +86,10 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         start.Environment["COMPLIANCE__DATADIRECTORY"] = dataDirectory;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning";
+        foreach (var (name, value) in settings ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
 
         var process = new Process { StartInfo = start };
         var server = new ServerUnderTest(process, dataDirectory, endpoint);

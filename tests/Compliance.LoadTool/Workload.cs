@@ -21,7 +21,9 @@ internal sealed record LoadAccount(string AccountId, string BorrowerId, string R
 /// <summary>
 /// The events of one run, already cut into the batches each stream sends. Every account's events go over one
 /// stream, in time order, so a call's end never overtakes its start. The mix is what a dialer and an SMS gateway
-/// send: per account at most two calls (placed + ended), the rest text messages, all within the last hour. Within
+/// send: per account at most two calls (placed + ended), the rest text messages, all within the last hour (the dense
+/// workload: few accounts, long histories, the worst case) or, in the realistic one, a few contacts each in the
+/// daytime hours of the last week (many accounts, short histories). Within
 /// the limits by design, except for planted violations: one US text in 200 lacks the opt-out notice, one text in
 /// 1,000 threatens arrest, and one account in 499 has its first four texts go to four numbers from the borrower's
 /// address book (an address-book blast: four third-party violations and one incident).
@@ -34,6 +36,9 @@ internal sealed class Workload
     // Prime, so that the blasts fall on accounts of every region.
     private const int BlastEvery = 499;
     private const int BlastSize = 4;
+
+    /// <summary>The realistic workload spreads each borrower's contacts over this many days (the server is started with a late window a day longer).</summary>
+    public const int RealisticDays = 7;
 
     /// <summary>An Authorize request for a call to the account's registered mobile, as a dialer asks before dialling.</summary>
     public static AuthorizeRequest AuthorizeCall(LoadAccount account) => new()
@@ -99,9 +104,33 @@ internal sealed class Workload
                     .Replace("+86 139 ", "+86 136 ", StringComparison.Ordinal);
             }
 
-            var phone = prefix.StartsWith("+86", StringComparison.Ordinal) ? $"{prefix}{i:D8}" : $"{prefix}{i % 10_000:D4}";
+            var phone = prefix.StartsWith("+86", StringComparison.Ordinal) ? $"{prefix}{i:D8}" : $"{prefix[..^4]}{Exchange(prefix, i)} {i % 10_000:D4}";
             return new LoadAccount($"{name}-{i:D6}", $"{name}-borrower-{i:D6}", region, phone);
         }).ToList();
+
+    /// <summary>
+    /// A US number's exchange: 555 (556 for warm-up accounts) for the first 10,000 accounts, then 200, 201, ... for each
+    /// further 10,000, skipping 555, 556 and the N11 service codes, so a million accounts get a million numbers.
+    /// </summary>
+    private static string Exchange(string prefix, int i)
+    {
+        if (i < 10_000)
+        {
+            return prefix[^4..^1];
+        }
+
+        var exchange = 199;
+        for (var block = i / 10_000; block > 0; block--)
+        {
+            do
+            {
+                exchange++;
+            }
+            while (exchange is 555 or 556 || exchange % 100 == 11);
+        }
+
+        return exchange.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     public static Workload Create(IReadOnlyList<LoadAccount> accounts, LoadOptions options, DateTimeOffset now)
     {
@@ -110,12 +139,12 @@ internal sealed class Workload
         // happen in the latest hour that is daytime somewhere, and arrive late (within the service's late window), as
         // a dialer's backlog would: the same work for the service, and the planted violations stay the only ones.
         var end = now;
-        while (!Places.Any(p => Daytime(p.Zone, end)))
+        while (!options.Realistic && !Places.Any(p => Daytime(p.Zone, end)))
         {
             end = end.AddMinutes(-15);
         }
 
-        var skipped = Places.Where(p => !Daytime(p.Zone, end)).Select(p => p.Region).ToList();
+        var skipped = options.Realistic ? [] : Places.Where(p => !Daytime(p.Zone, end)).Select(p => p.Region).ToList();
         var active = accounts.Where(a => !skipped.Contains(a.Region)).ToList();
 
         var random = new Random(20261127);
@@ -127,7 +156,8 @@ internal sealed class Workload
         {
             var account = active[i];
             var count = options.Events / active.Count + (i < options.Events % active.Count ? 1 : 0);
-            var times = Enumerable.Range(0, count).Select(_ => end.AddSeconds(-60 - random.Next(3480))).Order().ToArray();
+            var times = Enumerable.Range(0, count).Select(_ => options.Realistic ? DaytimeInLastWeek(account, end, random) : end.AddSeconds(-60 - random.Next(3480)))
+                .Order().ToArray();
             // Calls start at the first and the middle event and end with the next one.
             int[] callStarts = count >= 20 ? [0, count / 2] : count >= 6 ? [0] : [];
             var events = perStream[i % options.Streams];
@@ -151,7 +181,9 @@ internal sealed class Workload
                 {
                     // Only the last call may be a conversation: after one, US rules forbid calls for 7 days.
                     var outcome = ending == callStarts.Length - 1 && i % 2 == 0 ? CallOutcome.Conversation : CallOutcome.NoAnswer;
-                    events.Add(Ended(id, account, times[n], $"{account.AccountId}-call-{ending}", outcome));
+                    // In the realistic workload the next contact may come days later: the call ends half a minute in.
+                    var endedAt = options.Realistic ? times[n - 1].AddSeconds(30) : times[n];
+                    events.Add(Ended(id, account, endedAt, $"{account.AccountId}-call-{ending}", outcome));
                 }
                 else if (blastTexts > 0)
                 {
@@ -174,6 +206,25 @@ internal sealed class Workload
                 .Select(chunk => new StreamRequest { Events = { chunk } }).ToArray())
             .ToList();
         return new Workload(accounts, streams, end, skipped, planted, blasts);
+    }
+
+    /// <summary>
+    /// The realistic workload's time of a contact: a moment of the last seven days between 09:00 and 20:00 where the
+    /// borrower lives (within calling hours everywhere), at least a minute before the run starts.
+    /// </summary>
+    private static DateTimeOffset DaytimeInLastWeek(LoadAccount account, DateTimeOffset end, Random random)
+    {
+        var zone = TimeZoneInfo.FindSystemTimeZoneById(Places.First(p => p.Region == account.Region).Zone);
+        while (true)
+        {
+            var day = TimeZoneInfo.ConvertTime(end, zone).Date.AddDays(-random.Next(RealisticDays));
+            var local = day.AddHours(9).AddSeconds(random.Next(11 * 3600));
+            var at = new DateTimeOffset(local, zone.GetUtcOffset(local));
+            if (at < end.AddMinutes(-1) && at > end.AddDays(-RealisticDays))
+            {
+                return at;
+            }
+        }
     }
 
     /// <summary>Whether it is daytime where the account is (within calling hours everywhere, with half an hour to spare).</summary>

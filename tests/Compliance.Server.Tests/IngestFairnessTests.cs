@@ -5,8 +5,9 @@ using Grpc.Core;
 namespace Compliance.Server.Tests;
 
 /// <summary>
-/// Fair ingest between lenders, end to end over gRPC: one lender's backlog does not hold back another lender's
-/// acknowledgement. Measured by how many of the flooding lender's requests were acknowledged meanwhile, not by time.
+/// Fair ingest between lenders and between a lender's streams, end to end over gRPC: one stream's backlog does not
+/// hold back another lender's acknowledgement, nor one of another stream of the same lender. Measured by how many of
+/// the flooding stream's requests were acknowledged meanwhile, not by time.
 /// </summary>
 public sealed class IngestFairnessTests
 {
@@ -15,7 +16,8 @@ public sealed class IngestFairnessTests
     /// <summary>
     /// What may come between: the batches already scored or being written when the other lender's request arrives (one
     /// being scored, two waiting, one being written), one more of the flood served before it in turn, and acks the
-    /// flooding client had not yet read. Served in arrival order instead, it waited for the whole backlog (about 30).
+    /// flooding client had not yet read. Served in arrival order instead, it waited for the whole backlog (about 30: a
+    /// stream keeps up to 32 requests in flight).
     /// </summary>
     private const int MaxFloodAcksBetween = 10;
 
@@ -28,6 +30,38 @@ public sealed class IngestFairnessTests
     {
         // One request per group commit, so the flood is a backlog of many commits.
         await using var server = new GateFixture(("Compliance:Ingest:MaxBatch", EventsPerRequest.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var platform = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.PlatformAdmin));
+        await platform.CreateLenderAsync(new CreateLenderRequest { Lender = new Lender { LenderId = "other", DisplayName = "Other", CountryCode = "CN" } }, cancellationToken: Ct);
+        var otherKey = (await platform.CreateApiKeyAsync(new CreateApiKeyRequest { LenderId = "other", Role = Role.CollectionSystem }, cancellationToken: Ct)).Secret;
+        var other = server.Channel(otherKey);
+        await new RegistryService.RegistryServiceClient(other).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account { AccountId = "CN-1", BorrowerId = "borrower-cn", Location = new Location { Region = "CN-GD" } },
+        }, cancellationToken: Ct);
+
+        await FloodBesideOneEventAsync(server, other, "CN-1");
+    }
+
+    [Fact]
+    public async Task OneStreamsBacklog_DoesNotHoldBackAnotherStreamOfTheSameLender()
+    {
+        await using var server = new GateFixture(("Compliance:Ingest:MaxBatch", EventsPerRequest.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        var sameLender = server.Channel(server.Keys.CollectionSystem);
+        await new RegistryService.RegistryServiceClient(sameLender).UpsertAccountAsync(new UpsertAccountRequest
+        {
+            Account = new Account { AccountId = "US-2", BorrowerId = "borrower-2", Location = new Location { Region = "US-TX" } },
+        }, cancellationToken: Ct);
+
+        await FloodBesideOneEventAsync(server, sameLender, "US-2");
+    }
+
+    /// <summary>
+    /// Floods the demo lender's ingest from one stream with requests about one borrower whose history grows with each
+    /// (texts within the last hours); once the flood is being served, sends one event about <paramref name="account"/>
+    /// on a new stream over <paramref name="channel"/> and counts the flood's acknowledgements until it is answered.
+    /// </summary>
+    private static async Task FloodBesideOneEventAsync(GateFixture server, Grpc.Net.Client.GrpcChannel channel, string account)
+    {
         var flooder = server.Channel(server.Keys.CollectionSystem);
         await new RegistryService.RegistryServiceClient(flooder).UpsertAccountAsync(new UpsertAccountRequest
         {
@@ -39,16 +73,7 @@ public sealed class IngestFairnessTests
                 ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+1 212 555 0134" } },
             },
         }, cancellationToken: Ct);
-        var platform = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.PlatformAdmin));
-        await platform.CreateLenderAsync(new CreateLenderRequest { Lender = new Lender { LenderId = "other", DisplayName = "Other", CountryCode = "CN" } }, cancellationToken: Ct);
-        var otherKey = (await platform.CreateApiKeyAsync(new CreateApiKeyRequest { LenderId = "other", Role = Role.CollectionSystem }, cancellationToken: Ct)).Secret;
-        var other = server.Channel(otherKey);
-        await new RegistryService.RegistryServiceClient(other).UpsertAccountAsync(new UpsertAccountRequest
-        {
-            Account = new Account { AccountId = "CN-1", BorrowerId = "borrower-cn", Location = new Location { Region = "CN-GD" } },
-        }, cancellationToken: Ct);
 
-        // The flood: every request about one borrower whose history grows with each (texts within the last hours).
         var floodAcked = 0;
         using var flood = new EventIngestService.EventIngestServiceClient(flooder).Stream(cancellationToken: Ct);
         var firstAck = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -87,13 +112,13 @@ public sealed class IngestFairnessTests
             await flood.RequestStream.CompleteAsync();
         }, Ct);
 
-        // Once the flood is being served, the other lender sends one event.
+        // Once the flood is being served, the other stream sends one event.
         await firstAck.Task.WaitAsync(Ct);
         var ackedWhenSent = Volatile.Read(ref floodAcked);
-        using var single = new EventIngestService.EventIngestServiceClient(other).Stream(cancellationToken: Ct);
+        using var single = new EventIngestService.EventIngestServiceClient(channel).Stream(cancellationToken: Ct);
         await single.RequestStream.WriteAsync(new StreamRequest
         {
-            Events = { new Event { EventId = "one", AccountId = "CN-1", OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(-1)), InboundCall = new InboundCall { CallId = "in-1" } } },
+            Events = { new Event { EventId = "one", AccountId = account, OccurredAt = Timestamp.FromDateTimeOffset(T0.AddMinutes(-1)), InboundCall = new InboundCall { CallId = "in-1" } } },
         }, Ct);
         Assert.True(await single.ResponseStream.MoveNext(Ct));
         var ackedWhenAnswered = Volatile.Read(ref floodAcked);
@@ -101,8 +126,8 @@ public sealed class IngestFairnessTests
 
         Assert.Equal(AckStatus.Accepted, Assert.Single(single.ResponseStream.Current.Acks).Status);
         Assert.True(ackedWhenAnswered - ackedWhenSent <= MaxFloodAcksBetween,
-            $"{ackedWhenAnswered - ackedWhenSent} of the flood's requests were acknowledged before the other lender's one (at most {MaxFloodAcksBetween})");
-        Assert.True(ackedWhenAnswered < FloodRequests, "the other lender's event waited for the whole flood");
+            $"{ackedWhenAnswered - ackedWhenSent} of the flood's requests were acknowledged before the other stream's one (at most {MaxFloodAcksBetween})");
+        Assert.True(ackedWhenAnswered < FloodRequests, "the other stream's event waited for the whole flood");
 
         await sending;
         await floodReading;

@@ -1,11 +1,13 @@
 namespace Compliance.Server.Ingest;
 
 /// <summary>
-/// The requests waiting for a group commit, one queue per lender, served in turn: each round takes one request from
-/// every lender that has one waiting, in the order they became ready. So one lender's backlog delays another lender's
-/// request by at most one request of every other lender (each at most MaxEventsPerRequest events) plus the batches
-/// already scored, never by the backlog itself. Each lender's queue is bounded on its own: a lender whose queue is
-/// full waits (backpressure) while the others go on.
+/// The requests waiting for a group commit, one queue per lender and within it one per stream, served in turn: each
+/// round takes one request from every lender that has one waiting, in the order they became ready, and a lender's
+/// turn goes to its streams in turn. So one lender's backlog delays another lender's request by at most one request of
+/// every other lender (each at most MaxEventsPerRequest events) plus the batches already scored, never by the backlog
+/// itself; and one stream's backlog holds back another stream of the same lender by at most one request of each of
+/// the lender's busy streams per round. Each lender's queue is bounded on its own: a lender whose queue is full waits
+/// (backpressure) while the others go on.
 /// </summary>
 internal sealed class LenderQueues(int requestsPerLender)
 {
@@ -18,9 +20,20 @@ internal sealed class LenderQueues(int requestsPerLender)
 
     private sealed class Lane(int capacity)
     {
-        public Queue<PendingBatch> Requests { get; } = new();
+        /// <summary>The queue of each stream with requests waiting (a stream's queue goes once it is empty).</summary>
+        public Dictionary<object, StreamQueue> Streams { get; } = new(ReferenceEqualityComparer.Instance);
+
+        /// <summary>The streams with requests waiting, in serving order; each appears at most once.</summary>
+        public Queue<StreamQueue> Ready { get; } = new();
+
         public SemaphoreSlim Room { get; } = new(capacity, capacity);
-        public bool Ready { get; set; }
+
+        public bool Queued { get; set; }
+    }
+
+    private sealed class StreamQueue(object source) : Queue<PendingBatch>
+    {
+        public object Source { get; } = source;
     }
 
     /// <summary>How many requests wait, over all lenders (the queue-depth metric).</summary>
@@ -41,10 +54,16 @@ internal sealed class LenderQueues(int requestsPerLender)
         await lane.Room.WaitAsync(ct);
         lock (_sync)
         {
-            lane.Requests.Enqueue(batch);
-            if (!lane.Ready)
+            if (!lane.Streams.TryGetValue(batch.Source, out var stream))
             {
-                lane.Ready = true;
+                lane.Streams[batch.Source] = stream = new StreamQueue(batch.Source);
+                lane.Ready.Enqueue(stream);
+            }
+
+            stream.Enqueue(batch);
+            if (!lane.Queued)
+            {
+                lane.Queued = true;
                 _ready.Enqueue(lane);
             }
         }
@@ -72,15 +91,26 @@ internal sealed class LenderQueues(int requestsPerLender)
         lock (_sync)
         {
             lane = _ready.Dequeue();
-            batch = lane.Requests.Dequeue();
-            if (lane.Requests.Count > 0)
+            var stream = lane.Ready.Dequeue();
+            batch = stream.Dequeue();
+            if (stream.Count > 0)
+            {
+                // To the back: every other stream of the lender with requests waiting is served once before this one again.
+                lane.Ready.Enqueue(stream);
+            }
+            else
+            {
+                lane.Streams.Remove(stream.Source);
+            }
+
+            if (lane.Ready.Count > 0)
             {
                 // To the back: every other ready lender is served once before this one again.
                 _ready.Enqueue(lane);
             }
             else
             {
-                lane.Ready = false;
+                lane.Queued = false;
             }
         }
 

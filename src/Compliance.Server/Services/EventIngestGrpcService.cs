@@ -45,7 +45,7 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         {
             await foreach (var request in requestStream.ReadAllAsync(reading.Token))
             {
-                var batch = await EnqueueAsync(lender, request.Events, imported: false, reading.Token);
+                var batch = await EnqueueAsync(lender, request.Events, imported: false, context, reading.Token);
                 await inFlight.Writer.WriteAsync(batch, reading.Token);
             }
         }
@@ -75,7 +75,7 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         var outstanding = new List<PendingBatch>();
         await foreach (var request in requestStream.ReadAllAsync(ct))
         {
-            outstanding.Add(await EnqueueAsync(lender, request.Events, imported: true, ct));
+            outstanding.Add(await EnqueueAsync(lender, request.Events, imported: true, context, ct));
             if (outstanding.Sum(b => b.Events.Count) >= 10_000)
             {
                 await CountAsync(outstanding, response);
@@ -86,7 +86,8 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
         return response;
     }
 
-    private async Task<PendingBatch> EnqueueAsync(string lender, IList<Event> events, bool imported, CancellationToken ct)
+    /// <param name="call">The call the request came on: each stream waits its own turn within the lender's.</param>
+    private async Task<PendingBatch> EnqueueAsync(string lender, IList<Event> events, bool imported, ServerCallContext call, CancellationToken ct)
     {
         // Checked before anything is parsed or queued: one request is one group-commit's share, not a backlog.
         if (events.Count > maxEvents)
@@ -94,7 +95,7 @@ internal sealed class EventIngestGrpcService(IngestPipeline pipeline, TimeProvid
             throw RpcErrors.ResourceExhausted("events", $"at most {maxEvents:N0} events per request, not {events.Count:N0}; split them over several requests");
         }
 
-        var batch = new PendingBatch(lender, events, imported, clock.GetUtcNow());
+        var batch = new PendingBatch(lender, events, imported, clock.GetUtcNow(), call);
         if (events.Count == 0)
         {
             batch.Done.TrySetResult([]);

@@ -1,0 +1,90 @@
+using System.Diagnostics;
+using System.Globalization;
+using Compliance.Api.V1;
+using Grpc.Core;
+
+namespace Compliance.LoadTool;
+
+/// <summary>
+/// What the server holds per account: registers many accounts through the API, then makes some of them active (a few
+/// contacts each over the last week on the stream, and one gate decision each), and reads the server's resident set
+/// before, between and after, each after a quiet pause. The cost per active account is what the caches keep of a
+/// borrower the service is working with (its account, collector, policy and windowed history).
+///   dotnet run -c Release --project tests/Compliance.LoadTool -- memory [registered] [active]
+/// </summary>
+internal static class MemoryRun
+{
+    private const int ContactsPerActiveAccount = 4;
+    private static readonly TimeSpan Settle = TimeSpan.FromSeconds(5);
+
+    public static async Task<int> RunAsync(int registered, int active, CancellationToken ct)
+    {
+        active = Math.Min(active, registered);
+        var temp = Directory.CreateTempSubdirectory("compliance-memory-");
+        try
+        {
+            var settings = new Dictionary<string, string> { ["COMPLIANCE__INGEST__LATEWINDOW"] = TimeSpan.FromDays(Workload.RealisticDays + 1).ToString("c") };
+            await using var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server"), settings);
+            var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
+            var headers = new Metadata { { "authorization", $"Bearer {key}" } };
+            using var channel = GateConcurrencyRun.OpenChannel(server.Endpoint);
+            Console.WriteLine($"Server pid {server.ProcessId}; {registered:N0} accounts to register, {active:N0} of them made active ({ContactsPerActiveAccount} contacts and a gate decision each).");
+
+            await Task.Delay(Settle, ct);
+            var atStart = server.ResidentBytes;
+
+            var accounts = Workload.CreateAccounts(registered);
+            var registry = new RegistryService.RegistryServiceClient(channel);
+            var clock = Stopwatch.StartNew();
+            var done = 0;
+            await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (account, token) =>
+            {
+                await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = account.ToProto() }, headers, cancellationToken: token);
+                if (Interlocked.Increment(ref done) % 100_000 == 0)
+                {
+                    Console.Error.WriteLine($"registered {done:N0} ({clock.Elapsed.TotalSeconds:0} s, server RSS {server.ResidentBytes / 1048576.0:N0} MB)");
+                }
+            });
+            Console.WriteLine($"Registered {registered:N0} accounts in {clock.Elapsed.TotalSeconds:0} s ({registered / clock.Elapsed.TotalSeconds:N0}/s).");
+            await Task.Delay(Settle, ct);
+            var afterRegistering = server.ResidentBytes;
+
+            clock.Restart();
+            var working = accounts.Take(active).ToList();
+            var options = LoadOptions.Parse([]) with { Events = active * ContactsPerActiveAccount, Realistic = true };
+            var workload = Workload.Create(working, options, DateTimeOffset.UtcNow);
+            var streamed = await IngestDriver.RunAsync("active", channel, headers, workload.Streams, options.Outstanding, ct);
+            var gate = new ContactGateService.ContactGateServiceClient(channel);
+            var failed = 0;
+            await Parallel.ForEachAsync(working, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (account, token) =>
+            {
+                var decision = (await gate.AuthorizeAsync(Workload.AuthorizeCall(account), headers, cancellationToken: token)).Decision;
+                if (decision.FailedClosed)
+                {
+                    Interlocked.Increment(ref failed);
+                }
+            });
+            Console.WriteLine($"Made {active:N0} accounts active in {clock.Elapsed.TotalSeconds:0} s: {streamed.Acks.Accepted:N0} of {streamed.Events:N0} events accepted, "
+                + $"{active:N0} gate decisions ({failed:N0} failed closed).");
+            await Task.Delay(Settle, ct);
+            var afterActive = server.ResidentBytes;
+
+            Console.WriteLine();
+            Console.WriteLine("| server resident set | MB | per account |");
+            Console.WriteLine("|---|---:|---:|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes per registered account |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterRegistering) / (double)Math.Max(1, active):N0} bytes per active account (goal: at most 1,024) |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | |"));
+            Console.WriteLine("(The resident set includes the runtime's heap not yet collected and SQLite's page caches, so the figure per account is an upper bound.)");
+            return failed == 0 && streamed.Acks.Accepted == streamed.Events ? 0 : 1;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            temp.Delete(recursive: true);
+        }
+    }
+}

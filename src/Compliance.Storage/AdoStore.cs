@@ -181,10 +181,32 @@ public abstract partial class AdoStore : IComplianceStore
         }
     }
 
+    public async Task<IReadOnlyList<(Account Account, bool Created)>> UpsertAccountsAsync(IReadOnlyList<Account> accounts, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await BeginWriteAsync(connection, ct);
+        var results = new List<(Account, bool)>(accounts.Count);
+        foreach (var account in accounts)
+        {
+            results.Add(await UpsertAccountInAsync(connection, tx, account, ct));
+        }
+
+        await tx.CommitAsync(ct);
+        return results;
+    }
+
     private async Task<(Account, bool)> UpsertAccountOnceAsync(Account account, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
         await using var tx = await BeginWriteAsync(connection, ct);
+        var result = await UpsertAccountInAsync(connection, tx, account, ct);
+        await tx.CommitAsync(ct);
+        return result;
+    }
+
+    /// <summary>Writes an account (update, or insert when new), its contact index and its ledger entry, in the caller's transaction.</summary>
+    private async Task<(Account, bool)> UpsertAccountInAsync(DbConnection connection, DbTransaction tx, Account account, CancellationToken ct)
+    {
         var key = new (string, object?)[] { ("lender_id", account.LenderId), ("account_id", account.AccountId) };
         var existing = (await QueryAsync(connection, Sql.SelectAccountRevision, r => (Revision: r.GetInt64(0), CreatedAt: FromMs(r.GetInt64(1))), ct, tx, key)).FirstOrDefault();
         var created = existing == default;
@@ -234,7 +256,6 @@ public abstract partial class AdoStore : IComplianceStore
         }, ct, row);
         await BumpRegistryStampAsync(connection, tx, stored.LenderId, stored.AccountId, ct);
         var flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, tx, key);
-        await tx.CommitAsync(ct);
         return (stored with { Flags = flags }, created);
     }
 

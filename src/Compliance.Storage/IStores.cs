@@ -23,6 +23,12 @@ public interface IRegistryStore
 {
     /// <summary>Creates or replaces an account, keeping its flags; returns the stored account and whether it was new.</summary>
     Task<(Account Account, bool Created)> UpsertAccountAsync(Account account, CancellationToken ct);
+
+    /// <summary>
+    /// Upserts several accounts in one transaction (all or none), in order: the registry's group commit of concurrent
+    /// upserts. An account named twice is updated by the second.
+    /// </summary>
+    Task<IReadOnlyList<(Account Account, bool Created)>> UpsertAccountsAsync(IReadOnlyList<Account> accounts, CancellationToken ct);
     Task<Account?> GetAccountAsync(string lenderId, string accountId, CancellationToken ct);
     /// <summary>
     /// Every account of the borrower, with who it lists and its flags (a consumer's requests apply to all the borrower's

@@ -49,23 +49,18 @@ internal static class MemoryRun
             await Task.Delay(Settle, ct);
             var afterRegistering = server.ResidentBytes;
 
+            // A tenth of the active accounts first, unmeasured: the runtime compiles the ingest's and the gate's code
+            // and the pools fill, so what the rest add is what the caches keep per account.
+            var warm = Math.Max(1, active / 10);
+            var (warmEvents, _) = await ActivateAsync(channel, headers, accounts.Take(warm).ToList(), ct);
+            await Task.Delay(Settle, ct);
+            var afterWarm = server.ResidentBytes;
+
             clock.Restart();
-            var working = accounts.Take(active).ToList();
-            var options = LoadOptions.Parse([]) with { Events = active * ContactsPerActiveAccount, Realistic = true };
-            var workload = Workload.Create(working, options, DateTimeOffset.UtcNow);
-            var streamed = await IngestDriver.RunAsync("active", channel, headers, workload.Streams, options.Outstanding, ct);
-            var gate = new ContactGateService.ContactGateServiceClient(channel);
-            var failed = 0;
-            await Parallel.ForEachAsync(working, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (account, token) =>
-            {
-                var decision = (await gate.AuthorizeAsync(Workload.AuthorizeCall(account), headers, cancellationToken: token)).Decision;
-                if (decision.FailedClosed)
-                {
-                    Interlocked.Increment(ref failed);
-                }
-            });
-            Console.WriteLine($"Made {active:N0} accounts active in {clock.Elapsed.TotalSeconds:0} s: {streamed.Acks.Accepted:N0} of {streamed.Events:N0} events accepted, "
-                + $"{active:N0} gate decisions ({failed:N0} failed closed).");
+            var measured = active - warm;
+            var (streamed, failed) = await ActivateAsync(channel, headers, accounts.Skip(warm).Take(measured).ToList(), ct);
+            Console.WriteLine($"Made {active:N0} accounts active ({warm:N0} first, unmeasured, then {measured:N0} in {clock.Elapsed.TotalSeconds:0} s): "
+                + $"{warmEvents.Acks.Accepted + streamed.Acks.Accepted:N0} of {warmEvents.Events + streamed.Events:N0} events accepted, {active:N0} gate decisions ({failed:N0} failed closed).");
             await Task.Delay(Settle, ct);
             var afterActive = server.ResidentBytes;
 
@@ -75,16 +70,37 @@ internal static class MemoryRun
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes per registered account |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {warm:N0} of them active (warm-up) | {afterWarm / 1048576.0:N0} | |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterRegistering) / (double)Math.Max(1, active):N0} bytes per active account (goal: at most 1,024) |"));
+                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterWarm) / (double)Math.Max(1, measured):N0} bytes per active account (goal: at most 1,024) |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | |"));
             Console.WriteLine("(The resident set includes the runtime's heap not yet collected and SQLite's page caches, so the figure per account is an upper bound.)");
-            return failed == 0 && streamed.Acks.Accepted == streamed.Events ? 0 : 1;
+            return failed == 0 && streamed.Acks.Accepted == streamed.Events && warmEvents.Acks.Accepted == warmEvents.Events ? 0 : 1;
         }
         finally
         {
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             temp.Delete(recursive: true);
         }
+    }
+
+    /// <summary>A few contacts over the last week for each account on the stream, then one gate decision each.</summary>
+    private static async Task<(RunResult Streamed, int FailedClosed)> ActivateAsync(Grpc.Net.Client.GrpcChannel channel, Metadata headers,
+        List<LoadAccount> working, CancellationToken ct)
+    {
+        var options = LoadOptions.Parse([]) with { Events = working.Count * ContactsPerActiveAccount, Realistic = true };
+        var workload = Workload.Create(working, options, DateTimeOffset.UtcNow);
+        var streamed = await IngestDriver.RunAsync("active", channel, headers, workload.Streams, options.Outstanding, ct);
+        var gate = new ContactGateService.ContactGateServiceClient(channel);
+        var failed = 0;
+        await Parallel.ForEachAsync(working, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = ct }, async (account, token) =>
+        {
+            var decision = (await gate.AuthorizeAsync(Workload.AuthorizeCall(account), headers, cancellationToken: token)).Decision;
+            if (decision.FailedClosed)
+            {
+                Interlocked.Increment(ref failed);
+            }
+        });
+        return (streamed, failed);
     }
 }

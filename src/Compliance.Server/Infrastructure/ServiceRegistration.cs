@@ -67,6 +67,7 @@ internal static class ServiceRegistration
         builder.Services.AddSingleton<PolicyRegistry>();
         builder.Services.AddSingleton<HistoryCache>();
         builder.Services.AddSingleton<AccountCache>();
+        builder.Services.AddSingleton<Registry.AccountWriter>();
         builder.Services.AddSingleton<DestinationResolver>();
         builder.Services.AddSingleton<ContactGate>();
         builder.Services.AddSingleton<PolicyPreview>();

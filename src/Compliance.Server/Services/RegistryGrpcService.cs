@@ -12,7 +12,8 @@ namespace Compliance.Server.Services;
 
 /// <summary>Accounts, flags, agencies, collectors, lenders and keys. Every call is scoped to the caller's lender.</summary>
 /// <remarks>Who may call what is <see cref="Permissions"/>; which role may set or clear which flag type too.</remarks>
-internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, AccountCache cache, TimeProvider clock)
+internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher hasher, ApiKeyVerifier keys, AccountCache cache, TimeProvider clock,
+    Registry.AccountWriter accounts)
     : RegistryService.RegistryServiceBase
 {
     private const int MaxReasonLength = 2000;
@@ -30,7 +31,7 @@ internal sealed class RegistryGrpcService(IComplianceStore store, ContactHasher 
         var account = RegistryMapping.ToDomain(request.Account, context.Caller().Lender, hasher, clock.GetUtcNow());
         // The borrower's list of accounts changes, and the previous borrower's too when the account changes hands.
         var previous = await cache.AccountAsync(account.LenderId, account.AccountId, context.CancellationToken);
-        var (stored, created) = await store.UpsertAccountAsync(account, context.CancellationToken);
+        var (stored, created) = await accounts.UpsertAsync(account, context.CancellationToken);
         cache.EvictAccount(stored.LenderId, stored.AccountId);
         cache.EvictBorrower(stored.LenderId, stored.BorrowerId);
         if (previous is not null)

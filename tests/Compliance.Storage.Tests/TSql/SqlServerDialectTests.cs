@@ -411,6 +411,7 @@ public sealed class SqlServerDialectTests
             ("accounts", async (store, _) =>
             {
                 await store.UpsertAccountAsync(account, Ct);
+                await store.UpsertAccountsAsync([account, account with { AccountId = "acc-2" }], Ct);
                 await store.GetAccountAsync("lender-a", "acc-1", Ct);
                 await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct);
                 await store.ListAccountsAsync("lender-a", null, 10, null, Ct);

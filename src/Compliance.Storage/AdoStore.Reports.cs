@@ -165,6 +165,14 @@ public abstract partial class AdoStore : IReportStore
             ct, ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq));
     }
 
+    public async Task<IReadOnlyList<ReportViolationTally>> ReportViolationTalliesAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq,
+        CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, ReportSql.ViolationTallies, r => new ReportViolationTally(r.GetString(0), r.GetString(1), Convert.ToInt64(r.GetValue(2))),
+            ct, ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq));
+    }
+
     public IAsyncEnumerable<ReportEvent> ReportEventsWithViolationsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct) =>
         StreamAsync(ReportSql.EventsWithViolations, ReadReportEvent, ct, ("lender_id", lenderId), ("from", ToMs(from)), ("to", ToMs(to)), ("last_seq", lastSeq));
 
@@ -313,7 +321,20 @@ internal static class ReportSql
         GROUP BY collector_id
         """;
 
-    /// <summary>The events that broke a rule (few), in time order, for the figures per rule and the frequency exceptions.</summary>
+    /// <summary>
+    /// The events that broke a rule counted per collector and list of violations (many events store the same list): the
+    /// report reads each list once for the figures per rule. The groups come in the order of their first event, so a rule
+    /// is first met where a pass over the events in time order would first meet it.
+    /// </summary>
+    public const string ViolationTallies = """
+        SELECT collector_id, violations, COUNT(*)
+        FROM event_log
+        WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq AND violations <> '[]'
+        GROUP BY collector_id, violations
+        ORDER BY MIN(occurred_at), MIN(seq)
+        """;
+
+    /// <summary>The events that broke a rule (few), in time order, for the listed frequency exceptions.</summary>
     public const string EventsWithViolations = $"""
         SELECT {EventColumns} FROM event_log
         WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to AND seq <= @last_seq AND violations <> '[]'

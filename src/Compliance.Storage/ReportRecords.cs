@@ -64,6 +64,12 @@ public sealed record ReportEvent(
 /// <summary>What a report counts of one collector's events in a span of time, summed by the store.</summary>
 public sealed record ReportEventTally(string CollectorId, long Events, long Imported, long Contacts, long ThirdParty, long Conversations, double Risk);
 
+/// <summary>
+/// How many of one collector's events in a span of time broke the same rules: events storing the same list of violations
+/// (the JSON, byte for byte) are counted together by the store, so a report reads each list once, not once per event.
+/// </summary>
+public sealed record ReportViolationTally(string CollectorId, string ViolationsJson, long Events);
+
 /// <summary>A report's row while it is built or once issued: how many of the period's events the build has counted so far.</summary>
 public sealed record ReportBuildProgress(string ReportId, bool Issued, DateTimeOffset ClaimedAt, long Counted, long Total);
 
@@ -109,6 +115,12 @@ public interface IReportStore
 
     /// <summary>The figures of those events summed per collector by the store (one row per collector, not per event).</summary>
     Task<IReadOnlyList<ReportEventTally>> ReportEventTalliesAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);
+
+    /// <summary>
+    /// Those of the events that broke a rule counted per collector and list of violations, the groups in the order of
+    /// their first event (by time, then position).
+    /// </summary>
+    Task<IReadOnlyList<ReportViolationTally>> ReportViolationTalliesAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);
 
     /// <summary>Those of the events that broke a rule, by time, streamed.</summary>
     IAsyncEnumerable<ReportEvent> ReportEventsWithViolationsAsync(string lenderId, DateTimeOffset from, DateTimeOffset to, long lastSeq, CancellationToken ct);

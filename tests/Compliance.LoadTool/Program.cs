@@ -14,7 +14,9 @@ using Grpc.Net.Client;
 // Verifying the record of many events (ledger batches recomputed from the log):
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
-//   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events] [--db file]
+// (--db keeps the seeded store in that file and reuses it on the next run with the same number of events;
+// --indexes-before-0018 seeds and reads with the event indexes schema 0018 replaced, for the A/B of its write cost)
 // The server's memory per registered and per active account:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- memory [registered] [active]
 // A long mixed run (gate, stream, alerts, reports) with memory, handles and latency each minute:
@@ -31,7 +33,9 @@ if (args is ["gate", ..])
 
 if (args is ["report", ..])
 {
-    return await ReportBuildRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000, CancellationToken.None);
+    var kept = Array.IndexOf(args, "--db") is var at and > 0 && at + 1 < args.Length ? args[at + 1] : null;
+    return await ReportBuildRun.RunAsync(args.Length > 1 && !args[1].StartsWith("--", StringComparison.Ordinal) ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 10_000_000, kept,
+        args.Contains("--indexes-before-0018"), CancellationToken.None);
 }
 
 if (args is ["soak", ..])

@@ -17,24 +17,54 @@ namespace Compliance.LoadTool;
 /// How long a monthly report over many stored events takes, and how much memory it holds: stores N events of one
 /// month (one in 50 with a violation, across 200 collectors and 10,000 accounts) through the ingest session into a
 /// fresh SQLite store, then times a plain SELECT COUNT(*) over the same events (the baseline) and the report's build
-/// (the server's own builder: the store sums the events per collector and day, the events with violations are read one by
-/// one), sampling the managed heap and the resident set meanwhile.
-///   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events]
+/// (the server's own builder: the store sums the events per collector and day and counts those with violations per
+/// collector and list of violations), sampling the managed heap and the resident set meanwhile, and prints each of the
+/// build's reads with its calls, rows, wall and processor time.
+///   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events] [--db file] [--indexes-before-0018]
+/// With --db the store is kept in that file and, when it already holds the events of an earlier run with the same
+/// count, reused without seeding again (the schema is brought up to date first), so changes to the build can be
+/// compared on the same data.
 /// </summary>
 internal static class ReportBuildRun
 {
     private const string Lender = "load";
     private const int Commit = 5_000;
 
-    public static async Task<int> RunAsync(int count, CancellationToken ct)
+    /// <summary>The event indexes as they were before schema 0018 (none of the events with violations).</summary>
+    private const string IndexesBefore0018 = "DROP INDEX IF EXISTS ix_event_log_violations";
+
+    public static async Task<int> RunAsync(int count, string? kept, bool indexesBefore0018, CancellationToken ct)
     {
-        var temp = Directory.CreateTempSubdirectory("compliance-report-");
+        var temp = kept is null ? Directory.CreateTempSubdirectory("compliance-report-") : null;
         try
         {
-            var path = Path.Combine(temp.FullName, "report.db");
+            var path = kept ?? Path.Combine(temp!.FullName, "report.db");
             var store = new SqliteStore(path);
-            await store.MigrateAsync(ct);
+            var migrating = Stopwatch.StartNew();
+            var migrated = await store.MigrateAsync(ct);
+            if (migrated.Applied.Count > 0)
+            {
+                Console.Error.WriteLine($"schema: applied {string.Join(", ", migrated.Applied)} in {migrating.Elapsed.TotalSeconds:0.00} s");
+            }
+
             var month = ReportPeriod.Of(ReportKind.Monthly, new DateOnly(2026, 11, 1), TimeZoneInfo.Utc);
+            var stored = kept is null ? 0 : await CountAsync(path, month, ct);
+            if (indexesBefore0018 && stored == 0)
+            {
+                await using var connection = new SqliteConnection($"Data Source={path}");
+                await connection.OpenAsync(ct);
+                await using var command = connection.CreateCommand();
+                command.CommandText = IndexesBefore0018;
+                await command.ExecuteNonQueryAsync(ct);
+                Console.Error.WriteLine("indexes: as before schema 0018");
+            }
+
+            if (stored != 0 && stored != count)
+            {
+                Console.Error.WriteLine($"{path} holds {stored:N0} events, not {count:N0}: give another file.");
+                return 2;
+            }
+
             var spacing = (month.End - month.Start).Ticks / count;
             var violation = new List<Violation>
             {
@@ -42,7 +72,7 @@ internal static class ReportBuildRun
             };
 
             var clock = Stopwatch.StartNew();
-            for (var first = 0; first < count; first += Commit)
+            for (var first = 0; stored == 0 && first < count; first += Commit)
             {
                 var events = new List<StoredEvent>(Commit);
                 for (var i = first; i < Math.Min(count, first + Commit); i++)
@@ -69,7 +99,8 @@ internal static class ReportBuildRun
             var countCpu = process.TotalProcessorTime - cpu;
 
             var options = Options.Create(new ComplianceOptions());
-            var builder = new ReportBuilder(store, store, store, new PolicyRegistry(store, NullLogger<PolicyRegistry>.Instance), options);
+            var timed = new TimedReportStore(store);
+            var builder = new ReportBuilder(timed, store, store, new PolicyRegistry(store, NullLogger<PolicyRegistry>.Instance), options);
             var key = ReportIssuer.Key(Lender, month, "");
             GC.Collect();
             GC.WaitForPendingFinalizers();
@@ -91,7 +122,7 @@ internal static class ReportBuildRun
             process.Refresh();
             cpu = process.TotalProcessorTime;
             clock.Restart();
-            var cut = await store.ReportCutAsync(Lender, ct);
+            var cut = await timed.ReportCutAsync(Lender, ct);
             var document = await builder.BuildAsync(key, month, cut, DateTimeOffset.UtcNow, null, ct);
             var buildTime = clock.Elapsed;
             process.Refresh();
@@ -102,9 +133,22 @@ internal static class ReportBuildRun
 
             Console.WriteLine($"| Monthly report over {count:N0} events   |  Seconds |  Events/s |");
             Console.WriteLine("|-------------------------------------|---------:|----------:|");
-            Console.WriteLine($"| write ({Commit:N0} per group commit)     | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
+            if (stored == 0)
+            {
+                Console.WriteLine($"| write ({Commit:N0} per group commit)     | {written.TotalSeconds,8:0.00} | {count / written.TotalSeconds,9:N0} |");
+            }
+
             Console.WriteLine($"| SELECT COUNT(*) (baseline)          | {countTime.TotalSeconds,8:0.00} | {counted / countTime.TotalSeconds,9:N0} |");
             Console.WriteLine($"| build the monthly report            | {buildTime.TotalSeconds,8:0.00} | {document.Totals.Events / buildTime.TotalSeconds,9:N0} |");
+            Console.WriteLine();
+            Console.WriteLine("| Phase of the build (store reads, the builder's work on their rows included) |  Calls |      Rows |  Seconds | Processor s |");
+            Console.WriteLine("|-----------------------------------------------------------------------------|-------:|----------:|---------:|------------:|");
+            foreach (var (phase, calls, time, processor, rows) in timed.Phases)
+            {
+                Console.WriteLine($"| {phase,-75} | {calls,6:N0} | {rows,9:N0} | {time.TotalSeconds,8:0.00} | {processor.TotalSeconds,11:0.00} |");
+            }
+
+            Console.WriteLine();
             Console.WriteLine($"processor time (steadier on a shared machine): SELECT COUNT(*) {countCpu.TotalSeconds:0.00} s, the build {buildCpu.TotalSeconds:0.00} s "
                 + $"(with the sampler's), {buildCpu / countCpu:0.0}x.");
             Console.WriteLine($"build / count: {buildTime / countTime:0.0}x; peak managed heap during the build {(peak - baseline) / 1048576.0:0.0} MB above the "
@@ -118,7 +162,7 @@ internal static class ReportBuildRun
         finally
         {
             SqliteConnection.ClearAllPools();
-            temp.Delete(recursive: true);
+            temp?.Delete(recursive: true);
         }
     }
 

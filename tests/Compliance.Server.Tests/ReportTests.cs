@@ -270,6 +270,41 @@ public sealed class ReportTests
         Assert.Equal(("2026-11-27", "2026-12-03", 3L, 7, false), (window.FirstDay, window.LastDay, window.Calls, frequency.MaxAttempts!.Value, window.OverLimit));
     }
 
+    [Fact]
+    public async Task PeriodReport_SummedByTheStore_HasTheFiguresOfTheExaminerExport_CountedOneByOne()
+    {
+        await using var server = new GateFixture(NoSchedule);
+        await SeedAsync(server);
+        // Eight more calls to the borrower's mobile that day: the Reg F call frequency (7 in 7 days) is broken again and again.
+        server.Clock.SetUtcNow(T0.AddMinutes(30));
+        var more = Enumerable.Range(0, 8).Select(i => EventIngestTests.Placed($"more-{i}", "US-1", T0.AddMinutes(20 + i), new Destination { ContactPointId = "mobile" })).ToList();
+        var acks = await EventIngestTests.StreamAsync(new EventIngestService.EventIngestServiceClient(server.Channel(server.Keys.CollectionSystem)), more);
+        Assert.Contains(acks, a => a.Violations.Any(v => v.Rule.RuleId == "US-REGF.call-frequency"));
+        server.Clock.SetUtcNow(NextMorning);
+        var from = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 27, 5, 0, 0, TimeSpan.Zero));
+        var to = Google.Protobuf.WellKnownTypes.Timestamp.FromDateTimeOffset(new DateTimeOffset(2026, 11, 28, 5, 0, 0, TimeSpan.Zero));
+
+        // The period report's events are summed by the store per collector and day and its violations counted per list; the
+        // examiner export reads every event of the same day one by one.
+        var period = await DocumentAsync(server, new RunReportRequest { Kind = ReportKind.Period, PeriodStart = from, PeriodEnd = to });
+        var export = await DocumentAsync(server, new RunReportRequest { Kind = ReportKind.ExaminerExport, PeriodStart = from, PeriodEnd = to });
+
+        Assert.Equal(12, period.Totals.Events);
+        Assert.Equal(export.Totals, period.Totals);
+        Assert.Equal(export.Rules, period.Rules);
+        Assert.Equal(export.Series, period.Series);
+        Assert.NotEmpty(period.FrequencyExceptions!);
+        Assert.Equal(export.FrequencyExceptionsTotal, period.FrequencyExceptionsTotal);
+        Assert.Equal(export.FrequencyExceptions, period.FrequencyExceptions);
+    }
+
+    private static async Task<ReportDocument> DocumentAsync(GateFixture server, RunReportRequest request)
+    {
+        var run = await Reports(server, server.Keys.ComplianceOfficer).RunReportAsync(request, cancellationToken: Ct);
+        return JsonSerializer.Deserialize<ReportDocument>((await Reports(server, server.Keys.Auditor).GetReportAsync(
+            new GetReportRequest { ReportId = run.Report.ReportId }, cancellationToken: Ct)).Content.Span, new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+    }
+
     private static DemoKeys KeysIn(string dataDirectory)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(Path.Combine(dataDirectory, Infrastructure.Startup.KeyFileName)));

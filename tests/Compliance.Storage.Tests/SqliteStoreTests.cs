@@ -32,6 +32,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await ExecuteAsync(path, """
             DELETE FROM schema_version WHERE version >= 14; UPDATE ledger SET payload = '{}';
             DROP TABLE registry_stamps; ALTER TABLE reports DROP COLUMN progress_counted; ALTER TABLE reports DROP COLUMN progress_total;
+            DROP INDEX ix_event_log_violations;
             """);
         Assert.Empty(await BindingsAsync(store, "lender-a"));
 
@@ -40,7 +41,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var status = await upgraded.MigrateAsync(Ct);
         var again = await new SqliteStore(path).MigrateAsync(Ct);
 
-        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress"], status.Applied);
+        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0018_violations_index"], status.Applied);
         Assert.Empty(again.Applied);
         var stored = await StoredAsync(upgraded, "lender-a");
         Assert.Equal(3, stored.Count);

@@ -19,7 +19,8 @@ internal delegate Task ReportProgress(long counted, long total, CancellationToke
 
 /// <summary>
 /// Builds a report's document from the store: the events' figures summed by the store per collector and hour or day,
-/// the events that broke a rule and the other sources (decisions, incidents, complaints) in one streaming pass each. The
+/// the events that broke a rule counted by the store per collector and list of violations (each list read once), and
+/// the other sources (decisions, incidents, complaints) in one streaming pass each. The
 /// figures are kept per rule, collector, agency and hour or day, so memory grows with those and not with the number of
 /// events. Only the examiner export lists every contact (read one by one), and refuses a period with more than
 /// <see cref="ReportOptions.MaxRows"/> of them.
@@ -183,15 +184,10 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
         var contactLog = kind == ReportKind.ExaminerExport ? new List<ContactRow>() : null;
         var accountEvents = account is null ? null : new List<(ReportEvent Event, IReadOnlyList<Violation> Violations)>();
 
-        // The rules an event broke: per rule, in the totals, the collector's and the bucket's figures, and the frequency exceptions.
-        IReadOnlyList<Violation> CountViolations(ReportEvent e, ConductAcc collector, SeriesAcc bucket)
+        // The rules broken by n events that stored the same list of violations: per rule, in the totals, the collector's and
+        // the bucket's figures.
+        void CountViolations(IReadOnlyList<Violation> violations, long n, ConductAcc collector, SeriesAcc bucket)
         {
-            if (!e.HasViolations)
-            {
-                return [];
-            }
-
-            var violations = JsonSerializer.Deserialize<List<Violation>>(e.ViolationsJson, Json) ?? [];
             var blocking = false;
             foreach (var v in violations)
             {
@@ -199,36 +195,42 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
                 profilesSeen.Add(v.Rule.Profile);
                 if (v.Rule.Shadow)
                 {
-                    acc.Shadow++;
-                    totals.Shadow++;
+                    acc.Shadow += n;
+                    totals.Shadow += n;
                 }
                 else
                 {
-                    acc.Violations++;
-                    totals.Violations++;
-                    collector.Violations++;
+                    acc.Violations += n;
+                    totals.Violations += n;
+                    collector.Violations += n;
                     blocking = true;
                 }
 
-                if (RuleKindById.TryGetValue(v.Rule.RuleId, out var ruleKind) && FrequencyKinds.Contains(ruleKind))
+                if (IsFrequency(v))
                 {
-                    totals.FrequencyExceptions++;
-                    if (full && exceptions.Count < (kind == ReportKind.ExaminerExport ? maxRows : listed))
-                    {
-                        exceptions.Add(new ExceptionRow(e.EventId, e.OccurredAt, e.AccountId, e.CollectorId, e.Channel.ToString(), v.Rule.RuleId, v.Rule.Citation,
-                            v.Rule.Shadow, v.Rule.Message));
-                    }
+                    totals.FrequencyExceptions += n;
                 }
             }
 
             if (blocking)
             {
-                totals.EventsWithViolations++;
-                collector.EventsWithViolations++;
-                bucket.EventsWithViolations++;
+                totals.EventsWithViolations += n;
+                collector.EventsWithViolations += n;
+                bucket.EventsWithViolations += n;
             }
+        }
 
-            return violations;
+        // The frequency exceptions of one event, listed (in a full report) while there is room.
+        void ListExceptions(ReportEvent e, IReadOnlyList<Violation> violations)
+        {
+            foreach (var v in violations)
+            {
+                if (IsFrequency(v) && full && exceptions.Count < (kind == ReportKind.ExaminerExport ? maxRows : listed))
+                {
+                    exceptions.Add(new ExceptionRow(e.EventId, e.OccurredAt, e.AccountId, e.CollectorId, e.Channel.ToString(), v.Rule.RuleId, v.Rule.Citation,
+                        v.Rule.Shadow, v.Rule.Message));
+                }
+            }
         }
 
         var total = await store.ReportEventCountAsync(key.LenderId, period.Start, period.End, cut.EventSeq, ct);
@@ -241,7 +243,8 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
         if (contactLog is null && accountEvents is null)
         {
             // The store sums the events per collector, one bucket of the series at a time (so each sum lands in its hour or
-            // day, and progress can be told between them); only the events that broke a rule, a few, are read one by one.
+            // day, and progress can be told between them); the events that broke a rule are counted per collector and list of
+            // violations, each list read once.
             foreach (var span in period.Buckets(zone, hourly))
             {
                 series.TryGetValue(span.Label, out var bucket);
@@ -267,15 +270,30 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
                 {
                     series.TryAdd(span.Label, bucket);
                     bucket.Events += inSpan;
-                    await foreach (var e in store.ReportEventsWithViolationsAsync(key.LenderId, span.From, span.To, cut.EventSeq, ct))
+                    foreach (var v in await store.ReportViolationTalliesAsync(key.LenderId, span.From, span.To, cut.EventSeq, ct))
                     {
-                        CountViolations(e, CollectorOf(e.CollectorId), bucket);
+                        CountViolations(Violations(v.ViolationsJson), v.Events, CollectorOf(v.CollectorId), bucket);
                     }
 
                     seen += inSpan;
                     if (progress is not null)
                     {
                         await progress(seen, total, ct);
+                    }
+                }
+            }
+
+            // A full report lists the first frequency exceptions of the period: the events that broke a rule are read in
+            // time order until the list holds as many as there are, or as many as it may.
+            var wanted = Math.Min(totals.FrequencyExceptions, listed);
+            if (full && exceptions.Count < wanted)
+            {
+                await foreach (var e in store.ReportEventsWithViolationsAsync(key.LenderId, period.Start, period.End, cut.EventSeq, ct))
+                {
+                    ListExceptions(e, Violations(e.ViolationsJson));
+                    if (exceptions.Count >= wanted)
+                    {
+                        break;
                     }
                 }
             }
@@ -322,7 +340,9 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
                     collector.Conversations++;
                 }
 
-                var violations = CountViolations(e, collector, bucket);
+                var violations = e.HasViolations ? Violations(e.ViolationsJson) : [];
+                CountViolations(violations, 1, collector, bucket);
+                ListExceptions(e, violations);
                 if (contactLog is not null)
                 {
                     if (contactLog.Count >= maxRows)
@@ -425,6 +445,10 @@ internal sealed class ReportBuilder(IReportStore store, IRegistryStore registry,
             contactLog,
             safeHarbor);
     }
+
+    private static List<Violation> Violations(string json) => JsonSerializer.Deserialize<List<Violation>>(json, Json) ?? [];
+
+    private static bool IsFrequency(Violation v) => RuleKindById.TryGetValue(v.Rule.RuleId, out var ruleKind) && FrequencyKinds.Contains(ruleKind);
 
     private static ConductRow Sum(string agency, IEnumerable<ConductRow> rows)
     {

@@ -545,6 +545,7 @@ public sealed class SqlServerDialectTests
                 await store.ReportEventsAsync("lender-a", T0.AddDays(-30), T0, 10, "acc-1", Ct).ToListAsync(Ct);
                 await store.ReportEventCountAsync("lender-a", T0.AddDays(-30), T0, 10, Ct);
                 await store.ReportEventTalliesAsync("lender-a", T0.AddDays(-30), T0, 10, Ct);
+                await store.ReportViolationTalliesAsync("lender-a", T0.AddDays(-30), T0, 10, Ct);
                 await store.ReportEventsWithViolationsAsync("lender-a", T0.AddDays(-30), T0, 10, Ct).ToListAsync(Ct);
                 await store.ReportProgressAsync(report, claimer, 5, 10, Ct);
                 await store.ReportBuildProgressAsync(report, Ct);

@@ -54,9 +54,9 @@ public sealed class SqlServerReplicaTests(SqlServerContainerFixture fixture) : I
         async Task<long> StampAsync(SqlServerStore store)
         {
             long seen = -1;
-            await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-7), (_, stamp) =>
+            await store.DecideOnStampAsync("lender-a", "b-1", "c-1", T0.AddDays(-7), (_, stamp) =>
             {
-                seen = stamp;
+                seen = stamp.Borrower;
                 return null;
             }, Ct);
             return seen;

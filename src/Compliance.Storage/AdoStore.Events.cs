@@ -193,6 +193,19 @@ public abstract partial class AdoStore
         return (await QueryAsync(connection, EventSql.SelectIncident, ReadIncident, ct, ("lender_id", lenderId), ("incident_id", incidentId))).FirstOrDefault();
     }
 
+    public async Task<IReadOnlyList<Incident>> IncidentsAfterAsync(string lenderId, long afterSequence, Severity minSeverity, int limit, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return await QueryAsync(connection, EventSql.IncidentsAfter + LimitClause, ReadIncident, ct,
+            ("lender_id", lenderId), ("after", afterSequence), ("min_severity", (int)minSeverity), ("limit", limit));
+    }
+
+    public async Task<long> LastIncidentSequenceAsync(string lenderId, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        return Convert.ToInt64(await ScalarAsync(connection, null, EventSql.LastIncidentSequence, ct, ("lender_id", lenderId)));
+    }
+
     public async Task<IReadOnlyList<StoredEvent>> EventsOfAccountAsync(string lenderId, string accountId, string borrowerId, DateTimeOffset from, DateTimeOffset to, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
@@ -528,7 +541,7 @@ public abstract partial class AdoStore
     private static Incident ReadIncident(DbDataReader r) => new(
         r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (Severity)r.GetInt32(4), r.GetString(5), r.GetString(6), r.GetString(7),
         JsonSerializer.Deserialize<List<string>>(r.GetString(8), JsonOptions) ?? [], FromMs(r.GetInt64(9)), FromMs(r.GetInt64(10)),
-        FromMsOrNull(r, 11), r.GetString(12), r.GetString(13));
+        FromMsOrNull(r, 11), r.GetString(12), r.GetString(13)) { Sequence = r.GetInt64(14) };
 
     /// <summary>
     /// The newest events' keys, which the key tables do not hold yet (seq above <see cref="IndexedSeq"/>): by event id
@@ -1321,13 +1334,26 @@ internal static class EventSql
 
     private const string IncidentColumns = """
         lender_id, incident_id, rule_id, citation, severity, account_id, collector_id, summary, event_ids, occurred_at, created_at,
-        acknowledged_at, acknowledged_by, note
+        acknowledged_at, acknowledged_by, note, seq
         """;
+    /// <summary>
+    /// The sequence is one more than the lender's highest, read in the ingest's write transaction: on SQLite the only
+    /// writer's, on SQL Server one holding the event_log lock, so incidents are numbered in the order they commit and a
+    /// reader of committed rows never sees a number before one below it (schema 0017). The unique index on (lender_id,
+    /// seq) refuses a second copy of a number should that order ever be broken.
+    /// </summary>
     public const string InsertIncident = $"""
         INSERT INTO incidents ({IncidentColumns})
-        VALUES (@lender_id, @incident_id, @rule_id, @citation, @severity, @account_id, @collector_id, @summary, @event_ids, @occurred_at, @created_at,
-            NULL, @acknowledged_by, @note)
+        SELECT @lender_id, @incident_id, @rule_id, @citation, @severity, @account_id, @collector_id, @summary, @event_ids, @occurred_at, @created_at,
+            NULL, @acknowledged_by, @note, COALESCE(MAX(seq), 0) + 1
+        FROM incidents WHERE lender_id = @lender_id
         """;
+    public const string IncidentsAfter = $"""
+        SELECT {IncidentColumns} FROM incidents
+        WHERE lender_id = @lender_id AND seq > @after AND severity >= @min_severity
+        ORDER BY seq
+        """;
+    public const string LastIncidentSequence = "SELECT COALESCE(MAX(seq), 0) FROM incidents WHERE lender_id = @lender_id";
     public const string IncidentExists = """
         SELECT COUNT(*) FROM incidents WHERE lender_id = @lender_id AND account_id = @account_id AND rule_id = @rule_id AND occurred_at > @after AND occurred_at < @before
         """;

@@ -62,10 +62,10 @@ public abstract partial class AdoStore
     /// <see cref="SqliteStore"/> journals it instead of waiting for the database's single writer.
     /// </summary>
     public async Task<DecisionRecord> DecideAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, GateOutcome> decide, CancellationToken ct) =>
-        (await DecideOnStampAsync(lenderId, borrowerId, since, (history, _) => decide(history), ct))!;
+        (await DecideOnStampAsync(lenderId, borrowerId, "", since, (history, _) => decide(history), ct))!;
 
-    public virtual async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since,
-        Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide, CancellationToken ct)
+    public virtual async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, string collectorId, DateTimeOffset since,
+        Func<IReadOnlyList<Attempt>, RegistryStamps, GateOutcome?> decide, CancellationToken ct)
     {
         using var activity = StoreTelemetry.Operation("store.decide");
         await using var connection = await OpenAsync(ct);
@@ -75,7 +75,7 @@ public abstract partial class AdoStore
             await ExecuteAsync(connection, tx, lockSql, ct, ("resource", LockName($"borrower:{lenderId}:{borrowerId}")));
         }
 
-        var stamp = await RegistryStampAsync(connection, tx, lenderId, borrowerId, ct);
+        var stamp = await RegistryStampsAsync(connection, tx, lenderId, borrowerId, collectorId, ct);
         var history = await ReadHistoryAsync(connection, tx, lenderId, borrowerId, since, ct);
         if (decide(history, stamp) is not (var decision, var reservation))
         {
@@ -89,18 +89,19 @@ public abstract partial class AdoStore
         return decision;
     }
 
-    /// <summary>The borrower's registry stamp and attempts since a time, on one connection (the embedded store's decisions).</summary>
-    private protected async Task<(long Stamp, List<Attempt> History)> StampAndHistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct)
+    /// <summary>The registry stamps and the borrower's attempts since a time, on one connection (the embedded store's decisions).</summary>
+    private protected async Task<(RegistryStamps Stamp, List<Attempt> History)> StampAndHistoryAsync(string lenderId, string borrowerId, string collectorId,
+        DateTimeOffset since, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);
-        var stamp = await RegistryStampAsync(connection, null, lenderId, borrowerId, ct);
+        var stamp = await RegistryStampsAsync(connection, null, lenderId, borrowerId, collectorId, ct);
         return (stamp, await ReadHistoryAsync(connection, null, lenderId, borrowerId, since, ct));
     }
 
-    private static async Task<long> RegistryStampAsync(DbConnection connection, DbTransaction? tx, string lenderId, string borrowerId, CancellationToken ct) =>
-        await ScalarAsync(connection, tx, Sql.SelectRegistryStamp, ct, ("lender_id", lenderId), ("borrower_id", borrowerId)) is { } value and not DBNull
-            ? Convert.ToInt64(value)
-            : 0;
+    private static async Task<RegistryStamps> RegistryStampsAsync(DbConnection connection, DbTransaction? tx, string lenderId, string borrowerId, string collectorId,
+        CancellationToken ct) =>
+        (await QueryAsync(connection, Sql.SelectRegistryStamps, r => new RegistryStamps(r.GetInt64(0), r.GetInt64(1)), ct, tx,
+            ("lender_id", lenderId), ("borrower_id", borrowerId), ("collector_id", collectorId))).Single();
 
     /// <summary>Writes a decision, the reservation of an allowed one and its ledger entry, in the caller's transaction.</summary>
     private protected static async Task WriteDecisionAsync(DbConnection connection, DbTransaction tx, LedgerAppender ledger, string borrowerId,

@@ -352,7 +352,7 @@ internal static class ReportSql
 
     public const string Incidents = """
         SELECT lender_id, incident_id, rule_id, citation, severity, account_id, collector_id, summary, event_ids, occurred_at, created_at,
-            acknowledged_at, acknowledged_by, note
+            acknowledged_at, acknowledged_by, note, seq
         FROM incidents WHERE lender_id = @lender_id AND occurred_at >= @from AND occurred_at < @to ORDER BY occurred_at, incident_id
         """;
     public const string Complaints = """

@@ -504,7 +504,7 @@ public abstract partial class AdoStore : IComplianceStore
 
     private static Collector ReadCollector(DbDataReader r) =>
         new(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), (CollectorKind)r.GetInt32(4), r.GetBoolean(5),
-            r.IsDBNull(6) ? null : FromMs(r.GetInt64(6)));
+            r.IsDBNull(6) ? null : FromMs(r.GetInt64(6))) { Stamp = r.GetInt64(7) };
 
     private static Flag ReadFlag(DbDataReader r) =>
         new(r.GetString(0), (FlagType)r.GetInt32(1), FromMs(r.GetInt64(2)), FromMsOrNull(r, 3), (Channel)r.GetInt32(4),

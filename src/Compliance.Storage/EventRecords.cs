@@ -68,6 +68,13 @@ public sealed record Incident(
     string AcknowledgedBy,
     string Note)
 {
+    /// <summary>
+    /// The incident's place among the lender's incidents (schema 0017): one more than the one stored before it, given
+    /// in the transaction that stores it, so incidents are numbered in the order they were committed, on any replica.
+    /// 0 for one not stored yet.
+    /// </summary>
+    public long Sequence { get; init; }
+
     /// <summary>Whether this is an incident of the rule about the account that occurred strictly between the two instants.</summary>
     public bool Is(string lenderId, string accountId, string ruleId, DateTimeOffset after, DateTimeOffset before) =>
         LenderId == lenderId && AccountId == accountId && RuleId == ruleId && OccurredAt > after && OccurredAt < before;
@@ -147,4 +154,13 @@ public interface IEventStore
     Task<(int Events, byte[] Root)> EventBatchRootAsync(string lenderId, long firstSeq, long lastSeq, CancellationToken ct);
 
     Task<Incident?> AcknowledgeIncidentAsync(string lenderId, string incidentId, string by, string note, DateTimeOffset at, CancellationToken ct);
+
+    /// <summary>
+    /// The lender's incidents with a sequence above <paramref name="afterSequence"/> and at least the severity, by
+    /// sequence, at most <paramref name="limit"/>: what a watcher that saw up to that sequence has not seen yet.
+    /// </summary>
+    Task<IReadOnlyList<Incident>> IncidentsAfterAsync(string lenderId, long afterSequence, Severity minSeverity, int limit, CancellationToken ct);
+
+    /// <summary>The sequence of the lender's newest incident (0 when it has none): where a watch from now on starts.</summary>
+    Task<long> LastIncidentSequenceAsync(string lenderId, CancellationToken ct);
 }

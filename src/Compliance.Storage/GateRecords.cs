@@ -41,6 +41,12 @@ public interface IPolicyStore
     Task<IReadOnlyList<StoredPolicy>> ListPoliciesAsync(string? lenderId, CancellationToken ct);
 }
 
+/// <summary>
+/// The stamps a decision reads under the borrower's lock: the borrower's registry stamp and the collector's. Both only
+/// grow, so data read at equal stamps is the data in force.
+/// </summary>
+public readonly record struct RegistryStamps(long Borrower, long Collector);
+
 /// <summary>Decisions, reservations and the attempt history the conduct windows count.</summary>
 public interface IGateStore
 {
@@ -53,12 +59,13 @@ public interface IGateStore
 
     /// <summary>
     /// As <see cref="DecideAsync"/>, and also reads, under the same lock, the borrower's registry stamp (schema 0015),
-    /// which every change of the borrower's accounts or flags moves on, through any replica. <paramref name="decide"/>
-    /// returns null when the registry data it would judge by was read before that stamp: then nothing is recorded and
-    /// null comes back, for the caller to read the data again.
+    /// which every change of the borrower's accounts or flags moves on, and the collector's stamp (schema 0017), which
+    /// every change of the collector moves on, through any replica. <paramref name="decide"/> returns null when the
+    /// registry data it would judge by was read before those stamps: then nothing is recorded and null comes back, for
+    /// the caller to read the data again.
     /// </summary>
-    Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since, Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide,
-        CancellationToken ct);
+    Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, string collectorId, DateTimeOffset since,
+        Func<IReadOnlyList<Attempt>, RegistryStamps, GateOutcome?> decide, CancellationToken ct);
 
     /// <summary>The borrower's attempts since a time (released reservations excluded), oldest first.</summary>
     Task<IReadOnlyList<Attempt>> HistoryAsync(string lenderId, string borrowerId, DateTimeOffset since, CancellationToken ct);

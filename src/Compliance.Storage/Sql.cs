@@ -54,8 +54,14 @@ internal static class Sql
         """;
     public const string ClearFlag = "UPDATE flags SET cleared_at = @cleared_at, cleared_by = @cleared_by, clear_reason = @clear_reason WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id AND cleared_at IS NULL";
 
-    /// <summary>The borrower's registry stamp (see schema 0015); no row is stamp 0.</summary>
-    public const string SelectRegistryStamp = "SELECT stamp FROM registry_stamps WHERE lender_id = @lender_id AND borrower_id = @borrower_id";
+    /// <summary>
+    /// The borrower's registry stamp (see schema 0015; no row is stamp 0) and the collector's stamp (schema 0017; an
+    /// unknown collector is 0), in one statement: two primary-key reads in one round trip.
+    /// </summary>
+    public const string SelectRegistryStamps = """
+        SELECT COALESCE((SELECT stamp FROM registry_stamps WHERE lender_id = @lender_id AND borrower_id = @borrower_id), 0),
+            COALESCE((SELECT stamp FROM collectors WHERE lender_id = @lender_id AND collector_id = @collector_id), 0)
+        """;
     /// <summary>Moves on the registry stamp of the borrower an account belongs to (SQLite's upsert; SQL Server overrides it).</summary>
     public const string BumpRegistryStamp = """
         INSERT INTO registry_stamps (lender_id, borrower_id, stamp)
@@ -67,16 +73,19 @@ internal static class Sql
     public const string InsertAgency = "INSERT INTO agencies (lender_id, agency_id, display_name, active) VALUES (@lender_id, @agency_id, @display_name, @active)";
     public const string ListAgencies = "SELECT lender_id, agency_id, display_name, active FROM agencies WHERE lender_id = @lender_id AND agency_id > @after ORDER BY agency_id";
 
-    private const string CollectorColumns = "lender_id, collector_id, agency_id, display_name, kind, active, inactive_since";
-    /// <summary>A collector made inactive is inactive from now; one staying inactive keeps its time; one made active has none.</summary>
+    private const string CollectorColumns = "lender_id, collector_id, agency_id, display_name, kind, active, inactive_since, stamp";
+    /// <summary>
+    /// A collector made inactive is inactive from now; one staying inactive keeps its time; one made active has none.
+    /// Every write moves its stamp on (schema 0017), which the gate reads under the borrower's lock.
+    /// </summary>
     public const string UpdateCollector = """
         UPDATE collectors SET agency_id = @agency_id, display_name = @display_name, kind = @kind, active = @active,
-            inactive_since = CASE WHEN @active = 1 THEN NULL WHEN active = 1 THEN @now ELSE inactive_since END
+            inactive_since = CASE WHEN @active = 1 THEN NULL WHEN active = 1 THEN @now ELSE inactive_since END, stamp = stamp + 1
         WHERE lender_id = @lender_id AND collector_id = @collector_id
         """;
     public const string InsertCollector = $"""
         INSERT INTO collectors ({CollectorColumns})
-        VALUES (@lender_id, @collector_id, @agency_id, @display_name, @kind, @active, CASE WHEN @active = 1 THEN NULL ELSE @now END)
+        VALUES (@lender_id, @collector_id, @agency_id, @display_name, @kind, @active, CASE WHEN @active = 1 THEN NULL ELSE @now END, 1)
         """;
     public const string SelectCollector = $"SELECT {CollectorColumns} FROM collectors WHERE lender_id = @lender_id AND collector_id = @collector_id";
     public const string ListCollectors = $"SELECT {CollectorColumns} FROM collectors WHERE lender_id = @lender_id AND collector_id > @after ORDER BY collector_id";

@@ -44,8 +44,8 @@ public sealed partial class SqliteStore
     /// the decision before it answers. The database gets it with the next write transaction, which the store starts
     /// at once when no other is coming.
     /// </summary>
-    public override async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, DateTimeOffset since,
-        Func<IReadOnlyList<Attempt>, long, GateOutcome?> decide, CancellationToken ct)
+    public override async Task<DecisionRecord?> DecideOnStampAsync(string lenderId, string borrowerId, string collectorId, DateTimeOffset since,
+        Func<IReadOnlyList<Attempt>, RegistryStamps, GateOutcome?> decide, CancellationToken ct)
     {
         using var activity = StoreTelemetry.Operation("store.decide");
         var journal = _decisions ?? throw new InvalidOperationException("The store takes decisions once it is open (MigrateAsync) and until it is disposed.");
@@ -54,7 +54,7 @@ public sealed partial class SqliteStore
         DecisionRecord decision;
         try
         {
-            var (stamp, history) = await StampAndHistoryAsync(lenderId, borrowerId, since, ct);
+            var (stamp, history) = await StampAndHistoryAsync(lenderId, borrowerId, collectorId, since, ct);
             if (decide(history, stamp) is not (var decided, var reservation))
             {
                 return null;

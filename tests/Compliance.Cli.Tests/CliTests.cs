@@ -39,6 +39,30 @@ public sealed class CliTests(CliServerFixture server) : IClassFixture<CliServerF
         using var incidents = JsonDocument.Parse(incidentsJson);
         var blast = Assert.Single(incidents.RootElement.GetProperty("incidents").EnumerateArray(), i => i.GetProperty("accountId").GetString() == "A-BLAST");
         Assert.Equal("BASE.address-book-blast", blast.GetProperty("ruleId").GetString());
+        Assert.Matches(@"\bseq=[1-9][0-9]*\b", line);
+    }
+
+    [Fact]
+    public async Task AlertsWatch_After_ReplaysTheIncidentsAfterASequence_ThenTails_AndANegativeOneIsRefused()
+    {
+        await RegisterAsync("A-RESUME");
+        var (code, _, stderr) = await RunAsync("events", "simulate-blast", "--account", "A-RESUME", "--country", "CN");
+        Assert.True(code == 0, stderr);
+        var (_, incidentsJson, _) = await RunAsync("alerts", "list", "-o", "json");
+        using var incidents = JsonDocument.Parse(incidentsJson);
+        var stored = Assert.Single(incidents.RootElement.GetProperty("incidents").EnumerateArray(), i => i.GetProperty("accountId").GetString() == "A-RESUME");
+        var sequence = long.Parse(stored.GetProperty("sequence").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+
+        // Resumed from just before it: the stored incident comes first, with its sequence.
+        using var watch = CliProcess.Start(server.Endpoint, server.DataDirectory, "alerts", "watch", "--after", $"{sequence - 1}");
+        await watch.WaitForAsync((stdout, _) => stdout.Contains("account=A-RESUME", StringComparison.Ordinal), Patience, "replayed incident");
+        var refused = await RunAsync("alerts", "watch", "--after", "-1");
+
+        var line = Assert.Single(watch.Stdout.Split('\n'), l => l.Contains("account=A-RESUME", StringComparison.Ordinal));
+        Assert.Contains($"seq={sequence}", line, StringComparison.Ordinal);
+        Assert.Contains($"after sequence {sequence - 1}", watch.Stderr, StringComparison.Ordinal);
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("--after", refused.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -439,6 +439,27 @@ public sealed class ContactGateTests
     }
 
     [Fact]
+    public async Task ACollectorDeactivatedThroughAnotherReplica_BindsTheNextDecisionHere_ThoughItIsCached()
+    {
+        var (server, gate) = await StartAsync();
+        await using var _ = server;
+        var first = await AuthorizeAsync(gate, Call("US-1", Own)); // reads the collector into this replica's cache
+        var store = server.Get<Compliance.Storage.IComplianceStore>();
+        var collector = await store.GetCollectorAsync("demo", "collector-1", Ct);
+
+        // Another replica deactivates the collector in the shared database: this one's cache hears nothing of it.
+        await store.UpsertCollectorAsync(collector! with { Active = false }, T0.AddDays(-1), Ct);
+        var next = await AuthorizeAsync(gate, Call("US-1", Own));
+        await store.UpsertCollectorAsync(collector with { Active = true }, T0.AddDays(-1), Ct);
+        var again = await AuthorizeAsync(gate, Call("US-1", Own));
+
+        Assert.Equal(Verdict.Allow, first.Verdict);
+        Assert.Equal(Verdict.Deny, next.Verdict);
+        Assert.Contains(next.Rules, r => r.RuleId == "BASE.collector-inactive");
+        Assert.DoesNotContain(again.Rules, r => r.RuleId == "BASE.collector-inactive");
+    }
+
+    [Fact]
     public async Task UnknownAccount_IsNotFound_AndMissingFields_AreInvalidArgument()
     {
         var (server, gate) = await StartAsync();

@@ -59,9 +59,9 @@ public abstract class GateLedgerContract : StoreContract
         async Task<long> StampAsync(string borrower = "b-1")
         {
             long seen = -1;
-            Assert.Null(await store.DecideOnStampAsync("lender-a", borrower, T0.AddDays(-31), (_, stamp) =>
+            Assert.Null(await store.DecideOnStampAsync("lender-a", borrower, "c-1", T0.AddDays(-31), (_, stamp) =>
             {
-                seen = stamp;
+                seen = stamp.Borrower;
                 return null;
             }, Ct));
             return seen;
@@ -87,9 +87,48 @@ public abstract class GateLedgerContract : StoreContract
         Assert.Equal(0, await StampAsync("b-unknown"));
         Assert.Empty(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct));
         Assert.Empty(await store.DecisionsAsync("lender-a", T0.AddDays(-1), T0.AddDays(1), 10, Ct));
-        var decided = await store.DecideOnStampAsync("lender-a", "b-2", T0.AddDays(-31), (_, stamp) =>
-            stamp == ingested ? new GateOutcome(Decision("dec-1", true, T0), Call(T0)) : null, Ct);
+        var decided = await store.DecideOnStampAsync("lender-a", "b-2", "c-1", T0.AddDays(-31), (_, stamp) =>
+            stamp.Borrower == ingested ? new GateOutcome(Decision("dec-1", true, T0), Call(T0)) : null, Ct);
         Assert.Equal("dec-1", decided?.DecisionId);
+    }
+
+    [Fact]
+    public async Task ACollectorsStamp_MovesWithEveryChangeOfIt_IsReadWithIt_AndReachesTheDecision()
+    {
+        var store = await StoreWithAccountAsync();
+        async Task<RegistryStamps> StampsAsync(string collector)
+        {
+            RegistryStamps seen = default;
+            Assert.Null(await store.DecideOnStampAsync("lender-a", "b-1", collector, T0.AddDays(-31), (_, stamp) =>
+            {
+                seen = stamp;
+                return null;
+            }, Ct));
+            return seen;
+        }
+
+        await store.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency", true), Ct);
+        var ann = new Collector("lender-a", "c-ann", "ag-1", "Ann", CollectorKind.Human, true);
+        var registered = await store.UpsertCollectorAsync(ann, T0, Ct);
+        var atRegistration = await StampsAsync("c-ann");
+        var deactivated = await store.UpsertCollectorAsync(ann with { Active = false }, T0.AddHours(1), Ct);
+        var atDeactivation = await StampsAsync("c-ann");
+        var renamed = await store.UpsertCollectorAsync(ann with { Active = false, DisplayName = "Ann B." }, T0.AddHours(2), Ct);
+        await store.UpsertCollectorAsync(new Collector("lender-a", "c-bob", "ag-1", "Bob", CollectorKind.Human, true), T0, Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.Dispute, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+
+        Assert.True(registered.Stamp > 0);
+        Assert.Equal(registered.Stamp, atRegistration.Collector);
+        Assert.True(deactivated.Stamp > registered.Stamp);
+        Assert.Equal(deactivated.Stamp, atDeactivation.Collector);
+        Assert.True(renamed.Stamp > deactivated.Stamp);
+        // Another collector's change and a flag leave Ann's stamp where it was; the flag moves the borrower's.
+        var after = await StampsAsync("c-ann");
+        Assert.Equal(renamed.Stamp, after.Collector);
+        Assert.True(after.Borrower > atDeactivation.Borrower);
+        Assert.Equal(renamed, await store.GetCollectorAsync("lender-a", "c-ann", Ct));
+        Assert.Equal(0, (await StampsAsync("c-unknown")).Collector);
+        Assert.Equal(0, (await StampsAsync("C-ANN")).Collector);
     }
 
     [Fact]

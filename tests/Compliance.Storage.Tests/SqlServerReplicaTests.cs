@@ -54,9 +54,9 @@ public sealed class SqlServerReplicaTests(SqlServerContainerFixture fixture) : I
         async Task<long> StampAsync(SqlServerStore store)
         {
             long seen = -1;
-            await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-7), (_, stamp) =>
+            await store.DecideOnStampAsync("lender-a", "b-1", "c-1", T0.AddDays(-7), (_, stamp) =>
             {
-                seen = stamp;
+                seen = stamp.Borrower;
                 return null;
             }, Ct);
             return seen;
@@ -134,6 +134,64 @@ public sealed class SqlServerReplicaTests(SqlServerContainerFixture fixture) : I
 
         Assert.Empty(existing!);
         Assert.Equal(["E-1", "e-1"], (await a.EventsOfAccountAsync("lender-a", "acc-1", "b-1", T0.AddDays(-1), T0.AddDays(1), Ct)).Select(e => e.EventId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Incidents_StoredThroughTwoReplicasAtOnce_AreNumberedOnceEach_AndEachReplicaReadsThemAll()
+    {
+        var (a, b) = await TwoReplicasAsync();
+        await a.CreateLenderAsync(new Lender("lender-b", "Lender B", "US", T0), Ct);
+        Incident Raised(string lender, int i) =>
+            new(lender, $"inc-{i}", "BASE.address-book-blast", "c", Severity.Critical, "acc-1", "c-1", "s", [], T0, T0, null, "", "");
+
+        // Forty group commits at once, half through each replica, each with one incident of lender-a (and every
+        // fourth one of lender-b): the event_log lock makes them take turns, so the numbers are those of the commits.
+        var watermark = await b.LastIncidentSequenceAsync("lender-a", Ct);
+        await Task.WhenAll(Enumerable.Range(0, 40).Select(i => (i % 2 == 0 ? a : b).RunIngestAsync(async s =>
+        {
+            await s.AddIncidentAsync(Raised("lender-a", i));
+            if (i % 4 == 0)
+            {
+                await s.AddIncidentAsync(Raised("lender-b", i));
+            }
+        }, Ct)));
+        var readByA = await a.IncidentsAfterAsync("lender-a", 0, Severity.Unspecified, 100, Ct);
+        var readByB = await b.IncidentsAfterAsync("lender-a", 20, Severity.Unspecified, 100, Ct);
+
+        Assert.Equal(0, watermark);
+        Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), readByA.Select(i => i.Sequence));
+        Assert.Equal(40, readByA.Select(i => i.IncidentId).Distinct().Count());
+        Assert.Equal(readByA.Skip(20).Select(i => (i.IncidentId, i.Sequence)), readByB.Select(i => (i.IncidentId, i.Sequence)));
+        Assert.Equal(Enumerable.Range(1, 10).Select(i => (long)i), (await b.IncidentsAfterAsync("lender-b", 0, Severity.Unspecified, 100, Ct)).Select(i => i.Sequence));
+        Assert.Equal(40, await b.LastIncidentSequenceAsync("lender-a", Ct));
+    }
+
+    [Fact]
+    public async Task ACollectorChangedThroughOneReplica_MovesTheStampTheOtherReadsUnderTheBorrowersLock()
+    {
+        var (a, b) = await TwoReplicasAsync();
+        await a.UpsertAgencyAsync(new Agency("lender-a", "ag-1", "Agency", true), Ct);
+        var cached = await b.UpsertCollectorAsync(new Collector("lender-a", "c-1", "ag-1", "Ann", CollectorKind.Human, true), T0, Ct);
+        async Task<RegistryStamps> StampsAsync(SqlServerStore store)
+        {
+            RegistryStamps seen = default;
+            await store.DecideOnStampAsync("lender-a", "b-1", "c-1", T0.AddDays(-7), (_, stamp) =>
+            {
+                seen = stamp;
+                return null;
+            }, Ct);
+            return seen;
+        }
+
+        var before = await StampsAsync(b);
+        await a.UpsertCollectorAsync(cached with { Active = false }, T0.AddHours(1), Ct);
+        var after = await StampsAsync(b);
+        var reread = await b.GetCollectorAsync("lender-a", "c-1", Ct);
+
+        Assert.Equal(cached.Stamp, before.Collector);
+        Assert.True(after.Collector > before.Collector, $"{before} -> {after}");
+        Assert.Equal(before.Borrower, after.Borrower);
+        Assert.Equal((false, after.Collector), (reread!.Active, reread.Stamp));
     }
 
     private static Account Account() => new(

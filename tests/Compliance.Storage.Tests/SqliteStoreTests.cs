@@ -32,6 +32,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await ExecuteAsync(path, """
             DELETE FROM schema_version WHERE version >= 14; UPDATE ledger SET payload = '{}';
             DROP TABLE registry_stamps; ALTER TABLE reports DROP COLUMN progress_counted; ALTER TABLE reports DROP COLUMN progress_total;
+            DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp;
             DROP INDEX ix_event_log_violations;
             """);
         Assert.Empty(await BindingsAsync(store, "lender-a"));
@@ -41,12 +42,49 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var status = await upgraded.MigrateAsync(Ct);
         var again = await new SqliteStore(path).MigrateAsync(Ct);
 
-        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0018_violations_index"], status.Applied);
+        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0017_incident_sequence", "0018_violations_index"], status.Applied);
         Assert.Empty(again.Applied);
         var stored = await StoredAsync(upgraded, "lender-a");
         Assert.Equal(3, stored.Count);
         Assert.Equal(stored.OrderBy(s => s.Key), (await BindingsAsync(upgraded, "lender-a")).OrderBy(b => b.Key));
         Assert.Equal(3, await CountAsync(path, $"SELECT COUNT(*) FROM ledger WHERE kind = {(int)Domain.Ledger.LedgerKind.RowsBound}")); // one per table
+    }
+
+    [Fact]
+    public async Task Upgrading_NumbersTheIncidentsStoredBefore_PerLenderInTheOrderStored_AndGoesOnFromThere()
+    {
+        // A file as schema 16 left it: incidents without a sequence, collectors without a stamp.
+        var path = Path.Combine(_directory, "unnumbered.db");
+        var store = new SqliteStore(path);
+        await store.MigrateAsync(Ct);
+        await store.CreateLenderAsync(new Domain.Registry.Lender("lender-a", "Lender A", "US", T0), Ct);
+        await store.CreateLenderAsync(new Domain.Registry.Lender("lender-b", "Lender B", "US", T0), Ct);
+        await store.UpsertAgencyAsync(new Domain.Registry.Agency("lender-a", "ag-1", "Agency", true), Ct);
+        await store.UpsertCollectorAsync(new Domain.Registry.Collector("lender-a", "c-1", "ag-1", "Ann", Domain.Registry.CollectorKind.Human, true), T0, Ct);
+        Incident At(string lender, string id, DateTimeOffset created) =>
+            new(lender, id, "BASE.address-book-blast", "c", Domain.Rules.Severity.High, "acc-1", "c-1", "s", [], created, created, null, "", "");
+        await store.RunIngestAsync(async s =>
+        {
+            await s.AddIncidentAsync(At("lender-a", "inc-2", T0.AddMinutes(2)));
+            await s.AddIncidentAsync(At("lender-b", "inc-x", T0.AddMinutes(5)));
+            await s.AddIncidentAsync(At("lender-a", "inc-1", T0.AddMinutes(1)));
+            await s.AddIncidentAsync(At("lender-a", "inc-0", T0.AddMinutes(2)));
+        }, Ct);
+        await store.DisposeAsync();
+        await ExecuteAsync(path, "DELETE FROM schema_version WHERE version >= 17; DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp; DROP INDEX ix_event_log_violations;");
+
+        SqliteConnection.ClearAllPools();
+        var upgraded = new SqliteStore(path);
+        var status = await upgraded.MigrateAsync(Ct);
+        await upgraded.RunIngestAsync(s => s.AddIncidentAsync(At("lender-a", "inc-new", T0)), Ct);
+        var numbered = await upgraded.IncidentsAfterAsync("lender-a", 0, Domain.Rules.Severity.Unspecified, 100, Ct);
+
+        Assert.Equal(["0017_incident_sequence", "0018_violations_index"], status.Applied);
+        // By the time they were stored, then by id; the first stored afterwards goes on from the last.
+        Assert.Equal([("inc-1", 1L), ("inc-0", 2L), ("inc-2", 3L), ("inc-new", 4L)], numbered.Select(i => (i.IncidentId, i.Sequence)));
+        Assert.Equal(1, Assert.Single(await upgraded.IncidentsAfterAsync("lender-b", 0, Domain.Rules.Severity.Unspecified, 100, Ct)).Sequence);
+        Assert.Equal(0, (await upgraded.GetCollectorAsync("lender-a", "c-1", Ct))!.Stamp);
+        await upgraded.DisposeAsync();
     }
 
     [Fact]
@@ -654,6 +692,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await new SqliteStore(path).MigrateAsync(Ct);
         await ExecuteAsync(path, $$"""
             DELETE FROM schema_version WHERE version >= 7;
+            DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp;
             ALTER TABLE collectors DROP COLUMN inactive_since;
             ALTER TABLE flags DROP COLUMN window_from;
             ALTER TABLE flags DROP COLUMN source;

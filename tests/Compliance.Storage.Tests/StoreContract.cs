@@ -306,4 +306,50 @@ public abstract class StoreContract
         Assert.Equal(Compliance.Domain.Ledger.LedgerKind.Report, entry.Kind);
         Assert.Equal(key.ReportId, entry.RefId);
     }
+
+    private static Incident NewIncident(string lenderId, string incidentId, Compliance.Domain.Rules.Severity severity, DateTimeOffset at) =>
+        new(lenderId, incidentId, "BASE.address-book-blast", "citation", severity, "acc-1", "c-1", "summary", ["e-1"], at, at, null, "", "");
+
+    [Fact]
+    public async Task Incidents_AreNumberedPerLender_InTheOrderStored_AndReadBackAfterASequence()
+    {
+        var store = await StoreWithLendersAsync();
+        const Compliance.Domain.Rules.Severity High = Compliance.Domain.Rules.Severity.High, Low = Compliance.Domain.Rules.Severity.Low;
+        var empty = await store.LastIncidentSequenceAsync("lender-a", Ct);
+        // Ids and times out of order: the sequence follows the order of the commits, not either.
+        await store.RunIngestAsync(async s =>
+        {
+            await s.AddIncidentAsync(NewIncident("lender-a", "inc-z", High, T0.AddHours(2)));
+            await s.AddIncidentAsync(NewIncident("lender-b", "inc-b1", High, T0));
+            await s.AddIncidentAsync(NewIncident("lender-a", "inc-a", Low, T0));
+        }, Ct);
+        await store.RunIngestAsync(s => s.AddIncidentAsync(NewIncident("lender-a", "inc-m", High, T0.AddHours(1))), Ct);
+        await store.RunIngestAsync(s => s.AddIncidentAsync(NewIncident("lender-b", "inc-b2", Low, T0)), Ct);
+
+        var all = await store.IncidentsAfterAsync("lender-a", 0, Compliance.Domain.Rules.Severity.Unspecified, 100, Ct);
+        var afterFirst = await store.IncidentsAfterAsync("lender-a", 1, Compliance.Domain.Rules.Severity.Unspecified, 100, Ct);
+        var highOnly = await store.IncidentsAfterAsync("lender-a", 0, High, 100, Ct);
+        var onePage = await store.IncidentsAfterAsync("lender-a", 0, Compliance.Domain.Rules.Severity.Unspecified, 2, Ct);
+        var listed = await store.ListIncidentsAsync("lender-a", T0.AddDays(-1), T0.AddDays(1), Compliance.Domain.Rules.Severity.Unspecified, 10, null, Ct);
+
+        Assert.Equal(0, empty);
+        Assert.Equal([("inc-z", 1L), ("inc-a", 2L), ("inc-m", 3L)], all.Select(i => (i.IncidentId, i.Sequence)));
+        Assert.Equal(["inc-a", "inc-m"], afterFirst.Select(i => i.IncidentId));
+        Assert.Equal(["inc-z", "inc-m"], highOnly.Select(i => i.IncidentId));
+        Assert.Equal(["inc-z", "inc-a"], onePage.Select(i => i.IncidentId));
+        Assert.Equal(3, await store.LastIncidentSequenceAsync("lender-a", Ct));
+        // Each lender has its own numbers, and never sees the other's incidents.
+        Assert.Equal([("inc-b1", 1L), ("inc-b2", 2L)], (await store.IncidentsAfterAsync("lender-b", 0, Compliance.Domain.Rules.Severity.Unspecified, 100, Ct))
+            .Select(i => (i.IncidentId, i.Sequence)));
+        Assert.Empty(await store.IncidentsAfterAsync("lender-c", 0, Compliance.Domain.Rules.Severity.Unspecified, 100, Ct));
+        Assert.Equal(all.Select(i => (i.IncidentId, i.Sequence)).OrderBy(i => i.IncidentId), listed.Items.Select(i => (i.IncidentId, i.Sequence)));
+        // A write that fails keeps nothing, so it leaves no hole in the numbers.
+        await Assert.ThrowsAnyAsync<Exception>(() => store.RunIngestAsync(async s =>
+        {
+            await s.AddIncidentAsync(NewIncident("lender-a", "inc-lost", High, T0));
+            throw new InvalidOperationException("the batch fails");
+        }, Ct));
+        await store.RunIngestAsync(s => s.AddIncidentAsync(NewIncident("lender-a", "inc-next", High, T0)), Ct);
+        Assert.Equal(("inc-next", 4L), (await store.IncidentsAfterAsync("lender-a", 3, Compliance.Domain.Rules.Severity.Unspecified, 100, Ct)).Select(i => (i.IncidentId, i.Sequence)).Single());
+    }
 }

@@ -22,33 +22,60 @@ internal static class AlertCommands
     private static Command Watch()
     {
         var minSeverity = SeverityOption();
+        var after = new Option<long?>("--after")
+        {
+            Description = "Resume: first print every stored incident with a sequence above this one (the seq= of the last line seen; 0 for all), "
+                + "then go on with new ones. Default: only incidents from now on.",
+        };
+        after.Validators.Add(result =>
+        {
+            if (result.GetValue(after) is < 0)
+            {
+                result.AddError("--after must be 0 or more.");
+            }
+        });
         var command = new Command(
             "watch",
-            "Print the lender's incidents as they are raised, one line each (time, severity, rule, account, incident id, summary, events), "
-            + "until Ctrl+C. Only incidents from now on; 'alerts list' shows earlier ones.")
+            "Print the lender's incidents as they are stored through any replica, one line each (time, sequence, severity, rule, account, incident id, "
+            + "summary, events), until Ctrl+C. Only incidents from now on, unless --after resumes from a sequence; 'alerts list' shows earlier ones.")
         {
             minSeverity,
+            after,
         };
         command.SetAction(CommandRunner.Run(KeyRole.ComplianceOfficer, async (parse, ctx) =>
         {
             var request = new WatchRequest { MinSeverity = ParseSeverity(parse.GetValue(minSeverity)) };
+            if (parse.GetValue(after) is { } resume)
+            {
+                request.AfterSequence = resume;
+            }
+
+            long? last = request.HasAfterSequence ? request.AfterSequence : null;
             using var call = ctx.Alerts.Watch(request, ctx.StreamCall);
             try
             {
                 // The server sends headers once subscribed; saying so tells the person that nothing is lost from here on.
                 await call.ResponseHeadersAsync;
-                ctx.Output.Note($"Watching incidents at {ctx.Endpoint}{(request.MinSeverity == Severity.Unspecified ? "" : $" ({Words.Severities.Name(request.MinSeverity)} and above)")}. Ctrl+C stops.");
+                ctx.Output.Note($"Watching incidents at {ctx.Endpoint}{(request.MinSeverity == Severity.Unspecified ? "" : $" ({Words.Severities.Name(request.MinSeverity)} and above)")}"
+                    + $"{(request.HasAfterSequence ? $", after sequence {request.AfterSequence}" : "")}. Ctrl+C stops.");
                 await foreach (var response in call.ResponseStream.ReadAllAsync(ctx.CancellationToken))
                 {
                     ctx.Output.Print(response.Incident, w => w.WriteLine(IncidentLine(response.Incident)));
+                    last = response.Incident.Sequence;
                 }
             }
             catch (Exception ex) when (ctx.CancellationToken.IsCancellationRequested && ex is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
                 return ExitCodes.Ok;
             }
+            catch (RpcException ex) when (ex.StatusCode == StatusCode.Unavailable)
+            {
+                ctx.Output.Note($"The server ended the stream: {ex.Status.Detail}");
+            }
 
-            ctx.Output.Note("The server ended the stream (it may be shutting down); run 'alerts watch' again to resume.");
+            ctx.Output.Note(last is { } seen
+                ? $"The stream ended; run 'alerts watch --after {seen}' to resume without missing an incident."
+                : "The stream ended before any incident (the server may be shutting down); run 'alerts watch' again to resume.");
             return ExitCodes.Failed;
         }));
         return command;
@@ -132,6 +159,7 @@ internal static class AlertCommands
         string.Join("  ", new[]
         {
             Output.Time(i.OccurredAt),
+            $"seq={i.Sequence}",
             Words.Severities.Name(i.Severity).ToUpperInvariant(),
             i.RuleId,
             $"account={i.AccountId}",

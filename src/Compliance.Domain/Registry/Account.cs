@@ -114,6 +114,12 @@ public sealed record Collector(string LenderId, string CollectorId, string Agenc
     /// deactivation is kept, so a collector active again now counts as active throughout.
     /// </summary>
     public bool ActiveAt(DateTimeOffset at) => Active || (InactiveSince is { } since && at < since);
+
+    /// <summary>
+    /// Moves on with every change of the collector, through any replica; read with the collector, so a copy kept in a
+    /// cache carries the stamp it was read at. 0 for a collector not read from the store.
+    /// </summary>
+    public long Stamp { get; init; }
 }
 
 /// <summary>The tenant.</summary>

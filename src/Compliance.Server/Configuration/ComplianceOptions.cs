@@ -26,6 +26,8 @@ public sealed class ComplianceOptions
 
     public ReportOptions Reports { get; set; } = new();
 
+    public AlertOptions Alerts { get; set; } = new();
+
     public static string DefaultDataDirectory() =>
         Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "compliance");
 }
@@ -64,6 +66,14 @@ public sealed class AuthOptions
 
     /// <summary>How long a verified key is trusted before it is looked up again (revocation delay across replicas).</summary>
     public TimeSpan KeyCacheTtl { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Alerts.Watch across replicas.</summary>
+public sealed class AlertOptions
+{
+    /// <summary>How often a watch reads the incidents table for incidents stored through other replicas (those stored
+    /// through this one wake it at once). At most 1 minute.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
 }
 
 /// <summary>Protection of borrowers' personal data.</summary>
@@ -312,6 +322,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
             {
                 problems.Add($"Compliance:Reports:{kind} '{expression}' is not a valid Quartz cron expression.");
             }
+        }
+
+        if (options.Alerts.PollInterval <= TimeSpan.Zero || options.Alerts.PollInterval > TimeSpan.FromMinutes(1))
+        {
+            problems.Add("Compliance:Alerts:PollInterval must be positive and at most 1 minute (00:01:00).");
         }
 
         if (options.Reports.CheckInterval <= TimeSpan.Zero || options.Reports.ClaimLease <= TimeSpan.Zero || options.Reports.CatchUp < TimeSpan.Zero

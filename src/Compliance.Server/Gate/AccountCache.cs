@@ -9,7 +9,8 @@ namespace Compliance.Server.Gate;
 /// through this replica evict at once; changes made through another replica show after <see cref="Ttl"/>: 5 seconds
 /// on SQL Server, where replicas write too, and 10 minutes on the embedded store, where this process is the only writer.
 /// The gate does not wait for that: it keeps, per account, the borrower's registry stamp its cached data was read at
-/// (<see cref="KnownStamp"/>), compares it with the stamp read under the borrower's lock, and reads again on a difference.
+/// (<see cref="KnownStamp"/>), and a collector carries the stamp it was read at (<see cref="Collector.Stamp"/>); it
+/// compares both with the stamps read under the borrower's lock, and reads again on a difference.
 /// </summary>
 internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
 {

@@ -69,13 +69,13 @@ internal sealed class ContactGate(
             try
             {
                 Attempt? reservation = null;
-                long current = 0;
-                var recorded = await store.DecideOnStampAsync(lenderId, prepared.Account.BorrowerId, arrived - policy.Lookback, (history, stamp) =>
+                RegistryStamps current = default;
+                var recorded = await store.DecideOnStampAsync(lenderId, prepared.Account.BorrowerId, prepared.Collector.CollectorId, arrived - policy.Lookback, (history, stamp) =>
                 {
-                    // The borrower's accounts or flags changed (through any replica) since the cached ones were read:
-                    // nothing is decided on them.
+                    // The borrower's accounts or flags, or the collector, changed (through any replica) since the cached
+                    // ones were read: nothing is decided on them.
                     current = stamp;
-                    if (stamp != known)
+                    if (stamp.Borrower != known || stamp.Collector != prepared.Collector.Stamp)
                     {
                         return null;
                     }
@@ -104,7 +104,16 @@ internal sealed class ContactGate(
                             new InvalidOperationException($"The borrower's registry data changed {read} times while the gate read it."));
                     }
 
-                    accounts.Refresh(lenderId, prepared.Account.AccountId, prepared.Account.BorrowerId, current);
+                    if (current.Borrower != known)
+                    {
+                        accounts.Refresh(lenderId, prepared.Account.AccountId, prepared.Account.BorrowerId, current.Borrower);
+                    }
+
+                    if (current.Collector != prepared.Collector.Stamp)
+                    {
+                        accounts.EvictCollector(lenderId, prepared.Collector.CollectorId);
+                    }
+
                     continue;
                 }
 

@@ -5,24 +5,25 @@ using Compliance.Storage;
 namespace Compliance.Server.Ingest;
 
 /// <summary>
-/// Live incidents for Alerts.Watch: every watcher of a lender gets each incident stored after it subscribed.
-/// A watcher too slow to keep up loses the oldest undelivered incidents, never the stream (they stay in the store).
+/// Wakes this replica's Alerts.Watch calls of a lender when an incident of that lender has been stored here, so it
+/// reaches them at once. The incidents themselves are read from the store by sequence (every replica's, in order), so
+/// a wake-up carries nothing and a watcher that has not taken the last one yet needs no second.
 /// </summary>
 internal sealed class IncidentHub(Telemetry.ComplianceMetrics metrics)
 {
-    private const int WatcherBuffer = 1000;
-    private readonly ConcurrentDictionary<Guid, (string LenderId, Channel<Incident> Channel)> _watchers = new();
+    private readonly ConcurrentDictionary<Guid, (string LenderId, Channel<bool> Wake)> _watchers = new();
 
-    public (Guid Id, ChannelReader<Incident> Reader) Subscribe(string lenderId)
+    public (Guid Id, ChannelReader<bool> Wake) Subscribe(string lenderId)
     {
-        var channel = Channel.CreateBounded<Incident>(new BoundedChannelOptions(WatcherBuffer) { FullMode = BoundedChannelFullMode.DropOldest });
+        var wake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite });
         var id = Guid.NewGuid();
-        _watchers[id] = (lenderId, channel);
-        return (id, channel.Reader);
+        _watchers[id] = (lenderId, wake);
+        return (id, wake.Reader);
     }
 
     public void Unsubscribe(Guid id) => _watchers.TryRemove(id, out _);
 
+    /// <summary>An incident was committed through this replica.</summary>
     public void Publish(Incident incident)
     {
         metrics.Raised(incident);
@@ -30,7 +31,7 @@ internal sealed class IncidentHub(Telemetry.ComplianceMetrics metrics)
         {
             if (watcher.LenderId == incident.LenderId)
             {
-                watcher.Channel.Writer.TryWrite(incident);
+                watcher.Wake.Writer.TryWrite(true);
             }
         }
     }

@@ -1,4 +1,5 @@
 using Compliance.Api.V1;
+using Compliance.Server.Configuration;
 using Compliance.Server.Infrastructure;
 using Compliance.Server.Ingest;
 using Compliance.Server.Mapping;
@@ -6,29 +7,60 @@ using Compliance.Server.Security;
 using Compliance.Storage;
 using Incident = Compliance.Api.V1.Incident;
 using Grpc.Core;
+using Microsoft.Extensions.Options;
 using Model = Compliance.Domain.Rules;
 
 namespace Compliance.Server.Services;
 
 /// <summary>Incidents for compliance officers: live (Watch) and stored (List, Acknowledge).</summary>
-internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, LiveCalls calls) : AlertService.AlertServiceBase
+internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeProvider clock, LiveCalls calls, IOptions<ComplianceOptions> options)
+    : AlertService.AlertServiceBase
 {
+    /// <summary>Most incidents read from the store at once while a watcher catches up.</summary>
+    private const int WatchPage = 200;
+
+    private readonly TimeSpan _pollInterval = options.Value.Alerts.PollInterval;
+
+    /// <summary>
+    /// Tails the lender's incidents by sequence (schema 0017): the store numbers them in the order they commit, on any
+    /// replica, so reading what lies above the last sequence sent gives every incident once and in order. This
+    /// replica's own incidents wake the watch at once; others' are found by reading every poll interval.
+    /// </summary>
     public override async Task Watch(WatchRequest request, IServerStreamWriter<WatchResponse> responseStream, ServerCallContext context)
     {
+        if (request.HasAfterSequence && request.AfterSequence < 0)
+        {
+            throw RpcErrors.InvalidArgument("after_sequence", "must not be negative (0 replays every stored incident)");
+        }
+
         using var live = calls.Enter();
         var lender = context.Caller().Lender;
-        var (id, reader) = hub.Subscribe(lender);
+        // Subscribed before the newest sequence is read: an incident stored after that read wakes this watch.
+        var (id, wake) = hub.Subscribe(lender);
         // A watch lasts until the watcher leaves or the service stops; then it ends with a status saying so.
         using var watching = CancellationTokenSource.CreateLinkedTokenSource(context.CancellationToken, calls.Ending);
+        var last = request.HasAfterSequence ? request.AfterSequence : 0;
         try
         {
+            if (!request.HasAfterSequence)
+            {
+                last = await store.LastIncidentSequenceAsync(lender, watching.Token);
+            }
+
             // Headers go out at once so the watcher knows it is subscribed before the first incident.
             await context.WriteResponseHeadersAsync([]);
-            await foreach (var incident in reader.ReadAllAsync(watching.Token))
+            while (true)
             {
-                if ((int)incident.Severity >= (int)request.MinSeverity)
+                var page = await store.IncidentsAfterAsync(lender, last, (Model.Severity)request.MinSeverity, WatchPage, watching.Token);
+                foreach (var incident in page)
                 {
                     await responseStream.WriteAsync(new WatchResponse { Incident = ToProto(incident) }, watching.Token);
+                    last = incident.Sequence;
+                }
+
+                if (page.Count < WatchPage)
+                {
+                    await WaitAsync(wake, watching.Token);
                 }
             }
         }
@@ -38,11 +70,30 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
         catch (OperationCanceledException) when (calls.Ending.IsCancellationRequested)
         {
             throw new RpcException(new Status(StatusCode.Unavailable,
-                "The service is stopping; watch again once it is back (ListIncidents shows what was raised meanwhile)."));
+                $"The service is stopping; watch again with after_sequence {last} once it is back (or through another replica)."));
+        }
+        catch (System.Data.Common.DbException)
+        {
+            throw new RpcException(new Status(StatusCode.Unavailable,
+                $"The incidents could not be read; watch again with after_sequence {last} to miss none."));
         }
         finally
         {
             hub.Unsubscribe(id);
+        }
+    }
+
+    /// <summary>Until an incident is stored through this replica, or the poll interval has passed.</summary>
+    private async Task WaitAsync(System.Threading.Channels.ChannelReader<bool> wake, CancellationToken ct)
+    {
+        using var poll = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        poll.CancelAfter(_pollInterval);
+        try
+        {
+            await wake.ReadAsync(poll.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
         }
     }
 
@@ -83,6 +134,7 @@ internal sealed class AlertGrpcService(IncidentHub hub, IEventStore store, TimeP
             OccurredAt = Proto.Time(i.OccurredAt),
             AcknowledgedAt = Proto.Time(i.AcknowledgedAt),
             AcknowledgedBy = i.AcknowledgedBy,
+            Sequence = i.Sequence,
         };
         incident.EventIds.AddRange(i.EventIds);
         return incident;

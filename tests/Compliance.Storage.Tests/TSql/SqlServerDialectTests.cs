@@ -446,8 +446,8 @@ public sealed class SqlServerDialectTests
             {
                 await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(decision, attempt), Ct);
                 await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(decision with { Allowed = false, ReservedUntil = null }, null), Ct);
-                await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-31), (_, _) => null, Ct);
-                await store.DecideOnStampAsync("lender-a", "b-1", T0.AddDays(-31), (_, _) => new GateOutcome(decision with { DecisionId = "dec-2", Allowed = false, ReservedUntil = null }, null), Ct);
+                await store.DecideOnStampAsync("lender-a", "b-1", "c-1", T0.AddDays(-31), (_, _) => null, Ct);
+                await store.DecideOnStampAsync("lender-a", "b-1", "c-1", T0.AddDays(-31), (_, _) => new GateOutcome(decision with { DecisionId = "dec-2", Allowed = false, ReservedUntil = null }, null), Ct);
                 await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct);
                 await store.GetDecisionAsync("lender-a", "dec-1", Ct);
                 await store.DecisionsAsync("lender-a", T0.AddDays(-1), T0.AddDays(1), 10, Ct);
@@ -481,6 +481,8 @@ public sealed class SqlServerDialectTests
             {
                 await store.ListIncidentsAsync("lender-a", T0.AddDays(-1), T0, Severity.Low, 10, null, Ct);
                 await store.AcknowledgeIncidentAsync("lender-a", "inc-1", "key-1", "seen", T0, Ct);
+                await store.IncidentsAfterAsync("lender-a", 0, Severity.Low, 100, Ct);
+                await store.LastIncidentSequenceAsync("lender-a", Ct);
             }),
             ("events", async (store, _) =>
             {

@@ -362,6 +362,12 @@ internal sealed class SqlServerSchema
                 {
                     columns[element.ColumnName?.Value ?? selected.Identifiers[^1].Value] = column;
                 }
+                else if (element is { ColumnName: { } named, Expression: FunctionCall { FunctionName.Value: var function, OverClause: not null } }
+                    && string.Equals(function, "ROW_NUMBER", StringComparison.OrdinalIgnoreCase))
+                {
+                    // A window's row number, named by the select list: SQL Server types it BIGINT.
+                    columns[named.Value] = new SchemaColumn(named.Value, SqlType.BigInt, "BIGINT", false, null);
+                }
             }
 
             aliases[alias] = columns;

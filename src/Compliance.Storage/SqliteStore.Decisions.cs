@@ -30,6 +30,8 @@ public sealed partial class SqliteStore
     /// <summary>Decisions about one borrower are made one at a time: each reads the one before it. Borrowers share these by hash.</summary>
     private readonly SemaphoreSlim[] _borrowerTurns = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private DecisionJournal? _decisions;
+    /// <summary>Borrowers' histories as the gate last read them, with its decisions since: the next decision reads no page.</summary>
+    private readonly GateHistories _gateHistories = new();
     private long _isolatedRetryAt;
     private int _decisionWriting;
     private int _decisionWanted;
@@ -40,7 +42,8 @@ public sealed partial class SqliteStore
     public string DecisionJournalPath => System.IO.Path.ChangeExtension(Path, ".decisions.db");
 
     /// <summary>
-    /// Decides under the borrower's turn, on the borrower's history in the database and in the journal, and journals
+    /// Decides under the borrower's turn, on the borrower's history in the database and in the journal (remembered from
+    /// the last decision when nothing else was written since, see <see cref="GateHistories"/>), and journals
     /// the decision before it answers. The database gets it with the next write transaction, which the store starts
     /// at once when no other is coming.
     /// </summary>
@@ -54,14 +57,26 @@ public sealed partial class SqliteStore
         DecisionRecord decision;
         try
         {
-            var (stamp, history) = await StampAndHistoryAsync(lenderId, borrowerId, collectorId, since, ct);
-            if (decide(history, stamp) is not (var decided, var reservation))
+            var remembered = _gateHistories.TryGet(lenderId, borrowerId, collectorId, since);
+            if (remembered is null)
+            {
+                var generation = _gateHistories.Generation;
+                var (stamp, history) = await StampAndHistoryAsync(lenderId, borrowerId, collectorId, since, ct);
+                remembered = _gateHistories.Remember(lenderId, borrowerId, collectorId, generation, since, stamp, history);
+            }
+
+            if (decide(remembered.Attempts, remembered.Stamp) is not (var decided, var reservation))
             {
                 return null;
             }
 
             decision = decided;
             await journal.AppendAsync(borrowerId, decision, reservation);
+            // Journaled: a read of the store would now find its reservation (a failed append throws before this).
+            if (reservation is { } reserved)
+            {
+                remembered.Add(reserved);
+            }
         }
         finally
         {
@@ -109,7 +124,7 @@ public sealed partial class SqliteStore
             // Mostly the group commit just before took them.
             if (_decisions is { Count: > 0 })
             {
-                await using var tx = await BeginWriteAsync(connection, isolateDecisions: false, ct);
+                await using var tx = await BeginWriteAsync(connection, decisionsOnly: true, ct);
                 await tx.CommitAsync(ct);
             }
         }

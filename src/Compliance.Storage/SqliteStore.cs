@@ -113,16 +113,27 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
-        var connection = await base.OpenAsync(ct);
-        await using var pragma = connection.CreateCommand();
-        // Per-connection settings (pooled connections run this on every open, so it stays short). The write-ahead log
-        // is a property of the file, set once at migration; busy waiting and foreign keys come from the connection string.
-        // Each connection has a page cache of its own, and a pool holds a dozen: 8 MB each keeps them to about 100 MB
-        // (at 64 MB each a long run's server grew past 1 GB); the ingest writer's own connection gets more below.
-        pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
-        await pragma.ExecuteNonQueryAsync(ct);
+        var connection = (SqliteConnection)await base.OpenAsync(ct);
+        // Per-connection settings, run once per SQLite connection: a pooled connection keeps them between opens, and
+        // running them at every open cost the gate, which opens a pooled connection for each of its reads, a parse and
+        // a run of five statements each time. The write-ahead log is a property of the file, set once at migration;
+        // busy waiting and foreign keys come from the connection string. Each connection has a page cache of its own,
+        // and a pool holds a dozen: 8 MB each keeps them to about 100 MB (at 64 MB each a long run's server grew past
+        // 1 GB); the ingest writer's own connection gets more (and is set up again should it go back to the pool).
+        if (!_configured.TryGetValue(connection.Handle!, out _))
+        {
+            await using var pragma = connection.CreateCommand();
+            pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
+            await pragma.ExecuteNonQueryAsync(ct);
+            _configured.AddOrUpdate(connection.Handle!, Configured);
+        }
+
         return connection;
     }
+
+    /// <summary>The SQLite connections (pooled or not) that have their per-connection settings, by their handle.</summary>
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, object> _configured = new();
+    private static readonly object Configured = new();
 
     /// <summary>
     /// Write transactions take turns, in the order they asked, before SQLite's own write lock: SQLite admits one writer
@@ -134,11 +145,12 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// write transaction first writes the gate decisions journaled so far (<see cref="DecisionJournal"/>).
     /// </summary>
     protected override ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken ct) =>
-        BeginWriteAsync(connection, isolateDecisions: true, ct);
+        BeginWriteAsync(connection, decisionsOnly: false, ct);
 
-    /// <param name="isolateDecisions">Whether a failure to write the journaled decisions leaves them for later
-    /// instead of failing the transaction (see <see cref="WriteDecisionsAsync"/>).</param>
-    private async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, bool isolateDecisions, CancellationToken ct)
+    /// <param name="decisionsOnly">The store's own write of journaled decisions, and nothing else: a failure to write
+    /// them fails it. Any other transaction leaves them for later instead (see <see cref="WriteDecisionsAsync"/>), and
+    /// may change borrowers' histories.</param>
+    private async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, bool decisionsOnly, CancellationToken ct)
     {
         await _writeTurn.WaitAsync(ct);
         var sqlite = (SqliteConnection)connection;
@@ -161,16 +173,18 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         // From here the transaction holds the turn, and gives it back however it ends. It writes the gate's decisions
         // answered so far first, and they leave the journal once it commits.
         var writes = _decisions is { } journal ? new DecisionWrites(journal) : null;
+        // A transaction that writes only journaled decisions changes no borrower's history as the gate reads it (they
+        // were read from the journal before); any other may, and the gate's remembered histories are read again after it.
         var tx = new TurnTransaction(inner, _writeTurn, () =>
         {
             AfterCommit(sqlite);
             DecisionsWritten(writes);
-        }) { State = writes };
+        }, decisionsOnly ? null : _gateHistories.Invalidate) { State = writes };
         if (writes is not null)
         {
             try
             {
-                await WriteDecisionsAsync(sqlite, tx, writes, isolateDecisions, ct);
+                await WriteDecisionsAsync(sqlite, tx, writes, isolate: !decisionsOnly, ct);
             }
             catch
             {
@@ -214,7 +228,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
                 _ingestConnection = null;
                 _ingestConnection = (SqliteConnection)await OpenAsync(ct);
-                // The writer of every group commit reads the key tables' pages most: it keeps 64 MB of them.
+                // The writer of every group commit reads the key tables' pages most: it keeps 64 MB of them (and is set
+                // up anew if it goes back to the pool).
+                _configured.Remove(_ingestConnection.Handle!);
                 await using var cache = _ingestConnection.CreateCommand();
                 cache.CommandText = "PRAGMA cache_size = -65536";
                 await cache.ExecuteNonQueryAsync(ct);

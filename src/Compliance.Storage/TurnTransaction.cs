@@ -6,9 +6,10 @@ namespace Compliance.Storage;
 /// <summary>
 /// A write transaction that holds its store's write turn until it ends (committed, rolled back or disposed), so the
 /// process's writers take turns in order instead of meeting SQLite's busy lock (see <see cref="SqliteStore"/>).
-/// Commands run on <see cref="Inner"/>. <paramref name="committed"/> runs after a commit, still in the turn.
+/// Commands run on <see cref="Inner"/>. <paramref name="committed"/> runs after a commit, still in the turn;
+/// <paramref name="ended"/> when the transaction ends however it ends, just before the turn is given back.
 /// </summary>
-internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, Action committed) : DbTransaction
+internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, Action committed, Action? ended = null) : DbTransaction
 {
     private int _released;
 
@@ -108,7 +109,14 @@ internal sealed class TurnTransaction(DbTransaction inner, SemaphoreSlim turn, A
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
         {
-            turn.Release();
+            try
+            {
+                ended?.Invoke();
+            }
+            finally
+            {
+                turn.Release();
+            }
         }
     }
 }

@@ -10,7 +10,7 @@ using Grpc.Net.Client;
 // Gate latency against a health-check baseline:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- gate [calls]
 // Gate throughput and latency at 1, 8, 64 and 256 concurrent callers against a no-op unary server:
-//   dotnet run -c Release --project tests/Compliance.LoadTool -- gate-concurrency [seconds per level]
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- gate-concurrency [seconds per level] [accounts asked about]
 // Verifying the record of many events (ledger batches recomputed from the log):
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
@@ -23,7 +23,8 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second]
 if (args is ["gate-concurrency", ..])
 {
-    return await GateConcurrencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5, CancellationToken.None);
+    return await GateConcurrencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
+        args.Length > 2 ? int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : int.MaxValue, CancellationToken.None);
 }
 
 if (args is ["gate", ..])

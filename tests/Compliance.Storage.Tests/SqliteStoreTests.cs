@@ -460,6 +460,39 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.DisposeAsync();
     }
 
+    [Fact]
+    public async Task TheGatesRememberedHistory_HasItsOwnDecisions_AndIsReadAgainAfterEveryOtherWrite()
+    {
+        // The gate remembers a borrower's history between decisions; every change made by another write must show.
+        var (store, _) = await MigratedAsync("remembered.db");
+        async Task<IReadOnlyList<Domain.Rules.Attempt>> DecideAsync(string id, bool allowed)
+        {
+            IReadOnlyList<Domain.Rules.Attempt>? seen = null;
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), history =>
+            {
+                seen = history.ToList();
+                return new GateOutcome(Decision(id, allowed, T0), allowed ? Call(T0) : null);
+            }, Ct);
+            return seen!;
+        }
+
+        Assert.Empty(await DecideAsync("dec-1", true));
+        Assert.Single(await DecideAsync("dec-2", true));
+        // Written into the database by the store's own write: the history is the same.
+        Assert.Equal(0, await CountOnceAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions", n => n == 0));
+        Assert.Equal(2, (await DecideAsync("dec-3", false)).Count);
+
+        // A release, a confirmation by an event and a lapse are each read again.
+        Assert.Equal("b-1", await store.ReleaseReservationAsync("lender-a", "dec-1", T0, Ct));
+        Assert.Single(await DecideAsync("dec-4", false));
+        await store.RunIngestAsync(async session => Assert.True(await session.ConfirmReservationAsync("lender-a", "dec-2", "call-1", T0.AddSeconds(5))), Ct);
+        Assert.Equal(T0.AddSeconds(5), Assert.Single(await DecideAsync("dec-5", true)).At);
+        Assert.Equal([("lender-a", "dec-5", "b-1")], await store.ReleaseExpiredAsync(T0.AddHours(1), Ct));
+        Assert.Equal(T0.AddSeconds(5), Assert.Single(await DecideAsync("dec-6", false)).At);
+        Assert.Equal(await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct), await DecideAsync("dec-7", false));
+        await store.DisposeAsync();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // a journal made before its numbers were kept from reuse, as it is upgraded at start

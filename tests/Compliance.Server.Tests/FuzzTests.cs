@@ -26,7 +26,7 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
         var total = int.TryParse(Environment.GetEnvironmentVariable("FUZZ_REQUESTS"), out var n) ? n : 100_000;
         // A shared or slow machine stops at the time budget and says how far it got (a dedicated CI core makes the
         // 100,000 well within it); the run fails only on a wrong answer, a hang or a server that stopped serving.
-        var budget = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), out var b) ? b : 90);
+        var budget = TimeSpan.FromSeconds(int.TryParse(Environment.GetEnvironmentVariable("FUZZ_SECONDS"), out var b) ? b : 180);
         await SeedAsync(ct);
         var statuses = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
@@ -46,6 +46,9 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
             while (Interlocked.Increment(ref sent) <= total && failures.Count < 20 && clock.Elapsed < budget)
             {
                 var pick = fuzz.Random.Next(100);
+                // Spread over the seeded accounts, as a lender's traffic is: one account taking every write would make
+                // this a test of one borrower's growing record rather than of the input checks.
+                var account = Templates.AccountId(fuzz.Random);
                 string what;
                 StatusCode status;
                 try
@@ -55,23 +58,23 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
                     {
                         case < 20:
                             what = "UpsertAccount";
-                            await registry.UpsertAccountAsync(fuzz.Mutate(Templates.Upsert()), options);
+                            await registry.UpsertAccountAsync(fuzz.Mutate(Templates.Upsert(account)), options);
                             break;
                         case < 27:
                             what = "SetFlag";
-                            await registry.SetFlagAsync(fuzz.Mutate(Templates.SetFlag()), options);
+                            await registry.SetFlagAsync(fuzz.Mutate(Templates.SetFlag(account)), options);
                             break;
                         case < 32:
                             what = "GetAccount";
-                            await registry.GetAccountAsync(fuzz.Mutate(new GetAccountRequest { AccountId = "fz-1" }), options);
+                            await registry.GetAccountAsync(fuzz.Mutate(new GetAccountRequest { AccountId = account }), options);
                             break;
                         case < 52:
                             what = "Authorize";
-                            await gate.AuthorizeAsync(fuzz.Mutate(new AuthorizeRequest { Contact = Templates.Contact() }), options);
+                            await gate.AuthorizeAsync(fuzz.Mutate(new AuthorizeRequest { Contact = Templates.Contact(account) }), options);
                             break;
                         case < 62:
                             what = "Evaluate";
-                            await gate.EvaluateAsync(fuzz.Mutate(new EvaluateRequest { Contacts = { Templates.Contact() }, At = Timestamp.FromDateTimeOffset(Now) }), options);
+                            await gate.EvaluateAsync(fuzz.Mutate(new EvaluateRequest { Contacts = { Templates.Contact(account) }, At = Timestamp.FromDateTimeOffset(Now) }), options);
                             break;
                         case < 65:
                             what = "raw bytes";
@@ -108,7 +111,7 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
                             var request = new StreamRequest();
                             for (var i = fuzz.Random.Next(1, 4); i > 0; i--)
                             {
-                                request.Events.Add(fuzz.Mutate(Templates.Event(fuzz.Random)));
+                                request.Events.Add(fuzz.Mutate(Templates.Event(fuzz.Random, account)));
                             }
 
                             await stream.RequestStream.WriteAsync(request, ct);
@@ -174,17 +177,25 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
     private async Task SeedAsync(CancellationToken ct)
     {
         var registry = new RegistryService.RegistryServiceClient(server.Channel(server.Keys.Administrator));
-        await registry.UpsertAccountAsync(Templates.Upsert(), cancellationToken: ct);
+        for (var i = 1; i <= Templates.Accounts; i++)
+        {
+            await registry.UpsertAccountAsync(Templates.Upsert($"fz-{i}"), cancellationToken: ct);
+        }
     }
 
     /// <summary>Valid requests that the fuzzer mutates.</summary>
     private static class Templates
     {
-        public static UpsertAccountRequest Upsert() => new()
+        /// <summary>How many accounts the requests are about (fz-1, fz-2, ...).</summary>
+        public const int Accounts = 64;
+
+        public static string AccountId(Random random) => $"fz-{random.Next(Accounts) + 1}";
+
+        public static UpsertAccountRequest Upsert(string accountId) => new()
         {
             Account = new Account
             {
-                AccountId = "fz-1",
+                AccountId = accountId,
                 BorrowerName = "Li Wei",
                 Location = new Location { CountryCode = "CN", TimeZone = "Asia/Shanghai" },
                 ContactPoints = { new ContactPoint { ContactPointId = "cp-1", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+86 138 0013 8000" } },
@@ -201,20 +212,20 @@ public sealed class FuzzTests(ServerFixture server) : IClassFixture<ServerFixtur
             },
         };
 
-        public static SetFlagRequest SetFlag() => new() { AccountId = "fz-1", Flag = new Flag { Type = FlagType.ThirdPartyRefused, PartyId = "p-1" } };
+        public static SetFlagRequest SetFlag(string accountId) => new() { AccountId = accountId, Flag = new Flag { Type = FlagType.ThirdPartyRefused, PartyId = "p-1" } };
 
-        public static ContactRequest Contact() => new()
+        public static ContactRequest Contact(string accountId) => new()
         {
-            AccountId = "fz-1",
+            AccountId = accountId,
             CollectorId = "collector-1",
             Channel = Channel.VoiceCall,
             Destination = new Destination { ContactPointId = "cp-1" },
         };
 
-        public static Event Event(Random random) => new()
+        public static Event Event(Random random, string accountId) => new()
         {
             EventId = $"fz-{random.NextInt64():x}",
-            AccountId = "fz-1",
+            AccountId = accountId,
             CollectorId = "collector-1",
             OccurredAt = Timestamp.FromDateTimeOffset(Now.AddMinutes(-random.Next(600))),
             Channel = Channel.Sms,

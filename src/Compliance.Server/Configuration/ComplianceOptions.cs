@@ -116,6 +116,13 @@ public sealed class IngestOptions
     /// where this process is the only writer; off for SQL Server, where replicas write too.</summary>
     public bool? CacheHistories { get; set; }
 
+    /// <summary>Most borrowers whose windows the history cache holds; past it, those used longest ago are dropped.</summary>
+    public int HistoryCacheBorrowers { get; set; } = 100_000;
+
+    /// <summary>Most attempts the history cache holds over all borrowers (about 200 bytes each); past it, the borrowers
+    /// used longest ago are dropped.</summary>
+    public long HistoryCacheRows { get; set; } = 2_000_000;
+
     /// <summary>Score the next batch while the previous one is written. Default: on where the history cache is on (the
     /// embedded store, a single writing process); off for SQL Server, where each batch holds its borrowers' locks.</summary>
     public bool? Pipeline { get; set; }

@@ -89,6 +89,10 @@ public sealed class GateOptions
 
     /// <summary>How far ahead the gate searches for the next allowed time of a denied contact.</summary>
     public TimeSpan NextAllowedHorizon { get; set; } = TimeSpan.FromDays(35);
+
+    /// <summary>Most accounts (and as many collectors, borrowers' account lists and stamps) the gate and the stream keep
+    /// read; past it each map is emptied and read again.</summary>
+    public int AccountCacheEntries { get; set; } = 200_000;
 }
 
 /// <summary>The event stream's batching, windows and pattern thresholds.</summary>
@@ -273,6 +277,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         if (options.Gate.NextAllowedHorizon < TimeSpan.FromDays(1) || options.Gate.NextAllowedHorizon > TimeSpan.FromDays(400))
         {
             problems.Add("Compliance:Gate:NextAllowedHorizon must be between 1.00:00:00 and 400.00:00:00.");
+        }
+
+        if (options.Gate.AccountCacheEntries < 1 || options.Ingest.HistoryCacheBorrowers < 1 || options.Ingest.HistoryCacheRows < 1)
+        {
+            problems.Add("Compliance:Gate:AccountCacheEntries, Compliance:Ingest:HistoryCacheBorrowers and Compliance:Ingest:HistoryCacheRows must be positive.");
         }
 
         if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)

@@ -227,8 +227,14 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
             for (var i = first; i < last; i++)
             {
                 var a = history[i];
+                // Whether it counts first: a text is no call, and converting every attempt's time to local was most of a call's cost.
+                if (!Counts(context, a))
+                {
+                    continue;
+                }
+
                 var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, a.At));
-                if (day.DayNumber > today.DayNumber - _days && Counts(context, a))
+                if (day.DayNumber > today.DayNumber - _days)
                 {
                     perDay[day] = perDay.GetValueOrDefault(day) + 1;
                 }

@@ -95,7 +95,7 @@ public sealed record ConductTotals(string Id, long Events, long EventsWithViolat
 public sealed record RiskyEvent(string EventId, DateTimeOffset OccurredAt, double RiskScore, IReadOnlyList<Violation> Violations, string AccountId, string CollectorId);
 
 /// <summary>An attempt with the ids that tie it to a reservation or a dialer's call.</summary>
-public readonly record struct AttemptRow(string AttemptId, string CallId, Attempt Attempt);
+public readonly record struct AttemptRow(string AttemptId, string CallId, Attempt Attempt) : Compliance.Domain.Events.IAttemptRow;
 
 /// <summary>One group commit of ingested events: everything runs in one write transaction.</summary>
 public interface IIngestSession

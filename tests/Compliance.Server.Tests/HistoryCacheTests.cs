@@ -25,7 +25,7 @@ public sealed class HistoryCacheTests
     private static AttemptRow Row(string id, int minutes) => new(id, "", new Attempt(T0.AddMinutes(minutes), "acc-1", "c-1", Channel.VoiceCall, "hash-1",
         DestinationClass.Own, "", ContactPointUse.Mobile, ContactPurpose.CollectDebt, AttemptOutcome.Pending));
 
-    private static string[] Ids(List<AttemptRow>? rows) => [.. rows!.Select(r => r.AttemptId)];
+    private static string[] Ids(IEnumerable<AttemptRow>? rows) => [.. rows!.Select(r => r.AttemptId)];
 
     /// <summary>The borrower misses, is read from the store as <paramref name="read"/>, and is then served exactly that.</summary>
     private static void AssertReadAgain(HistoryCache cache, string borrower, params AttemptRow[] read)
@@ -56,7 +56,7 @@ public sealed class HistoryCacheTests
         var cache = Cache();
         // 2,500 rows a minute apart, the oldest first, and a later lookup that reaches back only 1,000 minutes.
         var rows = Enumerable.Range(0, 2_500).Select(i => Row($"evt:e-{i}", i - 2_500)).ToList();
-        cache.Put("lender-a", "b-1", Since, rows);
+        cache.Put("lender-a", "b-1", Since, [.. rows]);
 
         var pruned = cache.TryGet("lender-a", "b-1", T0.AddMinutes(-1_000));
 
@@ -206,5 +206,39 @@ public sealed class HistoryCacheTests
         Assert.InRange(cache.Pending, 0, 100_001);
         Assert.Null(cache.TryGet("lender-a", "b-1", Since));
         Assert.Equal(0, cache.Pending);
+    }
+
+    [Fact]
+    public void PastTheBorrowerBound_TheBorrowerUsedLongestAgo_IsDropped()
+    {
+        var cache = new HistoryCache(Options.Create(new ComplianceOptions { Ingest = new IngestOptions { CacheHistories = true, HistoryCacheBorrowers = 2 } }), _clock);
+        cache.Put("lender-a", "b-1", Since, [Row("evt:e-1", -30)]);
+        cache.Put("lender-a", "b-2", Since, [Row("evt:e-2", -30)]);
+        Assert.NotNull(cache.TryGet("lender-a", "b-1", Since));
+
+        cache.Put("lender-a", "b-3", Since, [Row("evt:e-3", -30)]);
+
+        Assert.Equal(2, cache.Borrowers);
+        Assert.Null(cache.TryGet("lender-a", "b-2", Since));
+        Assert.Equal(["evt:e-1"], Ids(cache.TryGet("lender-a", "b-1", Since)));
+        Assert.Equal(["evt:e-3"], Ids(cache.TryGet("lender-a", "b-3", Since)));
+    }
+
+    [Fact]
+    public void PastTheRowBound_BorrowersAreDropped_OldestFirst_AsTheirWindowsGrow()
+    {
+        var cache = new HistoryCache(Options.Create(new ComplianceOptions { Ingest = new IngestOptions { CacheHistories = true, HistoryCacheRows = 5 } }), _clock);
+        cache.Put("lender-a", "b-1", Since, [Row("evt:a-1", -30), Row("evt:a-2", -20)]);
+        cache.Put("lender-a", "b-2", Since, [Row("evt:b-1", -30), Row("evt:b-2", -20)]);
+
+        // A batch adds to b-2's window; the next lookup counts it, which passes the bound.
+        var grown = cache.TryGet("lender-a", "b-2", Since)!;
+        grown.Add(Row("evt:b-3", -10));
+        grown.Add(Row("evt:b-4", -5));
+        Assert.Same(grown, cache.TryGet("lender-a", "b-2", Since));
+
+        Assert.Equal(4, cache.Rows);
+        Assert.Null(cache.TryGet("lender-a", "b-1", Since));
+        Assert.Equal(1, cache.Borrowers);
     }
 }

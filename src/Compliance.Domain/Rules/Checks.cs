@@ -163,8 +163,9 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var from = context.At - _window;
         var to = context.At + _window;
         var history = context.History;
+        var (first, last) = TimeOrdered.Range(history, from, to);
         var count = 0;
-        for (var i = 0; i < history.Count; i++)
+        for (var i = first; i < last; i++)
         {
             if (history[i].At > from && history[i].At < to && Counts(context, history[i]))
             {
@@ -185,7 +186,7 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
 
         // The window frees up when enough of the oldest counted attempts have slid out of it.
         var times = new List<DateTimeOffset>(count);
-        for (var i = 0; i < history.Count; i++)
+        for (var i = first; i < last; i++)
         {
             var a = history[i];
             if (a.At > from && a.At < to && Counts(context, a))
@@ -221,11 +222,19 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
             var today = DateOnly.FromDateTime(LocalZones.ToLocal(zone, context.At));
             var perDay = new Dictionary<DateOnly, int>();
             var history = context.History;
-            for (var i = 0; i < history.Count; i++)
+            // Local days after today - N start after At - Window, in any zone; later days (reservations) count too.
+            var (first, last) = TimeOrdered.Range(history, context.At - Window, DateTimeOffset.MaxValue);
+            for (var i = first; i < last; i++)
             {
                 var a = history[i];
+                // Whether it counts first: a text is no call, and converting every attempt's time to local was most of a call's cost.
+                if (!Counts(context, a))
+                {
+                    continue;
+                }
+
                 var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, a.At));
-                if (day.DayNumber > today.DayNumber - _days && Counts(context, a))
+                if (day.DayNumber > today.DayNumber - _days)
                 {
                     perDay[day] = perDay.GetValueOrDefault(day) + 1;
                 }
@@ -337,7 +346,8 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
         DateTimeOffset? latest = null;
         var from = context.At - Window;
         var history = context.History;
-        for (var i = 0; i < history.Count; i++)
+        var (first, last) = TimeOrdered.Range(history, from, context.At);
+        for (var i = first; i < last; i++)
         {
             var a = history[i];
             if (a.Outcome.IsConversation() && a.At > from && a.At <= context.At && Has(_channels, (int)a.Channel)
@@ -426,7 +436,8 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
     {
         var count = 0;
         var history = context.History;
-        for (var i = 0; i < history.Count; i++)
+        var (first, last) = TimeOrdered.Range(history, start, end);
+        for (var i = first; i < last; i++)
         {
             var a = history[i];
             if (a.At < start || a.At >= end || !Has(_channels, (int)a.Channel) || !Has(_outcomes, (int)a.Outcome))
@@ -909,7 +920,8 @@ internal sealed class AddressBookBlastCheck(RuleSetup setup) : RuleCheck(setup)
         Dictionary<string, DateTimeOffset>? reached = null;
         var history = context.History;
         var accountId = context.Account.AccountId;
-        for (var i = 0; i < history.Count; i++)
+        var (first, last) = TimeOrdered.Range(history, context.At - Limit.Window, context.At + Limit.Window);
+        for (var i = first; i < last; i++)
         {
             var a = history[i];
             if (Limit.Counts(a, accountId) && a.At > context.At - Limit.Window && a.At < context.At + Limit.Window)

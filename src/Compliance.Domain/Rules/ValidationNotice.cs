@@ -101,7 +101,10 @@ internal sealed class ValidationNoticeCheck(RuleSetup setup) : RuleCheck(setup)
     private static DateTimeOffset? Initial(Account account, IReadOnlyList<Attempt> history, DateTimeOffset at)
     {
         DateTimeOffset? first = null;
-        for (var i = 0; i < history.Count; i++)
+        // In a time-ordered history the first match is the earliest, and nothing after the instant is read.
+        var ordered = history is ITimeOrderedAttempts;
+        var (from, to) = TimeOrdered.Range(history, DateTimeOffset.MinValue, at);
+        for (var i = from; i < to; i++)
         {
             var a = history[i];
             if (a.At <= at && (first is null || a.At < first)
@@ -110,6 +113,10 @@ internal sealed class ValidationNoticeCheck(RuleSetup setup) : RuleCheck(setup)
                 && string.Equals(a.AccountId, account.AccountId, StringComparison.Ordinal))
             {
                 first = a.At;
+                if (ordered)
+                {
+                    break;
+                }
             }
         }
 

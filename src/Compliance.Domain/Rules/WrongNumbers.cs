@@ -84,7 +84,7 @@ public sealed class WrongNumbers
             changed?.Add(seen);
         }
 
-        return changed ?? history;
+        return changed is null ? history : history is ITimeOrderedAttempts ? new TimeOrderedList(changed) : changed;
     }
 
     /// <summary>The destination as the rules see it at the instant.</summary>

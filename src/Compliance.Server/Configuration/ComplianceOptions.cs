@@ -99,6 +99,10 @@ public sealed class GateOptions
 
     /// <summary>How far ahead the gate searches for the next allowed time of a denied contact.</summary>
     public TimeSpan NextAllowedHorizon { get; set; } = TimeSpan.FromDays(35);
+
+    /// <summary>Most accounts (and as many collectors, borrowers' account lists and stamps) the gate and the stream keep
+    /// read; past it each map is emptied and read again.</summary>
+    public int AccountCacheEntries { get; set; } = 200_000;
 }
 
 /// <summary>The event stream's batching, windows and pattern thresholds.</summary>
@@ -125,6 +129,13 @@ public sealed class IngestOptions
     /// <summary>Keep borrowers' histories in memory between group commits. Default: on for the embedded SQLite store,
     /// where this process is the only writer; off for SQL Server, where replicas write too.</summary>
     public bool? CacheHistories { get; set; }
+
+    /// <summary>Most borrowers whose windows the history cache holds; past it, those used longest ago are dropped.</summary>
+    public int HistoryCacheBorrowers { get; set; } = 100_000;
+
+    /// <summary>Most attempts the history cache holds over all borrowers (about 200 bytes each); past it, the borrowers
+    /// used longest ago are dropped.</summary>
+    public long HistoryCacheRows { get; set; } = 2_000_000;
 
     /// <summary>Score the next batch while the previous one is written. Default: on where the history cache is on (the
     /// embedded store, a single writing process); off for SQL Server, where each batch holds its borrowers' locks.</summary>
@@ -276,6 +287,11 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
         if (options.Gate.NextAllowedHorizon < TimeSpan.FromDays(1) || options.Gate.NextAllowedHorizon > TimeSpan.FromDays(400))
         {
             problems.Add("Compliance:Gate:NextAllowedHorizon must be between 1.00:00:00 and 400.00:00:00.");
+        }
+
+        if (options.Gate.AccountCacheEntries < 1 || options.Ingest.HistoryCacheBorrowers < 1 || options.Ingest.HistoryCacheRows < 1)
+        {
+            problems.Add("Compliance:Gate:AccountCacheEntries, Compliance:Ingest:HistoryCacheBorrowers and Compliance:Ingest:HistoryCacheRows must be positive.");
         }
 
         if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)

@@ -14,18 +14,16 @@ namespace Compliance.Server.Gate;
 /// </summary>
 internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Microsoft.Extensions.Options.IOptions<Configuration.ComplianceOptions> options)
 {
-    private const int MaxEntries = 200_000;
-
     public TimeSpan Ttl { get; } = string.Equals(options.Value.Store.Provider, "Sqlite", StringComparison.OrdinalIgnoreCase)
         ? TimeSpan.FromMinutes(10)
         : TimeSpan.FromSeconds(5);
 
-    private readonly ExpiringMap<(string, string), Account?> _accounts = new(MaxEntries);
-    private readonly ExpiringMap<(string, string), Collector?> _collectors = new(MaxEntries);
-    private readonly ExpiringMap<(string, string), IReadOnlyList<Account>?> _borrowers = new(MaxEntries);
+    private readonly ExpiringMap<(string, string), Account?> _accounts = new(options.Value.Gate.AccountCacheEntries);
+    private readonly ExpiringMap<(string, string), Collector?> _collectors = new(options.Value.Gate.AccountCacheEntries);
+    private readonly ExpiringMap<(string, string), IReadOnlyList<Account>?> _borrowers = new(options.Value.Gate.AccountCacheEntries);
 
     /// <summary>Per account: a registry stamp of its borrower taken before the cached account and borrower's accounts were read.</summary>
-    private readonly ExpiringMap<(string, string), long> _stamps = new(MaxEntries);
+    private readonly ExpiringMap<(string, string), long> _stamps = new(options.Value.Gate.AccountCacheEntries);
 
     public ValueTask<Account?> AccountAsync(string lenderId, string accountId, CancellationToken ct) =>
         GetAsync(_accounts, (lenderId, accountId), static (s, key, token) => s.GetAccountAsync(key.Item1, key.Item2, token), ct);

@@ -63,7 +63,7 @@ internal sealed class EventProcessor(
         public Lock Sync { get; } = new();
         /// <summary>Serialised when lanes share it (<see cref="SerializedSession"/>).</summary>
         public IIngestSession Session { get; } = session;
-        public Dictionary<(string, string), List<AttemptRow>> Histories { get; } = new(events);
+        public Dictionary<(string, string), AttemptWindow<AttemptRow>> Histories { get; } = new(events);
         public ConcurrentDictionary<(string, string), Account> Accounts { get; } = [];
         public ConcurrentDictionary<(string, string), (Account Account, List<DateTimeOffset> Contacts)> ThirdPartyContacts { get; } = [];
         public List<Incident> Incidents { get; } = [];
@@ -71,75 +71,14 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>
-    /// The attempts a contact is judged against: its borrower's history up to the contact's time, without the
-    /// reservation the contact confirms. Usually that is every row but at most one (each account's events arrive in
-    /// time order), and then the rows are read where they are rather than copied; scoring copied every row of the
-    /// borrower's history for every contact, the most time any one piece of scoring took. One per scoring lane, reused.
+    /// The attempts a contact is judged against: its borrower's window up to the contact's time, without the reservation
+    /// the contact confirms, read in place (<see cref="AttemptWindow{TRow}.Before"/>). One per scoring lane, reused.
     /// </summary>
-    private sealed class PriorAttempts : IReadOnlyList<Attempt>
+    private sealed class PriorAttempts
     {
-        private readonly List<Attempt> _copy = [];
-        private List<AttemptRow> _rows = [];
-        private int _skip;
+        private readonly AttemptWindow<AttemptRow>.View _view = new();
 
-        public int Count { get; private set; }
-
-        public Attempt this[int index] => _rows[index < _skip ? index : index + 1].Attempt;
-
-        /// <summary>The attempts of <paramref name="rows"/> at or before <paramref name="at"/>, without the row <paramref name="excluded"/>; valid until the rows change.</summary>
-        public IReadOnlyList<Attempt> Of(List<AttemptRow> rows, DateTimeOffset at, string? excluded)
-        {
-            var skip = rows.Count;
-            // Through a span: the list's indexer copied the whole row (about 90 bytes) twice per row, for every contact.
-            var span = CollectionsMarshal.AsSpan(rows);
-            for (var i = 0; i < span.Length; i++)
-            {
-                ref readonly var row = ref span[i];
-                if (row.Attempt.At > at)
-                {
-                    return Copy(rows, at, excluded);
-                }
-
-                if (excluded is not null && row.AttemptId == excluded)
-                {
-                    if (skip < rows.Count)
-                    {
-                        return Copy(rows, at, excluded);
-                    }
-
-                    skip = i;
-                }
-            }
-
-            _rows = rows;
-            _skip = skip;
-            Count = skip < rows.Count ? rows.Count - 1 : rows.Count;
-            return this;
-        }
-
-        private List<Attempt> Copy(List<AttemptRow> rows, DateTimeOffset at, string? excluded)
-        {
-            _copy.Clear();
-            foreach (var row in rows)
-            {
-                if (row.Attempt.At <= at && !(excluded is not null && row.AttemptId == excluded))
-                {
-                    _copy.Add(row.Attempt);
-                }
-            }
-
-            return _copy;
-        }
-
-        public IEnumerator<Attempt> GetEnumerator()
-        {
-            for (var i = 0; i < Count; i++)
-            {
-                yield return this[i];
-            }
-        }
-
-        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+        public IReadOnlyList<Attempt> Of(AttemptWindow<AttemptRow> window, DateTimeOffset at, string? excluded) => window.Before(at, excluded, _view);
     }
 
     /// <summary>An event with what it refers to, loaded and checked.</summary>
@@ -253,8 +192,9 @@ internal sealed class EventProcessor(
 
         foreach (var ((lender, day), borrowers) in missing)
         {
-            foreach (var (borrower, history) in await session.HistoriesAsync(lender, borrowers, day))
+            foreach (var (borrower, rows) in await session.HistoriesAsync(lender, borrowers, day))
             {
+                var history = new AttemptWindow<AttemptRow>(rows);
                 state.Histories[(lender, borrower)] = history;
                 cache.Put(lender, borrower, day, history);
             }
@@ -522,7 +462,7 @@ internal sealed class EventProcessor(
     /// <summary>A call's later event whose call is not among its account's attempts may be looked for in other borrowers' histories.</summary>
     private static bool ReadsOtherHistories(BatchState state, Item item) =>
         item.Kind is EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft
-        && FindCall(state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)], item.CallId, item.Account.AccountId) is null;
+        && !state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)].TryFindCall(item.CallId, item.Account.AccountId, out _);
 
     private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, PriorAttempts before)
     {
@@ -538,7 +478,7 @@ internal sealed class EventProcessor(
         IReadOnlyList<string>? profiles = null;
         var counts = EventCounting.None;
         var use = ContactPointUse.Unspecified;
-        var call = FindCall(history, item.CallId, account.AccountId);
+        AttemptRow? call = history.TryFindCall(item.CallId, account.AccountId, out var found) ? found : null;
 
         switch (item.Kind)
         {
@@ -593,7 +533,7 @@ internal sealed class EventProcessor(
 
                 counts = EventCounting.CallOutcome;
                 use = row.Attempt.DestinationUse;
-                Replace(history, row, row with { Attempt = row.Attempt with { Outcome = outcome } });
+                history.Upsert(row with { Attempt = row.Attempt with { Outcome = outcome } });
                 destination = new Resolved(new ResolvedDestination(row.Attempt.DestinationClass, row.Attempt.DestinationHash, null, null, []), "", row.Attempt.DestinationUse);
                 break;
 
@@ -685,7 +625,7 @@ internal sealed class EventProcessor(
     /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
     /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
     /// </summary>
-    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, List<AttemptRow> history,
+    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, AttemptWindow<AttemptRow> history,
         Resolved destination, AttemptOutcome outcome, List<Violation> violations, PriorAttempts before)
     {
         var lender = item.Pending.LenderId;
@@ -729,16 +669,7 @@ internal sealed class EventProcessor(
                 await state.Session.SetOutcomeAsync(lender, decision.DecisionId, outcome);
             }
 
-            var reserved = IndexOfAttempt(history, decision.DecisionId);
-            var confirmed = new AttemptRow(decision.DecisionId, item.CallId, attempt);
-            if (reserved >= 0)
-            {
-                history[reserved] = confirmed;
-            }
-            else
-            {
-                history.Add(confirmed);
-            }
+            history.Upsert(new AttemptRow(decision.DecisionId, item.CallId, attempt));
         }
         else
         {
@@ -873,7 +804,7 @@ internal sealed class EventProcessor(
     /// deadline, the first such event only (one incident per debt, whichever event revealed it). Each finding raises an
     /// incident; imported events are judged by the rules that count, not alerted on, so they are not checked here.
     /// </summary>
-    private async Task CheckValidationNoticeAsync(BatchState state, Item item, Account account, List<AttemptRow> history, PriorAttempts before, List<Violation> violations)
+    private async Task CheckValidationNoticeAsync(BatchState state, Item item, Account account, AttemptWindow<AttemptRow> history, PriorAttempts before, List<Violation> violations)
     {
         var atNotice = item.Kind == EventKind.ValidationNoticeSent;
         var prior = before.Of(history, item.At, null);
@@ -948,7 +879,7 @@ internal sealed class EventProcessor(
     {
         foreach (var ((lender, _), history) in state.Histories)
         {
-            if (lender == item.Pending.LenderId && FindCall(history, item.CallId, null) is { } row)
+            if (lender == item.Pending.LenderId && history.TryFindCall(item.CallId, null, out var row))
             {
                 return row;
             }
@@ -970,20 +901,6 @@ internal sealed class EventProcessor(
         return null;
     }
 
-    private static int IndexOfAttempt(List<AttemptRow> history, string attemptId)
-    {
-        var rows = CollectionsMarshal.AsSpan(history);
-        for (var i = 0; i < rows.Length; i++)
-        {
-            if (rows[i].AttemptId == attemptId)
-            {
-                return i;
-            }
-        }
-
-        return -1;
-    }
-
     private static bool HasDisclosureIncident(List<Incident> incidents, string eventId)
     {
         foreach (var incident in incidents)
@@ -995,38 +912,6 @@ internal sealed class EventProcessor(
         }
 
         return false;
-    }
-
-    private static AttemptRow? FindCall(List<AttemptRow> history, string callId, string? accountId)
-    {
-        if (callId.Length == 0)
-        {
-            return null;
-        }
-
-        var rows = CollectionsMarshal.AsSpan(history);
-        for (var i = rows.Length - 1; i >= 0; i--)
-        {
-            if (rows[i].CallId == callId && (accountId is null || rows[i].Attempt.AccountId == accountId))
-            {
-                return rows[i];
-            }
-        }
-
-        return null;
-    }
-
-    private static void Replace(List<AttemptRow> history, AttemptRow old, AttemptRow updated)
-    {
-        var index = history.IndexOf(old);
-        if (index >= 0)
-        {
-            history[index] = updated;
-        }
-        else
-        {
-            history.Add(updated);
-        }
     }
 
     private static Channel ChannelOf(EventKind kind, V1.Event e, PendingEvent pending)

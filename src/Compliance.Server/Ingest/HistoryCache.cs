@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Compliance.Domain.Events;
 using Compliance.Server.Configuration;
 using Compliance.Storage;
 using Microsoft.Extensions.Options;
@@ -17,15 +18,38 @@ namespace Compliance.Server.Ingest;
 /// added instead: every allowed decision used to cost such a wait (30 to 50 in a load run with the gate asked 50
 /// times a second, a sixth of the scoring stage's time).
 /// </remarks>
+/// <para>Bounded by borrowers (<see cref="IngestOptions.HistoryCacheBorrowers"/>) and by rows held in all
+/// (<see cref="IngestOptions.HistoryCacheRows"/>): past either, the borrowers used longest ago are dropped, to be read
+/// from the store when they come back. (It used to be cleared whole at 200,000 borrowers, and held any number of rows.)</para>
 internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProvider clock)
 {
-    private const int MaxBorrowers = 200_000;
+    private readonly int _maxBorrowers = Math.Max(1, options.Value.Ingest.HistoryCacheBorrowers);
+    private readonly long _maxRows = Math.Max(1, options.Value.Ingest.HistoryCacheRows);
     /// <summary>Reservations and stale marks waiting for borrowers the ingest does not come back to: all dropped beyond this many.</summary>
     private const int MaxPending = 100_000;
     /// <summary>From this many waiting, the writer forgets those of borrowers it does not hold before a batch (<see cref="ForgetUnheld"/>).</summary>
     private const int ForgetAbove = 10_000;
 
-    private readonly Dictionary<(string, string), (List<AttemptRow> Rows, DateTimeOffset Since)> _histories = [];
+    // Only the ingest writer touches these: each borrower's window, where it reaches back to, and its place in the
+    // least-recently-used order (the list's head was used longest ago).
+    private readonly Dictionary<(string, string), Entry> _histories = [];
+    private readonly LinkedList<(string, string)> _used = [];
+    private long _rows;
+
+    private sealed class Entry(AttemptWindow<AttemptRow> rows, DateTimeOffset since, LinkedListNode<(string, string)> node)
+    {
+        public AttemptWindow<AttemptRow> Rows { get; } = rows;
+        public DateTimeOffset Since { get; set; } = since;
+        public LinkedListNode<(string, string)> Node { get; } = node;
+        /// <summary>Rows counted in the cache's total when last seen.</summary>
+        public int Counted { get; set; }
+    }
+
+    /// <summary>Borrowers held.</summary>
+    internal int Borrowers => _histories.Count;
+
+    /// <summary>Rows held over all borrowers (as last counted: a window grows while a batch uses it).</summary>
+    internal long Rows => _rows;
     // What other threads hand over (stale marks, reservations), under one lock; _pending counts both, so the writer's
     // lookups skip the lock while nothing waits.
     private readonly Lock _sync = new();
@@ -117,7 +141,7 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
     public void InvalidateAll() => _allStale = true;
 
     /// <summary>The cached history of a borrower if it reaches back to <paramref name="since"/> and nobody else changed it.</summary>
-    public List<AttemptRow>? TryGet(string lenderId, string borrowerId, DateTimeOffset since)
+    public AttemptWindow<AttemptRow>? TryGet(string lenderId, string borrowerId, DateTimeOffset since)
     {
         if (!Enabled)
         {
@@ -128,6 +152,8 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         {
             _allStale = false;
             _histories.Clear();
+            _used.Clear();
+            _rows = 0;
             lock (_sync)
             {
                 _stale.Clear();
@@ -144,7 +170,7 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         var (stale, reserved) = TakeHandedOver(key);
         if (stale)
         {
-            _histories.Remove(key);
+            Drop(key);
             return null;
         }
 
@@ -157,7 +183,7 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         {
             foreach (var reservation in reserved)
             {
-                if (!cached.Rows.Exists(r => r.AttemptId == reservation.AttemptId))
+                if (!cached.Rows.Contains(reservation.AttemptId))
                 {
                     cached.Rows.Add(reservation);
                 }
@@ -168,28 +194,40 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         {
             // Only the window is kept: what judging the batch's events reads (the policy's longest rule window before
             // the earliest of them). Each borrower's state is what its rules' windows hold, not its whole history.
-            Prune(cached.Rows, since);
-            _histories[key] = (cached.Rows, since);
+            cached.Rows.Prune(since);
+            cached.Since = since;
         }
 
+        _used.Remove(cached.Node);
+        _used.AddLast(cached.Node);
+        Recount(cached);
         return cached.Rows;
     }
 
-    /// <summary>Drops the rows before <paramref name="since"/>, in place. (Not RemoveAll with a lambda: capturing the
-    /// parameter allocates the closure on every lookup, pruned or not.)</summary>
-    private static void Prune(List<AttemptRow> rows, DateTimeOffset since)
+    /// <summary>Brings the total up to date with a window's size (it grows as batches add to it), then keeps the bounds.</summary>
+    private void Recount(Entry entry)
     {
-        var kept = 0;
-        var span = CollectionsMarshal.AsSpan(rows);
-        for (var i = 0; i < span.Length; i++)
-        {
-            if (span[i].Attempt.At >= since)
-            {
-                span[kept++] = span[i];
-            }
-        }
+        _rows += entry.Rows.Count - entry.Counted;
+        entry.Counted = entry.Rows.Count;
+        Evict(entry);
+    }
 
-        rows.RemoveRange(kept, rows.Count - kept);
+    /// <summary>Drops the borrowers used longest ago while a bound is passed, never <paramref name="keep"/>.</summary>
+    private void Evict(Entry? keep)
+    {
+        while ((_histories.Count > _maxBorrowers || _rows > _maxRows) && _used.First is { } oldest && !ReferenceEquals(oldest, keep?.Node))
+        {
+            Drop(oldest.Value);
+        }
+    }
+
+    private void Drop((string, string) key)
+    {
+        if (_histories.Remove(key, out var entry))
+        {
+            _used.Remove(entry.Node);
+            _rows -= entry.Counted;
+        }
     }
 
     private (bool Stale, List<AttemptRow>? Reserved) TakeHandedOver((string, string) key)
@@ -228,18 +266,17 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
         }
     }
 
-    public void Put(string lenderId, string borrowerId, DateTimeOffset since, List<AttemptRow> rows)
+    public void Put(string lenderId, string borrowerId, DateTimeOffset since, AttemptWindow<AttemptRow> rows)
     {
         if (!Enabled)
         {
             return;
         }
 
-        if (_histories.Count >= MaxBorrowers)
-        {
-            _histories.Clear();
-        }
-
-        _histories[(lenderId, borrowerId)] = (rows, since);
+        var key = (lenderId, borrowerId);
+        Drop(key);
+        var entry = new Entry(rows, since, _used.AddLast(key));
+        _histories[key] = entry;
+        Recount(entry);
     }
 }

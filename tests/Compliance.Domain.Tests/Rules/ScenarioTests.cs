@@ -89,4 +89,48 @@ public sealed class ScenarioTests(ITestOutputHelper output)
             Assert.Null(result.NextAllowedAt);
         }
     }
+
+    /// <summary>
+    /// The same scenario judged over the monitor's window state (<see cref="Compliance.Domain.Events.AttemptWindow{TRow}"/>: attempts
+    /// added newest first, kept in time order, read by binary search) gives exactly the decision the plain history gives:
+    /// the same rules, messages and next allowed instants, and the same validation-notice findings.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(All))]
+    public void Scenario_OverTheWindowState_GivesTheSameDecision(string file, string scenario)
+    {
+        // Arrange
+        var scenarios = Files.GetOrAdd(file, ScenarioFile.Load);
+        var s = scenarios.Scenarios.Single(x => x.Name == scenario);
+        var policy = PolicyCompiler.Compile(s.Policy, "test-1", PolicyEffective, ProfileCatalog.BuiltIn).Policy!;
+        var spec = ScenarioWorld.Merge(scenarios.Defaults, s.Account);
+        var account = ScenarioWorld.Account(spec, s.Contact.Account);
+        var history = ScenarioWorld.History(account, s.History);
+        var window = new Compliance.Domain.Events.AttemptWindow<WindowRow>();
+        for (var i = history.Count - 1; i >= 0; i--)
+        {
+            window.Add(new WindowRow($"a{i}", "", history[i]));
+        }
+
+        var ordered = window.Before(DateTimeOffset.MaxValue, null, new Compliance.Domain.Events.AttemptWindow<WindowRow>.View());
+        var candidate = new ContactCandidate(account, "C1", ScenarioWorld.Enum<Registry.CollectorKind>(s.Contact.Collector),
+            ScenarioWorld.Enum<Registry.Channel>(s.Contact.Channel), ScenarioWorld.Enum<ContactPurpose>(s.Contact.Purpose),
+            ScenarioWorld.Destination(account, s.Contact.To, s.Contact.Zones), ScenarioWorld.Instant(s.Contact.At),
+            BorrowerAccounts: ScenarioWorld.BorrowerAccounts(spec, account));
+
+        // Act
+        var plain = policy.Evaluate(candidate, history);
+        var windowed = policy.Evaluate(candidate, ordered);
+
+        // Assert
+        Assert.Equal(history.Count, ordered.Count);
+        Assert.Equal(plain.Allowed, windowed.Allowed);
+        Assert.Equal(plain.NextAllowedAt, windowed.NextAllowedAt);
+        Assert.Equal(plain.Hits.Select(h => (h.RuleId, h.Message, h.NextAllowedAt)), windowed.Hits.Select(h => (h.RuleId, h.Message, h.NextAllowedAt)));
+        Assert.Equal(
+            policy.ValidationNoticeTiming(account, history, candidate.At, s.Contact.Notice, candidate.BorrowerAccounts).Select(h => h.Message),
+            policy.ValidationNoticeTiming(account, ordered, candidate.At, s.Contact.Notice, candidate.BorrowerAccounts).Select(h => h.Message));
+    }
+
+    private readonly record struct WindowRow(string AttemptId, string CallId, Attempt Attempt) : Compliance.Domain.Events.IAttemptRow;
 }

@@ -35,6 +35,15 @@ internal sealed class DecisionJournal : IDisposable
     private readonly SqliteCommand _forget;
     private readonly int _limit;
     private readonly List<Entry> _pending = [];
+    // Completed (and replaced) whenever decisions leave memory for the database: appends waiting for room wake up.
+    private TaskCompletionSource _room = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// How long an append waits for the database to catch up when <c>limit</c> decisions already wait to be written,
+    /// before it is refused (and the gate fails closed). Under a burst the gate so slows to the rate the database
+    /// takes decisions at, instead of denying.
+    /// </summary>
+    public static readonly TimeSpan RoomWait = TimeSpan.FromSeconds(2);
     private readonly Dictionary<(string LenderId, string DecisionId), Entry> _byDecision = [];
     private readonly Dictionary<(string LenderId, string BorrowerId), List<Entry>> _reservations = [];
     private long _writtenThrough;
@@ -157,6 +166,7 @@ internal sealed class DecisionJournal : IDisposable
     /// </summary>
     public async ValueTask<Entry> AppendAsync(string borrowerId, DecisionRecord decision, Attempt? reservation)
     {
+        await RoomAsync();
         var me = new Queued(borrowerId, decision, reservation, JsonSerializer.Serialize(new Payload(borrowerId, decision, reservation), AdoStore.JsonOptions));
         bool lead;
         lock (_queueLock)
@@ -173,6 +183,33 @@ internal sealed class DecisionJournal : IDisposable
         }
 
         return me.Error is { } error ? throw error : me.Entry!;
+    }
+
+    /// <summary>Waits, up to <see cref="RoomWait"/>, while the limit of decisions waiting for the database is reached.</summary>
+    private async ValueTask RoomAsync()
+    {
+        long? until = null;
+        while (true)
+        {
+            Task freed;
+            lock (_lock)
+            {
+                if (_pending.Count < _limit)
+                {
+                    return;
+                }
+
+                freed = _room.Task;
+            }
+
+            until ??= Environment.TickCount64 + (long)RoomWait.TotalMilliseconds;
+            var left = until.Value - Environment.TickCount64;
+            if (left <= 0 || await Task.WhenAny(freed, Task.Delay(TimeSpan.FromMilliseconds(left))) != freed)
+            {
+                // Still full: the append goes on and is refused at the limit.
+                return;
+            }
+        }
     }
 
     /// <summary>Writes every queued decision in one transaction, tells their callers, and hands the next group to the first caller queued meanwhile.</summary>
@@ -366,6 +403,12 @@ internal sealed class DecisionJournal : IDisposable
 
             _pending.RemoveRange(0, count);
             _writtenThrough = Math.Max(_writtenThrough, id);
+            if (count > 0)
+            {
+                var freed = _room;
+                _room = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                freed.TrySetResult();
+            }
         }
     }
 

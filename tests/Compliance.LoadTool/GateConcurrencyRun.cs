@@ -63,6 +63,11 @@ internal static class GateConcurrencyRun
             }
 
             Console.WriteLine($"Decisions measured: {verdicts}.");
+            if (verdicts.FailedClosed > 0)
+            {
+                Console.WriteLine($"The server's last lines:\n{server.RecentOutput}");
+            }
+
             return verdicts.FailedClosed == 0 ? 0 : 1;
         }
         finally

@@ -522,6 +522,29 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
+    public async Task AnAppendBeyondTheLimit_WaitsForTheDatabaseToCatchUp_InsteadOfBeingRefused()
+    {
+        var path = Path.Combine(_directory, "room.decisions.db");
+        using var journal = new DecisionJournal(path, "FULL", 10);
+        var first = new List<DecisionJournal.Entry>();
+        for (var i = 0; i < 10; i++)
+        {
+            first.Add(await journal.AppendAsync("b-1", Decision($"dec-{i}", false, T0), null));
+        }
+
+        // The journal is full: the next append waits ...
+        var waiting = journal.AppendAsync("b-1", Decision("dec-10", false, T0), null).AsTask();
+        await Task.Delay(200, Ct);
+        Assert.False(waiting.IsCompleted);
+
+        // ... until the database has taken some of the decisions before it.
+        journal.Written(first[4].Id);
+        var entry = await waiting.WaitAsync(TimeSpan.FromSeconds(1), Ct);
+        Assert.Equal("dec-10", entry.Decision.DecisionId);
+        Assert.Equal(6, journal.Count);
+    }
+
+    [Fact]
     public async Task DecisionsJournaledAtOnce_ShareTransactions_AndEachIsDurableWhenAnswered_UpToTheLimit()
     {
         var path = Path.Combine(_directory, "group.decisions.db");

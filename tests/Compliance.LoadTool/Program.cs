@@ -103,7 +103,8 @@ try
 
         phase.Restart();
         var registry = new RegistryService.RegistryServiceClient(channel);
-        await Parallel.ForEachAsync(accounts.Concat(warmAccounts), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+        // Many at once: concurrent upserts share write transactions (the registry's group commit).
+        await Parallel.ForEachAsync(accounts.Concat(warmAccounts), new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct },
             async (account, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = account.ToProto() }, headers, cancellationToken: token));
         Console.WriteLine($"Registered {accounts.Count + warmAccounts.Count:N0} accounts in {phase.Elapsed.TotalSeconds:0.0} s ({(accounts.Count + warmAccounts.Count) / phase.Elapsed.TotalSeconds:N0}/s).");
 

@@ -87,6 +87,8 @@ public sealed class TelemetryTests : IDisposable
             .Select(m => m.Groups["rule"].Value).ToList();
         Assert.True(denyRules.Count > 0 && denyRules.All(r => r.Contains('.', StringComparison.Ordinal)), string.Join(", ", denyRules) + "\n" + scrape);
         Assert.Equal(verdicts.Count, Value(scrape, "compliance_gate_decision_duration_seconds_count"));
+        // Buckets in seconds, fine enough for decisions of a millisecond (the defaults started at 5 s).
+        Assert.Contains("compliance_gate_decision_duration_seconds_bucket{otel_scope_name=\"Compliance.Server\",verdict=\"allow\",le=\"0.001\"}", scrape, StringComparison.Ordinal);
         Assert.Equal(events.Count, Value(scrape, "compliance_ingest_events_total"));
         Assert.True(Value(scrape, "compliance_ingest_batches_total", "outcome=\"committed\"") >= 1, scrape);
         Assert.True(Value(scrape, "compliance_ingest_commit_duration_seconds_count") >= 1, scrape);

@@ -100,47 +100,11 @@ public sealed class SqlServerReplicaServerTests(SqlServerContainerFixture fixtur
         });
     }
 
-    private static async Task RegisterAsync(GrpcChannel channel, Metadata system, string accountId) =>
-        await new RegistryService.RegistryServiceClient(channel).UpsertAccountAsync(new UpsertAccountRequest
-        {
-            Account = new Account
-            {
-                AccountId = accountId,
-                Location = new Location { Region = "US-NY" },
-                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+1 212 555 0134" } },
-            },
-        }, system, cancellationToken: Ct);
+    private static Task RegisterAsync(GrpcChannel channel, Metadata system, string accountId) => WatchScenario.RegisterAsync(channel, system, accountId);
 
-    /// <summary>Four texts about a new account to four numbers it does not list: one address-book blast, one incident.</summary>
-    private static async Task BlastAsync(GrpcChannel channel, Metadata system, string accountId)
-    {
-        await RegisterAsync(channel, system, accountId);
-        var at = DateTimeOffset.UtcNow.AddMinutes(-30);
-        using var stream = new EventIngestService.EventIngestServiceClient(channel).Stream(system, cancellationToken: Ct);
-        await stream.RequestStream.WriteAsync(new StreamRequest
-        {
-            Events =
-            {
-                Enumerable.Range(0, 4).Select(i => new Event
-                {
-                    EventId = $"{accountId}-{i}", AccountId = accountId, CollectorId = "collector-1", Channel = Channel.Sms,
-                    OccurredAt = Timestamp.FromDateTimeOffset(at.AddMinutes(i)),
-                    Destination = new Destination { PhoneNumber = $"+1 646 555 01{i:00}" },
-                    MessageSent = new MessageSent { Body = "Please ask Jane to call us back." },
-                }),
-            },
-        }, Ct);
-        Assert.True(await stream.ResponseStream.MoveNext(Ct));
-        await stream.RequestStream.CompleteAsync();
-    }
+    private static Task BlastAsync(GrpcChannel channel, Metadata system, string accountId) => WatchScenario.BlastAsync(channel, system, accountId);
 
-    private static async Task<Incident> NextAsync(AsyncServerStreamingCall<WatchResponse> watch)
-    {
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        patience.CancelAfter(TimeSpan.FromSeconds(30));
-        Assert.True(await watch.ResponseStream.MoveNext(patience.Token));
-        return watch.ResponseStream.Current.Incident;
-    }
+    private static Task<Incident> NextAsync(AsyncServerStreamingCall<WatchResponse> watch) => WatchScenario.NextAsync(watch);
 
     private static async Task<JsonElement> KeysAsync(string directory)
     {

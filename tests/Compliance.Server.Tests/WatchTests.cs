@@ -55,46 +55,10 @@ public sealed class WatchTests : IAsyncLifetime
 
     private AlertService.AlertServiceClient Alerts => new(_channel);
 
-    /// <summary>An account, and four texts about it to four numbers it does not list, a minute apart: one address-book blast, one incident.</summary>
-    private async Task BlastAsync(string accountId)
-    {
-        var system = Bearer(Key("collection_system"));
-        await new RegistryService.RegistryServiceClient(_channel).UpsertAccountAsync(new UpsertAccountRequest
-        {
-            Account = new Account
-            {
-                AccountId = accountId,
-                Location = new Location { Region = "US-NY" },
-                ContactPoints = { new ContactPoint { ContactPointId = "mobile", Kind = ContactPointKind.Phone, Use = ContactPointUse.Mobile, Value = "+1 212 555 0134" } },
-            },
-        }, system, cancellationToken: Ct);
-        var at = DateTimeOffset.UtcNow.AddMinutes(-30);
-        using var stream = new EventIngestService.EventIngestServiceClient(_channel).Stream(system, cancellationToken: Ct);
-        await stream.RequestStream.WriteAsync(new StreamRequest
-        {
-            Events =
-            {
-                Enumerable.Range(0, 4).Select(i => new Event
-                {
-                    EventId = $"{accountId}-{i}", AccountId = accountId, CollectorId = "collector-1", Channel = Channel.Sms,
-                    OccurredAt = Timestamp.FromDateTimeOffset(at.AddMinutes(i)),
-                    Destination = new Destination { PhoneNumber = $"+1 646 555 01{i:00}" },
-                    MessageSent = new MessageSent { Body = "Please ask Jane to call us back." },
-                }),
-            },
-        }, Ct);
-        Assert.True(await stream.ResponseStream.MoveNext(Ct));
-        Assert.Equal(4, stream.ResponseStream.Current.Acks.Count);
-        await stream.RequestStream.CompleteAsync();
-    }
+    private async Task BlastAsync(string accountId) =>
+        Assert.Equal(4, (await WatchScenario.BlastAsync(_channel, Bearer(Key("collection_system")), accountId)).Acks.Count);
 
-    private static async Task<Incident> NextAsync(AsyncServerStreamingCall<WatchResponse> watch)
-    {
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        patience.CancelAfter(TimeSpan.FromSeconds(30));
-        Assert.True(await watch.ResponseStream.MoveNext(patience.Token));
-        return watch.ResponseStream.Current.Incident;
-    }
+    private static Task<Incident> NextAsync(AsyncServerStreamingCall<WatchResponse> watch) => WatchScenario.NextAsync(watch);
 
     [Fact]
     public async Task AWatcherThatDropsTheCall_ResumesAfterItsLastSequence_WithExactlyTheIncidentsItMissed_InOrder()

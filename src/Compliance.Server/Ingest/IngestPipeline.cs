@@ -8,12 +8,12 @@ namespace Compliance.Server.Ingest;
 
 /// <summary>The events of one request, waiting for their group commit, and the promise of their acknowledgements.</summary>
 /// <param name="source">The call the request came on: a lender's streams are served in turn (<see cref="LenderQueues"/>).</param>
-internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt, object? source = null)
+internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt, object source)
 {
     public string LenderId { get; } = lenderId;
 
-    /// <summary>The call the request came on; a request of its own where none is named.</summary>
-    public object Source { get; } = source ?? new object();
+    /// <summary>The call the request came on.</summary>
+    public object Source { get; } = source;
 
     public IReadOnlyList<PendingEvent> Events { get; } = Wrap(lenderId, events, imported, receivedAt);
 

@@ -16,40 +16,55 @@ namespace Compliance.LoadTool;
 /// feed streaming at a steady rate, a compliance officer watching alerts, reports built and read. Every minute it
 /// prints the server's resident memory, open handles and threads, the database size and each path's latency, then
 /// says whether memory, handles and latency stayed flat (the last fifth of the run against the second fifth).
-///   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second]
+///   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second] [accounts] [simulated days]
+/// The feed runs a steady state, as a service lives it: its events happen on a simulated clock that covers
+/// <c>simulated days</c> (40) of the past in the run's minutes, each account in its daytime hours, so every borrower
+/// gets a few contacts a week and old contacts leave the rules' windows (at most 8 days) while new ones come in; the
+/// server is started with a late window a day longer than the simulated span. (Piling the feed's events into real
+/// time instead gives every borrower hundreds of contacts within the windows by the end: state that must grow. That
+/// worst case is the ingest run's dense workload.) The gate is asked about accounts of its own, at the real time,
+/// whose histories are the gate's own reservations. The report each minute covers the last simulated day.
 /// </summary>
 internal static class SoakRun
 {
-    private const int Accounts = 2_000;
     private const int GateCallers = 4;
+    private const int GateAccounts = 2_000;
     private const int Batch = 50;
 
-    public static async Task<int> RunAsync(int minutes, int eventsPerSecond, CancellationToken ct)
+    public static async Task<int> RunAsync(int minutes, int eventsPerSecond, int accountCount, int simulatedDays, CancellationToken ct)
     {
         var temp = Directory.CreateTempSubdirectory("compliance-soak-");
         try
         {
             var dataDirectory = Path.Combine(temp.FullName, "server");
-            await using var server = ServerUnderTest.Start(dataDirectory);
+            var settings = new Dictionary<string, string> { ["COMPLIANCE__INGEST__LATEWINDOW"] = TimeSpan.FromDays(simulatedDays + 1).ToString("c") };
+            await using var server = ServerUnderTest.Start(dataDirectory, settings);
             var key = await server.WaitForCollectionKeyAsync(TimeSpan.FromSeconds(60), ct);
             var system = Bearer(key);
             var officer = Bearer(ReadKey(dataDirectory, "compliance_officer"));
             using var channel = GrpcChannel.ForAddress(server.Endpoint);
             var now = DateTimeOffset.UtcNow;
-            var accounts = Workload.CreateAccounts(Accounts, "soak");
+            var accounts = Workload.CreateAccounts(accountCount + GateAccounts, "soak");
             var registry = new RegistryService.RegistryServiceClient(channel);
-            await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = ct },
+            var registering = Stopwatch.StartNew();
+            await Parallel.ForEachAsync(accounts, new ParallelOptions { MaxDegreeOfParallelism = 64, CancellationToken = ct },
                 async (a, token) => await registry.UpsertAccountAsync(new UpsertAccountRequest { Account = a.ToProto() }, system, cancellationToken: token));
-            Console.WriteLine($"Soak: {minutes} min against server pid {server.ProcessId}: {GateCallers} gate callers without pause, "
-                + $"an event feed at {eventsPerSecond:N0} events/s in batches of {Batch}, one alert watcher, a report built and read each minute; {Accounts:N0} accounts.");
+            var gateAccounts = Workload.GateAccounts(accounts.Take(GateAccounts).ToList(), now);
+            var fed = accounts.Skip(GateAccounts).ToList();
+            var clock = new SimulatedClock(DateTimeOffset.UtcNow.AddDays(-simulatedDays), TimeSpan.FromDays(simulatedDays) - TimeSpan.FromMinutes(5),
+                TimeSpan.FromMinutes(minutes));
+            Console.WriteLine($"Soak: {minutes} min against server pid {server.ProcessId}: {GateCallers} gate callers without pause about {gateAccounts.Count:N0} accounts "
+                + $"of their own, an event feed at {eventsPerSecond:N0} events/s in batches of {Batch} about {fed.Count:N0} accounts on a simulated clock "
+                + $"({simulatedDays} days in {minutes} min: {clock.Speed:N0}x, {(double)eventsPerSecond * minutes * 60 / fed.Count / simulatedDays * 7:0.0} contacts per account a week), "
+                + $"one alert watcher, a report of the last simulated day built and read each minute. Registered {accounts.Count:N0} accounts in {registering.Elapsed.TotalSeconds:0} s.");
 
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             stop.CancelAfter(TimeSpan.FromMinutes(minutes));
+            clock.Start();
             var meter = new Meter();
             var work = new List<Task>();
             var gate = new ContactGateService.ContactGateServiceClient(channel);
             var health = new Health.HealthClient(channel);
-            var gateAccounts = Workload.GateAccounts(accounts, now);
             for (var w = 0; w < GateCallers; w++)
             {
                 var worker = w;
@@ -61,9 +76,9 @@ internal static class SoakRun
                 }));
             }
 
-            work.Add(FeedAsync(channel, system, accounts, eventsPerSecond, meter, stop.Token));
+            work.Add(FeedAsync(channel, system, fed, clock, eventsPerSecond, meter, stop.Token));
             work.Add(WatchAsync(channel, officer, meter, stop.Token));
-            work.Add(ReportsAsync(channel, officer, meter, stop.Token));
+            work.Add(ReportsAsync(channel, officer, clock, meter, stop.Token));
 
             var rows = new List<Minute>();
             Console.WriteLine("| min | gate/s | gate p50 ms | gate p99 ms | health p50 ms | events/s | ack p99 ms | alerts | report ms | RSS MB | handles | threads | db MB | errors |");
@@ -144,12 +159,17 @@ internal static class SoakRun
         }
     }
 
-    /// <summary>Text messages to the registered mobiles at a steady rate; each batch's acknowledgement is timed.</summary>
-    private static async Task FeedAsync(GrpcChannel channel, Metadata system, IReadOnlyList<LoadAccount> accounts, int eventsPerSecond, Meter meter, CancellationToken ct)
+    /// <summary>
+    /// Text messages to the registered mobiles at a steady rate, each at the simulated clock's time and to an account
+    /// where that time is daytime (accounts taken in turn); each batch's acknowledgement is timed.
+    /// </summary>
+    private static async Task FeedAsync(GrpcChannel channel, Metadata system, IReadOnlyList<LoadAccount> accounts, SimulatedClock clock, int eventsPerSecond,
+        Meter meter, CancellationToken ct)
     {
         var client = new EventIngestService.EventIngestServiceClient(channel);
         var sent = new ConcurrentDictionary<string, long>();
         var period = TimeSpan.FromSeconds((double)Batch / eventsPerSecond);
+        var byZone = accounts.GroupBy(Workload.ZoneOf).Select(g => new Turns(g.Key, g.ToList())).ToList();
         var n = 0L;
         var batches = 0L;
         while (!ct.IsCancellationRequested)
@@ -175,20 +195,21 @@ internal static class SoakRun
                 while (!ct.IsCancellationRequested && !reader.IsCompleted)
                 {
                     var request = new StreamRequest();
-                    var at = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow.AddSeconds(-1));
+                    var (at, awake) = Daytime(clock.Now, byZone);
+                    var timestamp = Timestamp.FromDateTimeOffset(at);
                     // Every 40th batch ends with texts to four numbers from one borrower's address book: a blast, so an alert.
-                    var blast = ++batches % 40 == 0 ? accounts[(int)(batches / 40 % accounts.Count)] : null;
+                    var blast = ++batches % 40 == 0 ? awake[(int)(batches / 40 % awake.Count)].Next() : null;
                     for (var i = 0; i < Batch; i++, n++)
                     {
                         var third = blast is not null && i >= Batch - 4 ? i - (Batch - 4) : -1;
-                        var account = third >= 0 ? blast! : accounts[(int)(n % accounts.Count)];
+                        var account = third >= 0 ? blast! : awake[(int)(n % awake.Count)].Next();
                         request.Events.Add(new Event
                         {
                             EventId = $"soak-{n}",
                             AccountId = account.AccountId,
                             CollectorId = Workload.Collector,
                             Channel = Channel.Sms,
-                            OccurredAt = at,
+                            OccurredAt = timestamp,
                             Destination = third < 0 ? new Destination { ContactPointId = "mobile" }
                                 : new Destination { PhoneNumber = account.InUnitedStates ? $"+1 646 555 01{third:00}" : $"+86 150 0000 01{third:00}" },
                             MessageSent = new MessageSent { Body = Body(account, n) },
@@ -218,6 +239,49 @@ internal static class SoakRun
         }
     }
 
+    /// <summary>
+    /// The zones where <paramref name="at"/> is daytime (09:00 to 20:00), or, in the hours when it is night in every
+    /// zone of the run, the first quarter hour after when it is day somewhere.
+    /// </summary>
+    private static (DateTimeOffset At, List<Turns> Awake) Daytime(DateTimeOffset at, List<Turns> zones)
+    {
+        while (true)
+        {
+            var awake = zones.Where(z => TimeZoneInfo.ConvertTime(at, z.Zone).Hour is >= 9 and < 20).ToList();
+            if (awake.Count > 0)
+            {
+                return (at, awake);
+            }
+
+            at = at.AddMinutes(15);
+        }
+    }
+
+    /// <summary>The accounts of one zone, taken in turn.</summary>
+    private sealed class Turns(TimeZoneInfo zone, List<LoadAccount> accounts)
+    {
+        private int _next;
+
+        public TimeZoneInfo Zone { get; } = zone;
+
+        public LoadAccount Next() => accounts[_next++ % accounts.Count];
+    }
+
+    /// <summary>
+    /// Past time run fast: from <c>start</c> it covers <c>span</c> in the run's real <c>duration</c>, so the feed's
+    /// events happen days apart per account while the run lasts minutes (and are never later than now).
+    /// </summary>
+    private sealed class SimulatedClock(DateTimeOffset start, TimeSpan span, TimeSpan duration)
+    {
+        private readonly Stopwatch _elapsed = new();
+
+        public double Speed => span / duration;
+
+        public DateTimeOffset Now => start + (_elapsed.Elapsed < duration ? _elapsed.Elapsed : duration) * Speed;
+
+        public void Start() => _elapsed.Start();
+    }
+
     /// <summary>A plain reminder, except one message in 500 that threatens arrest (a critical violation, so an alert).</summary>
     private static string Body(LoadAccount account, long n) => (account.InUnitedStates, n % 500 == 499) switch
     {
@@ -241,21 +305,21 @@ internal static class SoakRun
         });
     }
 
-    /// <summary>Each minute: a report of the last hour built on request, then read as HTML, as an officer does.</summary>
-    private static Task ReportsAsync(GrpcChannel channel, Metadata officer, Meter meter, CancellationToken ct)
+    /// <summary>Each minute: a report of the last simulated day built on request, then read as HTML, as an officer reads the daily one.</summary>
+    private static Task ReportsAsync(GrpcChannel channel, Metadata officer, SimulatedClock clock, Meter meter, CancellationToken ct)
     {
         var reports = new ReportService.ReportServiceClient(channel);
         return Loop(ct, async _ =>
         {
             await Task.Delay(TimeSpan.FromSeconds(30), ct);
-            var end = DateTimeOffset.UtcNow;
+            var end = clock.Now;
             var start = Stopwatch.GetTimestamp();
             try
             {
                 var run = await reports.RunReportAsync(new RunReportRequest
                 {
                     Kind = ReportKind.Period,
-                    PeriodStart = Timestamp.FromDateTimeOffset(end.AddHours(-1)),
+                    PeriodStart = Timestamp.FromDateTimeOffset(end.AddDays(-1)),
                     PeriodEnd = Timestamp.FromDateTimeOffset(end),
                 }, officer, cancellationToken: ct);
                 await reports.GetReportAsync(new GetReportRequest { ReportId = run.Report.ReportId, Format = ReportFormat.Html }, officer, cancellationToken: ct);

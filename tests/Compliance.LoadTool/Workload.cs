@@ -227,6 +227,9 @@ internal sealed class Workload
         }
     }
 
+    /// <summary>The time zone the account's borrower lives in.</summary>
+    public static TimeZoneInfo ZoneOf(LoadAccount account) => TimeZoneInfo.FindSystemTimeZoneById(Places.First(p => p.Region == account.Region).Zone);
+
     /// <summary>Whether it is daytime where the account is (within calling hours everywhere, with half an hour to spare).</summary>
     public static bool InDaytime(LoadAccount account, DateTimeOffset now) =>
         Daytime(Places.First(p => p.Region == account.Region).Zone, now.AddHours(1));

@@ -34,6 +34,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             DROP TABLE registry_stamps; ALTER TABLE reports DROP COLUMN progress_counted; ALTER TABLE reports DROP COLUMN progress_total;
             DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp;
             DROP INDEX ix_event_log_violations;
+            DROP INDEX ix_incidents_time; DROP INDEX ix_complaints_received; DROP INDEX ix_collectors_agency;
+            DROP INDEX ix_accounts_borrower; CREATE INDEX ix_accounts_borrower ON accounts (lender_id, borrower_id);
             """);
         Assert.Empty(await BindingsAsync(store, "lender-a"));
 
@@ -42,7 +44,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var status = await upgraded.MigrateAsync(Ct);
         var again = await new SqliteStore(path).MigrateAsync(Ct);
 
-        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0017_incident_sequence", "0018_violations_index"], status.Applied);
+        Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0017_incident_sequence", "0018_violations_index", "0019_lookups_by_borrower_and_time"], status.Applied);
         Assert.Empty(again.Applied);
         var stored = await StoredAsync(upgraded, "lender-a");
         Assert.Equal(3, stored.Count);
@@ -71,7 +73,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             await s.AddIncidentAsync(At("lender-a", "inc-0", T0.AddMinutes(2)));
         }, Ct);
         await store.DisposeAsync();
-        await ExecuteAsync(path, "DELETE FROM schema_version WHERE version >= 17; DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp; DROP INDEX ix_event_log_violations;");
+        await ExecuteAsync(path, "DELETE FROM schema_version WHERE version >= 17; DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp; DROP INDEX ix_event_log_violations;"
+            + " DROP INDEX ix_incidents_time; DROP INDEX ix_complaints_received; DROP INDEX ix_collectors_agency; DROP INDEX ix_accounts_borrower; CREATE INDEX ix_accounts_borrower ON accounts (lender_id, borrower_id);");
 
         SqliteConnection.ClearAllPools();
         var upgraded = new SqliteStore(path);
@@ -79,7 +82,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await upgraded.RunIngestAsync(s => s.AddIncidentAsync(At("lender-a", "inc-new", T0)), Ct);
         var numbered = await upgraded.IncidentsAfterAsync("lender-a", 0, Domain.Rules.Severity.Unspecified, 100, Ct);
 
-        Assert.Equal(["0017_incident_sequence", "0018_violations_index"], status.Applied);
+        Assert.Equal(["0017_incident_sequence", "0018_violations_index", "0019_lookups_by_borrower_and_time"], status.Applied);
         // By the time they were stored, then by id; the first stored afterwards goes on from the last.
         Assert.Equal([("inc-1", 1L), ("inc-0", 2L), ("inc-2", 3L), ("inc-new", 4L)], numbered.Select(i => (i.IncidentId, i.Sequence)));
         Assert.Equal(1, Assert.Single(await upgraded.IncidentsAfterAsync("lender-b", 0, Domain.Rules.Severity.Unspecified, 100, Ct)).Sequence);
@@ -756,6 +759,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             ALTER TABLE flags DROP COLUMN cleared_by;
             ALTER TABLE flags DROP COLUMN clear_reason;
             ALTER TABLE lenders DROP COLUMN reporting_time_zone; DROP TABLE reports; DROP TABLE registry_stamps;
+            DROP INDEX ix_incidents_time; DROP INDEX ix_complaints_received; DROP INDEX ix_collectors_agency;
             DROP TABLE event_log; DROP TABLE event_keys; DROP TABLE borrower_events; DROP TABLE event_batches; DROP TABLE event_index_state;
             CREATE TABLE events (lender_id TEXT NOT NULL, event_id TEXT NOT NULL, kind INTEGER NOT NULL, account_id TEXT NOT NULL, borrower_id TEXT NOT NULL,
                 collector_id TEXT NOT NULL, decision_id TEXT NOT NULL, call_id TEXT NOT NULL, channel INTEGER NOT NULL, purpose INTEGER NOT NULL,

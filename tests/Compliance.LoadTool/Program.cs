@@ -43,7 +43,7 @@ if (args is ["soak", ..])
 {
     var invariant = System.Globalization.CultureInfo.InvariantCulture;
     return await SoakRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 30, args.Length > 2 ? int.Parse(args[2], invariant) : 1_000,
-        args.Length > 3 ? int.Parse(args[3], invariant) : 50_000, args.Length > 4 ? int.Parse(args[4], invariant) : 40, CancellationToken.None);
+        args.Length > 3 ? int.Parse(args[3], invariant) : 50_000, args.Length > 4 ? int.Parse(args[4], invariant) : 150, CancellationToken.None);
 }
 
 if (args is ["memory", ..])

@@ -18,12 +18,14 @@ namespace Compliance.LoadTool;
 /// says whether memory, handles and latency stayed flat (the last fifth of the run against the second fifth).
 ///   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second] [accounts] [simulated days]
 /// The feed runs a steady state, as a service lives it: its events happen on a simulated clock that covers
-/// <c>simulated days</c> (40) of the past in the run's minutes, each account in its daytime hours, so every borrower
-/// gets a few contacts a week and old contacts leave the rules' windows (at most 8 days) while new ones come in; the
-/// server is started with a late window a day longer than the simulated span. (Piling the feed's events into real
-/// time instead gives every borrower hundreds of contacts within the windows by the end: state that must grow. That
-/// worst case is the ingest run's dense workload.) The gate is asked about accounts of its own, at the real time,
-/// whose histories are the gate's own reservations. The report each minute covers the last simulated day.
+/// <c>simulated days</c> (150) of the past in the run's minutes, each account in its daytime hours, so every borrower
+/// gets a few contacts a week and old contacts leave the rules' windows while new ones come in. The policy's history
+/// reaches back 33 days (Massachusetts counts 30 calendar days), so a deployment's state stops growing after 33 days;
+/// 150 simulated days put that before the second fifth of the run, which the last fifth is compared with. The server
+/// is started with a late window a day longer than the simulated span. (Piling the feed's events into real time
+/// instead gives every borrower hundreds of contacts within the windows by the end: state that must grow. That worst
+/// case is the ingest run's dense workload.) The gate is asked about accounts of its own, at the real time, whose
+/// histories are the gate's own reservations. The report each minute covers the last simulated day.
 /// </summary>
 internal static class SoakRun
 {
@@ -170,6 +172,7 @@ internal static class SoakRun
         var sent = new ConcurrentDictionary<string, long>();
         var period = TimeSpan.FromSeconds((double)Batch / eventsPerSecond);
         var byZone = accounts.GroupBy(Workload.ZoneOf).Select(g => new Turns(g.Key, g.ToList())).ToList();
+        var noticed = new HashSet<string>(StringComparer.Ordinal);
         var n = 0L;
         var batches = 0L;
         while (!ct.IsCancellationRequested)
@@ -203,6 +206,13 @@ internal static class SoakRun
                     {
                         var third = blast is not null && i >= Batch - 4 ? i - (Batch - 4) : -1;
                         var account = third >= 0 ? blast! : awake[(int)(n % awake.Count)].Next();
+                        if (account.InUnitedStates && noticed.Add(account.AccountId))
+                        {
+                            // Sent with the first contact, as a lender does (without it a US account contacted over
+                            // more than five days is an incident).
+                            request.Events.Add(Workload.ValidationNotice($"soak-notice-{account.AccountId}", account, at.AddMinutes(-1)));
+                        }
+
                         request.Events.Add(new Event
                         {
                             EventId = $"soak-{n}",

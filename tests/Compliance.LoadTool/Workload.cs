@@ -21,7 +21,8 @@ internal sealed record LoadAccount(string AccountId, string BorrowerId, string R
 /// <summary>
 /// The events of one run, already cut into the batches each stream sends. Every account's events go over one
 /// stream, in time order, so a call's end never overtakes its start. The mix is what a dialer and an SMS gateway
-/// send: per account at most two calls (placed + ended), the rest text messages, all within the last hour (the dense
+/// send: per account at most two calls (placed + ended), the rest text messages (in the realistic workload a US
+/// account's validation notice first), all within the last hour (the dense
 /// workload: few accounts, long histories, the worst case) or, in the realistic one, a few contacts each in the
 /// daytime hours of the last week (many accounts, short histories). Within
 /// the limits by design, except for planted violations: one US text in 200 lacks the opt-out notice, one text in
@@ -168,6 +169,13 @@ internal sealed class Workload
                 planted += blastTexts;
             }
 
+            if (options.Realistic && account.InUnitedStates && count > 0)
+            {
+                // A lender sends the validation notice with or before its first contact about the debt (Regulation F);
+                // without it every US account contacted over more than five days would be an incident.
+                events.Add(ValidationNotice($"{account.AccountId}-notice", account, times[0].AddMinutes(-1)));
+            }
+
             for (var n = 0; n < count; n++)
             {
                 var id = $"{account.AccountId}-{n:D6}";
@@ -253,6 +261,16 @@ internal sealed class Workload
         var to = TimeZoneInfo.ConvertTime(now, zone).TimeOfDay;
         return from >= TimeSpan.FromHours(8.5) && to <= TimeSpan.FromHours(20.5) && from < to;
     }
+
+    /// <summary>The validation notice (12 CFR 1006.34), sent by letter.</summary>
+    public static Event ValidationNotice(string id, LoadAccount account, DateTimeOffset at) => new()
+    {
+        EventId = id,
+        AccountId = account.AccountId,
+        OccurredAt = Timestamp.FromDateTimeOffset(at),
+        Channel = Channel.Letter,
+        ValidationNoticeSent = new ValidationNoticeSent { Delivery = ValidationDelivery.Written, Note = "validation notice letter" },
+    };
 
     private static Event Placed(string id, LoadAccount account, DateTimeOffset at, string callId) =>
         Base(id, account, at, Channel.VoiceCall, e => e.CallPlaced = new CallPlaced { CallId = callId });

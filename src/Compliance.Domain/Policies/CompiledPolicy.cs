@@ -62,8 +62,15 @@ public sealed class CompiledPolicy
 
     public DateTimeOffset EffectiveAt { get; }
 
-    /// <summary>How much history <see cref="Evaluate"/> needs: the longest window of any rule, plus a day.</summary>
+    /// <summary>How much history <see cref="Evaluate"/> needs for any account: the longest window of any rule, plus a day.</summary>
     public TimeSpan Lookback { get; }
+
+    /// <summary>
+    /// How much history judging a contact about this account needs: the longest window of the rules that apply to it,
+    /// plus a day. A borrower in New York needs 10 days where the policy's <see cref="Lookback"/> reaches back 33 for
+    /// Massachusetts' 30 calendar days.
+    /// </summary>
+    public TimeSpan LookbackFor(Account account) => Select(account).Lookback;
 
     /// <summary>
     /// Whether the evidence keeps the full body of each message (the policy's <c>evidence.keep_message_bodies</c>).
@@ -383,9 +390,15 @@ public sealed class CompiledPolicy
             }
         }
 
+        var longest = TimeSpan.Zero;
+        foreach (var check in checks)
+        {
+            longest = check.Window > longest ? check.Window : longest;
+        }
+
         return new Selection(ids.ToArray(), checks.ToArray(), checks.OfType<AddressBookBlastCheck>().Select(c => c.Limit).ToArray(),
             checks.OfType<ThirdPartyRosterCheck>().Any(), checks.OfType<FlagBlockCheck>().Any(c => c.AcrossDebts),
-            checks.OfType<ValidationNoticeCheck>().ToArray());
+            checks.OfType<ValidationNoticeCheck>().ToArray(), longest + TimeSpan.FromDays(1));
     }
 
     private static bool Matches(Profile profile, string country, string region, string locality)
@@ -412,8 +425,9 @@ public sealed class CompiledPolicy
 
     /// <param name="CountsAcrossDebts">A rule counts the unrelated parties of all the borrower's accounts (CN roster).</param>
     /// <param name="ConsumerAcrossDebts">A rule reads the consumer's requests on all the borrower's accounts (US medium opt-out).</param>
+    /// <param name="Lookback">The longest window of <paramref name="Checks"/>, plus a day.</param>
     private sealed record Selection(string[] Profiles, RuleCheck[] Checks, BlastLimit[] Blasts, bool CountsAcrossDebts, bool ConsumerAcrossDebts,
-        ValidationNoticeCheck[] Notices);
+        ValidationNoticeCheck[] Notices, TimeSpan Lookback);
 }
 
 /// <summary>A rule as a compiled policy applies it: its kind, citation, shadow state and effective parameter values.</summary>

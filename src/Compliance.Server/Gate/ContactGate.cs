@@ -70,7 +70,7 @@ internal sealed class ContactGate(
             {
                 Attempt? reservation = null;
                 RegistryStamps current = default;
-                var recorded = await store.DecideOnStampAsync(lenderId, prepared.Account.BorrowerId, prepared.Collector.CollectorId, arrived - policy.Lookback, (history, stamp) =>
+                var recorded = await store.DecideOnStampAsync(lenderId, prepared.Account.BorrowerId, prepared.Collector.CollectorId, arrived - policy.LookbackFor(prepared.Account), (history, stamp) =>
                 {
                     // The borrower's accounts or flags, or the collector, changed (through any replica) since the cached
                     // ones were read: nothing is decided on them.
@@ -86,7 +86,7 @@ internal sealed class ContactGate(
                     var now = clock.GetUtcNow();
                     // A version that took effect meanwhile decides, where the history read reaches back over its windows.
                     var inForce = policies.For(lenderId, now);
-                    var deciding = now - inForce.Lookback >= arrived - policy.Lookback ? inForce : policy;
+                    var deciding = now - inForce.LookbackFor(prepared.Account) >= arrived - policy.LookbackFor(prepared.Account) ? inForce : policy;
                     var result = deciding.Evaluate(Candidate(prepared, now), history);
                     var decision = Record(NewDecisionId(), lenderId, keyId, prepared, result, now, now + _options.ReservationTtl);
                     reservation = decision.Allowed

@@ -158,23 +158,25 @@ internal sealed class EventProcessor(
             await LoadRangeAsync(0, batch.Count);
         }
 
+        // Each borrower's history reaches back as far as the windows of the rules that judge its events (those of
+        // each event's account, as of its time).
         var earliest = new Dictionary<(string, string), DateTimeOffset>(batch.Count);
         foreach (var item in items)
         {
             if (item is not null)
             {
                 var borrower = (item.Pending.LenderId, item.Account.BorrowerId);
-                earliest[borrower] = earliest.TryGetValue(borrower, out var at) && at < item.At ? at : item.At;
+                var from = item.At - item.Policy.LookbackFor(item.Account);
+                earliest[borrower] = earliest.TryGetValue(borrower, out var since) && since < from ? since : from;
             }
         }
 
-        // Each borrower's history reaches back from its own earliest event; borrowers still missing are read together,
-        // grouped by the day their history starts, so one old imported event does not drag every borrower's reads back.
+        // Borrowers still missing are read together, grouped by the day their history starts, so one old imported event
+        // does not drag every borrower's reads back.
         var missing = new Dictionary<(string Lender, DateTimeOffset Day), List<string>>();
         cache.ForgetUnheld();
-        foreach (var ((lender, borrower), at) in earliest)
+        foreach (var ((lender, borrower), since) in earliest)
         {
-            var since = at - policies.For(lender, at).Lookback;
             if (cache.TryGet(lender, borrower, since) is { } cached)
             {
                 state.Histories[(lender, borrower)] = cached;

@@ -110,6 +110,20 @@ public sealed class PolicyDocumentTests
         Assert.Equal(TimeSpan.FromDays(33), policy.Lookback);
     }
 
+    [Fact]
+    public void LookbackFor_AnAccount_IsTheLongestWindowOfTheRulesThatApplyToIt()
+    {
+        var policy = PolicyCompiler.Compile(null, "default", Effective, ProfileCatalog.BuiltIn).Policy!;
+        var massachusetts = ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "US-MA", Zone = "America/New_York" }, "A1");
+        var newYork = ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "US-NY", Zone = "America/New_York" }, "A2");
+        var china = ScenarioWorld.Account(new ScenarioAccount { Country = "CN", Zone = "Asia/Shanghai" }, "A3");
+
+        Assert.Equal(policy.Lookback, policy.LookbackFor(massachusetts));
+        // Regulation F's 7 calendar days, 2 more across zones, plus a day: not Massachusetts' 33.
+        Assert.Equal(TimeSpan.FromDays(10), policy.LookbackFor(newYork));
+        Assert.True(policy.LookbackFor(china) < TimeSpan.FromDays(10), $"{policy.LookbackFor(china)}");
+    }
+
     public sealed class InvalidPolicyFile
     {
         public string Policy { get; set; } = "";

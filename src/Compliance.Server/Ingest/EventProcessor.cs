@@ -20,10 +20,11 @@ namespace Compliance.Server.Ingest;
 internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, Dictionary<(string LenderId, string AccountId), Account> ChangedAccounts);
 
 /// <summary>
-/// Scores and records a batch of events inside one ingest transaction. Each contact is checked against the same
-/// rules as the gate, at the event's own time and against the attempts before it; an event that did not ask the
-/// gate and would have been denied is a "contact without authorization". Content is analysed, flags the lender
-/// reports (refusals, consumer requests) are set, and address-book blasts raise incidents.
+/// Scores and records a batch of events inside one ingest transaction. The domain judges each event
+/// (<see cref="EventJudge.Judge{TRow}"/>, <see cref="EventJudge.Conclude{TRow}"/>: a contact by the gate's own rules at
+/// its time, its wording, flags, the validation notice) and the batch's address-book blasts; this class checks and loads
+/// (accounts, decisions, reservations, the borrowers' windows), schedules the lanes, applies each verdict (flags,
+/// attempts, incidents) and hands the rows to the session.
 /// </summary>
 internal sealed class EventProcessor(
     AccountCache accounts,
@@ -39,19 +40,10 @@ internal sealed class EventProcessor(
     public const string UnknownDecisionRule = EventJudge.UnknownDecisionRule;
     public const string DisclosureRule = EventJudge.DisclosureRule;
 
-    private const long MinSeconds = -62_135_596_800; // 0001-01-01
-    private const long MaxSeconds = 253_402_300_799; // 9999-12-31
-    private const int MaxNoteLength = 2000;
     /// <summary>From this many events a batch is checked and scored in two halves at once.</summary>
     private const int SplitAt = 512;
 
     private readonly IngestOptions _options = options.Value.Ingest;
-
-    /// <summary>Why an event is refused: the field and the reason.</summary>
-    private sealed class Rejected(string field, string reason) : Exception(reason)
-    {
-        public string Field { get; } = field;
-    }
 
     /// <summary>
     /// What the batch has read and changed so far, so later events see earlier ones. Two lanes score at once: what
@@ -129,7 +121,7 @@ internal sealed class EventProcessor(
                 {
                     items[i] = await LoadAsync(pending, ct);
                 }
-                catch (Rejected r)
+                catch (EventRejected r)
                 {
                     acks[i] = Reject(pending, r.Field, r.Message);
                 }
@@ -288,142 +280,16 @@ internal sealed class EventProcessor(
     private async ValueTask<Item> LoadAsync(PendingEvent pending, CancellationToken ct)
     {
         var e = pending.Event;
-        CheckId(e.EventId, pending, "event_id");
-        CheckId(e.AccountId, pending, "account_id");
-        if (e.DecisionId.Length > 0)
-        {
-            CheckId(e.DecisionId, pending, "decision_id");
-        }
-
-        var kind = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => EventKind.CallPlaced,
-            V1.Event.KindOneofCase.CallConnected => EventKind.CallConnected,
-            V1.Event.KindOneofCase.CallEnded => EventKind.CallEnded,
-            V1.Event.KindOneofCase.MessageSent => EventKind.MessageSent,
-            V1.Event.KindOneofCase.VoicemailLeft => EventKind.VoicemailLeft,
-            V1.Event.KindOneofCase.Visit => EventKind.Visit,
-            V1.Event.KindOneofCase.Refusal => EventKind.Refusal,
-            V1.Event.KindOneofCase.ConsumerRequest => EventKind.ConsumerRequest,
-            V1.Event.KindOneofCase.InboundCall => EventKind.InboundCall,
-            V1.Event.KindOneofCase.ValidationNoticeSent => EventKind.ValidationNoticeSent,
-            _ => throw new Rejected($"{pending.Field}.kind", "one of call_placed, call_connected, call_ended, message_sent, voicemail_left, visit, refusal, consumer_request, inbound_call, validation_notice_sent is required"),
-        };
-
-        if (e.OccurredAt is null)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", "is required");
-        }
-
-        if (e.OccurredAt.Nanos is < 0 or > 999_999_999 || e.OccurredAt.Seconds is < MinSeconds or > MaxSeconds)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", "is not a valid timestamp");
-        }
-
-        var at = Proto.ToInstant(e.OccurredAt)!.Value;
-        var now = clock.GetUtcNow();
-        var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
-        if (at > now + _options.FutureSkew)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", $"lies more than {_options.FutureSkew} in the future");
-        }
-
-        if (at < now - window)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", pending.Imported
-                ? $"is older than the import window ({window.TotalDays:0} days)"
-                : $"is older than the late-arrival window ({window.TotalDays:0} days); load older events with ImportHistory");
-        }
-
-        var channel = ChannelOf(kind, e, pending);
-        var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{pending.Field}.account_id", $"account '{e.AccountId}' not found");
+        var (kind, at, channel) = EventChecks.Head(pending, clock.GetUtcNow(), _options);
+        var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new EventRejected($"{pending.Field}.account_id", $"account '{e.AccountId}' not found");
         Collector? collector = null;
         if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.InboundCall or EventKind.ValidationNoticeSent) || e.CollectorId.Length > 0)
         {
-            CheckId(e.CollectorId, pending, "collector_id");
-            collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new Rejected($"{pending.Field}.collector_id", $"collector '{e.CollectorId}' not found");
+            EventChecks.Id(e.CollectorId, pending, "collector_id");
+            collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new EventRejected($"{pending.Field}.collector_id", $"collector '{e.CollectorId}' not found");
         }
 
-        var callId = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => e.CallPlaced.CallId,
-            V1.Event.KindOneofCase.CallConnected => e.CallConnected.CallId,
-            V1.Event.KindOneofCase.CallEnded => e.CallEnded.CallId,
-            V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
-            V1.Event.KindOneofCase.InboundCall => e.InboundCall.CallId,
-            _ => "",
-        };
-        var callField = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => "call_placed.call_id",
-            V1.Event.KindOneofCase.CallConnected => "call_connected.call_id",
-            V1.Event.KindOneofCase.CallEnded => "call_ended.call_id",
-            V1.Event.KindOneofCase.InboundCall => "inbound_call.call_id",
-            _ => "voicemail_left.call_id",
-        };
-        if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
-        {
-            throw new Rejected($"{pending.Field}.{callField}", "is required to join the call's events");
-        }
-
-        if (callId.Length > 0)
-        {
-            CheckId(callId, pending, callField);
-        }
-
-        var (durationField, callDuration) = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallEnded => ("call_ended.duration", e.CallEnded.Duration),
-            V1.Event.KindOneofCase.InboundCall => ("inbound_call.duration", e.InboundCall.Duration),
-            _ => ("", null),
-        };
-        if (callDuration is { } duration
-            && (duration.Seconds < 0 || duration.Nanos is < 0 or > 999_999_999 || duration.Seconds > 7 * 24 * 3600))
-        {
-            throw new Rejected($"{pending.Field}.{durationField}", "must be between zero and seven days");
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls)
-        {
-            if (!Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) || !Proto.IsValid(e.ConsumerRequest.ConsentWindowEnd))
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.{(Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) ? "consent_window_end" : "consent_window_start")}", Proto.TimeRule);
-            }
-
-            var (start, end) = (Proto.ToInstant(e.ConsumerRequest.ConsentWindowStart), Proto.ToInstant(e.ConsumerRequest.ConsentWindowEnd));
-            if (start < at)
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.consent_window_start", "must not be before occurred_at (when consent was given)");
-            }
-
-            if (end <= (start ?? at))
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.consent_window_end", "must be after the window's start");
-            }
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && !Enum.IsDefined(e.ConsumerRequest.WrongNumberSource))
-        {
-            throw new Rejected($"{pending.Field}.consumer_request.wrong_number_source", "is not a known WrongNumberSource");
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ValidationNoticeSent && !Enum.IsDefined(e.ValidationNoticeSent.Delivery))
-        {
-            throw new Rejected($"{pending.Field}.validation_notice_sent.delivery", "is not a known ValidationDelivery");
-        }
-
-        var note = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.Refusal => ("refusal.note", e.Refusal.Note),
-            V1.Event.KindOneofCase.ConsumerRequest => ("consumer_request.note", e.ConsumerRequest.Note),
-            V1.Event.KindOneofCase.ValidationNoticeSent => ("validation_notice_sent.note", e.ValidationNoticeSent.Note),
-            _ => ("", ""),
-        };
-        if (note.Item2.Length > MaxNoteLength)
-        {
-            throw new Rejected($"{pending.Field}.{note.Item1}", $"must be at most {MaxNoteLength} characters");
-        }
-
+        var callId = EventChecks.Body(pending, at);
         var policy = policies.For(pending.LenderId, at);
         var borrowerAccounts = policy.ReadsBorrowerAccounts(account) ? await accounts.BorrowerAccountsAsync(pending.LenderId, account.BorrowerId, ct) : null;
         return new Item(pending, EventMapping.ToDomain(e, kind, at, channel, callId, pending.Imported), account, collector, policy, borrowerAccounts);
@@ -436,7 +302,7 @@ internal sealed class EventProcessor(
         {
             return await ScoreAndStoreAsync(state, item, before);
         }
-        catch (Rejected r)
+        catch (EventRejected r)
         {
             return (Reject(item.Pending, r.Field, r.Message), null);
         }
@@ -514,16 +380,16 @@ internal sealed class EventProcessor(
                 // another account this batch has seen.
                 call ??= await state.Session.AttemptOfCallAsync(lender, e.CallId) ?? CallOfAnotherAccount(state, item);
                 return call.Value.Attempt.AccountId != account.AccountId
-                    ? throw new Rejected($"{item.Pending.Field}.call_id", $"call '{e.CallId}' was placed about another account")
+                    ? throw new EventRejected($"{item.Pending.Field}.call_id", $"call '{e.CallId}' was placed about another account")
                     : (new EventFacts(Call: call.Value.Attempt, CallAttemptId: call.Value.AttemptId), call);
 
             case EventKind.Refusal when PartyOf(account, e.PartyId) is null:
-                throw new Rejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.PartyId) ?? $"is not a party of account '{account.AccountId}'");
+                throw new EventRejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.PartyId) ?? $"is not a party of account '{account.AccountId}'");
 
             case EventKind.ConsumerRequest when e.Request == ConsumerRequestType.WrongNumber:
                 var point = Resolve(item, account);
                 return point.Destination.ContactPoint is null
-                    ? throw new Rejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'")
+                    ? throw new EventRejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'")
                     : (new EventFacts(Destination: point.Destination), null);
 
             case EventKind.InboundCall when item.Pending.Event.Destination is { TargetCase: not V1.Destination.TargetOneofCase.None }:
@@ -738,7 +604,7 @@ internal sealed class EventProcessor(
         catch (RpcException r) when (r.StatusCode == StatusCode.InvalidArgument)
         {
             var violation = r.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault();
-            throw new Rejected($"{item.Pending.Field}.{violation?.Field ?? "destination"}", violation?.Description ?? r.Status.Detail);
+            throw new EventRejected($"{item.Pending.Field}.{violation?.Field ?? "destination"}", violation?.Description ?? r.Status.Detail);
         }
     }
 
@@ -756,7 +622,7 @@ internal sealed class EventProcessor(
             }
         }
 
-        throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.Event.CallId}'");
+        throw new EventRejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.Event.CallId}'");
     }
 
     private static Party? PartyOf(Account account, string partyId)
@@ -796,31 +662,6 @@ internal sealed class EventProcessor(
         }
 
         return false;
-    }
-
-    private static Channel ChannelOf(EventKind kind, V1.Event e, PendingEvent pending)
-    {
-        var channel = (Channel)e.Channel;
-        return kind switch
-        {
-            EventKind.CallPlaced or EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft =>
-                channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "call events use CHANNEL_VOICE_CALL"),
-            EventKind.Visit => channel is Channel.Unspecified or Channel.Visit ? Channel.Visit : throw new Rejected($"{pending.Field}.channel", "visits use CHANNEL_VISIT"),
-            EventKind.InboundCall => channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "inbound calls use CHANNEL_VOICE_CALL"),
-            EventKind.MessageSent => channel is Channel.Sms or Channel.Email or Channel.InstantMessage or Channel.Letter
-                ? channel
-                : throw new Rejected($"{pending.Field}.channel", "message_sent needs CHANNEL_SMS, CHANNEL_EMAIL, CHANNEL_INSTANT_MESSAGE or CHANNEL_LETTER"),
-            _ => channel,
-        };
-    }
-
-    /// <summary>Checks an id; the field's name ("events[3].account_id") is built only when it is refused.</summary>
-    private static void CheckId(string value, PendingEvent pending, string suffix)
-    {
-        if (Validate.IdProblem(value) is { } problem)
-        {
-            throw new Rejected($"{pending.Field}.{suffix}", problem);
-        }
     }
 
     private static V1.EventAck Reject(PendingEvent pending, string field, string reason) => new()

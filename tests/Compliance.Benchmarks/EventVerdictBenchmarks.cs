@@ -11,7 +11,7 @@ namespace Compliance.Benchmarks;
 /// Judging one reported text to the borrower's mobile, with 100 attempts in its window: "pieces" as the ingest called the
 /// domain before the verdict (its own violation list, the contact's verdict and list, the validation notice's timing, the
 /// wording's verdict and list, the score), "verdict" through <see cref="EventJudge.Judge{TRow}"/> and <see cref="EventJudge.Conclude{TRow}"/>. What
-/// matters is the allocated column: judging whole must not cost an event more than the pieces did.
+/// matters is the allocated column: what judging whole costs an event beside the pieces (the times need a quiet machine).
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(warmupCount: 2, iterationCount: 6)]

@@ -59,8 +59,10 @@ public class EventVerdictBenchmarks
     [Benchmark(Baseline = true, Description = "text, pieces")]
     public double Pieces()
     {
+        // As the server did: the candidate built for the event, its own violation list.
+        var candidate = ContactCandidate.For(_account, _collector, Channel.Sms, ContactPurpose.CollectDebt, _facts.Destination!, _event.At, null);
         var violations = new List<Violation>();
-        var contact = EventJudge.JudgeContact(_policy, _text, _window.Before(_text.At, null, _view), GateStanding.NotAsked, "", imported: false);
+        var contact = EventJudge.JudgeContact(_policy, candidate, _window.Before(_text.At, null, _view), GateStanding.NotAsked, "", imported: false);
         violations.AddRange(contact.Violations);
         if (_policy.JudgesValidationNotice(_account))
         {

@@ -23,12 +23,6 @@ public enum EventKind
 /// <summary>A rule an event broke, with the matched text that shows it (content rules) or empty.</summary>
 public sealed record Violation(RuleHit Rule, string Excerpt);
 
-/// <summary>The monitor's answer to one event: what it broke and how risky it was.</summary>
-public sealed record EventVerdict(IReadOnlyList<Violation> Violations, double RiskScore)
-{
-    public static readonly EventVerdict Clean = new([], 0);
-}
-
 /// <summary>
 /// Turns violations into a 0..100 risk score: each blocking violation adds its severity's weight, a shadow one
 /// <see cref="ShadowShare"/> of it. The weights are policy data (the BASE profile's <c>scoring</c>, which a lender's

@@ -98,7 +98,16 @@ public sealed record ContactCandidate(
     ResolvedDestination Destination,
     DateTimeOffset At,
     bool CollectorActive = true,
-    IReadOnlyList<Account>? BorrowerAccounts = null);
+    IReadOnlyList<Account>? BorrowerAccounts = null)
+{
+    /// <summary>
+    /// The contact a collector asks about (the gate) or reports (the monitor) at an instant: both judge the same candidate
+    /// with <see cref="Policies.CompiledPolicy.Evaluate"/>.
+    /// </summary>
+    public static ContactCandidate For(Account account, Collector collector, Channel channel, ContactPurpose purpose, ResolvedDestination destination,
+        DateTimeOffset at, IReadOnlyList<Account>? borrowerAccounts) =>
+        new(account, collector.CollectorId, collector.Kind, channel, purpose, destination, at, collector.ActiveAt(at), borrowerAccounts);
+}
 
 /// <summary>One rule that fired, with the citation a deny or report quotes.</summary>
 public sealed record RuleHit(

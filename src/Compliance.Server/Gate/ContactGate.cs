@@ -188,7 +188,7 @@ internal sealed class ContactGate(
     }
 
     private static ContactCandidate Candidate(Prepared p, DateTimeOffset at) =>
-        new(p.Account, p.Collector.CollectorId, p.Collector.Kind, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.Collector.ActiveAt(at), p.BorrowerAccounts);
+        ContactCandidate.For(p.Account, p.Collector, (Channel)p.Request.Channel, p.Purpose, p.Destination.Destination, at, p.BorrowerAccounts);
 
     /// <remarks>Evaluations record nothing and get no decision id (empty). Only an allowed contact keeps its reservation time.</remarks>
     private static DecisionRecord Record(string decisionId, string lenderId, string keyId, Prepared p, GateResult result, DateTimeOffset at, DateTimeOffset? reservedUntil) =>

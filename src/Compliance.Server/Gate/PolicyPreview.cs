@@ -46,8 +46,7 @@ internal sealed class PolicyPreview(IComplianceStore store, AccountCache account
             var borrowerAccounts = inForce.CountsAcrossDebts(account, destination.Class) || candidate.CountsAcrossDebts(account, destination.Class)
                 ? await accounts.BorrowerAccountsAsync(lenderId, account.BorrowerId, ct)
                 : null;
-            var contact = new ContactCandidate(account, collector.CollectorId, collector.Kind, d.Channel, d.Purpose, destination, d.EvaluatedAt,
-                collector.ActiveAt(d.EvaluatedAt), borrowerAccounts);
+            var contact = ContactCandidate.For(account, collector, d.Channel, d.Purpose, destination, d.EvaluatedAt, borrowerAccounts);
             var current = inForce.Evaluate(contact, before, findNext: false);
             var result = candidate.Evaluate(contact, before, findNext: false);
             replayed++;

@@ -20,10 +20,11 @@ namespace Compliance.Server.Ingest;
 internal sealed record BatchResult(V1.EventAck[] Acks, List<Incident> Incidents, Dictionary<(string LenderId, string AccountId), Account> ChangedAccounts);
 
 /// <summary>
-/// Scores and records a batch of events inside one ingest transaction. Each contact is checked against the same
-/// rules as the gate, at the event's own time and against the attempts before it; an event that did not ask the
-/// gate and would have been denied is a "contact without authorization". Content is analysed, flags the lender
-/// reports (refusals, consumer requests) are set, and address-book blasts raise incidents.
+/// Scores and records a batch of events inside one ingest transaction. The domain judges each event
+/// (<see cref="EventJudge.Judge{TRow}"/>, <see cref="EventJudge.Conclude{TRow}"/>: a contact by the gate's own rules at
+/// its time, its wording, flags, the validation notice) and the batch's address-book blasts; this class checks and loads
+/// (accounts, decisions, reservations, the borrowers' windows), schedules the lanes, applies each verdict (flags,
+/// attempts, incidents) and hands the rows to the session.
 /// </summary>
 internal sealed class EventProcessor(
     AccountCache accounts,
@@ -39,19 +40,10 @@ internal sealed class EventProcessor(
     public const string UnknownDecisionRule = EventJudge.UnknownDecisionRule;
     public const string DisclosureRule = EventJudge.DisclosureRule;
 
-    private const long MinSeconds = -62_135_596_800; // 0001-01-01
-    private const long MaxSeconds = 253_402_300_799; // 9999-12-31
-    private const int MaxNoteLength = 2000;
     /// <summary>From this many events a batch is checked and scored in two halves at once.</summary>
     private const int SplitAt = 512;
 
     private readonly IngestOptions _options = options.Value.Ingest;
-
-    /// <summary>Why an event is refused: the field and the reason.</summary>
-    private sealed class Rejected(string field, string reason) : Exception(reason)
-    {
-        public string Field { get; } = field;
-    }
 
     /// <summary>
     /// What the batch has read and changed so far, so later events see earlier ones. Two lanes score at once: what
@@ -71,24 +63,12 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>
-    /// The attempts a contact is judged against: its borrower's window up to the contact's time, without the reservation
-    /// the contact confirms, read in place (<see cref="AttemptWindow{TRow}.Before"/>). One per scoring lane, reused.
-    /// </summary>
-    private sealed class PriorAttempts
-    {
-        private readonly AttemptWindow<AttemptRow>.View _view = new();
-
-        public IReadOnlyList<Attempt> Of(AttemptWindow<AttemptRow> window, DateTimeOffset at, string? excluded) => window.Before(at, excluded, _view);
-    }
-
-    /// <summary>An event with what it refers to, loaded and checked.</summary>
-    /// <summary>
-    /// A checked event, with the policy in force at its own time, which judges and weighs it, and the borrower's accounts
+    /// A checked event (what it reports, as the domain judges it), with the policy in force at its own time, which judges and weighs it, and the borrower's accounts
     /// where that policy reads them (loaded here, before the batch writes anything: they carry flags, which the batch's
     /// own transaction may be writing).
     /// </summary>
-    private sealed record Item(PendingEvent Pending, EventKind Kind, Account Account, Collector? Collector, Channel Channel, DateTimeOffset At, string CallId,
-        CompiledPolicy Policy, IReadOnlyList<Account>? BorrowerAccounts = null);
+    private sealed record Item(PendingEvent Pending, ReportedEvent Event, Account Account, Collector? Collector, CompiledPolicy Policy,
+        IReadOnlyList<Account>? BorrowerAccounts = null);
 
     /// <param name="accounts">Accounts as batches not yet committed left them (flags they set), to use instead of the stored ones.</param>
     public async Task<BatchResult> ProcessAsync(IIngestSession session, List<PendingEvent> batch, CancellationToken ct,
@@ -141,7 +121,7 @@ internal sealed class EventProcessor(
                 {
                     items[i] = await LoadAsync(pending, ct);
                 }
-                catch (Rejected r)
+                catch (EventRejected r)
                 {
                     acks[i] = Reject(pending, r.Field, r.Message);
                 }
@@ -166,7 +146,7 @@ internal sealed class EventProcessor(
             if (item is not null)
             {
                 var borrower = (item.Pending.LenderId, item.Account.BorrowerId);
-                var from = item.At - item.Policy.LookbackFor(item.Account);
+                var from = item.Event.At - item.Policy.LookbackFor(item.Account);
                 earliest[borrower] = earliest.TryGetValue(borrower, out var since) && since < from ? since : from;
             }
         }
@@ -232,7 +212,7 @@ internal sealed class EventProcessor(
 
         async Task<List<int>> ScoreLaneAsync(List<int> lane)
         {
-            var before = new PriorAttempts();
+            var before = new AttemptWindow<AttemptRow>.View();
             var waiting = new List<int>();
             var waitingBorrowers = new HashSet<(string, string)>();
             foreach (var i in lane)
@@ -259,7 +239,7 @@ internal sealed class EventProcessor(
         }
 
         sequential.Sort();
-        var beforeAlone = new PriorAttempts();
+        var beforeAlone = new AttemptWindow<AttemptRow>.View();
         foreach (var i in sequential)
         {
             var item = items[i]!;
@@ -302,155 +282,29 @@ internal sealed class EventProcessor(
     private async ValueTask<Item> LoadAsync(PendingEvent pending, CancellationToken ct)
     {
         var e = pending.Event;
-        CheckId(e.EventId, pending, "event_id");
-        CheckId(e.AccountId, pending, "account_id");
-        if (e.DecisionId.Length > 0)
-        {
-            CheckId(e.DecisionId, pending, "decision_id");
-        }
-
-        var kind = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => EventKind.CallPlaced,
-            V1.Event.KindOneofCase.CallConnected => EventKind.CallConnected,
-            V1.Event.KindOneofCase.CallEnded => EventKind.CallEnded,
-            V1.Event.KindOneofCase.MessageSent => EventKind.MessageSent,
-            V1.Event.KindOneofCase.VoicemailLeft => EventKind.VoicemailLeft,
-            V1.Event.KindOneofCase.Visit => EventKind.Visit,
-            V1.Event.KindOneofCase.Refusal => EventKind.Refusal,
-            V1.Event.KindOneofCase.ConsumerRequest => EventKind.ConsumerRequest,
-            V1.Event.KindOneofCase.InboundCall => EventKind.InboundCall,
-            V1.Event.KindOneofCase.ValidationNoticeSent => EventKind.ValidationNoticeSent,
-            _ => throw new Rejected($"{pending.Field}.kind", "one of call_placed, call_connected, call_ended, message_sent, voicemail_left, visit, refusal, consumer_request, inbound_call, validation_notice_sent is required"),
-        };
-
-        if (e.OccurredAt is null)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", "is required");
-        }
-
-        if (e.OccurredAt.Nanos is < 0 or > 999_999_999 || e.OccurredAt.Seconds is < MinSeconds or > MaxSeconds)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", "is not a valid timestamp");
-        }
-
-        var at = Proto.ToInstant(e.OccurredAt)!.Value;
-        var now = clock.GetUtcNow();
-        var window = pending.Imported ? _options.ImportWindow : _options.LateWindow;
-        if (at > now + _options.FutureSkew)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", $"lies more than {_options.FutureSkew} in the future");
-        }
-
-        if (at < now - window)
-        {
-            throw new Rejected($"{pending.Field}.occurred_at", pending.Imported
-                ? $"is older than the import window ({window.TotalDays:0} days)"
-                : $"is older than the late-arrival window ({window.TotalDays:0} days); load older events with ImportHistory");
-        }
-
-        var channel = ChannelOf(kind, e, pending);
-        var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new Rejected($"{pending.Field}.account_id", $"account '{e.AccountId}' not found");
+        var (kind, at, channel) = EventChecks.Head(pending, clock.GetUtcNow(), _options);
+        var account = await accounts.AccountAsync(pending.LenderId, e.AccountId, ct) ?? throw new EventRejected($"{pending.Field}.account_id", $"account '{e.AccountId}' not found");
         Collector? collector = null;
         if (kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.InboundCall or EventKind.ValidationNoticeSent) || e.CollectorId.Length > 0)
         {
-            CheckId(e.CollectorId, pending, "collector_id");
-            collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new Rejected($"{pending.Field}.collector_id", $"collector '{e.CollectorId}' not found");
+            EventChecks.Id(e.CollectorId, pending, "collector_id");
+            collector = await accounts.CollectorAsync(pending.LenderId, e.CollectorId, ct) ?? throw new EventRejected($"{pending.Field}.collector_id", $"collector '{e.CollectorId}' not found");
         }
 
-        var callId = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => e.CallPlaced.CallId,
-            V1.Event.KindOneofCase.CallConnected => e.CallConnected.CallId,
-            V1.Event.KindOneofCase.CallEnded => e.CallEnded.CallId,
-            V1.Event.KindOneofCase.VoicemailLeft => e.VoicemailLeft.CallId,
-            V1.Event.KindOneofCase.InboundCall => e.InboundCall.CallId,
-            _ => "",
-        };
-        var callField = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallPlaced => "call_placed.call_id",
-            V1.Event.KindOneofCase.CallConnected => "call_connected.call_id",
-            V1.Event.KindOneofCase.CallEnded => "call_ended.call_id",
-            V1.Event.KindOneofCase.InboundCall => "inbound_call.call_id",
-            _ => "voicemail_left.call_id",
-        };
-        if (kind is EventKind.CallConnected or EventKind.CallEnded && callId.Length == 0)
-        {
-            throw new Rejected($"{pending.Field}.{callField}", "is required to join the call's events");
-        }
-
-        if (callId.Length > 0)
-        {
-            CheckId(callId, pending, callField);
-        }
-
-        var (durationField, callDuration) = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.CallEnded => ("call_ended.duration", e.CallEnded.Duration),
-            V1.Event.KindOneofCase.InboundCall => ("inbound_call.duration", e.InboundCall.Duration),
-            _ => ("", null),
-        };
-        if (callDuration is { } duration
-            && (duration.Seconds < 0 || duration.Nanos is < 0 or > 999_999_999 || duration.Seconds > 7 * 24 * 3600))
-        {
-            throw new Rejected($"{pending.Field}.{durationField}", "must be between zero and seven days");
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls)
-        {
-            if (!Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) || !Proto.IsValid(e.ConsumerRequest.ConsentWindowEnd))
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.{(Proto.IsValid(e.ConsumerRequest.ConsentWindowStart) ? "consent_window_end" : "consent_window_start")}", Proto.TimeRule);
-            }
-
-            var (start, end) = (Proto.ToInstant(e.ConsumerRequest.ConsentWindowStart), Proto.ToInstant(e.ConsumerRequest.ConsentWindowEnd));
-            if (start < at)
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.consent_window_start", "must not be before occurred_at (when consent was given)");
-            }
-
-            if (end <= (start ?? at))
-            {
-                throw new Rejected($"{pending.Field}.consumer_request.consent_window_end", "must be after the window's start");
-            }
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ConsumerRequest && !Enum.IsDefined(e.ConsumerRequest.WrongNumberSource))
-        {
-            throw new Rejected($"{pending.Field}.consumer_request.wrong_number_source", "is not a known WrongNumberSource");
-        }
-
-        if (e.KindCase == V1.Event.KindOneofCase.ValidationNoticeSent && !Enum.IsDefined(e.ValidationNoticeSent.Delivery))
-        {
-            throw new Rejected($"{pending.Field}.validation_notice_sent.delivery", "is not a known ValidationDelivery");
-        }
-
-        var note = e.KindCase switch
-        {
-            V1.Event.KindOneofCase.Refusal => ("refusal.note", e.Refusal.Note),
-            V1.Event.KindOneofCase.ConsumerRequest => ("consumer_request.note", e.ConsumerRequest.Note),
-            V1.Event.KindOneofCase.ValidationNoticeSent => ("validation_notice_sent.note", e.ValidationNoticeSent.Note),
-            _ => ("", ""),
-        };
-        if (note.Item2.Length > MaxNoteLength)
-        {
-            throw new Rejected($"{pending.Field}.{note.Item1}", $"must be at most {MaxNoteLength} characters");
-        }
-
+        var callId = EventChecks.Body(pending, at);
         var policy = policies.For(pending.LenderId, at);
         var borrowerAccounts = policy.ReadsBorrowerAccounts(account) ? await accounts.BorrowerAccountsAsync(pending.LenderId, account.BorrowerId, ct) : null;
-        return new Item(pending, kind, account, collector, channel, at, callId, policy, borrowerAccounts);
+        return new Item(pending, EventMapping.ToDomain(e, kind, at, channel, callId, pending.Imported), account, collector, policy, borrowerAccounts);
     }
 
     /// <summary>Scores one event: its acknowledgement, and its row when it is to be stored.</summary>
-    private async ValueTask<(V1.EventAck Ack, StoredEvent? Stored)> ScoreOneAsync(BatchState state, Item item, PriorAttempts before)
+    private async ValueTask<(V1.EventAck Ack, StoredEvent? Stored)> ScoreOneAsync(BatchState state, Item item, AttemptWindow<AttemptRow>.View before)
     {
         try
         {
             return await ScoreAndStoreAsync(state, item, before);
         }
-        catch (Rejected r)
+        catch (EventRejected r)
         {
             return (Reject(item.Pending, r.Field, r.Message), null);
         }
@@ -463,154 +317,189 @@ internal sealed class EventProcessor(
 
     /// <summary>A call's later event whose call is not among its account's attempts may be looked for in other borrowers' histories.</summary>
     private static bool ReadsOtherHistories(BatchState state, Item item) =>
-        item.Kind is EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft
-        && !state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)].TryFindCall(item.CallId, item.Account.AccountId, out _);
+        item.Event.Kind is EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft
+        && !state.Histories[(item.Pending.LenderId, item.Account.BorrowerId)].TryFindCall(item.Event.CallId, item.Account.AccountId, out _);
 
-    private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, PriorAttempts before)
+    private async ValueTask<(V1.EventAck Ack, StoredEvent Stored)> ScoreAndStoreAsync(BatchState state, Item item, AttemptWindow<AttemptRow>.View view)
     {
         var lender = item.Pending.LenderId;
         var account = state.Accounts.TryGetValue((lender, item.Account.AccountId), out var changed) ? changed : item.Account;
-        var e = item.Pending.Event;
+        var e = item.Event;
         var history = state.Histories[(lender, account.BorrowerId)];
-        var violations = new List<Violation>();
-        Resolved? destination = null;
-        var outcome = AttemptOutcome.Pending;
-        var durationMs = 0L;
-        string? text = null;
-        IReadOnlyList<string>? profiles = null;
-        var counts = EventCounting.None;
-        var use = ContactPointUse.Unspecified;
-        AttemptRow? call = history.TryFindCall(item.CallId, account.AccountId, out var found) ? found : null;
+        var (facts, call) = await FactsAsync(state, item, account, history);
+        var borrowers = BorrowerAccounts(state, item);
+        var verdict = EventJudge.Judge(e, facts, account, item.Collector, item.Policy, history, view, borrowers);
 
-        switch (item.Kind)
+        // Apply it: the flag, the attempt (or the reservation it confirms, or the call's outcome), then finish judging
+        // against the account and window as the event left them.
+        if (verdict.Flag is { } flag)
         {
-            case EventKind.CallPlaced or EventKind.MessageSent or EventKind.Visit:
-            case EventKind.VoicemailLeft when call is null:
-                outcome = item.Kind switch
-                {
-                    EventKind.MessageSent => AttemptOutcome.Delivered,
-                    EventKind.Visit => AttemptOutcome.Visited,
-                    EventKind.VoicemailLeft => AttemptOutcome.Voicemail,
-                    _ => AttemptOutcome.Pending,
-                };
-                text = item.Kind switch
-                {
-                    EventKind.MessageSent => e.MessageSent.Body,
-                    EventKind.VoicemailLeft => e.VoicemailLeft.Transcript,
-                    _ => null,
-                };
-                destination = Resolve(e, item, account);
-                use = destination.Use;
-                (var gate, counts) = await ContactAsync(state, item, account, history, destination, outcome, violations, before);
-                profiles = gate.Profiles;
-                if (gate.DestinationClass != destination.Destination.Class)
-                {
-                    // A number recorded as not the consumer's: the contact was with a stranger, and is recorded so.
-                    destination = destination with { Destination = destination.Destination with { Class = gate.DestinationClass, ContactPoint = null, Party = null } };
-                }
+            account = await AddFlagAsync(state, lender, account, flag);
+            borrowers = BorrowerAccounts(state, item);
+        }
 
-                break;
+        var counts = await ApplyAttemptAsync(state, lender, history, e, verdict, call);
+        if (verdict.ThirdPartyContact)
+        {
+            // One account's events are all in one lane: its list is added to by that lane alone.
+            var entry = state.ThirdPartyContacts.GetOrAdd((lender, account.AccountId), static (_, account) => (account, []), account);
+            entry.Contacts.Add(e.At);
+        }
 
+        EventJudge.Conclude(verdict, content, e, facts, account, item.Collector, item.Policy, history, view, borrowers);
+        if (verdict.Incidents.Count > 0)
+        {
+            await RaiseAsync(state, lender, e, verdict);
+        }
+
+        var recorded = verdict.Destination;
+        var stored = new StoredEvent(lender, e.EventId, e.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
+            e.DecisionId, e.CallId, e.Channel, e.Purpose, recorded?.DestinationHash ?? "", recorded is null ? "" : facts.Masked,
+            recorded?.Class ?? DestinationClass.Unspecified, recorded?.Party?.PartyId ?? "", verdict.Outcome, e.DurationMs,
+            e.At, item.Pending.ReceivedAt, e.Imported, verdict.RiskScore, verdict.Violations, KeptBody(lender, item), verdict.DestinationUse, counts);
+        return (Accepted(e.EventId, verdict.Violations, verdict.RiskScore), stored);
+    }
+
+    /// <summary>
+    /// What the verdict is judged from, looked up: a contact's destination and the standing of the decision it quotes, the
+    /// attempt of the call a call's later event reports on, a wrong number's contact point, a call-in's caller.
+    /// </summary>
+    private async ValueTask<(EventFacts Facts, AttemptRow? Call)> FactsAsync(BatchState state, Item item, Account account, AttemptWindow<AttemptRow> history)
+    {
+        var lender = item.Pending.LenderId;
+        var e = item.Event;
+        var call = history.TryFindCall(e.CallId, account.AccountId, out var found) ? found : (AttemptRow?)null;
+        if (EventJudge.IsContact(e.Kind, call is not null))
+        {
+            var destination = Resolve(item, account);
+            return (new EventFacts(await StandingAsync(state, lender, e.DecisionId, account.AccountId), destination.Destination, destination.Masked, destination.Use), null);
+        }
+
+        switch (e.Kind)
+        {
             case EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft:
                 // Not among the account's attempts: a reservation the gate made under this call id, or (to say so) a call of
                 // another account this batch has seen.
-                var row = call ?? await state.Session.AttemptOfCallAsync(lender, item.CallId) ?? CallOfAnotherAccount(state, item);
-                if (row.Attempt.AccountId != account.AccountId)
+                call ??= await state.Session.AttemptOfCallAsync(lender, e.CallId) ?? CallOfAnotherAccount(state, item);
+                return call.Value.Attempt.AccountId != account.AccountId
+                    ? throw new EventRejected($"{item.Pending.Field}.call_id", $"call '{e.CallId}' was placed about another account")
+                    : (new EventFacts(Call: call.Value.Attempt, CallAttemptId: call.Value.AttemptId), call);
+
+            case EventKind.Refusal when PartyOf(account, e.PartyId) is null:
+                throw new EventRejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.PartyId) ?? $"is not a party of account '{account.AccountId}'");
+
+            case EventKind.ConsumerRequest when e.Request == ConsumerRequestType.WrongNumber:
+                var point = Resolve(item, account);
+                return point.Destination.ContactPoint is null
+                    ? throw new EventRejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'")
+                    : (new EventFacts(Destination: point.Destination), null);
+
+            case EventKind.InboundCall when item.Pending.Event.Destination is { TargetCase: not V1.Destination.TargetOneofCase.None }:
+                var from = Resolve(item, account);
+                return (new EventFacts(Destination: from.Destination, Masked: from.Masked, Use: from.Use), null);
+
+            default:
+                return (EventFacts.None, null);
+        }
+    }
+
+    /// <summary>The standing with the gate of the decision an event quotes, as the gate recorded it.</summary>
+    private static async ValueTask<GateStanding> StandingAsync(BatchState state, string lender, string decisionId, string accountId)
+    {
+        if (decisionId.Length == 0)
+        {
+            return GateStanding.NotAsked;
+        }
+
+        var decision = await state.Session.DecisionAsync(lender, decisionId);
+        return decision is null || decision.AccountId != accountId ? GateStanding.UnknownDecision
+            : decision.Allowed ? GateStanding.Allowed
+            : GateStanding.Denied;
+    }
+
+    /// <summary>
+    /// Writes the verdict's attempt into the store and the borrower's window: a contact as the reservation it confirms
+    /// (if the store still holds it pending) or as an attempt of its own, a call's outcome onto the call's attempt. Returns
+    /// what the event's row counts as when histories are read.
+    /// </summary>
+    private static async ValueTask<EventCounting> ApplyAttemptAsync(BatchState state, string lender, AttemptWindow<AttemptRow> history, ReportedEvent e,
+        EventVerdict verdict, AttemptRow? call)
+    {
+        switch (verdict.Change)
+        {
+            case AttemptChange.Add when verdict.Reservation is { } reservation && await state.Session.ConfirmReservationAsync(lender, reservation, e.CallId, e.At):
+                if (verdict.Outcome != AttemptOutcome.Pending)
                 {
-                    throw new Rejected($"{item.Pending.Field}.call_id", $"call '{item.CallId}' was placed about another account");
+                    await state.Session.SetOutcomeAsync(lender, reservation, verdict.Outcome);
                 }
 
-                (outcome, durationMs, text) = item.Kind switch
+                history.Upsert(new AttemptRow(reservation, e.CallId, verdict.Attempt));
+                return EventCounting.None;
+
+            case AttemptChange.Add:
+                history.Add(new AttemptRow(EventJudge.AttemptIdOf(e.EventId), e.CallId, verdict.Attempt));
+                return EventCounting.Attempt;
+
+            case AttemptChange.UpdateCall:
+                // An event's attempt takes the outcome through this event's row (counted as the call's outcome when
+                // histories are read), a gate reservation's in its own row.
+                if (!EventJudge.IsEventAttempt(verdict.AttemptId))
                 {
-                    EventKind.CallConnected => (e.CallConnected.Conversation ? AttemptOutcome.Conversation : AttemptOutcome.AnsweredNoConversation, 0L, (string?)null),
-                    EventKind.CallEnded => (OutcomeOf(e.CallEnded.Outcome, row.Attempt.Outcome), (long)(e.CallEnded.Duration?.ToTimeSpan().TotalMilliseconds ?? 0), e.CallEnded.Transcript),
-                    _ => (AttemptOutcome.Voicemail, 0L, e.VoicemailLeft.Transcript),
-                };
-                // The call's attempt takes this outcome: an event's attempt through this event's row (counted as the call's
-                // outcome when histories are read), a gate reservation's in its own row.
-                if (!row.AttemptId.StartsWith("evt:", StringComparison.Ordinal))
-                {
-                    await state.Session.SetOutcomeAsync(lender, row.AttemptId, outcome);
+                    await state.Session.SetOutcomeAsync(lender, verdict.AttemptId, verdict.Outcome);
                 }
 
-                counts = EventCounting.CallOutcome;
-                use = row.Attempt.DestinationUse;
-                history.Upsert(row with { Attempt = row.Attempt with { Outcome = outcome } });
-                destination = new Resolved(new ResolvedDestination(row.Attempt.DestinationClass, row.Attempt.DestinationHash, null, null, []), "", row.Attempt.DestinationUse);
-                break;
+                history.Upsert(call!.Value with { Attempt = verdict.Attempt });
+                return EventCounting.CallOutcome;
 
-            case EventKind.Refusal:
-                var party = PartyOf(account, e.Refusal.PartyId)
-                    ?? throw new Rejected($"{item.Pending.Field}.refusal.party_id", Validate.IdProblem(e.Refusal.PartyId) ?? $"is not a party of account '{account.AccountId}'");
-                await AddFlagAsync(state, lender, account, FlagType.ThirdPartyRefused, Channel.Unspecified, party.PartyId, e.Refusal.Note, item);
-                break;
+            default:
+                return EventCounting.None;
+        }
+    }
 
-            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.ConsentToCalls:
-                account = await AddFlagAsync(state, lender, account, FlagType.ConsentToContact, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item,
-                    windowFrom: Proto.ToInstant(e.ConsumerRequest.ConsentWindowStart), expires: Proto.ToInstant(e.ConsumerRequest.ConsentWindowEnd));
-                break;
-
-            case EventKind.ConsumerRequest when e.ConsumerRequest.Type == V1.ConsumerRequestType.WrongNumber:
-                var point = Resolve(e, item, account).Destination.ContactPoint
-                    ?? throw new Rejected($"{item.Pending.Field}.destination", $"a wrong number must name a contact point registered on account '{account.AccountId}'");
-                var source = e.ConsumerRequest.WrongNumberSource == V1.WrongNumberSource.Unspecified ? WrongNumberSource.ThirdParty : (WrongNumberSource)e.ConsumerRequest.WrongNumberSource;
-                account = await AddFlagAsync(state, lender, account, FlagType.WrongNumber, Channel.Unspecified, "", e.ConsumerRequest.Note, item, (int)source,
-                    contactPointId: point.ContactPointId);
-                break;
-
-            case EventKind.ConsumerRequest:
-                if (EventJudge.FlagOf((ConsumerRequestType)e.ConsumerRequest.Type) is { } flagType)
+    /// <summary>
+    /// Raises the verdict's incidents: a notice missing once per debt (withdrawn where the debt has its incident, in this
+    /// batch or stored), a late notice at once, a disclosure once per event, stored after the batch's blasts.
+    /// </summary>
+    private async Task RaiseAsync(BatchState state, string lender, ReportedEvent e, EventVerdict verdict)
+    {
+        foreach (var finding in verdict.Incidents.ToArray())
+        {
+            if (finding.RuleId == DisclosureRule)
+            {
+                lock (state.Sync)
                 {
-                    await AddFlagAsync(state, lender, account, flagType, (Channel)e.ConsumerRequest.OptOutChannel, "", e.ConsumerRequest.Note, item);
+                    if (!HasDisclosureIncident(state.Incidents, e.EventId))
+                    {
+                        state.Incidents.Add(NewIncident(lender, finding));
+                    }
                 }
 
-                break;
+                continue;
+            }
 
-            case EventKind.InboundCall:
-                // The consumer called: a conversation for the wait and the records, not a placed call, and not judged as
-                // a contact the collector made.
-                outcome = e.InboundCall.Conversation ? AttemptOutcome.InboundConversation : AttemptOutcome.Inbound;
-                durationMs = (long)(e.InboundCall.Duration?.ToTimeSpan().TotalMilliseconds ?? 0);
-                text = e.InboundCall.Transcript;
-                destination = InboundDestination(e, item, account);
-                use = destination.Use;
-                counts = EventCounting.Attempt;
-                history.Add(new AttemptRow(string.Concat("evt:", e.EventId), item.CallId, new Attempt(item.At, account.AccountId, item.Collector?.CollectorId ?? "",
-                    Channel.VoiceCall, destination.Destination.DestinationHash, destination.Destination.Class, destination.Destination.Party?.PartyId ?? "",
-                    destination.Use, PurposeOf(e), outcome)));
-                break;
+            if (finding.OncePerDebt)
+            {
+                bool raised;
+                lock (state.Sync)
+                {
+                    raised = HasIncident(state.Incidents, finding.RuleId, finding.AccountId);
+                }
 
-            case EventKind.ValidationNoticeSent:
-                account = await AddFlagAsync(state, lender, account, FlagType.ValidationNoticeSent, item.Channel, "", e.ValidationNoticeSent.Note, item,
-                    (int)e.ValidationNoticeSent.Delivery);
-                break;
+                if (raised || await state.Session.IncidentExistsAsync(lender, finding.AccountId, finding.RuleId, e.At - EventJudge.OncePerDebtSpan,
+                    e.At + EventJudge.OncePerDebtSpan))
+                {
+                    verdict.Withdraw(finding);
+                    continue;
+                }
+            }
+
+            var incident = NewIncident(lender, finding);
+            await state.Session.AddIncidentAsync(incident);
+            lock (state.Sync)
+            {
+                state.Incidents.Add(incident);
+            }
         }
-
-        if (item.Kind is not (EventKind.Refusal or EventKind.ConsumerRequest or EventKind.CallConnected or EventKind.CallEnded) && !item.Pending.Imported
-            && item.Policy.JudgesValidationNotice(account))
-        {
-            await CheckValidationNoticeAsync(state, item, account, history, before, violations);
-        }
-
-        if (!string.IsNullOrEmpty(text))
-        {
-            AnalyseContent(text, item, account, destination, profiles, violations, state);
-        }
-
-        // An e-mail's subject is read first, by anyone who sees the inbox: it is analysed on its own (an opt-out
-        // notice belongs in the body) and kept with the body, as its first line.
-        var subject = item.Kind == EventKind.MessageSent && e.MessageSent.Subject.Length > 0 ? e.MessageSent.Subject : null;
-        if (subject is not null)
-        {
-            AnalyseContent(subject, item, account, destination, profiles, violations, state, isSubject: true);
-        }
-
-        var risk = item.Policy.Scoring.Of(violations);
-        var stored = new StoredEvent(lender, e.EventId, item.Kind, account.AccountId, account.BorrowerId, item.Collector?.CollectorId ?? "",
-            e.DecisionId, item.CallId, item.Channel, PurposeOf(e), destination?.Destination.DestinationHash ?? "", destination?.Masked ?? "",
-            destination?.Destination.Class ?? DestinationClass.Unspecified, destination?.Destination.Party?.PartyId ?? "", outcome, durationMs,
-            item.At, item.Pending.ReceivedAt, item.Pending.Imported, risk, violations, KeptBody(lender, item, subject, text), use, counts);
-        return (Accepted(e.EventId, violations, risk), stored);
     }
 
     /// <summary>
@@ -618,97 +507,12 @@ internal sealed class EventProcessor(
     /// event arrives decides what is stored, also for events from before it (imports, late ones). Looked up, and the
     /// text put together, only for events that have a body.
     /// </summary>
-    private string? KeptBody(string lender, Item item, string? subject, string? text) =>
-        (text is null && subject is null) || !policies.For(lender, item.Pending.ReceivedAt).KeepMessageBodies ? null
-        : subject is null ? text
-        : string.Concat("Subject: ", subject, "\n\n", text);
-
-    /// <summary>
-    /// A contact: checked as if it had asked the gate at its own time, then counted, either as the gate reservation
-    /// it confirms or as an attempt of its own (the event's row, <see cref="EventCounting.Attempt"/>).
-    /// </summary>
-    private async ValueTask<(GateResult Result, EventCounting Counts)> ContactAsync(BatchState state, Item item, Account account, AttemptWindow<AttemptRow> history,
-        Resolved destination, AttemptOutcome outcome, List<Violation> violations, PriorAttempts before)
+    private string? KeptBody(string lender, Item item)
     {
-        var lender = item.Pending.LenderId;
-        var e = item.Pending.Event;
-        DecisionRecord? decision = null;
-        var standing = GateStanding.NotAsked;
-        if (e.DecisionId.Length > 0)
-        {
-            decision = await state.Session.DecisionAsync(lender, e.DecisionId);
-            if (decision is null || decision.AccountId != account.AccountId)
-            {
-                decision = null;
-                standing = GateStanding.UnknownDecision;
-            }
-            else
-            {
-                standing = decision.Allowed ? GateStanding.Allowed : GateStanding.Denied;
-            }
-        }
-
-        // The contact is judged against what happened before it, without itself (its own reservation included).
-        var prior = before.Of(history, item.At, e.DecisionId.Length > 0 ? e.DecisionId : null);
-        var policy = item.Policy;
-        var borrowerAccounts = BorrowerAccounts(state, item);
-        var candidate = new ContactCandidate(account, item.Collector!.CollectorId, item.Collector.Kind, item.Channel, PurposeOf(e), destination.Destination, item.At,
-            item.Collector.ActiveAt(item.At), borrowerAccounts);
-        var verdict = EventJudge.JudgeContact(policy, candidate, prior, standing, e.DecisionId, item.Pending.Imported);
-        var result = verdict.Gate;
-        violations.AddRange(verdict.Violations);
-
-        // The class the rules saw: a number recorded as not the consumer's is a stranger's.
-        var seen = result.DestinationClass;
-        var attempt = new Attempt(item.At, account.AccountId, item.Collector.CollectorId, item.Channel, destination.Destination.DestinationHash,
-            seen, seen == destination.Destination.Class ? destination.Destination.Party?.PartyId ?? "" : "", destination.Use, PurposeOf(e), outcome);
-        // An allowed decision's reservation becomes this attempt, if the store still holds it pending (not released).
-        var counts = EventCounting.None;
-        if (decision is { Allowed: true } && await state.Session.ConfirmReservationAsync(lender, decision.DecisionId, item.CallId, item.At))
-        {
-            if (outcome != AttemptOutcome.Pending)
-            {
-                await state.Session.SetOutcomeAsync(lender, decision.DecisionId, outcome);
-            }
-
-            history.Upsert(new AttemptRow(decision.DecisionId, item.CallId, attempt));
-        }
-        else
-        {
-            // Attempts made by events get ids of their own kind, so an event id can never collide with a decision id.
-            var attemptId = string.Concat("evt:", e.EventId);
-            counts = EventCounting.Attempt;
-            history.Add(new AttemptRow(attemptId, item.CallId, attempt));
-        }
-
-        if (BlastLimit.IsThirdParty(seen))
-        {
-            var key = (lender, account.AccountId);
-            // One account's events are all in one lane: its list is added to by that lane alone.
-            var entry = state.ThirdPartyContacts.GetOrAdd(key, static (_, account) => (account, []), account);
-            entry.Contacts.Add(item.At);
-        }
-
-        return (result, counts);
-    }
-
-    private void AnalyseContent(string text, Item item, Account account, Resolved? destination, IReadOnlyList<string>? profiles, List<Violation> violations, BatchState state,
-        bool isSubject = false)
-    {
-        var verdict = EventJudge.JudgeContent(content, item.Policy, text, item.Channel, account, destination?.Destination.Class, profiles, isSubject);
-        violations.AddRange(verdict.Violations);
-        if (verdict.Disclosure is { } excerpt && destination is not null && !item.Pending.Imported)
-        {
-            lock (state.Sync)
-            {
-                if (!HasDisclosureIncident(state.Incidents, item.Pending.Event.EventId))
-                {
-                    state.Incidents.Add(NewIncident(item.Pending.LenderId, DisclosureRule, EventJudge.ThirdPartyCitation, account.AccountId, item.Collector?.CollectorId ?? "",
-                        $"A message mentioning the debt went to a number not registered on the account ({destination.Masked}): \"{excerpt}\"",
-                        [item.Pending.Event.EventId], item.At));
-                }
-            }
-        }
+        var (text, subject) = (item.Event.Text, item.Event.Subject);
+        return (text is null && subject is null) || !policies.For(lender, item.Pending.ReceivedAt).KeepMessageBodies ? null
+            : subject is null ? text
+            : string.Concat("Subject: ", subject, "\n\n", text);
     }
 
     /// <summary>
@@ -727,7 +531,9 @@ internal sealed class EventProcessor(
                 // A blast already reported in a window overlapping this one (an incident's time is its window's end) is the same blast.
                 if (!await state.Session.IncidentExistsAsync(lender, accountId, blast.Limit.RuleId, blast.End - blast.Limit.Window, blast.End + blast.Limit.Window))
                 {
-                    await RaiseBlastAsync(state, blast, lender, accountId);
+                    var incident = NewIncident(lender, EventJudge.IncidentOf(blast, accountId));
+                    await state.Session.AddIncidentAsync(incident);
+                    state.Incidents.Add(incident);
                 }
             }
         }
@@ -738,24 +544,14 @@ internal sealed class EventProcessor(
         }
     }
 
-    private async Task RaiseBlastAsync(BatchState state, BlastFinding<AttemptRow> blast, string lender, string accountId)
-    {
-        var counted = blast.Counted;
-        var incident = NewIncident(lender, blast.Limit.RuleId, blast.Limit.Citation, accountId, counted[^1].Attempt.CollectorId, blast.Summary,
-            counted.Select(r => r.AttemptId.StartsWith("evt:", StringComparison.Ordinal) ? r.AttemptId[4..] : r.AttemptId).ToList(), blast.End, blast.Limit.Severity);
-        await state.Session.AddIncidentAsync(incident);
-        state.Incidents.Add(incident);
-    }
+    private Incident NewIncident(string lender, IncidentFinding f) =>
+        new(lender, $"inc_{Guid.CreateVersion7():N}", f.RuleId, f.Citation, f.Severity, f.AccountId, f.CollectorId, f.Summary, f.EventIds, f.At, clock.GetUtcNow(),
+            null, "", "");
 
-    private Incident NewIncident(string lender, string rule, string citation, string account, string collector, string summary, IReadOnlyList<string> events, DateTimeOffset at,
-        Severity severity = Severity.Critical) =>
-        new(lender, $"inc_{Guid.CreateVersion7():N}", rule, citation, severity, account, collector, summary, events, at, clock.GetUtcNow(), null, "", "");
-
-    private async Task<Account> AddFlagAsync(BatchState state, string lender, Account account, FlagType type, Channel channel, string partyId, string note, Item item,
-        int source = 0, DateTimeOffset? windowFrom = null, DateTimeOffset? expires = null, string contactPointId = "")
+    /// <summary>Stores a flag the verdict sets, under an id of its own; returns the account with it.</summary>
+    private async Task<Account> AddFlagAsync(BatchState state, string lender, Account account, Flag flag)
     {
-        var flag = new Flag($"flg_{Guid.NewGuid():N}"[..16], type, item.At, expires, channel, partyId, contactPointId, note, $"event:{item.Pending.Event.EventId}", null,
-            windowFrom, source);
+        flag = flag with { FlagId = $"flg_{Guid.NewGuid():N}"[..16] };
         await state.Session.AddFlagAsync(lender, account.AccountId, flag, clock.GetUtcNow());
         var changed = account with { Flags = [.. account.Flags, flag] };
         state.Accounts[(lender, account.AccountId)] = changed;
@@ -800,76 +596,17 @@ internal sealed class EventProcessor(
         return seen ?? loaded;
     }
 
-    /// <summary>
-    /// The validation notice's timing (12 CFR 1006.34(a)(1)), where the policy has a rule for it: the notice's own event
-    /// is a violation when it came late; any other event about the debt is one when the notice is still missing after its
-    /// deadline, the first such event only (one incident per debt, whichever event revealed it). Each finding raises an
-    /// incident; imported events are judged by the rules that count, not alerted on, so they are not checked here.
-    /// </summary>
-    private async Task CheckValidationNoticeAsync(BatchState state, Item item, Account account, AttemptWindow<AttemptRow> history, PriorAttempts before, List<Violation> violations)
-    {
-        var atNotice = item.Kind == EventKind.ValidationNoticeSent;
-        var prior = before.Of(history, item.At, null);
-        var hits = item.Policy.ValidationNoticeTiming(account, prior, item.At, atNotice, BorrowerAccounts(state, item));
-        var lender = item.Pending.LenderId;
-        foreach (var hit in hits)
-        {
-            if (!atNotice)
-            {
-                bool raised;
-                lock (state.Sync)
-                {
-                    raised = state.Incidents.Any(i => i.RuleId == hit.RuleId && i.AccountId == account.AccountId);
-                }
-
-                if (raised || await state.Session.IncidentExistsAsync(lender, account.AccountId, hit.RuleId, item.At - NoticeIncidentSpan, item.At + NoticeIncidentSpan))
-                {
-                    continue;
-                }
-            }
-
-            violations.Add(new Violation(hit, ""));
-            var incident = NewIncident(lender, hit.RuleId, hit.Citation, account.AccountId, item.Collector?.CollectorId ?? "",
-                $"Validation notice for account {account.AccountId}: {hit.Message}.", [item.Pending.Event.EventId], item.At, hit.Severity);
-            await state.Session.AddIncidentAsync(incident);
-            lock (state.Sync)
-            {
-                state.Incidents.Add(incident);
-            }
-        }
-    }
-
-    /// <summary>How far around an event an earlier missing-notice incident of the same debt is looked for: longer than any debt is collected without one.</summary>
-    private static readonly TimeSpan NoticeIncidentSpan = TimeSpan.FromDays(3660);
-
-    /// <summary>
-    /// Who called in: the number the consumer called from, as registered; empty, or a number registered nowhere on the
-    /// account, the consumer (the lender records a call-in by the consumer).
-    /// </summary>
-    private Resolved InboundDestination(V1.Event e, Item item, Account account)
-    {
-        if (e.Destination is null || e.Destination.TargetCase == V1.Destination.TargetOneofCase.None)
-        {
-            return new Resolved(new ResolvedDestination(DestinationClass.Own, "", null, null, []), "", ContactPointUse.Unspecified);
-        }
-
-        var resolved = Resolve(e, item, account);
-        return resolved.Destination.Class == DestinationClass.Unknown
-            ? resolved with { Destination = resolved.Destination with { Class = DestinationClass.Own } }
-            : resolved;
-    }
-
-    private Resolved Resolve(V1.Event e, Item item, Account account)
+    private Resolved Resolve(Item item, Account account)
     {
         try
         {
             // The field is named relative to the event, and placed in the request only when refused: this runs for every contact.
-            return resolver.Resolve(e.Destination, item.Channel, account, "destination");
+            return resolver.Resolve(item.Pending.Event.Destination, item.Event.Channel, account, "destination");
         }
         catch (RpcException r) when (r.StatusCode == StatusCode.InvalidArgument)
         {
             var violation = r.GetRpcStatus()?.GetDetail<BadRequest>()?.FieldViolations.FirstOrDefault();
-            throw new Rejected($"{item.Pending.Field}.{violation?.Field ?? "destination"}", violation?.Description ?? r.Status.Detail);
+            throw new EventRejected($"{item.Pending.Field}.{violation?.Field ?? "destination"}", violation?.Description ?? r.Status.Detail);
         }
     }
 
@@ -881,13 +618,13 @@ internal sealed class EventProcessor(
     {
         foreach (var ((lender, _), history) in state.Histories)
         {
-            if (lender == item.Pending.LenderId && history.TryFindCall(item.CallId, null, out var row))
+            if (lender == item.Pending.LenderId && history.TryFindCall(item.Event.CallId, null, out var row))
             {
                 return row;
             }
         }
 
-        throw new Rejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.CallId}'");
+        throw new EventRejected($"{item.Pending.Field}.call_id", $"no call_placed event or reservation has call id '{item.Event.CallId}'");
     }
 
     private static Party? PartyOf(Account account, string partyId)
@@ -916,43 +653,17 @@ internal sealed class EventProcessor(
         return false;
     }
 
-    private static Channel ChannelOf(EventKind kind, V1.Event e, PendingEvent pending)
+    private static bool HasIncident(List<Incident> incidents, string ruleId, string accountId)
     {
-        var channel = (Channel)e.Channel;
-        return kind switch
+        foreach (var incident in incidents)
         {
-            EventKind.CallPlaced or EventKind.CallConnected or EventKind.CallEnded or EventKind.VoicemailLeft =>
-                channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "call events use CHANNEL_VOICE_CALL"),
-            EventKind.Visit => channel is Channel.Unspecified or Channel.Visit ? Channel.Visit : throw new Rejected($"{pending.Field}.channel", "visits use CHANNEL_VISIT"),
-            EventKind.InboundCall => channel is Channel.Unspecified or Channel.VoiceCall ? Channel.VoiceCall : throw new Rejected($"{pending.Field}.channel", "inbound calls use CHANNEL_VOICE_CALL"),
-            EventKind.MessageSent => channel is Channel.Sms or Channel.Email or Channel.InstantMessage or Channel.Letter
-                ? channel
-                : throw new Rejected($"{pending.Field}.channel", "message_sent needs CHANNEL_SMS, CHANNEL_EMAIL, CHANNEL_INSTANT_MESSAGE or CHANNEL_LETTER"),
-            _ => channel,
-        };
-    }
-
-    private static AttemptOutcome OutcomeOf(V1.CallOutcome outcome, AttemptOutcome current) => outcome switch
-    {
-        V1.CallOutcome.Conversation => AttemptOutcome.Conversation,
-        V1.CallOutcome.AnsweredNoConversation => AttemptOutcome.AnsweredNoConversation,
-        V1.CallOutcome.NoAnswer => AttemptOutcome.NoAnswer,
-        V1.CallOutcome.Voicemail => AttemptOutcome.Voicemail,
-        V1.CallOutcome.Rejected => AttemptOutcome.Rejected,
-        V1.CallOutcome.Busy or V1.CallOutcome.NotInService => AttemptOutcome.NotConnected,
-        _ => current,
-    };
-
-    private static ContactPurpose PurposeOf(V1.Event e) =>
-        e.Purpose == V1.ContactPurpose.Unspecified ? ContactPurpose.CollectDebt : (ContactPurpose)e.Purpose;
-
-    /// <summary>Checks an id; the field's name ("events[3].account_id") is built only when it is refused.</summary>
-    private static void CheckId(string value, PendingEvent pending, string suffix)
-    {
-        if (Validate.IdProblem(value) is { } problem)
-        {
-            throw new Rejected($"{pending.Field}.{suffix}", problem);
+            if (incident.RuleId == ruleId && incident.AccountId == accountId)
+            {
+                return true;
+            }
         }
+
+        return false;
     }
 
     private static V1.EventAck Reject(PendingEvent pending, string field, string reason) => new()

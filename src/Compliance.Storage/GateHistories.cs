@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using BitFaster.Caching.Lru;
 using Compliance.Domain.Rules;
 
 namespace Compliance.Storage;
@@ -15,15 +15,23 @@ namespace Compliance.Storage;
 /// them from the journal) and leave the generation alone; the gate adds the reservation of each decision it
 /// journals, under the borrower's turn, as a read of the store would then find it.
 /// </para>
-/// Bounded: past <see cref="MaxBorrowers"/> it starts empty again.
+/// <para>
+/// Bounded: at most <c>maxBorrowers</c>, the least recently used dropped first. And it holds only what can still be
+/// used: a generation never comes back, so the first history remembered at a new generation drops every other. Under
+/// ingest (a write every group commit) it holds the few borrowers decided since the last commit, not a second copy of
+/// the ingest's windows.
+/// </para>
 /// </summary>
-internal sealed class GateHistories
+internal sealed class GateHistories(int maxBorrowers)
 {
-    private const int MaxBorrowers = 100_000;
-
-    private readonly ConcurrentDictionary<(string LenderId, string BorrowerId), Entry> _entries = new();
+    // The library's least-recently-used cache needs room for three: one in each of its queues.
+    private readonly ConcurrentLru<(string LenderId, string BorrowerId), Entry> _entries = new(Math.Max(3, maxBorrowers));
     private long _generation;
-    private int _count;
+    // The latest generation whose first remembered history emptied the cache.
+    private long _swept;
+
+    /// <summary>Borrowers held (loosely, as entries are added and dropped concurrently).</summary>
+    internal int Count => _entries.Count;
 
     /// <summary>
     /// One borrower's history since <see cref="Since"/>, sorted by time, as of <see cref="Generation"/>, with the stamps of
@@ -74,7 +82,7 @@ internal sealed class GateHistories
     /// </summary>
     public Entry? TryGet(string lenderId, string borrowerId, string collectorId, DateTimeOffset since)
     {
-        if (!_entries.TryGetValue((lenderId, borrowerId), out var entry) || entry.Generation != Generation || entry.Since > since
+        if (!_entries.TryGet((lenderId, borrowerId), out var entry) || entry.Generation != Generation || entry.Since > since
             || !string.Equals(entry.CollectorId, collectorId, StringComparison.Ordinal))
         {
             return null;
@@ -88,15 +96,23 @@ internal sealed class GateHistories
     public Entry Remember(string lenderId, string borrowerId, string collectorId, long generation, DateTimeOffset since, RegistryStamps stamp, List<Attempt> attempts)
     {
         var entry = new Entry(generation, since, collectorId, stamp, attempts);
-        var key = (lenderId, borrowerId);
-        if (!_entries.ContainsKey(key) && Interlocked.Increment(ref _count) > MaxBorrowers)
+        // Every entry of an earlier generation is of no use any more. One that a concurrent decision remembers at an
+        // older generation after this may stay until the next sweep (it is never used); one at this generation that
+        // lands before the sweep is dropped with the rest, and read again.
+        var swept = Volatile.Read(ref _swept);
+        while (generation > swept)
         {
-            // Counted loosely (ConcurrentDictionary.Count takes every lock): a few more or fewer is no matter.
-            _entries.Clear();
-            Volatile.Write(ref _count, 1);
+            var was = Interlocked.CompareExchange(ref _swept, generation, swept);
+            if (was == swept)
+            {
+                _entries.Clear();
+                break;
+            }
+
+            swept = was;
         }
 
-        _entries[key] = entry;
+        _entries.AddOrUpdate((lenderId, borrowerId), entry);
         return entry;
     }
 }

@@ -493,6 +493,56 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.DisposeAsync();
     }
 
+    [Fact]
+    public void TheGatesRememberedHistories_AreBounded_AndHoldOnlyWhatNoWriteHasOutdated()
+    {
+        var histories = new GateHistories(maxBorrowers: 10);
+        GateHistories.Entry Remember(string borrower, long generation) =>
+            histories.Remember("lender-a", borrower, "c-1", generation, T0, new RegistryStamps(1, 1), [Call(T0)]);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Remember($"b-{i}", histories.Generation);
+        }
+
+        // At most the bound, the latest among them.
+        Assert.InRange(histories.Count, 1, 10);
+        Assert.NotNull(histories.TryGet("lender-a", "b-49", "c-1", T0));
+
+        // A write outdates them all: the first history remembered after it drops them, used or not.
+        histories.Invalidate();
+        Assert.Null(histories.TryGet("lender-a", "b-49", "c-1", T0));
+        var fresh = Remember("b-1", histories.Generation);
+        Assert.Equal(1, histories.Count);
+        Assert.Same(fresh, histories.TryGet("lender-a", "b-1", "c-1", T0));
+
+        // One read before that write and remembered after it is never used.
+        Remember("b-2", histories.Generation - 1);
+        Assert.Null(histories.TryGet("lender-a", "b-2", "c-1", T0));
+    }
+
+    [Fact]
+    public async Task AHistoryReadFromTheDatabase_KeepsEqualIdsOnce()
+    {
+        // The cached histories hold what is read: the same account, collector and destination on every row are one string each.
+        var (store, _) = await MigratedAsync("shared.db");
+        for (var i = 0; i < 3; i++)
+        {
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision($"dec-{i}", true, T0), Call(T0.AddSeconds(i))), Ct);
+        }
+
+        // Written into the database: the next read takes them from there, not from the journal's copies.
+        Assert.Equal(0, await CountOnceAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions", n => n == 0));
+        var history = await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct);
+
+        Assert.Equal(3, history.Count);
+        Assert.All(history, a => Assert.Same(history[0].AccountId, a.AccountId));
+        Assert.All(history, a => Assert.Same(history[0].CollectorId, a.CollectorId));
+        Assert.All(history, a => Assert.Same(history[0].DestinationHash, a.DestinationHash));
+        Assert.False(ReferenceEquals(history[0].AccountId, Call(T0).AccountId)); // read, not the literal the test wrote
+        await store.DisposeAsync();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // a journal made before its numbers were kept from reuse, as it is upgraded at start

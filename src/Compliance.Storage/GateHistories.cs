@@ -17,9 +17,9 @@ namespace Compliance.Storage;
 /// </para>
 /// <para>
 /// Bounded: at most <c>maxBorrowers</c>, the least recently used dropped first. And it holds only what can still be
-/// used: a generation never comes back, so the first history remembered at a new generation drops every other. Under
-/// ingest (a write every group commit) it holds the few borrowers decided since the last commit, not a second copy of
-/// the ingest's windows.
+/// used: every write that moves the generation on drops it all. Under ingest (a write every group commit), and with the
+/// release of lapsed reservations (a write every few seconds), it holds the borrowers decided since the last write,
+/// not a second copy of the ingest's windows.
 /// </para>
 /// </summary>
 internal sealed class GateHistories(int maxBorrowers)
@@ -27,8 +27,8 @@ internal sealed class GateHistories(int maxBorrowers)
     // The library's least-recently-used cache needs room for three: one in each of its queues.
     private readonly ConcurrentLru<(string LenderId, string BorrowerId), Entry> _entries = new(Math.Max(3, maxBorrowers));
     private long _generation;
-    // The latest generation whose first remembered history emptied the cache.
-    private long _swept;
+    // Whether anything was remembered since the last write dropped it all.
+    private int _held;
 
     /// <summary>Borrowers held (loosely, as entries are added and dropped concurrently).</summary>
     internal int Count => _entries.Count;
@@ -73,8 +73,23 @@ internal sealed class GateHistories(int maxBorrowers)
     /// <summary>Taken before the store is read for <see cref="Remember"/>.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>A write transaction that may have changed histories or stamps has ended (committed or not).</summary>
-    public void Invalidate() => Interlocked.Increment(ref _generation);
+    /// <summary>
+    /// A write transaction that may have changed histories or stamps has ended (committed or not): every history
+    /// remembered so far is of no use any more (a generation never comes back), and is dropped.
+    /// </summary>
+    /// <remarks>
+    /// A history remembered concurrently, read before this write, may stay until the next one (it is never used); one
+    /// read after it that lands before the drop goes with the rest, and is read again. Cheap when nothing is held, as
+    /// between group commits under ingest.
+    /// </remarks>
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        if (Interlocked.Exchange(ref _held, 0) != 0)
+        {
+            _entries.Clear();
+        }
+    }
 
     /// <summary>
     /// The borrower's remembered history, if nothing was written since it was read, it reaches back to
@@ -96,23 +111,8 @@ internal sealed class GateHistories(int maxBorrowers)
     public Entry Remember(string lenderId, string borrowerId, string collectorId, long generation, DateTimeOffset since, RegistryStamps stamp, List<Attempt> attempts)
     {
         var entry = new Entry(generation, since, collectorId, stamp, attempts);
-        // Every entry of an earlier generation is of no use any more. One that a concurrent decision remembers at an
-        // older generation after this may stay until the next sweep (it is never used); one at this generation that
-        // lands before the sweep is dropped with the rest, and read again.
-        var swept = Volatile.Read(ref _swept);
-        while (generation > swept)
-        {
-            var was = Interlocked.CompareExchange(ref _swept, generation, swept);
-            if (was == swept)
-            {
-                _entries.Clear();
-                break;
-            }
-
-            swept = was;
-        }
-
         _entries.AddOrUpdate((lenderId, borrowerId), entry);
+        Volatile.Write(ref _held, 1);
         return entry;
     }
 }

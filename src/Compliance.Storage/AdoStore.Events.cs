@@ -365,7 +365,9 @@ public abstract partial class AdoStore
             }
         }
 
-        // A call's later events carry its outcome (the last one wins).
+        // A call's later events carry its outcome (the last one wins). The rows are kept (the ingest's windows, the gate's
+        // remembered histories): each string read is its own copy, so equal ones are kept once.
+        var shared = new SharedStrings();
         foreach (var (borrower, list) in rows)
         {
             list.Sort((a, b) => a.At != b.At ? a.At.CompareTo(b.At) : a.Seq.CompareTo(b.Seq));
@@ -388,7 +390,7 @@ public abstract partial class AdoStore
                     (calls ??= [])[(attempt.AccountId, callId)] = history.Count;
                 }
 
-                history.Add(new AttemptRow(id, callId, attempt));
+                history.Add(new AttemptRow(id, callId, shared.Of(attempt)));
             }
         }
 

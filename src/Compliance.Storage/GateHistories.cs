@@ -1,4 +1,4 @@
-using System.Collections.Concurrent;
+using BitFaster.Caching.Lru;
 using Compliance.Domain.Rules;
 
 namespace Compliance.Storage;
@@ -15,15 +15,23 @@ namespace Compliance.Storage;
 /// them from the journal) and leave the generation alone; the gate adds the reservation of each decision it
 /// journals, under the borrower's turn, as a read of the store would then find it.
 /// </para>
-/// Bounded: past <see cref="MaxBorrowers"/> it starts empty again.
+/// <para>
+/// Bounded: at most <c>maxBorrowers</c>, the least recently used dropped first. And it holds only what can still be
+/// used: every write that moves the generation on drops it all. Under ingest (a write every group commit), and with the
+/// release of lapsed reservations (a write every few seconds), it holds the borrowers decided since the last write,
+/// not a second copy of the ingest's windows.
+/// </para>
 /// </summary>
-internal sealed class GateHistories
+internal sealed class GateHistories(int maxBorrowers)
 {
-    private const int MaxBorrowers = 100_000;
-
-    private readonly ConcurrentDictionary<(string LenderId, string BorrowerId), Entry> _entries = new();
+    // The library's least-recently-used cache needs room for three: one in each of its queues.
+    private readonly ConcurrentLru<(string LenderId, string BorrowerId), Entry> _entries = new(Math.Max(3, maxBorrowers));
     private long _generation;
-    private int _count;
+    // Whether anything was remembered since the last write dropped it all.
+    private int _held;
+
+    /// <summary>Borrowers held (loosely, as entries are added and dropped concurrently).</summary>
+    internal int Count => _entries.Count;
 
     /// <summary>
     /// One borrower's history since <see cref="Since"/>, sorted by time, as of <see cref="Generation"/>, with the stamps of
@@ -65,8 +73,23 @@ internal sealed class GateHistories
     /// <summary>Taken before the store is read for <see cref="Remember"/>.</summary>
     public long Generation => Volatile.Read(ref _generation);
 
-    /// <summary>A write transaction that may have changed histories or stamps has ended (committed or not).</summary>
-    public void Invalidate() => Interlocked.Increment(ref _generation);
+    /// <summary>
+    /// A write transaction that may have changed histories or stamps has ended (committed or not): every history
+    /// remembered so far is of no use any more (a generation never comes back), and is dropped.
+    /// </summary>
+    /// <remarks>
+    /// A history remembered concurrently, read before this write, may stay until the next one (it is never used); one
+    /// read after it that lands before the drop goes with the rest, and is read again. Cheap when nothing is held, as
+    /// between group commits under ingest.
+    /// </remarks>
+    public void Invalidate()
+    {
+        Interlocked.Increment(ref _generation);
+        if (Interlocked.Exchange(ref _held, 0) != 0)
+        {
+            _entries.Clear();
+        }
+    }
 
     /// <summary>
     /// The borrower's remembered history, if nothing was written since it was read, it reaches back to
@@ -74,7 +97,7 @@ internal sealed class GateHistories
     /// </summary>
     public Entry? TryGet(string lenderId, string borrowerId, string collectorId, DateTimeOffset since)
     {
-        if (!_entries.TryGetValue((lenderId, borrowerId), out var entry) || entry.Generation != Generation || entry.Since > since
+        if (!_entries.TryGet((lenderId, borrowerId), out var entry) || entry.Generation != Generation || entry.Since > since
             || !string.Equals(entry.CollectorId, collectorId, StringComparison.Ordinal))
         {
             return null;
@@ -88,15 +111,8 @@ internal sealed class GateHistories
     public Entry Remember(string lenderId, string borrowerId, string collectorId, long generation, DateTimeOffset since, RegistryStamps stamp, List<Attempt> attempts)
     {
         var entry = new Entry(generation, since, collectorId, stamp, attempts);
-        var key = (lenderId, borrowerId);
-        if (!_entries.ContainsKey(key) && Interlocked.Increment(ref _count) > MaxBorrowers)
-        {
-            // Counted loosely (ConcurrentDictionary.Count takes every lock): a few more or fewer is no matter.
-            _entries.Clear();
-            Volatile.Write(ref _count, 1);
-        }
-
-        _entries[key] = entry;
+        _entries.AddOrUpdate((lenderId, borrowerId), entry);
+        Volatile.Write(ref _held, 1);
         return entry;
     }
 }

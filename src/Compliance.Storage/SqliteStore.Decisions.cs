@@ -31,7 +31,7 @@ public sealed partial class SqliteStore
     private readonly SemaphoreSlim[] _borrowerTurns = Enumerable.Range(0, 1024).Select(_ => new SemaphoreSlim(1, 1)).ToArray();
     private DecisionJournal? _decisions;
     /// <summary>Borrowers' histories as the gate last read them, with its decisions since: the next decision reads no page.</summary>
-    private readonly GateHistories _gateHistories = new();
+    private readonly GateHistories _gateHistories;
     private long _isolatedRetryAt;
     private int _decisionWriting;
     private int _decisionWanted;

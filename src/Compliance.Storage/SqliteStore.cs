@@ -46,11 +46,16 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// <param name="logPages">How long the write-ahead log may grow, in pages of 4 KB, before the ingest writer starts
     /// it over (by default 16 MB). Its file is cut back to twice this when it starts over.</param>
     /// <param name="logger">Where the store reports trouble with its write-ahead log.</param>
-    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096, ILogger<SqliteStore>? logger = null)
+    /// <param name="gateHistoryBorrowers">Most borrowers whose histories the gate remembers between decisions
+    /// (<see cref="GateHistories"/>); past it, those used longest ago are dropped.</param>
+    public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096, ILogger<SqliteStore>? logger = null,
+        int gateHistoryBorrowers = 100_000)
     {
         _logger = logger ?? NullLogger<SqliteStore>.Instance;
         ArgumentOutOfRangeException.ThrowIfLessThan(eventIndexBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(logPages, 4);
+        ArgumentOutOfRangeException.ThrowIfLessThan(gateHistoryBorrowers, 1);
+        _gateHistories = new GateHistories(gateHistoryBorrowers);
         _eventIndexBatch = eventIndexBatch;
         _logPagesLimit = _restartAt = logPages;
         _synchronous = syncEveryCommit ? "FULL" : "NORMAL";

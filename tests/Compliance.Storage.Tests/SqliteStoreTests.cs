@@ -496,6 +496,80 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.DisposeAsync();
     }
 
+    [Fact]
+    public async Task ABorrowersAccounts_AreFoundThroughTheBorrowersIndex_NotByWalkingTheLendersAccounts()
+    {
+        // The ingest and the gate read them for every borrower they meet: a walk of the lender's 200,000 accounts made
+        // the ingest of a load run take seconds per batch.
+        var (store, path) = await MigratedAsync("borrower-index.db");
+        await store.DisposeAsync();
+        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "EXPLAIN QUERY PLAN " + Sql.AccountsOfBorrower;
+        command.Parameters.AddWithValue("@lender_id", "lender-a");
+        command.Parameters.AddWithValue("@borrower_id", "b-1");
+        var plan = new List<string>();
+        await using (var reader = await command.ExecuteReaderAsync(Ct))
+        {
+            while (await reader.ReadAsync(Ct))
+            {
+                plan.Add(reader.GetString(3));
+            }
+        }
+
+        Assert.Contains(plan, step => step.Contains("ix_accounts_borrower (lender_id=? AND borrower_id=?)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void TheGatesRememberedHistories_AreBounded_AndHoldOnlyWhatNoWriteHasOutdated()
+    {
+        var histories = new GateHistories(maxBorrowers: 10);
+        GateHistories.Entry Remember(string borrower, long generation) =>
+            histories.Remember("lender-a", borrower, "c-1", generation, T0, new RegistryStamps(1, 1), [Call(T0)]);
+
+        for (var i = 0; i < 50; i++)
+        {
+            Remember($"b-{i}", histories.Generation);
+        }
+
+        // At most the bound, the latest among them.
+        Assert.InRange(histories.Count, 1, 10);
+        Assert.NotNull(histories.TryGet("lender-a", "b-49", "c-1", T0));
+
+        // A write outdates them all, and they are dropped.
+        histories.Invalidate();
+        Assert.Equal(0, histories.Count);
+        var fresh = Remember("b-1", histories.Generation);
+        Assert.Same(fresh, histories.TryGet("lender-a", "b-1", "c-1", T0));
+
+        // One read before that write and remembered after it is never used.
+        Remember("b-2", histories.Generation - 1);
+        Assert.Null(histories.TryGet("lender-a", "b-2", "c-1", T0));
+    }
+
+    [Fact]
+    public async Task AHistoryReadFromTheDatabase_KeepsEqualIdsOnce()
+    {
+        // The cached histories hold what is read: the same account, collector and destination on every row are one string each.
+        var (store, _) = await MigratedAsync("shared.db");
+        for (var i = 0; i < 3; i++)
+        {
+            await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision($"dec-{i}", true, T0), Call(T0.AddSeconds(i))), Ct);
+        }
+
+        // Written into the database: the next read takes them from there, not from the journal's copies.
+        Assert.Equal(0, await CountOnceAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions", n => n == 0));
+        var history = await store.HistoryAsync("lender-a", "b-1", T0.AddDays(-31), Ct);
+
+        Assert.Equal(3, history.Count);
+        Assert.All(history, a => Assert.Same(history[0].AccountId, a.AccountId));
+        Assert.All(history, a => Assert.Same(history[0].CollectorId, a.CollectorId));
+        Assert.All(history, a => Assert.Same(history[0].DestinationHash, a.DestinationHash));
+        Assert.False(ReferenceEquals(history[0].AccountId, Call(T0).AccountId)); // read, not the literal the test wrote
+        await store.DisposeAsync();
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // a journal made before its numbers were kept from reuse, as it is upgraded at start

@@ -103,6 +103,10 @@ public sealed class GateOptions
     /// <summary>Most accounts (and as many collectors, borrowers' account lists and stamps) the gate and the stream keep
     /// read; past it each map is emptied and read again.</summary>
     public int AccountCacheEntries { get; set; } = 200_000;
+
+    /// <summary>Most borrowers whose histories the embedded store's gate remembers between decisions; past it, those
+    /// used longest ago are dropped. Only histories no write has outdated are held.</summary>
+    public int HistoryCacheBorrowers { get; set; } = 100_000;
 }
 
 /// <summary>The event stream's batching, windows and pattern thresholds.</summary>
@@ -289,9 +293,9 @@ internal sealed class ComplianceOptionsValidator(IHostEnvironment environment, I
             problems.Add("Compliance:Gate:NextAllowedHorizon must be between 1.00:00:00 and 400.00:00:00.");
         }
 
-        if (options.Gate.AccountCacheEntries < 1 || options.Ingest.HistoryCacheBorrowers < 1 || options.Ingest.HistoryCacheRows < 1)
+        if (options.Gate.AccountCacheEntries < 1 || options.Gate.HistoryCacheBorrowers < 1 || options.Ingest.HistoryCacheBorrowers < 1 || options.Ingest.HistoryCacheRows < 1)
         {
-            problems.Add("Compliance:Gate:AccountCacheEntries, Compliance:Ingest:HistoryCacheBorrowers and Compliance:Ingest:HistoryCacheRows must be positive.");
+            problems.Add("Compliance:Gate:AccountCacheEntries, Compliance:Gate:HistoryCacheBorrowers, Compliance:Ingest:HistoryCacheBorrowers and Compliance:Ingest:HistoryCacheRows must be positive.");
         }
 
         if (options.Ingest.MaxBatch is < 1 or > 100_000 || options.Ingest.QueueCapacity < options.Ingest.MaxBatch)

@@ -56,7 +56,7 @@ internal sealed class DestinationResolver(ContactHasher hasher)
         var (registered, owner) = Find(account, hash, static (c, h) => c.ValueHash == h);
         return registered is null
             ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, normalized.Value!.TimeZones), normalized.Value!.Masked, ContactPointUse.Unspecified)
-            : Classified(hash, registered.Masked, normalized.Value!.TimeZones, registered, owner);
+            : Classified(registered.ValueHash, registered.Masked, normalized.Value!.TimeZones, registered, owner);
     }
 
     /// <summary>A destination already hashed (a recorded decision), classified against the account as it is now.</summary>
@@ -65,9 +65,11 @@ internal sealed class DestinationResolver(ContactHasher hasher)
         var (point, party) = Find(account, hash, static (c, h) => c.ValueHash == h);
         return point is null
             ? new Resolved(new ResolvedDestination(DestinationClass.Unknown, hash, null, null, []), "", ContactPointUse.Unspecified)
-            : Classified(hash, point.Masked, point.TimeZones, point, party);
+            : Classified(point.ValueHash, point.Masked, point.TimeZones, point, party);
     }
 
+    /// <remarks>The hash is the contact point's own string (equal to the one computed): the attempts a cache keeps then
+    /// share it with the cached account instead of holding a copy each.</remarks>
     private static Resolved Classified(string hash, string masked, IReadOnlyList<string> zones, ContactPoint point, Party? party)
     {
         var @class = party is null ? DestinationClass.Own : party.Related ? DestinationClass.RelatedParty : DestinationClass.UnrelatedParty;

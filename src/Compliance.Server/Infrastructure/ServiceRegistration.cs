@@ -47,7 +47,8 @@ internal static class ServiceRegistration
             }
 
             sp.GetRequiredService<SqliteFileLock>();
-            return new SqliteStore(SqlitePath(options), options.Store.SqliteSyncEveryCommit, logger: sp.GetRequiredService<ILogger<SqliteStore>>());
+            return new SqliteStore(SqlitePath(options), options.Store.SqliteSyncEveryCommit, logger: sp.GetRequiredService<ILogger<SqliteStore>>(),
+                gateHistoryBorrowers: options.Gate.HistoryCacheBorrowers);
         });
         builder.Services.AddSingleton<ITenantStore>(sp => sp.GetRequiredService<IComplianceStore>());
         builder.Services.AddSingleton<IRegistryStore>(sp => sp.GetRequiredService<IComplianceStore>());

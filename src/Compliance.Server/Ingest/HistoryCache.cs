@@ -99,7 +99,9 @@ internal sealed class HistoryCache(IOptions<ComplianceOptions> options, TimeProv
             }
             else if (!_allStale)
             {
-                (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= []).Add(reservation);
+                // Mostly one per borrower (the gate asks before each contact, the writer takes them at its next batch):
+                // a list of room for one, not the default four rows, for each of up to MaxPending borrowers.
+                (CollectionsMarshal.GetValueRefOrAddDefault(_reserved, key, out _) ??= new List<AttemptRow>(1)).Add(reservation);
                 Pend();
             }
         }

@@ -497,31 +497,6 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     }
 
     [Fact]
-    public async Task ABorrowersAccounts_AreFoundThroughTheBorrowersIndex_NotByWalkingTheLendersAccounts()
-    {
-        // The ingest and the gate read them for every borrower they meet: a walk of the lender's 200,000 accounts made
-        // the ingest of a load run take seconds per batch.
-        var (store, path) = await MigratedAsync("borrower-index.db");
-        await store.DisposeAsync();
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        await connection.OpenAsync(Ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + Sql.AccountsOfBorrower;
-        command.Parameters.AddWithValue("@lender_id", "lender-a");
-        command.Parameters.AddWithValue("@borrower_id", "b-1");
-        var plan = new List<string>();
-        await using (var reader = await command.ExecuteReaderAsync(Ct))
-        {
-            while (await reader.ReadAsync(Ct))
-            {
-                plan.Add(reader.GetString(3));
-            }
-        }
-
-        Assert.Contains(plan, step => step.Contains("ix_accounts_borrower (lender_id=? AND borrower_id=?)", StringComparison.Ordinal));
-    }
-
-    [Fact]
     public void TheGatesRememberedHistories_AreBounded_AndHoldOnlyWhatNoWriteHasOutdated()
     {
         var histories = new GateHistories(maxBorrowers: 10);

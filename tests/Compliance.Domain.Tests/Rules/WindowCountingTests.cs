@@ -9,7 +9,8 @@ namespace Compliance.Domain.Tests.Rules;
 /// The counting rules read the instants the window state keeps per key (<see cref="ICountedAttempts"/>) instead of the
 /// attempts: over many made-up histories of one borrower with two debts (calls, texts and e-mails with every outcome, to
 /// the consumer's numbers, a spouse and strangers, before and after the instant) they decide exactly as over the plain
-/// list, also after the window changed under them (arrivals out of order, outcomes set, reservations moved, pruning).
+/// list, also after the window changed under them (arrivals out of order, outcomes set, reservations moved, pruning);
+/// and with a consumer's consent to calls or an attorney on the debt, where the caps read the attempts.
 /// </summary>
 public sealed class WindowCountingTests
 {
@@ -29,6 +30,7 @@ public sealed class WindowCountingTests
         new(DestinationClass.RelatedParty, "h-spouse", ContactPointUse.Mobile, "p-spouse"),
         new(DestinationClass.UnrelatedParty, "h-friend", ContactPointUse.Mobile, "p-friend"),
         new(DestinationClass.Unknown, "h-stranger", ContactPointUse.Unspecified, ""),
+        new(DestinationClass.RelatedParty, "h-attorney", ContactPointUse.Work, "p-attorney"),
     ];
 
     public static TheoryData<string, string, int> Cases()
@@ -57,7 +59,7 @@ public sealed class WindowCountingTests
         Assert.True(compiled.Ok, string.Join("; ", compiled.Problems.Select(p => $"{p.Path}: {p.Message}")));
         var policy = compiled.Policy!;
         var random = new Random(seed);
-        var (a1, a2) = Accounts(place);
+        var (a1, a2) = Accounts(place, seed);
         var dense = seed % 2 == 0;
         var window = new AttemptWindow<Row>();
         var count = dense ? 300 : 60;
@@ -119,6 +121,9 @@ public sealed class WindowCountingTests
         Assert.Equal(expected.Allowed, actual.Allowed);
         Assert.Equal(expected.NextAllowedAt, actual.NextAllowedAt);
         Assert.Equal(expected.Hits.Select(h => (h.RuleId, h.Message, h.NextAllowedAt)), actual.Hits.Select(h => (h.RuleId, h.Message, h.NextAllowedAt)));
+        Assert.Equal(
+            policy.ValidationNoticeTiming(candidate.Account, plain, candidate.At, false, candidate.BorrowerAccounts).Select(h => h.Message),
+            policy.ValidationNoticeTiming(candidate.Account, ordered, candidate.At, false, candidate.BorrowerAccounts).Select(h => h.Message));
     }
 
     private static Attempt Attempt(Random random, Account account, DateTimeOffset at)
@@ -140,7 +145,7 @@ public sealed class WindowCountingTests
         return new ContactCandidate(account, "C1", CollectorKind.Human, channel, ContactPurpose.CollectDebt, destination, at, BorrowerAccounts: [a1, a2]);
     }
 
-    private static (Account A1, Account A2) Accounts(string place)
+    private static (Account A1, Account A2) Accounts(string place, int seed)
     {
         var location = place switch
         {
@@ -150,10 +155,13 @@ public sealed class WindowCountingTests
             _ => new Location("US", "US-TX", "75001", "America/Chicago"),
         };
         ContactPoint Point(string id, ContactPointUse use, string hash) => new(id, ContactPointKind.Phone, use, hash, "***", location.CountryCode, false, [location.TimeZone]);
-        Account Of(string id) => new("L1", id, "B1", "Jane Doe", location,
+        // Some debts have the consumer's consent to calls from two days ago (ended by the next conversation), some an attorney.
+        Flag[] consent = [new Flag("consent-1", FlagType.ConsentToContact, At.AddDays(-2), null, Channel.Unspecified, "", "", "", "agent", null)];
+        Party attorney = new("p-attorney", PartyRole.Attorney, "Attorney", [Point("attorney", ContactPointUse.Work, "h-attorney")]);
+        Account Of(string id, bool other) => new("L1", id, "B1", "Jane Doe", location,
             [Point("mobile", ContactPointUse.Mobile, "h-mobile"), Point("home", ContactPointUse.Home, "h-home"), Point("work", ContactPointUse.Work, "h-work")],
-            [new Party("p-spouse", PartyRole.Spouse, "Spouse", [Point("spouse", ContactPointUse.Mobile, "h-spouse")])],
-            [], [], [], At.AddDays(-90), At.AddDays(-90), 1);
-        return (Of("A1"), Of("A2"));
+            [new Party("p-spouse", PartyRole.Spouse, "Spouse", [Point("spouse", ContactPointUse.Mobile, "h-spouse")]), .. seed % 3 == 1 && !other ? [attorney] : Array.Empty<Party>()],
+            seed % 3 == 0 && !other ? consent : [], [], [], At.AddDays(-90), At.AddDays(-90), 1);
+        return (Of("A1", false), Of("A2", true));
     }
 }

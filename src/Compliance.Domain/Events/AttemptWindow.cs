@@ -31,8 +31,9 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     private readonly Dictionary<string, DateTimeOffset> _calls;
     // Per key a rule has asked for, the instants of the rows it matches, in order: kept up to date by every change, so a
     // rule counts its attempts in a span by binary search. Built on first use, by one pass.
-    private Dictionary<CountKey, List<DateTimeOffset>>? _counted;
-    private static readonly Dictionary<CountKey, List<DateTimeOffset>> NoKeys = [];
+    private Dictionary<CountKey, Instants>? _counted;
+    private static readonly Dictionary<CountKey, Instants> NoKeys = [];
+    private long _asked;
 
     public AttemptWindow(IEnumerable<TRow>? rows = null)
     {
@@ -67,7 +68,7 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         var index = _rows.Count == 0 || _rows[^1].Attempt.At <= at ? _rows.Count : UpperBound(at);
         _rows.Insert(index, row);
         Index(row);
-        foreach (var (key, times) in _counted ?? NoKeys)
+        foreach (var (key, (times, _)) in _counted ?? NoKeys)
         {
             if (key.Matches(row.Attempt))
             {
@@ -111,7 +112,7 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
             var old = _rows[index].Attempt;
             _rows[index] = row;
             Index(row);
-            foreach (var (key, times) in _counted ?? NoKeys)
+            foreach (var (key, (times, _)) in _counted ?? NoKeys)
             {
                 var was = key.Matches(old);
                 var now = key.Matches(row.Attempt);
@@ -132,7 +133,7 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         {
             var old = _rows[index].Attempt;
             _rows.RemoveAt(index);
-            foreach (var (key, times) in _counted ?? NoKeys)
+            foreach (var (key, (times, _)) in _counted ?? NoKeys)
             {
                 if (key.Matches(old))
                 {
@@ -191,7 +192,7 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         }
 
         _rows.RemoveRange(0, cut);
-        foreach (var times in (_counted ?? NoKeys).Values)
+        foreach (var (times, _) in (_counted ?? NoKeys).Values)
         {
             times.RemoveRange(0, LowerBound(times, since));
         }
@@ -214,7 +215,7 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     /// <summary>
     /// The instants, in order, of the rows <paramref name="key"/> matches: built by one pass the first time a rule asks,
     /// then kept up to date by every change. A window keeps at most <see cref="MaxCountKeys"/> keys (a policy's counting
-    /// rules for the borrower's debts); past that they are dropped and built again as asked.
+    /// rules for the borrower's debts and numbers); past that the key asked for least recently is dropped.
     /// </summary>
     public IReadOnlyList<DateTimeOffset> Counted(in CountKey key) => CountedList(key);
 
@@ -224,17 +225,18 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     private List<DateTimeOffset> CountedList(in CountKey key)
     {
         _counted ??= [];
-        if (_counted.TryGetValue(key, out var times))
+        if (_counted.TryGetValue(key, out var kept))
         {
-            return times;
+            kept.Asked = ++_asked;
+            return kept.Times;
         }
 
         if (_counted.Count >= MaxCountKeys)
         {
-            _counted.Clear();
+            _counted.Remove(_counted.MinBy(k => k.Value.Asked).Key);
         }
 
-        times = [];
+        List<DateTimeOffset> times = [];
         foreach (var row in _rows)
         {
             if (key.Matches(row.Attempt))
@@ -243,8 +245,18 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
             }
         }
 
-        _counted[key] = times;
+        _counted[key] = new Instants(times) { Asked = ++_asked };
         return times;
+    }
+
+    /// <summary>The instants kept for one key, and when a rule last asked for them.</summary>
+    private sealed class Instants(List<DateTimeOffset> times)
+    {
+        public List<DateTimeOffset> Times { get; } = times;
+
+        public long Asked { get; set; }
+
+        public void Deconstruct(out List<DateTimeOffset> times, out long asked) => (times, asked) = (Times, Asked);
     }
 
     public IEnumerator<TRow> GetEnumerator() => _rows.GetEnumerator();

@@ -157,15 +157,20 @@ public sealed class AttemptWindowTests
     }
 
     [Fact]
-    public void Counted_ForManyKeys_DropsThemAndBuildsThemAgain_Right()
+    public void Counted_ForManyKeys_DropsTheLeastRecentlyAsked_AndBuildsItAgain_Right()
     {
         var window = new AttemptWindow<Row>([At("a", 10, account: "A1"), At("b", 20, account: "A2")]);
+        var a1 = window.Counted(PlacedCallsA1);
+        var first = window.Counted(PlacedCallsA1 with { AccountId = "other-0" });
 
-        for (var i = 0; i < AttemptWindow<Row>.MaxCountKeys + 3; i++)
+        for (var i = 1; i < AttemptWindow<Row>.MaxCountKeys + 3; i++)
         {
             Assert.Empty(window.Counted(PlacedCallsA1 with { AccountId = $"other-{i}" }));
+            Assert.Same(a1, window.Counted(PlacedCallsA1));
         }
 
+        // The key asked for again and again is kept; one not asked for since is dropped and built again.
+        Assert.NotSame(first, window.Counted(PlacedCallsA1 with { AccountId = "other-0" }));
         window.Add(At("c", 30, account: "A1"));
         Assert.Equal(Minutes(10, 30), window.Counted(PlacedCallsA1));
         Assert.Equal(Minutes(20), window.Counted(PlacedCallsA1 with { AccountId = "A2" }));

@@ -19,7 +19,9 @@ public interface IAttemptRow
 /// over the borrower's history: the attempts before an event (<see cref="Before"/>), a reservation by id, a call by call
 /// id; and the rules, handed a time-ordered history, read only their own windows (<see cref="TimeOrdered.Range"/>).
 /// Events arriving out of order are inserted where they belong; <see cref="Prune"/> drops what the windows no longer reach.
-/// Not thread-safe: one borrower's events are judged by one lane at a time.
+/// The counting rules ask for the instants of the attempts they count (<see cref="Counted"/>), which the window keeps per
+/// key from then on. Not thread-safe, reads included (a rule's first question builds its key): one borrower's events are
+/// judged by one lane at a time.
 /// </summary>
 public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     where TRow : IAttemptRow

@@ -12,7 +12,9 @@ namespace Compliance.Benchmarks;
 /// default workload: <see cref="Attempts"/> texts and calls, all inside every rule's window. "list" is the path before
 /// the window state (the prior attempts found by a pass over the rows, the rules reading every attempt); "window" reads
 /// the attempts before the event from <see cref="AttemptWindow{TRow}"/> by binary search, and the rules their windows.
-/// Flat means the cost does not grow with <see cref="Attempts"/>.
+/// Flat means the cost does not grow with <see cref="Attempts"/>. "scanned" is the window read as before ADR 0021's counts
+/// (the same view, hidden behind a wrapper that keeps no counts, so the rules read the attempts in their windows), for an
+/// A/B in one run; "all calls" is a borrower whose every attempt is a call (the 7-in-7 cap's own attempts fill its window).
 /// </summary>
 [MemoryDiagnoser]
 [SimpleJob(warmupCount: 2, iterationCount: 6)]
@@ -30,6 +32,8 @@ public class WindowStateBenchmarks
     private AttemptWindow<Row> _window = null!;
     private readonly AttemptWindow<Row>.View _view = new();
     private readonly List<Attempt> _copy = [];
+    private AttemptWindow<Row> _calls = null!;
+    private readonly Scanned _scanned = new();
 
     [Params(100, 1_000, 10_000)]
     public int Attempts { get; set; }
@@ -52,7 +56,10 @@ public class WindowStateBenchmarks
         }
 
         _window = new AttemptWindow<Row>(_rows);
-        if (List(_text).Gate.Allowed != Window(_text).Gate.Allowed || List(_call).Hits.Count != Window(_call).Hits.Count)
+        _calls = new AttemptWindow<Row>(_rows.Select((r, i) => r with { CallId = $"call-{i}", Attempt = r.Attempt with { Channel = Channel.VoiceCall, Outcome = AttemptOutcome.NoAnswer } }));
+        if (List(_text).Gate.Allowed != Window(_text).Gate.Allowed || List(_call).Hits.Count != Window(_call).Hits.Count
+            || Scan(_call, _window).Gate.Hits.Count != Window(_call).Gate.Hits.Count
+            || Scan(_call, _calls).Gate.Hits.Select(h => h.Message).SequenceEqual(CallsWindow().Item1.Hits.Select(h => h.Message)) is false)
         {
             throw new InvalidOperationException("The list and the window judge differently.");
         }
@@ -69,6 +76,40 @@ public class WindowStateBenchmarks
 
     [Benchmark(Description = "call, window")]
     public (GateResult, IReadOnlyList<RuleHit>) CallWindow() => Window(_call).Pair;
+
+    [Benchmark(Description = "text, window scanned")]
+    public (GateResult, IReadOnlyList<RuleHit>) TextScanned() => Scan(_text, _window).Pair;
+
+    [Benchmark(Description = "call, window scanned")]
+    public (GateResult, IReadOnlyList<RuleHit>) CallScanned() => Scan(_call, _window).Pair;
+
+    [Benchmark(Description = "call, all calls, window")]
+    public (GateResult, IReadOnlyList<RuleHit>) CallsWindow() => Judge(_call, _calls.Before(_call.At, null, _view)).Pair;
+
+    [Benchmark(Description = "call, all calls, window scanned")]
+    public (GateResult, IReadOnlyList<RuleHit>) CallsScanned() => Scan(_call, _calls).Pair;
+
+    private Judged Scan(ContactCandidate candidate, AttemptWindow<Row> window) => Judge(candidate, _scanned.Of(window.Before(candidate.At, null, _view)));
+
+    /// <summary>A time-ordered view that keeps no counts: the rules read the attempts in their windows, as before the counts.</summary>
+    private sealed class Scanned : ITimeOrderedAttempts
+    {
+        private IReadOnlyList<Attempt> _inner = [];
+
+        public int Count => _inner.Count;
+
+        public Attempt this[int index] => _inner[index];
+
+        public Scanned Of(IReadOnlyList<Attempt> inner)
+        {
+            _inner = inner;
+            return this;
+        }
+
+        public IEnumerator<Attempt> GetEnumerator() => _inner.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
 
     private sealed record Judged(GateResult Gate, IReadOnlyList<RuleHit> Hits)
     {

@@ -19,7 +19,9 @@ public interface IAttemptRow
 /// over the borrower's history: the attempts before an event (<see cref="Before"/>), a reservation by id, a call by call
 /// id; and the rules, handed a time-ordered history, read only their own windows (<see cref="TimeOrdered.Range"/>).
 /// Events arriving out of order are inserted where they belong; <see cref="Prune"/> drops what the windows no longer reach.
-/// Not thread-safe: one borrower's events are judged by one lane at a time.
+/// The counting rules ask for the instants of the attempts they count (<see cref="Counted"/>), which the window keeps per
+/// key from then on. Not thread-safe, reads included (a rule's first question builds its key): one borrower's events are
+/// judged by one lane at a time.
 /// </summary>
 public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     where TRow : IAttemptRow
@@ -29,6 +31,11 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     private readonly Dictionary<string, DateTimeOffset> _ids;
     // Call id -> time of the latest row with it.
     private readonly Dictionary<string, DateTimeOffset> _calls;
+    // Per key a rule has asked for, the instants of the rows it matches, in order: kept up to date by every change, so a
+    // rule counts its attempts in a span by binary search. Built on first use, by one pass.
+    private Dictionary<CountKey, Instants>? _counted;
+    private static readonly Dictionary<CountKey, Instants> NoKeys = [];
+    private long _asked;
 
     public AttemptWindow(IEnumerable<TRow>? rows = null)
     {
@@ -63,6 +70,13 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         var index = _rows.Count == 0 || _rows[^1].Attempt.At <= at ? _rows.Count : UpperBound(at);
         _rows.Insert(index, row);
         Index(row);
+        foreach (var (key, (times, _)) in _counted ?? NoKeys)
+        {
+            if (key.Matches(row.Attempt))
+            {
+                times.Insert(UpperBound(times, at), at);
+            }
+        }
     }
 
     /// <summary>Whether a row with this attempt id is held.</summary>
@@ -97,14 +111,37 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         var index = IndexOf(row.AttemptId);
         if (index >= 0 && _rows[index].Attempt.At == row.Attempt.At)
         {
+            var old = _rows[index].Attempt;
             _rows[index] = row;
             Index(row);
+            foreach (var (key, (times, _)) in _counted ?? NoKeys)
+            {
+                var was = key.Matches(old);
+                var now = key.Matches(row.Attempt);
+                if (was && !now)
+                {
+                    times.RemoveAt(LowerBound(times, old.At));
+                }
+                else if (now && !was)
+                {
+                    times.Insert(UpperBound(times, old.At), old.At);
+                }
+            }
+
             return;
         }
 
         if (index >= 0)
         {
+            var old = _rows[index].Attempt;
             _rows.RemoveAt(index);
+            foreach (var (key, (times, _)) in _counted ?? NoKeys)
+            {
+                if (key.Matches(old))
+                {
+                    times.RemoveAt(LowerBound(times, old.At));
+                }
+            }
         }
 
         Add(row);
@@ -157,6 +194,11 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         }
 
         _rows.RemoveRange(0, cut);
+        foreach (var (times, _) in (_counted ?? NoKeys).Values)
+        {
+            times.RemoveRange(0, LowerBound(times, since));
+        }
+
         return cut;
     }
 
@@ -172,6 +214,53 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         return view;
     }
 
+    /// <summary>
+    /// The instants, in order, of the rows <paramref name="key"/> matches: built by one pass the first time a rule asks,
+    /// then kept up to date by every change. A window keeps at most <see cref="MaxCountKeys"/> keys (a policy's counting
+    /// rules for the borrower's debts and numbers); past that the key asked for least recently is dropped.
+    /// </summary>
+    public IReadOnlyList<DateTimeOffset> Counted(in CountKey key) => CountedList(key);
+
+    /// <summary>The most keys a window keeps instants for.</summary>
+    public const int MaxCountKeys = 16;
+
+    private List<DateTimeOffset> CountedList(in CountKey key)
+    {
+        _counted ??= [];
+        if (_counted.TryGetValue(key, out var kept))
+        {
+            kept.Asked = ++_asked;
+            return kept.Times;
+        }
+
+        if (_counted.Count >= MaxCountKeys)
+        {
+            _counted.Remove(_counted.MinBy(k => k.Value.Asked).Key);
+        }
+
+        List<DateTimeOffset> times = [];
+        foreach (var row in _rows)
+        {
+            if (key.Matches(row.Attempt))
+            {
+                times.Add(row.Attempt.At);
+            }
+        }
+
+        _counted[key] = new Instants(times) { Asked = ++_asked };
+        return times;
+    }
+
+    /// <summary>The instants kept for one key, and when a rule last asked for them.</summary>
+    private sealed class Instants(List<DateTimeOffset> times)
+    {
+        public List<DateTimeOffset> Times { get; } = times;
+
+        public long Asked { get; set; }
+
+        public void Deconstruct(out List<DateTimeOffset> times, out long asked) => (times, asked) = (Times, Asked);
+    }
+
     public IEnumerator<TRow> GetEnumerator() => _rows.GetEnumerator();
 
     System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
@@ -180,10 +269,12 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
     public const int BytesPerRow = 200;
 
     /// <summary>A prefix of a window without one row, as the rules read it. One per scoring lane, reused.</summary>
-    public sealed class View : ITimeOrderedAttempts
+    public sealed class View : ICountedAttempts
     {
+        private AttemptWindow<TRow>? _window;
         private List<TRow> _rows = [];
         private int _skip = -1;
+        private int _end;
 
         public int Count { get; private set; }
 
@@ -191,9 +282,21 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
 
         internal void Set(AttemptWindow<TRow> window, int end, int skip)
         {
+            _window = window;
             _rows = window._rows;
             _skip = skip;
+            _end = end;
             Count = skip >= 0 ? end - 1 : end;
+        }
+
+        /// <summary>The window's instants for the key, cut where the view ends and without the skipped row's.</summary>
+        public SortedTimes Counted(in CountKey key)
+        {
+            var times = _window?.CountedList(key) ?? [];
+            var count = _end == 0 ? 0 : _end == _rows.Count ? times.Count : UpperBound(times, _rows[_end - 1].Attempt.At);
+
+            var skip = _skip >= 0 && key.Matches(_rows[_skip].Attempt) ? LowerBound(times, _rows[_skip].Attempt.At) : -1;
+            return new SortedTimes(times, count, skip);
         }
 
         public IEnumerator<Attempt> GetEnumerator()
@@ -215,6 +318,46 @@ public sealed class AttemptWindow<TRow> : IReadOnlyList<TRow>
         {
             _calls[row.CallId] = at;
         }
+    }
+
+    private static int LowerBound(List<DateTimeOffset> times, DateTimeOffset at)
+    {
+        var span = CollectionsMarshal.AsSpan(times);
+        int lo = 0, hi = span.Length;
+        while (lo < hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            if (span[mid] < at)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
+    }
+
+    private static int UpperBound(List<DateTimeOffset> times, DateTimeOffset at)
+    {
+        var span = CollectionsMarshal.AsSpan(times);
+        int lo = 0, hi = span.Length;
+        while (lo < hi)
+        {
+            var mid = (int)((uint)(lo + hi) >> 1);
+            if (span[mid] <= at)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     private static bool IsSorted(List<TRow> rows)

@@ -136,6 +136,11 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly bool _excludeConsented = setup.Bool("exclude_consented");
     private readonly bool _thirdParties = setup.Bool("third_parties_counted");
 
+    // What Counts counts for the consumer, as far as the attempt alone tells (placed calls, not those that never
+    // connected, nor call-ins); the debt is added per contact.
+    private readonly CountKey _key = new(CountKey.Mask(setup.Set<Channel>("channels")), CountKey.Mask(setup.Set<ContactPointUse>("destination_uses")),
+        CountKey.Any & ~CountKey.Mask(AttemptOutcome.NotConnected, AttemptOutcome.Inbound, AttemptOutcome.InboundConversation), CountKey.Consumer, null, null);
+
     /// <summary>
     /// Calendar windows reach back N local days from the start of the day, which across zones (up to 26 hours apart)
     /// is at most N + 2 days before the instant.
@@ -163,30 +168,36 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         var from = context.At - _window;
         var to = context.At + _window;
         var history = context.History;
+        if (CountedTimes(context) is { } counted)
+        {
+            // The counted attempts' instants, kept by the window: the count in (from, to) is two binary searches.
+            var lo = counted.UpperBound(from);
+            var count = counted.LowerBound(to) - lo;
+            if (count >= _max)
+            {
+                RollingHit(context, ref hits, count, _max == 0 ? default : counted[lo + count - _max]);
+            }
+
+            return;
+        }
+
         var (first, last) = TimeOrdered.Range(history, from, to);
-        var count = 0;
+        var found = 0;
         for (var i = first; i < last; i++)
         {
             if (history[i].At > from && history[i].At < to && Counts(context, history[i]))
             {
-                count++;
+                found++;
             }
         }
 
-        if (count < _max)
+        if (found < _max)
         {
             return;
         }
 
-        if (_max == 0)
-        {
-            Hit(ref hits, $"the lender's policy allows no {Words.Of(candidate.Channel)} of this kind", null);
-            return;
-        }
-
-        // The window frees up when enough of the oldest counted attempts have slid out of it.
-        var times = new List<DateTimeOffset>(count);
-        for (var i = first; i < last; i++)
+        var times = new List<DateTimeOffset>(found);
+        for (var i = first; i < last && _max > 0; i++)
         {
             var a = history[i];
             if (a.At > from && a.At < to && Counts(context, a))
@@ -196,7 +207,40 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         }
 
         times.Sort();
-        var next = times[count - _max] + _window;
+        RollingHit(context, ref hits, found, _max == 0 ? default : times[found - _max]);
+    }
+
+    /// <summary>
+    /// The counted attempts' instants as the window keeps them, where the history is such a window and what counts
+    /// depends on the attempts alone: to the consumer, on an account with no attorney party, and (when consented calls
+    /// are left out) no consent flag. Otherwise null, and the rule reads the attempts.
+    /// </summary>
+    private SortedTimes? CountedTimes(in GateContext context)
+    {
+        if (context.History is not ICountedAttempts counted || !context.IsConsumer || HasAttorney(context.Account)
+            || (_excludeConsented && HasConsent(context.Account)))
+        {
+            return null;
+        }
+
+        return counted.Counted(_perDebt ? _key with { AccountId = context.Account.AccountId } : _key);
+    }
+
+    /// <summary>
+    /// The cap's hit for <paramref name="count"/> counted attempts in the rolling window, at least the cap's worth;
+    /// <paramref name="nth"/> is the counted attempt whose sliding out of the window frees it up.
+    /// </summary>
+    private void RollingHit(in GateContext context, ref List<RuleHit>? hits, int count, DateTimeOffset nth)
+    {
+        var candidate = context.Candidate;
+        if (_max == 0)
+        {
+            Hit(ref hits, $"the lender's policy allows no {Words.Of(candidate.Channel)} of this kind", null);
+            return;
+        }
+
+        // The window frees up when enough of the oldest counted attempts have slid out of it.
+        var next = nth + _window;
         Hit(ref hits,
             $"{count} counted attempts to this person {(_perDebt ? "about this debt " : "")}in the last {_window.TotalDays:0} x 24 hours; the cap is {_max}",
             next > context.At ? next : context.At.AddMinutes(1));
@@ -217,29 +261,11 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
 
         DateTimeOffset? next = null;
         string? message = null;
+        var counted = CountedTimes(context);
         foreach (var zone in context.Zones)
         {
             var today = DateOnly.FromDateTime(LocalZones.ToLocal(zone, context.At));
-            var perDay = new Dictionary<DateOnly, int>();
-            var history = context.History;
-            // Local days after today - N start after At - Window, in any zone; later days (reservations) count too.
-            var (first, last) = TimeOrdered.Range(history, context.At - Window, DateTimeOffset.MaxValue);
-            for (var i = first; i < last; i++)
-            {
-                var a = history[i];
-                // Whether it counts first: a text is no call, and converting every attempt's time to local was most of a call's cost.
-                if (!Counts(context, a))
-                {
-                    continue;
-                }
-
-                var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, a.At));
-                if (day.DayNumber > today.DayNumber - _days)
-                {
-                    perDay[day] = perDay.GetValueOrDefault(day) + 1;
-                }
-            }
-
+            var perDay = counted is { } times ? PerDay(times, zone, context.At, today) : PerDay(context, zone, today);
             if (FullRun(perDay, today) is not { } run)
             {
                 continue;
@@ -261,6 +287,68 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
         {
             Hit(ref hits, message, next);
         }
+    }
+
+    /// <summary>Counted attempts per local day, for the days after today - N (later days, reservations, too), read from the history.</summary>
+    private Dictionary<DateOnly, int> PerDay(in GateContext context, TimeZoneInfo zone, DateOnly today)
+    {
+        var perDay = new Dictionary<DateOnly, int>();
+        var history = context.History;
+        // Local days after today - N start after At - Window, in any zone; later days (reservations) count too.
+        var (first, last) = TimeOrdered.Range(history, context.At - Window, DateTimeOffset.MaxValue);
+        for (var i = first; i < last; i++)
+        {
+            var a = history[i];
+            // Whether it counts first: a text is no call, and converting every attempt's time to local was most of a call's cost.
+            if (!Counts(context, a))
+            {
+                continue;
+            }
+
+            var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, a.At));
+            if (day.DayNumber > today.DayNumber - _days)
+            {
+                perDay[day] = perDay.GetValueOrDefault(day) + 1;
+            }
+        }
+
+        return perDay;
+    }
+
+    /// <summary>
+    /// The same from the counted attempts' instants: each local day's attempts are a run of them, its end found by
+    /// binary search on the local day, so the cost is a few conversions per day that has calls, not one per call.
+    /// </summary>
+    private Dictionary<DateOnly, int> PerDay(SortedTimes times, TimeZoneInfo zone, DateTimeOffset at, DateOnly today)
+    {
+        var perDay = new Dictionary<DateOnly, int>();
+        for (var i = times.LowerBound(at - Window); i < times.Count;)
+        {
+            var day = DateOnly.FromDateTime(LocalZones.ToLocal(zone, times[i]));
+            // The first later instant on a later local day (local days follow the instants).
+            int lo = i + 1, hi = times.Count;
+            while (lo < hi)
+            {
+                var mid = (int)((uint)(lo + hi) >> 1);
+                if (DateOnly.FromDateTime(LocalZones.ToLocal(zone, times[mid])) <= day)
+                {
+                    lo = mid + 1;
+                }
+                else
+                {
+                    hi = mid;
+                }
+            }
+
+            if (day.DayNumber > today.DayNumber - _days)
+            {
+                perDay[day] = lo - i;
+            }
+
+            i = lo;
+        }
+
+        return perDay;
     }
 
     /// <summary>The first run of N consecutive days holding <paramref name="day"/> that is full, with its count.</summary>
@@ -306,6 +394,32 @@ internal sealed class RollingCapCheck(RuleSetup setup) : RuleCheck(setup)
             && !(_excludeConsented && Consent.Covers(context, a.AccountId, a.Channel, a.At));
     }
 
+    private static bool HasAttorney(Account account)
+    {
+        foreach (var party in account.Parties)
+        {
+            if (party.Role == PartyRole.Attorney)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool HasConsent(Account account)
+    {
+        foreach (var f in account.Flags)
+        {
+            if (f.Type == FlagType.ConsentToContact)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsAttorney(Account account, string partyId)
     {
         if (partyId.Length == 0)
@@ -332,6 +446,10 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
     private readonly bool[] _channels = setup.Set<Channel>("channels");
     private readonly bool _excludeConsented = setup.Bool("exclude_consented");
 
+    // Conversations with the consumer by the rule's channels; the debt is added per contact.
+    private readonly CountKey _key = new(CountKey.Mask(setup.Set<Channel>("channels")), CountKey.Any,
+        CountKey.Mask(AttemptOutcome.Conversation, AttemptOutcome.InboundConversation), CountKey.Consumer, null, null);
+
     /// <summary>N local days back from the start of the day, across zones up to 26 hours apart.</summary>
     public override TimeSpan Window => TimeSpan.FromDays(_days + 2);
 
@@ -346,8 +464,16 @@ internal sealed class WaitAfterConversationCheck(RuleSetup setup) : RuleCheck(se
         DateTimeOffset? latest = null;
         var from = context.At - Window;
         var history = context.History;
-        var (first, last) = TimeOrdered.Range(history, from, context.At);
-        for (var i = first; i < last; i++)
+        if (history is ICountedAttempts counted)
+        {
+            // The latest conversation at or before the instant, as the window keeps them: one binary search.
+            var times = counted.Counted(_key with { AccountId = context.Account.AccountId });
+            var last = times.UpperBound(context.At);
+            latest = last > 0 && times[last - 1] > from ? times[last - 1] : null;
+        }
+
+        var (first, end) = history is ICountedAttempts ? (0, 0) : TimeOrdered.Range(history, from, context.At);
+        for (var i = first; i < end; i++)
         {
             var a = history[i];
             if (a.Outcome.IsConversation() && a.At > from && a.At <= context.At && Has(_channels, (int)a.Channel)
@@ -396,6 +522,10 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
     private readonly bool _perDestination = setup.Word("count_per") == "destination";
     private readonly bool _perDebt = setup.Word("count_per") == "debt";
 
+    // What Count counts, as far as the attempt alone tells; the number or the debt is added per contact.
+    private readonly CountKey _key = new(CountKey.Mask(setup.Set<Channel>("channels")), CountKey.Any, CountKey.Mask(setup.Set<AttemptOutcome>("outcomes")),
+        setup.Word("count_per") == "destination" ? CountKey.Any : CountKey.Consumer, null, null);
+
     public override TimeSpan Window => TimeSpan.FromDays(2);
 
     private string Scope => _perDestination ? "to this number" : _perDebt ? "about this debt" : "to this debtor across all debts";
@@ -434,8 +564,16 @@ internal sealed class DailyCapCheck(RuleSetup setup) : RuleCheck(setup)
 
     private int Count(in GateContext context, DateTimeOffset start, DateTimeOffset end)
     {
-        var count = 0;
         var history = context.History;
+        if (history is ICountedAttempts counted)
+        {
+            // The counted attempts' instants, as the window keeps them: the count in [start, end) is two binary searches.
+            var times = counted.Counted(_perDestination ? _key with { DestinationHash = context.Destination.DestinationHash }
+                : _perDebt ? _key with { AccountId = context.Account.AccountId } : _key);
+            return times.LowerBound(end) - times.LowerBound(start);
+        }
+
+        var count = 0;
         var (first, last) = TimeOrdered.Range(history, start, end);
         for (var i = first; i < last; i++)
         {

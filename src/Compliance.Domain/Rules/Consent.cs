@@ -59,10 +59,22 @@ internal static class Consent
         return end;
     }
 
+    /// <summary>Telephone conversations with the consumer (the debt is added per account).</summary>
+    private static readonly CountKey Conversations = new(1UL << (int)Channel.VoiceCall, CountKey.Any,
+        CountKey.Mask(AttemptOutcome.Conversation, AttemptOutcome.InboundConversation), CountKey.Consumer, null, null);
+
     /// <summary>A telephone conversation with the consumer about the debt after consent was given and before the instant ends it.</summary>
     private static bool ConversationSince(in GateContext context, string accountId, DateTimeOffset given, DateTimeOffset at)
     {
         var history = context.History;
+        if (history is ICountedAttempts counted)
+        {
+            // The first conversation after consent was given, as the window keeps them: one binary search.
+            var times = counted.Counted(Conversations with { AccountId = accountId });
+            var next = times.UpperBound(given);
+            return next < times.Count && times[next] < at;
+        }
+
         for (var i = 0; i < history.Count; i++)
         {
             var a = history[i];

@@ -97,9 +97,20 @@ internal sealed class ValidationNoticeCheck(RuleSetup setup) : RuleCheck(setup)
         return first;
     }
 
+    /// <summary>Communications with the consumer that conveyed information about the debt (the debt is added per account).</summary>
+    private static readonly CountKey Communications = new(CountKey.Any, CountKey.Any,
+        CountKey.Mask(AttemptOutcome.Conversation, AttemptOutcome.InboundConversation, AttemptOutcome.Delivered, AttemptOutcome.Visited), CountKey.Consumer, null, null);
+
     /// <summary>The earliest communication with the consumer about the debt in the history, up to the instant.</summary>
     private static DateTimeOffset? Initial(Account account, IReadOnlyList<Attempt> history, DateTimeOffset at)
     {
+        if (history is ICountedAttempts counted)
+        {
+            // The first of them the window keeps: nothing is read when the consumer was never reached.
+            var times = counted.Counted(Communications with { AccountId = account.AccountId });
+            return times.Count > 0 && times[0] <= at ? times[0] : null;
+        }
+
         DateTimeOffset? first = null;
         // In a time-ordered history the first match is the earliest, and nothing after the instant is read.
         var ordered = history is ITimeOrderedAttempts;

@@ -119,4 +119,79 @@ public sealed class AttemptWindowTests
         Assert.Equal((4, 4), TimeOrdered.Range(ordered, T0.AddMinutes(21), DateTimeOffset.MaxValue));
         Assert.Equal((0, 4), TimeOrdered.Range(unordered, T0.AddMinutes(10), T0.AddMinutes(10)));
     }
+
+    // Placed calls to the consumer about A1 that reached the network: what a call cap counts.
+    private static readonly CountKey PlacedCallsA1 = new(1UL << (int)Channel.VoiceCall, CountKey.Any,
+        CountKey.Any & ~CountKey.Mask(AttemptOutcome.NotConnected), CountKey.Consumer, "A1", null);
+
+    private static DateTimeOffset[] Matching(IEnumerable<Attempt> attempts, CountKey key) => [.. attempts.Where(a => key.Matches(a)).Select(a => a.At)];
+
+    private static DateTimeOffset[] Minutes(params int[] minutes) => [.. minutes.Select(m => T0.AddMinutes(m))];
+
+    [Fact]
+    public void Counted_StaysRight_UnderOutOfOrderArrival_Upserts_AndPruning()
+    {
+        var window = new AttemptWindow<Row>([At("a", 10), At("x", 15, account: "A2"), At("b", 20)]);
+        Assert.Equal(Minutes(10, 20), window.Counted(PlacedCallsA1));
+
+        // Arrivals out of order, one of another debt, one that never connected.
+        window.Add(At("c", 5));
+        window.Add(At("d", 30));
+        window.Add(At("e", 20));
+        window.Add(At("f", 12, account: "A2"));
+        window.Add(At("g", 25, outcome: AttemptOutcome.NotConnected));
+        Assert.Equal(Minutes(5, 10, 20, 20, 30), window.Counted(PlacedCallsA1));
+
+        // A call's outcome: one stops counting, one starts; a reservation confirmed at a later time moves.
+        window.Upsert(At("b", 20, outcome: AttemptOutcome.NotConnected));
+        window.Upsert(At("g", 25, outcome: AttemptOutcome.Voicemail));
+        window.Upsert(At("c", 40));
+        window.Upsert(At("h", 35));
+        Assert.Equal(Minutes(10, 20, 25, 30, 35, 40), window.Counted(PlacedCallsA1));
+        Assert.Equal(Matching(window.Select(r => r.Attempt), PlacedCallsA1), window.Counted(PlacedCallsA1));
+
+        // Pruning cuts at the edge: the call at the edge stays.
+        window.Prune(T0.AddMinutes(20));
+        Assert.Equal(Minutes(20, 25, 30, 35, 40), window.Counted(PlacedCallsA1));
+        Assert.Equal(Matching(window.Select(r => r.Attempt), PlacedCallsA1), window.Counted(PlacedCallsA1));
+    }
+
+    [Fact]
+    public void Counted_ForManyKeys_DropsTheLeastRecentlyAsked_AndBuildsItAgain_Right()
+    {
+        var window = new AttemptWindow<Row>([At("a", 10, account: "A1"), At("b", 20, account: "A2")]);
+        var a1 = window.Counted(PlacedCallsA1);
+        var first = window.Counted(PlacedCallsA1 with { AccountId = "other-0" });
+
+        for (var i = 1; i < AttemptWindow<Row>.MaxCountKeys + 3; i++)
+        {
+            Assert.Empty(window.Counted(PlacedCallsA1 with { AccountId = $"other-{i}" }));
+            Assert.Same(a1, window.Counted(PlacedCallsA1));
+        }
+
+        // The key asked for again and again is kept; one not asked for since is dropped and built again.
+        Assert.NotSame(first, window.Counted(PlacedCallsA1 with { AccountId = "other-0" }));
+        window.Add(At("c", 30, account: "A1"));
+        Assert.Equal(Minutes(10, 30), window.Counted(PlacedCallsA1));
+        Assert.Equal(Minutes(20), window.Counted(PlacedCallsA1 with { AccountId = "A2" }));
+    }
+
+    [Fact]
+    public void ViewCounted_EndsAtTheInstant_WithoutTheExcludedReservation()
+    {
+        var window = new AttemptWindow<Row>([At("a", 10), At("dec_1", 20), At("b", 20), At("c", 30), At("x", 20, account: "A2")]);
+        var view = new AttemptWindow<Row>.View();
+
+        var atTwenty = (ICountedAttempts)window.Before(T0.AddMinutes(20), "dec_1", view);
+        var times = atTwenty.Counted(PlacedCallsA1);
+        Assert.Equal(Minutes(10, 20), Enumerable.Range(0, times.Count).Select(i => times[i]));
+        Assert.Equal(Matching(atTwenty, PlacedCallsA1), Enumerable.Range(0, times.Count).Select(i => times[i]));
+        Assert.Equal(1, times.LowerBound(T0.AddMinutes(20)));
+        Assert.Equal(2, times.UpperBound(T0.AddMinutes(20)));
+
+        // A reservation of another debt is in no count of this one; before the first attempt nothing counts.
+        var withOther = ((ICountedAttempts)window.Before(T0.AddMinutes(30), "x", view)).Counted(PlacedCallsA1);
+        Assert.Equal(4, withOther.Count);
+        Assert.Equal(0, ((ICountedAttempts)window.Before(T0, null, view)).Counted(PlacedCallsA1).Count);
+    }
 }

@@ -20,7 +20,7 @@ using Grpc.Net.Client;
 // The server's memory per registered and per active account:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- memory [registered] [active]
 // A long mixed run (gate, stream, alerts, reports) with memory, handles and latency each minute:
-//   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second] [accounts] [simulated days]
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- soak [minutes] [events per second] [accounts] [simulated days] [gate decisions per second]
 if (args is ["gate-concurrency", ..])
 {
     return await GateConcurrencyRun.RunAsync(args.Length > 1 ? int.Parse(args[1], System.Globalization.CultureInfo.InvariantCulture) : 5,
@@ -43,7 +43,8 @@ if (args is ["soak", ..])
 {
     var invariant = System.Globalization.CultureInfo.InvariantCulture;
     return await SoakRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 30, args.Length > 2 ? int.Parse(args[2], invariant) : 1_000,
-        args.Length > 3 ? int.Parse(args[3], invariant) : 50_000, args.Length > 4 ? int.Parse(args[4], invariant) : 150, CancellationToken.None);
+        args.Length > 3 ? int.Parse(args[3], invariant) : 50_000, args.Length > 4 ? int.Parse(args[4], invariant) : 150,
+        args.Length > 5 ? int.Parse(args[5], invariant) : 200, CancellationToken.None);
 }
 
 if (args is ["memory", ..])

@@ -277,7 +277,7 @@ public abstract partial class AdoStore : IComplianceStore
         await using var connection = await OpenAsync(ct);
         var accounts = await QueryAsync(connection, Sql.AccountsOfBorrower, ReadAccount, ct, null, ("lender_id", lenderId), ("borrower_id", borrowerId));
         var withFlags = new List<Account>(accounts.Count);
-        foreach (var account in accounts.OrderBy(a => a.AccountId, StringComparer.Ordinal))
+        foreach (var account in accounts)
         {
             withFlags.Add(account with
             {

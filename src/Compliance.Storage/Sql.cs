@@ -26,9 +26,9 @@ internal static class Sql
     private const string AccountColumns = "lender_id, account_id, borrower_id, borrower_name, country_code, region, postal_code, time_zone, document, created_at, updated_at, revision";
     public const string SelectAccount = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND account_id = @account_id";
     public const string ListAccounts = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND account_id > @after ORDER BY account_id";
-    // Not ordered here: with ORDER BY account_id, SQLite (no statistics) walks the primary key through every account of
-    // the lender, sorted, instead of the borrower's index; the caller sorts the few rows.
-    public const string AccountsOfBorrower = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id = @borrower_id";
+    // Ordered by the borrower's index (schema 0019 added account_id to it): before, SQLite walked the primary key through
+    // every account of the lender to spare this sort.
+    public const string AccountsOfBorrower = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id = @borrower_id ORDER BY account_id";
     public const string ListAccountsOfBorrower = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id = @borrower_id AND account_id > @after ORDER BY account_id";
     public const string SelectAccountRevision = "SELECT revision, created_at FROM accounts WHERE lender_id = @lender_id AND account_id = @account_id";
     public const string InsertAccount = $"""

@@ -57,8 +57,23 @@ internal sealed class TenthRecorder(long total, Func<TimeSpan> serverProcessor)
             {
                 _endedAt[t] = now;
                 _cpuAt[t] = serverProcessor();
+                Report(t);
             }
         }
+    }
+
+    /// <summary>Prints a tenth as it ends, so that a run stopped early still shows how far it got and how it went.</summary>
+    private void Report(int t)
+    {
+        var (from, cpu) = t == 0 ? (_startedAt, _cpuStart) : (_endedAt[t - 1], _cpuAt[t - 1]);
+        var events = (total * (t + 1) / 10) - (total * t / 10);
+        var elapsed = Stopwatch.GetElapsedTime(from, _endedAt[t]);
+        var serverCpu = _cpuAt[t] - cpu;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        Console.WriteLine(string.Create(invariant,
+            $"  tenth {t + 1,2} done at {Stopwatch.GetElapsedTime(_startedAt, _endedAt[t]).TotalSeconds,7:0.0} s: {events / elapsed.TotalSeconds,9:N0} events/s, " +
+            $"ack p50 {IngestDriver.Milliseconds(_latency[t].GetValueAtPercentile(50)),6:0.0} ms, p99 {IngestDriver.Milliseconds(_latency[t].GetValueAtPercentile(99)),7:0.0} ms, " +
+            $"server {serverCpu.TotalMicroseconds / Math.Max(1, events),6:0.0} us/event, {serverCpu / elapsed:0.00} cores busy"));
     }
 
     public IReadOnlyList<Tenth> Tenths()

@@ -4,7 +4,7 @@ namespace Compliance.LoadTool;
 
 /// <summary>The command line: sizes of the run and its time limit.</summary>
 internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accounts, int Outstanding, int CommitSize, TimeSpan Timeout, int Warmup, int Rate = 0,
-    bool Realistic = false, int Callers = 0)
+    bool Realistic = false, int Callers = 0, long HistoryRows = 0)
 {
     public const string Usage = """
         Usage: dotnet run -c Release --project tests/Compliance.LoadTool -- [options]
@@ -31,6 +31,9 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
                            to see the gate's latency under a given ingest load (the limits are not paced)
           --callers N      the mixed mode: N callers ask the gate back to back during the service run, as
                            a dialer's lines beside its event feed (with --rate: both at a given load)
+          --history-rows N the server's Compliance:Ingest:HistoryCacheRows (default: the server's, 2,000,000):
+                           the attempts its ingest keeps in memory over all borrowers. The dense workload's
+                           windows hold every event of the run; past the bound, borrowers are read again
         """;
 
     public static LoadOptions Parse(string[] args)
@@ -70,6 +73,7 @@ internal sealed record LoadOptions(int Events, int Batch, int Streams, int Accou
                 "--warmup" => options with { Warmup = value },
                 "--rate" => options with { Rate = value },
                 "--callers" => options with { Callers = value },
+                "--history-rows" => options with { HistoryRows = value },
                 _ => throw new ArgumentException($"Unknown option {name}.\n{Usage}"),
             };
         }

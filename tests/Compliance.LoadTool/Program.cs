@@ -92,9 +92,17 @@ try
 
     // 1. The service: the real server process, its store on disk.
     // The realistic workload's contacts reach a week back: the live stream takes them with a late window a day longer.
-    var settings = options.Realistic
-        ? new Dictionary<string, string> { ["COMPLIANCE__INGEST__LATEWINDOW"] = TimeSpan.FromDays(Workload.RealisticDays + 1).ToString("c") }
-        : null;
+    var settings = new Dictionary<string, string>();
+    if (options.Realistic)
+    {
+        settings["COMPLIANCE__INGEST__LATEWINDOW"] = TimeSpan.FromDays(Workload.RealisticDays + 1).ToString("c");
+    }
+
+    if (options.HistoryRows > 0)
+    {
+        settings["COMPLIANCE__INGEST__HISTORYCACHEROWS"] = options.HistoryRows.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        Console.WriteLine($"The server's ingest keeps at most {options.HistoryRows:N0} attempts of borrowers' windows in memory (--history-rows).");
+    }
     await using (var server = ServerUnderTest.Start(Path.Combine(temp.FullName, "server"), settings))
     {
         var phase = Stopwatch.StartNew();
@@ -124,14 +132,9 @@ try
         }
 
         workload = Workload.Create(accounts, options, now);
-        if (workload.End < now)
+        foreach (var (region, end) in workload.Ends.Where(e => e.Value < now))
         {
-            Console.WriteLine($"It is night in every region: the events happen in the hour before {workload.End:HH:mm} UTC and arrive {(now - workload.End).TotalMinutes:0} minutes late or more.");
-        }
-
-        if (workload.SkippedRegions.Count > 0)
-        {
-            Console.WriteLine($"No events for accounts in {string.Join(", ", workload.SkippedRegions)}: that hour is outside calling hours there.");
+            Console.WriteLine($"It is night in {region}: its accounts' events happen in the hour before {end:HH:mm} UTC and arrive {(now - end).TotalHours:0.0} hours late or more.");
         }
 
         Console.WriteLine($"Streaming {workload.EventCount:N0} events to the service{(options.Rate > 0 ? $" at {options.Rate:N0} a second" : "")} ...");
@@ -191,7 +194,8 @@ static async Task<IReadOnlyList<string>> BlastIncidentsAsync(GrpcChannel channel
     var alerts = new AlertService.AlertServiceClient(channel);
     var measured = workload.Accounts.Select(a => a.AccountId).ToHashSet(StringComparer.Ordinal);
     var found = new List<string>();
-    var request = new ListIncidentsRequest { From = Timestamp.FromDateTimeOffset(now.AddHours(-2)), PageSize = 500 };
+    // Events of regions at night happened up to a day earlier (see Workload.Ends).
+    var request = new ListIncidentsRequest { From = Timestamp.FromDateTimeOffset(now.AddDays(-1)), PageSize = 500 };
     do
     {
         var page = await alerts.ListIncidentsAsync(request, headers, cancellationToken: ct);

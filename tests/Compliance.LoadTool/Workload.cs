@@ -63,13 +63,12 @@ internal sealed class Workload
         ("CN-BJ", "Asia/Shanghai", "+86 139 "),
     ];
 
-    private Workload(IReadOnlyList<LoadAccount> accounts, IReadOnlyList<StreamRequest[]> streams, DateTimeOffset end, IReadOnlyList<string> skippedRegions,
+    private Workload(IReadOnlyList<LoadAccount> accounts, IReadOnlyList<StreamRequest[]> streams, IReadOnlyDictionary<string, DateTimeOffset> ends,
         int plantedViolations, IReadOnlySet<string> plantedBlasts)
     {
         Accounts = accounts;
         Streams = streams;
-        End = end;
-        SkippedRegions = skippedRegions;
+        Ends = ends;
         PlantedViolations = plantedViolations;
         PlantedBlasts = plantedBlasts;
     }
@@ -80,11 +79,12 @@ internal sealed class Workload
     /// <summary>Per stream, the requests in sending order.</summary>
     public IReadOnlyList<StreamRequest[]> Streams { get; }
 
-    /// <summary>The events happen in the hour before this: the last hour, or the latest earlier one that is daytime somewhere.</summary>
-    public DateTimeOffset End { get; }
-
-    /// <summary>Regions whose accounts get no events because that hour lies outside calling hours there.</summary>
-    public IReadOnlyList<string> SkippedRegions { get; }
+    /// <summary>
+    /// Per region, the dense workload's events happen in the hour before this: the last hour where that is daytime
+    /// there, or else the latest earlier hour that is (the events then arrive late). The realistic workload's end at the
+    /// run's start everywhere.
+    /// </summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> Ends { get; }
 
     /// <summary>How many events carry a planted violation.</summary>
     public int PlantedViolations { get; }
@@ -135,18 +135,22 @@ internal sealed class Workload
 
     public static Workload Create(IReadOnlyList<LoadAccount> accounts, LoadOptions options, DateTimeOffset now)
     {
-        // Events happen within the last hour; a region where that hour is night would turn every event into an hours
-        // violation, so its accounts get none (the run prints which). When it is night in every region, the events
-        // happen in the latest hour that is daytime somewhere, and arrive late (within the service's late window), as
-        // a dialer's backlog would: the same work for the service, and the planted violations stay the only ones.
-        var end = now;
-        while (!options.Realistic && !Places.Any(p => Daytime(p.Zone, end)))
+        // The dense workload's events happen within an hour that is daytime where the borrower lives: the last hour,
+        // or, in a region where that is night (every event would be an hours violation), the latest earlier hour that
+        // is daytime there, so they arrive late (within the service's late window of two days), as a dialer's backlog
+        // would. Every account gets its share at any hour of the day the run is made: the same density, and the
+        // planted violations stay the only ones.
+        var ends = Places.ToDictionary(p => p.Region, p =>
         {
-            end = end.AddMinutes(-15);
-        }
+            var end = now;
+            while (!options.Realistic && !Daytime(p.Zone, end))
+            {
+                end = end.AddMinutes(-15);
+            }
 
-        var skipped = options.Realistic ? [] : Places.Where(p => !Daytime(p.Zone, end)).Select(p => p.Region).ToList();
-        var active = accounts.Where(a => !skipped.Contains(a.Region)).ToList();
+            return end;
+        }, StringComparer.Ordinal);
+        var active = accounts;
 
         var random = new Random(20261127);
         var perStream = Enumerable.Range(0, options.Streams).Select(_ => new List<Event>()).ToArray();
@@ -157,6 +161,7 @@ internal sealed class Workload
         {
             var account = active[i];
             var count = options.Events / active.Count + (i < options.Events % active.Count ? 1 : 0);
+            var end = ends[account.Region];
             var times = Enumerable.Range(0, count).Select(_ => options.Realistic ? DaytimeInLastWeek(account, end, random) : end.AddSeconds(-60 - random.Next(3480)))
                 .Order().ToArray();
             // Calls start at the first and the middle event and end with the next one.
@@ -213,7 +218,7 @@ internal sealed class Workload
             .Select(events => events.OrderBy(e => e.OccurredAt.ToDateTimeOffset()).Chunk(options.Batch)
                 .Select(chunk => new StreamRequest { Events = { chunk } }).ToArray())
             .ToList();
-        return new Workload(accounts, streams, end, skipped, planted, blasts);
+        return new Workload(accounts, streams, ends, planted, blasts);
     }
 
     /// <summary>

@@ -11,6 +11,12 @@ namespace Compliance.Storage;
 /// <summary>The embedded default: one SQLite file in write-ahead-log mode.</summary>
 public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 {
+    /// <summary>
+    /// The memory SQLite's allocator holds now in this process, across every connection: page caches, prepared
+    /// statements, schemas (each pooled connection's page cache grows up to its cache_size as it reads).
+    /// </summary>
+    public static long NativeMemoryBytes => raw.sqlite3_memory_used();
+
     private const int SqliteConstraint = 19;
     private readonly string _connectionString;
     private readonly string _synchronous;

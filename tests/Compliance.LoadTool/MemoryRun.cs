@@ -30,8 +30,10 @@ internal static class MemoryRun
             using var channel = GateConcurrencyRun.OpenChannel(server.Endpoint);
             Console.WriteLine($"Server pid {server.ProcessId}; {registered:N0} accounts to register, {active:N0} of them made active ({ContactsPerActiveAccount} contacts and a gate decision each).");
 
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             await Task.Delay(Settle, ct);
             var atStart = server.ResidentBytes;
+            var heapAtStart = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
 
             var accounts = Workload.CreateAccounts(registered);
             var registry = new RegistryService.RegistryServiceClient(channel);
@@ -48,6 +50,7 @@ internal static class MemoryRun
             Console.WriteLine($"Registered {registered:N0} accounts in {clock.Elapsed.TotalSeconds:0} s ({registered / clock.Elapsed.TotalSeconds:N0}/s).");
             await Task.Delay(Settle, ct);
             var afterRegistering = server.ResidentBytes;
+            var heapAfterRegistering = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
 
             // A tenth of the active accounts first, unmeasured: the runtime compiles the ingest's and the gate's code
             // and the pools fill, so what the rest add is what the caches keep per account.
@@ -55,6 +58,7 @@ internal static class MemoryRun
             var (warmEvents, _) = await ActivateAsync(channel, headers, accounts.Take(warm).ToList(), ct);
             await Task.Delay(Settle, ct);
             var afterWarm = server.ResidentBytes;
+            var heapAfterWarm = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
 
             clock.Restart();
             var measured = active - warm;
@@ -63,18 +67,19 @@ internal static class MemoryRun
                 + $"{warmEvents.Acks.Accepted + streamed.Acks.Accepted:N0} of {warmEvents.Events + streamed.Events:N0} events accepted, {active:N0} gate decisions ({failed:N0} failed closed).");
             await Task.Delay(Settle, ct);
             var afterActive = server.ResidentBytes;
+            var heapAfterActive = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
 
             Console.WriteLine();
-            Console.WriteLine("| server resident set | MB | per account |");
-            Console.WriteLine("|---|---:|---:|");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | |"));
+            Console.WriteLine("| server | resident MB | per account | heap after GC MB | per account | SQLite MB |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | | {Heap(heapAtStart):N0} | | {Sqlite(heapAtStart):N0} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes per registered account |"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {warm:N0} of them active (warm-up) | {afterWarm / 1048576.0:N0} | |"));
+                $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes | {Heap(heapAfterRegistering):N0} | {PerAccount(heapAtStart, heapAfterRegistering, registered):N0} bytes | {Sqlite(heapAfterRegistering):N0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {warm:N0} of them active (warm-up) | {afterWarm / 1048576.0:N0} | | {Heap(heapAfterWarm):N0} | | {Sqlite(heapAfterWarm):N0} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterWarm) / (double)Math.Max(1, measured):N0} bytes per active account (goal: at most 1,024) |"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | |"));
-            Console.WriteLine("(The resident set includes the runtime's heap not yet collected and SQLite's page caches, so the figure per account is an upper bound.)");
+                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterWarm) / (double)Math.Max(1, measured):N0} bytes per active account | {Heap(heapAfterActive):N0} | {PerAccount(heapAfterWarm, heapAfterActive, measured):N0} bytes per active account (goal: at most 1,024) | {Sqlite(heapAfterActive):N0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | | | | |"));
+            Console.WriteLine("(Resident: includes garbage not yet collected and SQLite's page caches, an upper bound. Heap after GC: the managed heap as the runtime's last collection left it, read from its System.Runtime meter; garbage in generations not collected then still counts.)");
             return failed == 0 && streamed.Acks.Accepted == streamed.Events && warmEvents.Acks.Accepted == warmEvents.Events ? 0 : 1;
         }
         finally
@@ -83,6 +88,13 @@ internal static class MemoryRun
             temp.Delete(recursive: true);
         }
     }
+
+    private static double Heap(MetricsScrape? scrape) => scrape?.HeapMb ?? double.NaN;
+
+    private static double Sqlite(MetricsScrape? scrape) => scrape?.SqliteMb ?? double.NaN;
+
+    private static double PerAccount(MetricsScrape? before, MetricsScrape? after, int accounts) =>
+        before is null || after is null ? double.NaN : (after.HeapMb - before.HeapMb) * 1048576.0 / Math.Max(1, accounts);
 
     /// <summary>A few contacts over the last week for each account on the stream, then one gate decision each.</summary>
     private static async Task<(RunResult Streamed, int FailedClosed)> ActivateAsync(Grpc.Net.Client.GrpcChannel channel, Metadata headers,

@@ -16,14 +16,18 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     private readonly string _dataDirectory;
     private readonly Queue<string> _lastLines = new();
 
-    private ServerUnderTest(Process process, string dataDirectory, string endpoint)
+    private ServerUnderTest(Process process, string dataDirectory, string endpoint, string metrics)
     {
         _process = process;
         _dataDirectory = dataDirectory;
         Endpoint = endpoint;
+        Metrics = new Uri($"{metrics}/metrics");
     }
 
     public string Endpoint { get; }
+
+    /// <summary>The server's Prometheus scrape (an HTTP/1.1 port of its own).</summary>
+    public Uri Metrics { get; }
 
     public int ProcessId => _process.Id;
 
@@ -72,6 +76,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
     public static ServerUnderTest Start(string dataDirectory, IReadOnlyDictionary<string, string>? settings = null)
     {
         var endpoint = $"http://127.0.0.1:{FreePort()}";
+        var metrics = $"http://127.0.0.1:{FreePort()}";
         var start = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = AppContext.BaseDirectory,
@@ -84,6 +89,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         start.ArgumentList.Add(endpoint);
         start.Environment["ASPNETCORE_ENVIRONMENT"] = "Development";
         start.Environment["COMPLIANCE__DATADIRECTORY"] = dataDirectory;
+        start.Environment["COMPLIANCE__TELEMETRY__METRICSURL"] = metrics;
         start.Environment["Logging__LogLevel__Default"] = "Warning";
         start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Warning";
         foreach (var (name, value) in settings ?? new Dictionary<string, string>())
@@ -92,7 +98,7 @@ internal sealed class ServerUnderTest : IAsyncDisposable
         }
 
         var process = new Process { StartInfo = start };
-        var server = new ServerUnderTest(process, dataDirectory, endpoint);
+        var server = new ServerUnderTest(process, dataDirectory, endpoint, metrics);
         process.OutputDataReceived += (_, e) => server.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         process.Start();

@@ -95,6 +95,12 @@ public sealed class TelemetryTests : IDisposable
         Assert.True(Value(scrape, "compliance_ingest_batches_total", "outcome=\"committed\"") >= 1, scrape);
         Assert.True(Value(scrape, "compliance_ingest_commit_duration_seconds_count") >= 1, scrape);
         Assert.Contains("compliance_ingest_queue_depth", scrape, StringComparison.Ordinal);
+        // Memory told apart: SQLite's own (its page caches hold the pages the writes above touched) and the runtime's
+        // heap after its last collection, by generation, with the GC's pauses.
+        Assert.True(Value(scrape, "compliance_store_sqlite_memory_bytes") > 0, scrape);
+        Assert.True(Value(scrape, "dotnet_gc_last_collection_heap_size_bytes") > 0 || Value(scrape, "dotnet_gc_collections_total") == 0, scrape);
+        Assert.Contains("dotnet_gc_last_collection_heap_size_bytes{", scrape, StringComparison.Ordinal);
+        Assert.Contains("dotnet_gc_pause_time_seconds_total", scrape, StringComparison.Ordinal);
         Assert.NotNull(onApiPort); // the API's HTTP/2 port does not serve the scrape
 
         // Every line of the log is a JSON object; none holds a number (any of its spellings), the body or a key.

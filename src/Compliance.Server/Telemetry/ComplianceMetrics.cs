@@ -40,6 +40,8 @@ internal sealed class ComplianceMetrics
         _incidents = meter.CreateCounter<long>("compliance.incidents", "{incident}", "Incidents raised, by rule and severity.");
         meter.CreateObservableGauge("compliance.ingest.queue.depth", () => _queueDepth?.Invoke() ?? 0, "{request}",
             "Ingest requests waiting for a group commit.");
+        meter.CreateObservableGauge("compliance.store.sqlite.memory", () => SqliteStore.NativeMemoryBytes, "By",
+            "Memory SQLite holds in this process (page caches, statements), beside the managed heap the runtime's meter reports.");
     }
 
     /// <summary>Where the ingest queue's depth is read (set once, by the pipeline).</summary>

@@ -21,6 +21,9 @@ internal static class TelemetrySetup
 
     private const string MetricsEndpointName = "Metrics";
 
+    /// <summary>The runtime's built-in meter (.NET 9 and later).</summary>
+    public const string RuntimeMeterName = "System.Runtime";
+
     /// <summary>Marks the scrape endpoint.</summary>
     public sealed class MetricsMetadata
     {
@@ -44,7 +47,9 @@ internal static class TelemetrySetup
             .ConfigureResource(resource => resource.AddService("compliance", serviceInstanceId: Environment.MachineName))
             .WithMetrics(metrics =>
             {
-                metrics.AddMeter(ComplianceMetrics.MeterName).AddAspNetCoreInstrumentation();
+                // System.Runtime: the runtime's own meter (heap after the last collection by generation, GC pauses,
+                // committed memory, thread pool), so that memory is told apart from the garbage the GC has yet to collect.
+                metrics.AddMeter(ComplianceMetrics.MeterName, RuntimeMeterName).AddAspNetCoreInstrumentation();
                 if (options.Prometheus)
                 {
                     metrics.AddPrometheusExporter();

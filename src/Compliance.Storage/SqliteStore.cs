@@ -456,7 +456,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     }
 
     private protected override IEventRowWriter? EventRowWriter(DbConnection connection) =>
-        _tuning.DirectCalls ? new RawEventRowWriter(((SqliteConnection)connection).Handle!) : null;
+        _tuning.DirectCalls ? new RawEventRowWriter(((SqliteConnection)connection).Handle!, _tuning.FunctionPointers) : null;
 
     private protected override void FilterFillFailed(Exception e) =>
         _logger.LogWarning(e, "Filling a larger filter of stored event ids from {Path} failed; the current one goes on serving (more events are looked up), and the next merge tries again.", Path);
@@ -503,14 +503,17 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     private sealed class RawEventRowWriter : IEventRowWriter
     {
         private readonly sqlite3 _db;
+        private readonly bool _pointers;
         private readonly Statement _statement;
         private Statement? _eventKey;
         private Statement? _borrowerEvent;
         private byte[] _utf8 = new byte[1024];
 
-        public RawEventRowWriter(sqlite3 db)
+        /// <param name="pointers">Whether statements are stepped through <see cref="DirectCalls"/> where available.</param>
+        public RawEventRowWriter(sqlite3 db, bool pointers)
         {
             _db = db;
+            _pointers = pointers;
             _statement = Prepare(EventSql.InsertEvent);
         }
 
@@ -543,7 +546,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         private Statement Prepare(string sql)
         {
             Check(raw.sqlite3_prepare_v2(_db, sql, out var statement));
-            return new Statement(statement);
+            return new Statement(statement, _pointers);
         }
 
         /// <summary>Runs a bound statement and resets it for its next values.</summary>
@@ -621,11 +624,11 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// makes 27 calls. Each call passes what SQLitePCL's passes, so SQLite stores the same. The writer owns the
     /// statement: the pointer is used only until <see cref="Dispose"/>.
     /// </summary>
-    private sealed unsafe class Statement(sqlite3_stmt handle) : IDisposable
+    private sealed unsafe class Statement(sqlite3_stmt handle, bool pointers) : IDisposable
     {
         /// <summary>SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.</summary>
         private static readonly IntPtr Transient = new(-1);
-        private readonly IntPtr _pointer = DirectCalls.Available ? handle.DangerousGetHandle() : IntPtr.Zero;
+        private readonly IntPtr _pointer = pointers && DirectCalls.Available ? handle.DangerousGetHandle() : IntPtr.Zero;
 
         public void Int(int index, int value)
         {

@@ -34,8 +34,14 @@ public abstract partial class AdoStore
     protected virtual int EventIndexBatch => 100_000;
 
     /// <summary>
-    /// A provider's faster way to append event rows and keys on this connection, or null for the generic commands. A
-    /// store that defers its key tables (<see cref="DeferEventIndex"/>) must have one: the bulk merge goes through it.
+    /// Whether a filter over the merged keys (<see cref="EventKeyFilter"/>) spares the duplicate check its lookups of
+    /// ids never seen; only where the key tables are filled in bulk (<see cref="DeferEventIndex"/>).
+    /// </summary>
+    private protected virtual bool FilterEventKeys => DeferEventIndex;
+
+    /// <summary>
+    /// A provider's faster way to append event rows and keys on this connection, or null for the generic commands (a
+    /// store that defers its key tables, <see cref="DeferEventIndex"/>, then merges them with SQLite's INSERT OR IGNORE).
     /// </summary>
     private protected virtual IEventRowWriter? EventRowWriter(DbConnection connection) => null;
 
@@ -912,24 +918,51 @@ public abstract partial class AdoStore
                 // The keys enter the filters before the table, and before they leave memory after the commit (a reader
                 // still holding an older filter asked memory first). The growing one is read before the current one, so
                 // a growing filter put in place between the reads is one of them either way.
-                await store.StartFilterIfDueAsync(connection, tx!, byEvent.Count, ct);
-                var growing = store._growing;
-                var current = store._filter;
-                foreach (var key in byEvent)
+                if (store.FilterEventKeys)
                 {
-                    growing?.Add(key.LenderId, key.EventId);
-                    if (current is not null && !ReferenceEquals(current, growing))
+                    await store.StartFilterIfDueAsync(connection, tx!, byEvent.Count, ct);
+                    var growing = store._growing;
+                    var current = store._filter;
+                    foreach (var key in byEvent)
                     {
-                        current.Add(key.LenderId, key.EventId);
+                        growing?.Add(key.LenderId, key.EventId);
+                        if (current is not null && !ReferenceEquals(current, growing))
+                        {
+                            current.Add(key.LenderId, key.EventId);
+                        }
                     }
                 }
 
-                var rows = RowWriter() ?? throw new InvalidOperationException("A store that defers its key tables writes them through its own row writer.");
-                rows.WriteKeys(byEvent, byBorrower);
+                if (RowWriter() is { } rows)
+                {
+                    rows.WriteKeys(byEvent, byBorrower);
+                }
+                else
+                {
+                    await MergeKeysAsync(byEvent, byBorrower);
+                }
                 if (completes is { } last)
                 {
                     await ExecuteAsync(connection, tx, EventSql.SetIndexedSeq, ct, ("to", last));
                 }
+            }
+        }
+
+        /// <summary>The generic way to merge keys into the key tables, where the provider has no row writer (SQLite's statements).</summary>
+        private async Task MergeKeysAsync(ArraySegment<RecentKey> byEvent, ArraySegment<RecentKey> byBorrower)
+        {
+            var key = Prepared(EventSql.MergeEventKey, "lender_id", "event_id", "seq");
+            foreach (var k in byEvent)
+            {
+                Bind(key, k.LenderId, k.EventId, k.Seq);
+                await key.ExecuteNonQueryAsync(ct);
+            }
+
+            var borrower = Prepared(EventSql.MergeBorrowerEvent, "lender_id", "borrower_id", "occurred_at", "seq");
+            foreach (var k in byBorrower)
+            {
+                Bind(borrower, k.LenderId, k.BorrowerId, k.OccurredMs, k.Seq);
+                await borrower.ExecuteNonQueryAsync(ct);
             }
         }
 
@@ -979,7 +1012,7 @@ public abstract partial class AdoStore
                 }
             }
 
-            if (store.DeferEventIndex && unknown.Count > 0)
+            if (store.FilterEventKeys && unknown.Count > 0)
             {
                 if (store._filter is { } filter)
                 {
@@ -1237,6 +1270,11 @@ internal static class EventSql
         """;
     public const string InsertEventKey = "INSERT INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
     public const string InsertBorrowerEvent = "INSERT INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
+    // The embedded store's bulk merge (SQLite's syntax). A merge that failed part-way, or was cut short by a restart,
+    // runs again: keys already there are skipped.
+    public const string MergeEventKey = "INSERT OR IGNORE INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
+    public const string MergeBorrowerEvent =
+        "INSERT OR IGNORE INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
     public const string InsertBatch = """
         INSERT INTO event_batches (lender_id, last_seq, first_seq, events, ledger_seq) VALUES (@lender_id, @last_seq, @first_seq, @events, @ledger_seq)
         """;

@@ -28,6 +28,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// <summary>How long the write-ahead log may grow, in pages, before the ingest writer starts it over (<see cref="RestartLogAsync"/>).</summary>
     private readonly int _logPagesLimit;
     private readonly ILogger _logger;
+    private readonly SqliteTuning _tuning;
     private readonly SemaphoreSlim _ingestTurn = new(1, 1);
     private readonly SemaphoreSlim _writeTurn = new(1, 1);
     private readonly SemaphoreSlim _checkpointTurn = new(1, 1);
@@ -56,7 +57,15 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// (<see cref="GateHistories"/>); past it, those used longest ago are dropped.</param>
     public SqliteStore(string path, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096, ILogger<SqliteStore>? logger = null,
         int gateHistoryBorrowers = 100_000)
+        : this(path, SqliteTuning.AllOn, syncEveryCommit, eventIndexBatch, logPages, logger, gateHistoryBorrowers)
     {
+    }
+
+    /// <summary>A store with some of its mechanisms for speed turned off (<see cref="SqliteTuning"/>), for A/B measurements and tests.</summary>
+    internal SqliteStore(string path, SqliteTuning tuning, bool syncEveryCommit = false, int eventIndexBatch = 100_000, int logPages = 4_096,
+        ILogger<SqliteStore>? logger = null, int gateHistoryBorrowers = 100_000)
+    {
+        _tuning = tuning;
         _logger = logger ?? NullLogger<SqliteStore>.Instance;
         ArgumentOutOfRangeException.ThrowIfLessThan(eventIndexBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(logPages, 4);
@@ -113,7 +122,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
 
     protected override string LimitClause => " LIMIT @limit";
 
-    protected override bool DeferEventIndex => true;
+    protected override bool DeferEventIndex => _tuning.KeyMerge;
+
+    private protected override bool FilterEventKeys => _tuning.KeyMerge && _tuning.KeyFilter;
 
     protected override int EventIndexBatch => _eventIndexBatch;
 
@@ -134,7 +145,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         if (!_configured.TryGetValue(connection.Handle!, out _))
         {
             await using var pragma = connection.CreateCommand();
-            pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit}; PRAGMA wal_autocheckpoint = 0;";
+            // Without the store's own checkpoints (SqliteTuning.CheckpointControl off), SQLite's automatic one stays.
+            var checkpoints = _tuning.CheckpointControl ? " PRAGMA wal_autocheckpoint = 0;" : "";
+            pragma.CommandText = $"PRAGMA synchronous = {_synchronous}; PRAGMA cache_size = -8192; PRAGMA temp_store = MEMORY; PRAGMA journal_size_limit = {LogFileLimit};{checkpoints}";
             await pragma.ExecuteNonQueryAsync(ct);
             _configured.AddOrUpdate(connection.Handle!, Configured);
         }
@@ -214,6 +227,11 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// </summary>
     private void AfterCommit(SqliteConnection connection)
     {
+        if (!_tuning.CheckpointControl)
+        {
+            return;
+        }
+
         raw.sqlite3_db_status(connection.Handle!, raw.SQLITE_DBSTATUS_CACHE_WRITE, out var written, out _, 1);
         _logPages += written;
         Volatile.Write(ref _checkpointWanted, 1);
@@ -437,7 +455,8 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         return status;
     }
 
-    private protected override IEventRowWriter EventRowWriter(DbConnection connection) => new RawEventRowWriter(((SqliteConnection)connection).Handle!);
+    private protected override IEventRowWriter? EventRowWriter(DbConnection connection) =>
+        _tuning.DirectCalls ? new RawEventRowWriter(((SqliteConnection)connection).Handle!, _tuning.FunctionPointers) : null;
 
     private protected override void FilterFillFailed(Exception e) =>
         _logger.LogWarning(e, "Filling a larger filter of stored event ids from {Path} failed; the current one goes on serving (more events are looked up), and the next merge tries again.", Path);
@@ -483,19 +502,18 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// </summary>
     private sealed class RawEventRowWriter : IEventRowWriter
     {
-        // A merge that failed part-way, or was cut short by a restart, runs again: keys already there are skipped.
-        private const string MergeEventKey = "INSERT OR IGNORE INTO event_keys (lender_id, event_id, seq) VALUES (@lender_id, @event_id, @seq)";
-        private const string MergeBorrowerEvent =
-            "INSERT OR IGNORE INTO borrower_events (lender_id, borrower_id, occurred_at, seq) VALUES (@lender_id, @borrower_id, @occurred_at, @seq)";
         private readonly sqlite3 _db;
+        private readonly bool _pointers;
         private readonly Statement _statement;
         private Statement? _eventKey;
         private Statement? _borrowerEvent;
         private byte[] _utf8 = new byte[1024];
 
-        public RawEventRowWriter(sqlite3 db)
+        /// <param name="pointers">Whether statements are stepped through <see cref="DirectCalls"/> where available.</param>
+        public RawEventRowWriter(sqlite3 db, bool pointers)
         {
             _db = db;
+            _pointers = pointers;
             _statement = Prepare(EventSql.InsertEvent);
         }
 
@@ -503,8 +521,8 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         {
             if (_eventKey is null || _borrowerEvent is null)
             {
-                _eventKey = Prepare(MergeEventKey);
-                _borrowerEvent = Prepare(MergeBorrowerEvent);
+                _eventKey = Prepare(EventSql.MergeEventKey);
+                _borrowerEvent = Prepare(EventSql.MergeBorrowerEvent);
             }
 
             foreach (var key in byEvent)
@@ -528,7 +546,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
         private Statement Prepare(string sql)
         {
             Check(raw.sqlite3_prepare_v2(_db, sql, out var statement));
-            return new Statement(statement);
+            return new Statement(statement, _pointers);
         }
 
         /// <summary>Runs a bound statement and resets it for its next values.</summary>
@@ -606,11 +624,11 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// makes 27 calls. Each call passes what SQLitePCL's passes, so SQLite stores the same. The writer owns the
     /// statement: the pointer is used only until <see cref="Dispose"/>.
     /// </summary>
-    private sealed unsafe class Statement(sqlite3_stmt handle) : IDisposable
+    private sealed unsafe class Statement(sqlite3_stmt handle, bool pointers) : IDisposable
     {
         /// <summary>SQLITE_TRANSIENT: SQLite copies the bytes before the call returns.</summary>
         private static readonly IntPtr Transient = new(-1);
-        private readonly IntPtr _pointer = DirectCalls.Available ? handle.DangerousGetHandle() : IntPtr.Zero;
+        private readonly IntPtr _pointer = pointers && DirectCalls.Available ? handle.DangerousGetHandle() : IntPtr.Zero;
 
         public void Int(int index, int value)
         {

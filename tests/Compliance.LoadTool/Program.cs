@@ -13,6 +13,8 @@ using Grpc.Net.Client;
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- gate-concurrency [seconds per level] [accounts asked about]
 // Verifying the record of many events (ledger batches recomputed from the log):
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- ledger [events]
+// The embedded store's mechanisms for speed, each turned off in turn, against all on (interleaved rounds):
+//   dotnet run -c Release --project tests/Compliance.LoadTool -- storage-ab [events] [rounds] [--check-in-writer]
 // A monthly report over many stored events against a plain SELECT COUNT(*) of them, with its peak memory:
 //   dotnet run -c Release --project tests/Compliance.LoadTool -- report [events] [--db file]
 // (--db keeps the seeded store in that file and reuses it on the next run with the same number of events;
@@ -51,6 +53,14 @@ if (args is ["memory", ..])
 {
     var invariant = System.Globalization.CultureInfo.InvariantCulture;
     return await MemoryRun.RunAsync(args.Length > 1 ? int.Parse(args[1], invariant) : 1_000_000, args.Length > 2 ? int.Parse(args[2], invariant) : 100_000, CancellationToken.None);
+}
+
+if (args is ["storage-ab", ..])
+{
+    var invariant = System.Globalization.CultureInfo.InvariantCulture;
+    var numbers = args.Skip(1).Where(a => !a.StartsWith("--", StringComparison.Ordinal)).Select(a => int.Parse(a, invariant)).ToList();
+    return await StorageAbRun.RunAsync(numbers.Count > 0 ? numbers[0] : 1_000_000, numbers.Count > 1 ? numbers[1] : 2, args.Contains("--check-in-writer"),
+        CancellationToken.None);
 }
 
 if (args is ["ledger", ..])

@@ -41,7 +41,7 @@ internal static class StorageLimit
         };
     }
 
-    private static List<StoredEvent> Rows(Workload workload)
+    internal static List<StoredEvent> Rows(Workload workload)
     {
         // Stand-ins for the keyed hashes the server stores: 32 hex digits, one per account.
         var accounts = workload.Accounts.ToDictionary(a => a.AccountId,

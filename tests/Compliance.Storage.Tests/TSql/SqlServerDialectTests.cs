@@ -60,9 +60,9 @@ public sealed class SqlServerDialectTests
         Assert.Empty(Undriven(run.Driven));
     }
 
-    /// <summary>Statements only the embedded store sends (it defers its key tables and journals the gate's decisions; its
-    /// registry stamp is an upsert SQL Server writes as a MERGE).</summary>
-    private static readonly string[] EmbeddedOnly = ["EventSql.AllEventKeys", "EventSql.RecentKeys", "EventSql.SetIndexedSeq", "GateSql.DecisionStored", "Sql.BumpRegistryStamp"];
+    /// <summary>Statements only the embedded store sends (it defers its key tables, merging them with SQLite's INSERT OR
+    /// IGNORE, and journals the gate's decisions; its registry stamp is an upsert SQL Server writes as a MERGE).</summary>
+    private static readonly string[] EmbeddedOnly = ["EventSql.AllEventKeys", "EventSql.MergeBorrowerEvent", "EventSql.MergeEventKey", "EventSql.RecentKeys", "EventSql.SetIndexedSeq", "GateSql.DecisionStored", "Sql.BumpRegistryStamp"];
 
     [Fact]
     public async Task EveryStatementConstant_IsSentByTheDialect_OrIsTheEmbeddedStoresOwn()

@@ -12,15 +12,12 @@ namespace Compliance.Storage;
 /// the merged keys only).</param>
 /// <param name="KeyFilter">A Bloom filter over the merged event keys spares the duplicate check the key-table lookup of
 /// ids never seen. Off: every id not in memory is looked up.</param>
-/// <param name="DirectCalls">Event rows and merged keys are bound and stepped through SQLite's own API by position,
-/// with function pointers into e_sqlite3. Off: through Microsoft.Data.Sqlite commands with named parameters.</param>
-/// <param name="FunctionPointers">With <paramref name="DirectCalls"/> on, the function pointers themselves. Off: the
-/// same positional binding through SQLitePCL's calls, which count the statement's SafeHandle up and down on each.</param>
+/// <param name="DirectCalls">Event rows and merged keys are bound by position to statements prepared once per writer
+/// and stepped through SQLitePCL's calls. Off: through Microsoft.Data.Sqlite commands with named parameters.</param>
 /// <param name="CheckpointControl">No automatic checkpoints: passive ones on a background connection after each write,
 /// and the writer starts the log over once it is long. Off: SQLite's automatic checkpoint (every 1,000 pages, by the
 /// committing connection), and none of the background or restart work.</param>
-internal sealed record SqliteTuning(bool KeyMerge = true, bool KeyFilter = true, bool DirectCalls = true, bool CheckpointControl = true,
-    bool FunctionPointers = true)
+internal sealed record SqliteTuning(bool KeyMerge = true, bool KeyFilter = true, bool DirectCalls = true, bool CheckpointControl = true)
 {
     public static readonly SqliteTuning AllOn = new();
 }

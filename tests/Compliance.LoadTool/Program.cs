@@ -204,8 +204,9 @@ static async Task<IReadOnlyList<string>> BlastIncidentsAsync(GrpcChannel channel
     var alerts = new AlertService.AlertServiceClient(channel);
     var measured = workload.Accounts.Select(a => a.AccountId).ToHashSet(StringComparer.Ordinal);
     var found = new List<string>();
-    // Events of regions at night happened up to a day earlier (see Workload.Ends).
-    var request = new ListIncidentsRequest { From = Timestamp.FromDateTimeOffset(now.AddDays(-1)), PageSize = 500 };
+    // Incidents are listed by when their events happened: up to a day before the run in the dense workload (regions
+    // at night, see Workload.Ends), up to a week before in the realistic one.
+    var request = new ListIncidentsRequest { From = Timestamp.FromDateTimeOffset(now.AddDays(-(Workload.RealisticDays + 1))), PageSize = 500 };
     do
     {
         var page = await alerts.ListIncidentsAsync(request, headers, cancellationToken: ct);

@@ -9,8 +9,7 @@ namespace Compliance.LoadTool;
 
 /// <summary>
 /// The A/B of the embedded store's mechanisms for speed (<see cref="SqliteTuning"/>): the dense workload's rows, made
-/// once, inserted into a fresh SQLite file for each variant (all on, then each mechanism off alone; the direct native
-/// calls both as a whole, against Microsoft.Data.Sqlite commands, and as their function pointers alone) in group commits of
+/// once, inserted into a fresh SQLite file for each variant (all on, then each mechanism off alone) in group commits of
 /// 2,000, each first asking which of its event ids are stored already, as the service's ingest does: in a read session
 /// just before the commit, as the embedded store's scoring stage does, or with --check-in-writer inside the write
 /// transaction (as on SQL Server, where the commit scores its batch). The variants run interleaved, round after
@@ -29,7 +28,6 @@ internal static class StorageAbRun
         ("key merge off", new SqliteTuning(KeyMerge: false)),
         ("Bloom filter off", new SqliteTuning(KeyFilter: false)),
         ("direct native calls off", new SqliteTuning(DirectCalls: false)),
-        ("function pointers off", new SqliteTuning(FunctionPointers: false)),
         ("checkpoint control off", new SqliteTuning(CheckpointControl: false)),
     ];
 

@@ -906,7 +906,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         return await CountAsync(path, sql);
     }
 
-    private static async Task<long> CountAsync(string path, string sql)
+    /// <summary>One number read from the file on a connection of its own, beside the store's.</summary>
+    internal static async Task<long> CountAsync(string path, string sql)
     {
         await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
         await connection.OpenAsync();

@@ -100,14 +100,7 @@ public sealed class SqliteTuningTests : IDisposable
         }
     }
 
-    private static async Task<long> CountAsync(string path, string sql)
-    {
-        await using var connection = new SqliteConnection($"Data Source={path};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
+    private static Task<long> CountAsync(string path, string sql) => SqliteStoreTests.CountAsync(path, sql);
 
     public void Dispose()
     {

@@ -150,17 +150,16 @@ internal sealed class Workload
 
             return end;
         }, StringComparer.Ordinal);
-        var active = accounts;
 
         var random = new Random(20261127);
         var perStream = Enumerable.Range(0, options.Streams).Select(_ => new List<Event>()).ToArray();
         var messages = 0;
         var planted = 0;
         var blasts = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < active.Count; i++)
+        for (var i = 0; i < accounts.Count; i++)
         {
-            var account = active[i];
-            var count = options.Events / active.Count + (i < options.Events % active.Count ? 1 : 0);
+            var account = accounts[i];
+            var count = options.Events / accounts.Count + (i < options.Events % accounts.Count ? 1 : 0);
             var end = ends[account.Region];
             var times = Enumerable.Range(0, count).Select(_ => options.Realistic ? DaytimeInLastWeek(account, end, random) : end.AddSeconds(-60 - random.Next(3480)))
                 .Order().ToArray();

@@ -12,18 +12,16 @@ public sealed class AttemptWindowTests
 {
     private static readonly DateTimeOffset T0 = new(2026, 2, 2, 15, 0, 0, TimeSpan.Zero);
 
-    private readonly record struct Row(string AttemptId, string CallId, Attempt Attempt) : IAttemptRow;
-
-    private static Row At(string id, int minutes, string callId = "", string account = "A1", AttemptOutcome outcome = AttemptOutcome.NoAnswer) =>
+    private static WindowRow At(string id, int minutes, string callId = "", string account = "A1", AttemptOutcome outcome = AttemptOutcome.NoAnswer) =>
         new(id, callId, new Attempt(T0.AddMinutes(minutes), account, "C1", Channel.VoiceCall, "hash-mobile", DestinationClass.Own, "",
             ContactPointUse.Mobile, ContactPurpose.CollectDebt, outcome));
 
-    private static string[] Ids(AttemptWindow<Row> window) => [.. window.Select(r => r.AttemptId)];
+    private static string[] Ids(AttemptWindow<WindowRow> window) => [.. window.Select(r => r.AttemptId)];
 
     [Fact]
     public void EventsArrivingOutOfOrder_AreKeptInTimeOrder_EqualTimesInArrivalOrder()
     {
-        var window = new AttemptWindow<Row>();
+        var window = new AttemptWindow<WindowRow>();
 
         foreach (var row in new[] { At("c", 30), At("a", 10), At("d", 40), At("b1", 20), At("b2", 20), At("a0", -5) })
         {
@@ -37,7 +35,7 @@ public sealed class AttemptWindowTests
     [Fact]
     public void RowsReadFromTheStoreInAnyOrder_AreSortedOnce_Stably()
     {
-        var window = new AttemptWindow<Row>([At("c", 30), At("x1", 20), At("a", 10), At("x2", 20)]);
+        var window = new AttemptWindow<WindowRow>([At("c", 30), At("x1", 20), At("a", 10), At("x2", 20)]);
 
         Assert.Equal(["a", "x1", "x2", "c"], Ids(window));
         Assert.Equal(1, window.IndexOf("x1"));
@@ -48,8 +46,8 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Before_HoldsTheAttemptsAtOrBeforeTheInstant_WithoutTheExcludedReservation()
     {
-        var window = new AttemptWindow<Row>([At("a", 10), At("dec_1", 20), At("b", 20), At("c", 30)]);
-        var view = new AttemptWindow<Row>.View();
+        var window = new AttemptWindow<WindowRow>([At("a", 10), At("dec_1", 20), At("b", 20), At("c", 30)]);
+        var view = new AttemptWindow<WindowRow>.View();
 
         var atTwenty = window.Before(T0.AddMinutes(20), "dec_1", view);
         Assert.Equal([T0.AddMinutes(10), T0.AddMinutes(20)], atTwenty.Select(a => a.At));
@@ -67,7 +65,7 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Prune_DropsWhatIsBeforeTheEdge_KeepsWhatIsAtIt_AndForgetsTheDroppedIds()
     {
-        var window = new AttemptWindow<Row>([At("old", -61, "call-old"), At("edge", -60, "call-edge"), At("new", 0)]);
+        var window = new AttemptWindow<WindowRow>([At("old", -61, "call-old"), At("edge", -60, "call-edge"), At("new", 0)]);
 
         var dropped = window.Prune(T0.AddMinutes(-60));
 
@@ -83,7 +81,7 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Upsert_ReplacesARowInPlace_AndMovesAReservationConfirmedAtAnotherTime()
     {
-        var window = new AttemptWindow<Row>([At("a", 10), At("dec_1", 15), At("b", 20)]);
+        var window = new AttemptWindow<WindowRow>([At("a", 10), At("dec_1", 15), At("b", 20)]);
 
         window.Upsert(At("a", 10, outcome: AttemptOutcome.Conversation));
         window.Upsert(At("dec_1", 25));
@@ -97,7 +95,7 @@ public sealed class AttemptWindowTests
     [Fact]
     public void TryFindCall_GivesTheLatestRowOfTheCall_OfTheAccountWhenAsked()
     {
-        var window = new AttemptWindow<Row>([At("p1", 10, "call-1", "A1"), At("p2", 12, "call-1", "A2"), At("p3", 20, "call-2")]);
+        var window = new AttemptWindow<WindowRow>([At("p1", 10, "call-1", "A1"), At("p2", 12, "call-1", "A2"), At("p3", 20, "call-2")]);
 
         Assert.True(window.TryFindCall("call-1", null, out var latest));
         Assert.Equal("p2", latest.AttemptId);
@@ -110,8 +108,8 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Range_FindsTheWindowsEdgesByBinarySearch_AndReadsAnUnorderedHistoryWhole()
     {
-        var window = new AttemptWindow<Row>([At("a", 0), At("b", 10), At("c", 10), At("d", 20)]);
-        var ordered = window.Before(DateTimeOffset.MaxValue, null, new AttemptWindow<Row>.View());
+        var window = new AttemptWindow<WindowRow>([At("a", 0), At("b", 10), At("c", 10), At("d", 20)]);
+        var ordered = window.Before(DateTimeOffset.MaxValue, null, new AttemptWindow<WindowRow>.View());
         List<Attempt> unordered = [.. ordered.Reverse()];
 
         Assert.Equal((1, 3), TimeOrdered.Range(ordered, T0.AddMinutes(10), T0.AddMinutes(10)));
@@ -131,7 +129,7 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Counted_StaysRight_UnderOutOfOrderArrival_Upserts_AndPruning()
     {
-        var window = new AttemptWindow<Row>([At("a", 10), At("x", 15, account: "A2"), At("b", 20)]);
+        var window = new AttemptWindow<WindowRow>([At("a", 10), At("x", 15, account: "A2"), At("b", 20)]);
         Assert.Equal(Minutes(10, 20), window.Counted(PlacedCallsA1));
 
         // Arrivals out of order, one of another debt, one that never connected.
@@ -159,11 +157,11 @@ public sealed class AttemptWindowTests
     [Fact]
     public void Counted_ForManyKeys_DropsTheLeastRecentlyAsked_AndBuildsItAgain_Right()
     {
-        var window = new AttemptWindow<Row>([At("a", 10, account: "A1"), At("b", 20, account: "A2")]);
+        var window = new AttemptWindow<WindowRow>([At("a", 10, account: "A1"), At("b", 20, account: "A2")]);
         var a1 = window.Counted(PlacedCallsA1);
         var first = window.Counted(PlacedCallsA1 with { AccountId = "other-0" });
 
-        for (var i = 1; i < AttemptWindow<Row>.MaxCountKeys + 3; i++)
+        for (var i = 1; i < AttemptWindow<WindowRow>.MaxCountKeys + 3; i++)
         {
             Assert.Empty(window.Counted(PlacedCallsA1 with { AccountId = $"other-{i}" }));
             Assert.Same(a1, window.Counted(PlacedCallsA1));
@@ -179,8 +177,8 @@ public sealed class AttemptWindowTests
     [Fact]
     public void ViewCounted_EndsAtTheInstant_WithoutTheExcludedReservation()
     {
-        var window = new AttemptWindow<Row>([At("a", 10), At("dec_1", 20), At("b", 20), At("c", 30), At("x", 20, account: "A2")]);
-        var view = new AttemptWindow<Row>.View();
+        var window = new AttemptWindow<WindowRow>([At("a", 10), At("dec_1", 20), At("b", 20), At("c", 30), At("x", 20, account: "A2")]);
+        var view = new AttemptWindow<WindowRow>.View();
 
         var atTwenty = (ICountedAttempts)window.Before(T0.AddMinutes(20), "dec_1", view);
         var times = atTwenty.Counted(PlacedCallsA1);

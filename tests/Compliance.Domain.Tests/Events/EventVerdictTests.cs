@@ -20,8 +20,6 @@ public sealed class EventVerdictTests
     private static readonly Collector Collector = new("L1", "C1", "AG1", "Collector One", CollectorKind.Human, true);
     private static readonly Account Account = ScenarioWorld.Account(new ScenarioAccount { Country = "US", Region = "US-NY", Zone = "America/New_York" }, "A1");
 
-    private readonly record struct Row(string AttemptId, string CallId, Attempt Attempt) : IAttemptRow;
-
     private static ReportedEvent Event(EventKind kind, Channel channel = Channel.VoiceCall, DateTimeOffset? at = null, string decision = "", string call = "") =>
         new(kind, "e1", at ?? Monday10, channel, ContactPurpose.CollectDebt, decision, call, Imported: false);
 
@@ -31,10 +29,10 @@ public sealed class EventVerdictTests
     private static EventFacts ToOwnMobile(GateStanding standing = GateStanding.NotAsked, Account? account = null) =>
         new(standing, ScenarioWorld.Destination(account ?? Account, "mobile", []), "+1 212*****00", ContactPointUse.Mobile);
 
-    private static (EventVerdict Verdict, AttemptWindow<Row> Window) Judge(ReportedEvent e, EventFacts facts, Account? account = null, AttemptWindow<Row>? window = null)
+    private static (EventVerdict Verdict, AttemptWindow<WindowRow> Window) Judge(ReportedEvent e, EventFacts facts, Account? account = null, AttemptWindow<WindowRow>? window = null)
     {
-        window ??= new AttemptWindow<Row>();
-        var view = new AttemptWindow<Row>.View();
+        window ??= new AttemptWindow<WindowRow>();
+        var view = new AttemptWindow<WindowRow>.View();
         var verdict = EventJudge.Judge(e, facts, account ?? Account, Collector, Policy, window, view, null);
         return (verdict, window);
     }
@@ -116,13 +114,13 @@ public sealed class EventVerdictTests
     public void CallQuotingAnAllowedDecision_ConfirmsItsReservation_AndIsJudgedWithoutIt()
     {
         // Six calls this week and the reservation the gate made for this one: a seventh call is within the limit.
-        var window = new AttemptWindow<Row>();
+        var window = new AttemptWindow<WindowRow>();
         for (var i = 0; i < 6; i++)
         {
-            window.Add(new Row($"evt:c{i}", "", Placed(Monday10.AddDays(-6).AddHours(i))));
+            window.Add(new WindowRow($"evt:c{i}", "", Placed(Monday10.AddDays(-6).AddHours(i))));
         }
 
-        window.Add(new Row("dec_1", "", Placed(Monday10.AddMinutes(-1), AttemptOutcome.Pending)));
+        window.Add(new WindowRow("dec_1", "", Placed(Monday10.AddMinutes(-1), AttemptOutcome.Pending)));
 
         var (quoting, _) = Judge(Event(EventKind.CallPlaced, decision: "dec_1"), ToOwnMobile(GateStanding.Allowed), window: window);
         var (notAsking, _) = Judge(Event(EventKind.CallPlaced), ToOwnMobile(), window: window);
@@ -190,7 +188,7 @@ public sealed class EventVerdictTests
         var facts = ToOwnMobile();
         var (verdict, window) = Judge(e, facts);
 
-        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<Row>.View(), null);
+        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<WindowRow>.View(), null);
 
         Assert.Contains(verdict.Violations, v => v.Rule.Profile == "CONTENT");
         Assert.Equal(Policy.Scoring.Of(verdict.Violations), verdict.RiskScore);
@@ -213,7 +211,7 @@ public sealed class EventVerdictTests
         var facts = new EventFacts(GateStanding.NotAsked, ScenarioWorld.Destination(Account, "stranger", []), "+1 555*****01", ContactPointUse.Unspecified);
         var (verdict, window) = Judge(e, facts);
 
-        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<Row>.View(), null);
+        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<WindowRow>.View(), null);
 
         Assert.True(incidents == verdict.Incidents.Count, name);
         if (incidents > 0)
@@ -229,14 +227,14 @@ public sealed class EventVerdictTests
     public void NoticeMissingAfterItsDeadline_IsFoundOncePerDebt_AndWithdrawnWhereTheDebtHasItsIncident()
     {
         // An e-mail delivered on Monday 2 March; a call on Sunday 8 March finds the notice still missing (due by the end of the 7th).
-        var window = new AttemptWindow<Row>();
-        window.Add(new Row("evt:m1", "", Placed(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.FromHours(-5)), AttemptOutcome.Delivered, Channel.Email)));
+        var window = new AttemptWindow<WindowRow>();
+        window.Add(new WindowRow("evt:m1", "", Placed(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.FromHours(-5)), AttemptOutcome.Delivered, Channel.Email)));
         var at = new DateTimeOffset(2026, 3, 8, 10, 0, 0, TimeSpan.FromHours(-4));
         var e = Event(EventKind.CallPlaced, at: at);
         var facts = ToOwnMobile();
         var (verdict, _) = Judge(e, facts, window: window);
 
-        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<Row>.View(), null);
+        EventJudge.Conclude(verdict, Content, e, facts, Account, Collector, Policy, window, new AttemptWindow<WindowRow>.View(), null);
         var finding = Assert.Single(verdict.Incidents);
         var risk = verdict.RiskScore;
         verdict.Withdraw(finding);
@@ -251,15 +249,15 @@ public sealed class EventVerdictTests
     [Fact]
     public void NoticeSentLate_IsAViolationOfItsOwnEvent()
     {
-        var window = new AttemptWindow<Row>();
-        window.Add(new Row("evt:m1", "", Placed(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.FromHours(-5)), AttemptOutcome.Conversation)));
+        var window = new AttemptWindow<WindowRow>();
+        window.Add(new WindowRow("evt:m1", "", Placed(new DateTimeOffset(2026, 3, 2, 10, 0, 0, TimeSpan.FromHours(-5)), AttemptOutcome.Conversation)));
         var at = new DateTimeOffset(2026, 3, 8, 10, 0, 0, TimeSpan.FromHours(-4));
         var e = Event(EventKind.ValidationNoticeSent, Channel.Letter, at: at);
         var (verdict, _) = Judge(e, EventFacts.None, window: window);
         // The server applies the flag before the verdict is concluded.
         var sent = Account with { Flags = [verdict.Flag! with { FlagId = "f1" }] };
 
-        EventJudge.Conclude(verdict, Content, e, EventFacts.None, sent, Collector, Policy, window, new AttemptWindow<Row>.View(), null);
+        EventJudge.Conclude(verdict, Content, e, EventFacts.None, sent, Collector, Policy, window, new AttemptWindow<WindowRow>.View(), null);
 
         var finding = Assert.Single(verdict.Incidents);
         Assert.Equal(("US-REGF.validation-notice", false), (finding.RuleId, finding.OncePerDebt));
@@ -269,7 +267,7 @@ public sealed class EventVerdictTests
     [Fact]
     public void BlastIncident_NamesTheEventsCounted_AndTheDecisionsTheyConfirmed()
     {
-        var rows = Enumerable.Range(0, 4).Select(i => new Row(i == 0 ? "dec_0" : $"evt:e{i}", "", new Attempt(Monday10.AddHours(i), "A1", "C1", Channel.Sms,
+        var rows = Enumerable.Range(0, 4).Select(i => new WindowRow(i == 0 ? "dec_0" : $"evt:e{i}", "", new Attempt(Monday10.AddHours(i), "A1", "C1", Channel.Sms,
             $"hash-stranger-{i}", DestinationClass.Unknown, "", ContactPointUse.Unspecified, ContactPurpose.LocateBorrower, AttemptOutcome.Delivered))).ToList();
         var blast = Assert.Single(EventJudge.Blasts(Policy, Account, rows, r => r.Attempt, [rows[^1].Attempt.At]), b => !b.Limit.Shadow);
 

@@ -2,6 +2,7 @@ using Compliance.Domain.Events;
 using Compliance.Domain.Policies;
 using Compliance.Domain.Registry;
 using Compliance.Domain.Rules;
+using Compliance.Domain.Tests.Events;
 
 namespace Compliance.Domain.Tests.Rules;
 
@@ -16,8 +17,6 @@ public sealed class WindowCountingTests
 {
     private static readonly DateTimeOffset At = new(2026, 11, 17, 16, 0, 0, TimeSpan.Zero);
     private static readonly DateTimeOffset PolicyEffective = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
-
-    private readonly record struct Row(string AttemptId, string CallId, Attempt Attempt) : IAttemptRow;
 
     private sealed record Target(DestinationClass Class, string Hash, ContactPointUse Use, string PartyId);
 
@@ -61,15 +60,15 @@ public sealed class WindowCountingTests
         var random = new Random(seed);
         var (a1, a2) = Accounts(place, seed);
         var dense = seed % 2 == 0;
-        var window = new AttemptWindow<Row>();
+        var window = new AttemptWindow<WindowRow>();
         var count = dense ? 300 : 60;
         var span = TimeSpan.FromDays(dense ? 3 : 12);
         for (var i = 0; i < count; i++)
         {
-            window.Add(new Row($"r{i}", "", Attempt(random, random.Next(2) == 0 ? a1 : a2, At - span + (span + TimeSpan.FromDays(1)) * random.NextDouble())));
+            window.Add(new WindowRow($"r{i}", "", Attempt(random, random.Next(2) == 0 ? a1 : a2, At - span + (span + TimeSpan.FromDays(1)) * random.NextDouble())));
         }
 
-        var view = new AttemptWindow<Row>.View();
+        var view = new AttemptWindow<WindowRow>.View();
         for (var round = 0; round < 4; round++)
         {
             for (var probe = 0; probe < 6; probe++)
@@ -89,7 +88,7 @@ public sealed class WindowCountingTests
                 var moved = random.Next(4) == 0 ? row.Attempt.At + TimeSpan.FromMinutes(random.Next(-600, 600)) : row.Attempt.At;
                 var changed = Attempt(random, row.Attempt.AccountId == a1.AccountId ? a1 : a2, moved);
                 window.Upsert(row with { Attempt = changed });
-                window.Add(new Row($"n{round}-{i}", "", Attempt(random, random.Next(2) == 0 ? a1 : a2, At - span + span * random.NextDouble())));
+                window.Add(new WindowRow($"n{round}-{i}", "", Attempt(random, random.Next(2) == 0 ? a1 : a2, At - span + span * random.NextDouble())));
             }
 
             window.Prune(At - span + TimeSpan.FromHours(6 * (round + 1)));

@@ -288,6 +288,69 @@ public abstract partial class AdoStore : IComplianceStore
         return withFlags;
     }
 
+    public async Task<IReadOnlyDictionary<string, Account>> GetAccountsAsync(string lenderId, IReadOnlyCollection<string> accountIds, CancellationToken ct)
+    {
+        if (accountIds.Count == 0)
+        {
+            return new Dictionary<string, Account>();
+        }
+
+        await using var connection = await OpenAsync(ct);
+        var ids = Json(accountIds);
+        var accounts = await QueryAsync(connection, Sql.AccountsIn(ListOf("@ids")), ReadAccount, ct, null, ("lender_id", lenderId), ("ids", ids));
+        var flags = await FlagsOfAccountsAsync(connection, lenderId, ids, ct);
+        var found = new Dictionary<string, Account>(accounts.Count, StringComparer.Ordinal);
+        foreach (var account in accounts)
+        {
+            found[account.AccountId] = account with { Flags = flags.TryGetValue(account.AccountId, out var set) ? set : [] };
+        }
+
+        return found;
+    }
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<Account>>> AccountsOfBorrowersAsync(string lenderId, IReadOnlyCollection<string> borrowerIds,
+        CancellationToken ct)
+    {
+        var found = new Dictionary<string, IReadOnlyList<Account>>(borrowerIds.Count, StringComparer.Ordinal);
+        foreach (var borrower in borrowerIds)
+        {
+            found[borrower] = [];
+        }
+
+        if (borrowerIds.Count == 0)
+        {
+            return found;
+        }
+
+        await using var connection = await OpenAsync(ct);
+        var accounts = await QueryAsync(connection, Sql.AccountsOfBorrowersIn(ListOf("@ids")), ReadAccount, ct, null, ("lender_id", lenderId), ("ids", Json(borrowerIds)));
+        var flags = await FlagsOfAccountsAsync(connection, lenderId, Json(accounts.Select(a => a.AccountId)), ct);
+        foreach (var group in accounts.GroupBy(a => a.BorrowerId, StringComparer.Ordinal))
+        {
+            found[group.Key] = [.. group.Select(a => a with { Flags = flags.TryGetValue(a.AccountId, out var set) ? set : [] })];
+        }
+
+        return found;
+    }
+
+    /// <summary>The flags of the accounts in a JSON list, per account in the order <see cref="Sql.SelectFlagsOfAccount"/> gives one account's.</summary>
+    private async Task<Dictionary<string, List<Flag>>> FlagsOfAccountsAsync(DbConnection connection, string lenderId, string ids, CancellationToken ct)
+    {
+        var flags = new Dictionary<string, List<Flag>>(StringComparer.Ordinal);
+        foreach (var (accountId, flag) in await QueryAsync(connection, Sql.FlagsOfAccountsIn(ListOf("@ids")), r => (r.GetString(14), ReadFlag(r)), ct, null,
+            ("lender_id", lenderId), ("ids", ids)))
+        {
+            if (!flags.TryGetValue(accountId, out var list))
+            {
+                flags[accountId] = list = [];
+            }
+
+            list.Add(flag);
+        }
+
+        return flags;
+    }
+
     public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
     {
         await using var connection = await OpenAsync(ct);

@@ -37,6 +37,18 @@ public interface IRegistryStore
     /// </summary>
     Task<IReadOnlyList<Account>> AccountsOfBorrowerAsync(string lenderId, string borrowerId, CancellationToken ct);
 
+    /// <summary>
+    /// The accounts of a list that exist, with their flags, read together (a batch of events' first look at its accounts):
+    /// each as <see cref="GetAccountAsync"/> would return it.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, Account>> GetAccountsAsync(string lenderId, IReadOnlyCollection<string> accountIds, CancellationToken ct);
+
+    /// <summary>
+    /// Each listed borrower's accounts, with their flags, read together: every borrower of the list is a key, with the
+    /// list <see cref="AccountsOfBorrowerAsync"/> would return (empty when the borrower has none).
+    /// </summary>
+    Task<IReadOnlyDictionary<string, IReadOnlyList<Account>>> AccountsOfBorrowersAsync(string lenderId, IReadOnlyCollection<string> borrowerIds, CancellationToken ct);
+
     Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct);
     /// <summary>Adds a flag to an existing account; null when the account does not exist.</summary>
     Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct);

@@ -29,6 +29,11 @@ internal static class Sql
     // Ordered by the borrower's index (schema 0019 added account_id to it): before, SQLite walked the primary key through
     // every account of the lender to spare this sort.
     public const string AccountsOfBorrower = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id = @borrower_id ORDER BY account_id";
+    /// <summary>The accounts named in a list (<paramref name="ids"/>: a subquery of ids), for a batch's first look at many.</summary>
+    public static string AccountsIn(string ids) => $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND account_id IN ({ids})";
+    /// <summary>Every account of the borrowers in a list, by borrower and account, as <see cref="AccountsOfBorrower"/> reads one's.</summary>
+    public static string AccountsOfBorrowersIn(string ids) =>
+        $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id IN ({ids}) ORDER BY borrower_id, account_id";
     public const string ListAccountsOfBorrower = $"SELECT {AccountColumns} FROM accounts WHERE lender_id = @lender_id AND borrower_id = @borrower_id AND account_id > @after ORDER BY account_id";
     public const string SelectAccountRevision = "SELECT revision, created_at FROM accounts WHERE lender_id = @lender_id AND account_id = @account_id";
     public const string InsertAccount = $"""
@@ -49,6 +54,9 @@ internal static class Sql
     private const string FlagColumns = "flag_id, type, effective_from, expires_at, channel, party_id, contact_point_id, note, set_by, cleared_at, window_from, source";
     private const string FlagReadColumns = $"{FlagColumns}, cleared_by, clear_reason";
     public const string SelectFlagsOfAccount = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id ORDER BY created_at, flag_id";
+    /// <summary>The flags of the accounts in a list, with the account id after <see cref="FlagReadColumns"/>.</summary>
+    public static string FlagsOfAccountsIn(string ids) =>
+        $"SELECT {FlagReadColumns}, account_id FROM flags WHERE lender_id = @lender_id AND account_id IN ({ids}) ORDER BY account_id, created_at, flag_id";
     public const string SelectFlag = $"SELECT {FlagReadColumns} FROM flags WHERE lender_id = @lender_id AND account_id = @account_id AND flag_id = @flag_id";
     public const string InsertFlag = $"""
         INSERT INTO flags (lender_id, account_id, {FlagColumns}, created_at)

@@ -44,20 +44,43 @@ public sealed class ExpiringMapTests
     }
 
     [Fact]
-    public void AValueLoadedWhileAnEntryWasRemoved_IsNotKept()
+    public void AValueLoadedWhileItsEntryWasRemoved_IsNotKept_WhileOthersAre()
     {
         var map = new ExpiringMap<string, string>(10);
         var beforeRemoval = map.Generation;
-        map.Remove("changed"); // the store changed while a load that began before was reading it
+        map.Remove("changed"); // the store changed while loads that began before were reading it
+        map.Remove("other");
+
+        Assert.False(map.PutIfCurrent("changed", "read before its change", T0.AddMinutes(1), beforeRemoval));
+        Assert.False(map.TryGet("changed", T0, out _));
+        // A change to another key says nothing of this one: what was read stands.
+        Assert.True(map.PutIfCurrent("account", "read beside another's change", T0.AddMinutes(1), beforeRemoval));
+        Assert.True(map.TryGet("account", T0, out var kept));
+        Assert.Equal("read beside another's change", kept);
+        Assert.True(map.PutIfCurrent("changed", "read after", T0.AddMinutes(1), map.Generation));
+    }
+
+    [Fact]
+    public void AValueLoadedWhileTheMapWasCleared_OrLongBefore_IsNotKept()
+    {
+        var map = new ExpiringMap<string, string>(10);
         var beforeClear = map.Generation;
         map.Clear();
-        var afterChanges = map.Generation;
+        var afterClear = map.Generation;
+        for (var i = 0; i < ExpiringMap<string, string>.RemovalsKept; i++)
+        {
+            map.Remove($"k{i}");
+        }
 
-        Assert.False(map.PutIfCurrent("account", "read before the change", T0.AddMinutes(1), beforeRemoval));
+        var recent = map.Generation;
+        map.Remove("k-last");
+
         Assert.False(map.PutIfCurrent("account", "read before the clear", T0.AddMinutes(1), beforeClear));
+        // Read before more removals than the map remembers: whether its key was among them is not known.
+        Assert.False(map.PutIfCurrent("account", "read long ago", T0.AddMinutes(1), afterClear));
         Assert.False(map.TryGet("account", T0, out _));
-        Assert.True(map.PutIfCurrent("account", "read after", T0.AddMinutes(1), afterChanges));
+        Assert.True(map.PutIfCurrent("account", "read recently", T0.AddMinutes(1), recent));
         Assert.True(map.TryGet("account", T0, out var kept));
-        Assert.Equal("read after", kept);
+        Assert.Equal("read recently", kept);
     }
 }

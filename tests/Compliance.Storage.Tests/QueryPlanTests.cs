@@ -64,6 +64,27 @@ public sealed partial class QueryPlanTests : IDisposable
         Assert.DoesNotContain("TEMP B-TREE", line, StringComparison.Ordinal);
     }
 
+    /// <summary>The reads of a batch's accounts (a JSON list of ids): each table is searched by its key, never scanned.</summary>
+    [Theory]
+    [InlineData("accounts", "sqlite_autoindex_accounts_1 (lender_id=? AND account_id=?)")]
+    [InlineData("borrowers", "ix_accounts_borrower (lender_id=? AND borrower_id=?)")]
+    [InlineData("flags", "(lender_id=? AND account_id=?)")]
+    public async Task ListReads_SearchEachIdByTheKey(string read, string search)
+    {
+        const string ids = "SELECT value FROM json_each(@ids)";
+        var sql = read switch
+        {
+            "accounts" => Sql.AccountsIn(ids),
+            "borrowers" => Sql.AccountsOfBorrowersIn(ids),
+            _ => Sql.FlagsOfAccountsIn(ids),
+        };
+
+        var plan = await PlanAsync(sql);
+
+        Assert.Contains(plan, line => line.StartsWith("SEARCH ", StringComparison.Ordinal) && line.EndsWith(search, StringComparison.Ordinal));
+        Assert.DoesNotContain(plan, line => line.StartsWith("SCAN ", StringComparison.Ordinal) && !line.Contains("json_each", StringComparison.Ordinal));
+    }
+
     public void Dispose()
     {
         SqliteConnection.ClearAllPools();

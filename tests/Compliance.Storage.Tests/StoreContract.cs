@@ -162,6 +162,47 @@ public abstract class StoreContract
     }
 
     [Fact]
+    public async Task AccountsReadTogether_AreTheAccountsReadOneByOne()
+    {
+        var store = await StoreWithLendersAsync();
+        foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
+        {
+            await store.UpsertAccountAsync(NewAccount(lender, id, borrowerId: borrower), Ct);
+        }
+
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-2", FlagType.WrongNumber, T0.AddMinutes(1), null, Channel.Unspecified, "", "cp-1", "", "key-1", null), T0, Ct);
+        await store.AddFlagAsync("lender-a", "acc-3", new Flag("flg-3", FlagType.AttorneyRepresented, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+
+        var accounts = await store.GetAccountsAsync("lender-a", ["acc-1", "acc-3", "acc-9", "nope"], Ct);
+        var borrowers = await store.AccountsOfBorrowersAsync("lender-a", ["b-1", "b-2", "b-none"], Ct);
+
+        // Another lender's account and an unknown id are absent, as GetAccountAsync answers null for them.
+        Assert.Equal(["acc-1", "acc-3"], accounts.Keys.Order());
+        foreach (var (id, account) in accounts)
+        {
+            var one = (await store.GetAccountAsync("lender-a", id, Ct))!;
+            Assert.Equal(one.Flags.Select(f => f.FlagId), account.Flags.Select(f => f.FlagId));
+            Assert.Equal(one.Parties.Select(p => p.PartyId), account.Parties.Select(p => p.PartyId));
+            Assert.Equal(one.BorrowerId, account.BorrowerId);
+            Assert.Equal(one.Revision, account.Revision);
+        }
+
+        Assert.Equal(["flg-1", "flg-2"], accounts["acc-1"].Flags.Select(f => f.FlagId));
+        Assert.Equal(["b-1", "b-2", "b-none"], borrowers.Keys.Order());
+        Assert.Empty(borrowers["b-none"]);
+        foreach (var borrower in new[] { "b-1", "b-2" })
+        {
+            var one = await store.AccountsOfBorrowerAsync("lender-a", borrower, Ct);
+            Assert.Equal(one.Select(a => a.AccountId), borrowers[borrower].Select(a => a.AccountId));
+            Assert.Equal(one.Select(a => string.Join(",", a.Flags.Select(f => f.FlagId))), borrowers[borrower].Select(a => string.Join(",", a.Flags.Select(f => f.FlagId))));
+        }
+
+        Assert.Equal(["acc-1", "acc-2"], borrowers["b-1"].Select(a => a.AccountId));
+        Assert.Empty(await store.GetAccountsAsync("lender-a", [], Ct));
+    }
+
+    [Fact]
     public async Task Flags_KeepTheirConsentWindowAndSource()
     {
         var store = await StoreWithLendersAsync();

@@ -36,6 +36,64 @@ internal sealed class AccountCache(IRegistryStore store, TimeProvider clock, Mic
         await GetAsync(_borrowers, (lenderId, borrowerId), static async (s, key, token) => await s.AccountsOfBorrowerAsync(key.Item1, key.Item2, token), ct) ?? [];
 
     /// <summary>
+    /// Reads the listed accounts that are not cached in one query, and then, of those for which
+    /// <paramref name="readsBorrower"/> holds, the borrowers' accounts that are not cached in another: a batch of events
+    /// about many accounts costs the store a few statements rather than two to four per account. What it reads is
+    /// cached as <see cref="AccountAsync"/> and <see cref="BorrowerAccountsAsync"/> would cache it (an account that does
+    /// not exist included), and is not kept if a change overlapped the read.
+    /// </summary>
+    public async Task PrefetchAsync(string lenderId, IEnumerable<string> accountIds, Func<Account, bool> readsBorrower, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        var known = new List<Account>();
+        var missing = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var id in accountIds)
+        {
+            if (!_accounts.TryGet((lenderId, id), now, out var hit))
+            {
+                missing.Add(id);
+            }
+            else if (hit is not null)
+            {
+                known.Add(hit);
+            }
+        }
+
+        if (missing.Count > 0)
+        {
+            var generation = _accounts.Generation;
+            var loaded = await store.GetAccountsAsync(lenderId, missing, ct);
+            foreach (var id in missing)
+            {
+                var account = loaded.GetValueOrDefault(id);
+                _accounts.PutIfCurrent((lenderId, id), account, now + Ttl, generation);
+                if (account is not null)
+                {
+                    known.Add(account);
+                }
+            }
+        }
+
+        var borrowers = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var account in known)
+        {
+            if (readsBorrower(account) && !_borrowers.TryGet((lenderId, account.BorrowerId), now, out _))
+            {
+                borrowers.Add(account.BorrowerId);
+            }
+        }
+
+        if (borrowers.Count > 0)
+        {
+            var generation = _borrowers.Generation;
+            foreach (var (borrower, accounts) in await store.AccountsOfBorrowersAsync(lenderId, borrowers, ct))
+            {
+                _borrowers.PutIfCurrent((lenderId, borrower), accounts, now + Ttl, generation);
+            }
+        }
+    }
+
+    /// <summary>
     /// The borrower's registry stamp at or before which the cached account (and its borrower's accounts) were read, or
     /// null when unknown. Taken before the cached data is read: data read after it is as new or newer.
     /// </summary>

@@ -103,6 +103,8 @@ internal sealed class EventProcessor(
             }
         }
 
+        await PrefetchAccountsAsync(batch, existing, ct);
+
         // First pass: check and load, so every borrower's history is read once from early enough. The events are
         // independent here (caches and the registry only), so a large batch is checked in two halves at once.
         var items = new Item?[batch.Count];
@@ -276,6 +278,24 @@ internal sealed class EventProcessor(
             accounts.EvictAccount(lender, accountId);
             // A consumer's request on one debt applies to the borrower's others, which read it through the borrower's accounts.
             accounts.EvictBorrower(lender, account.BorrowerId);
+        }
+    }
+
+    /// <summary>
+    /// Reads the batch's accounts missing from the cache together, and the borrowers' accounts their policies read (as
+    /// of now: the first pass asks again as of each event's time, and reads one by one anything this did not bring).
+    /// Ids the first pass will refuse are left out.
+    /// </summary>
+    private async Task PrefetchAccountsAsync(List<PendingEvent> batch, Dictionary<(string, string), StoredEvent> existing, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow();
+        foreach (var group in batch.GroupBy(p => p.LenderId))
+        {
+            var ids = group
+                .Where(p => !existing.ContainsKey((p.LenderId, p.Event.EventId)) && Validate.IdProblem(p.Event.AccountId) is null)
+                .Select(p => p.Event.AccountId);
+            var policy = policies.For(group.Key, now);
+            await accounts.PrefetchAsync(group.Key, ids, policy.ReadsBorrowerAccounts, ct);
         }
     }
 

@@ -414,6 +414,8 @@ public sealed class SqlServerDialectTests
                 await store.UpsertAccountsAsync([account, account with { AccountId = "acc-2" }], Ct);
                 await store.GetAccountAsync("lender-a", "acc-1", Ct);
                 await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct);
+                await store.GetAccountsAsync("lender-a", ["acc-1", "acc-2"], Ct);
+                await store.AccountsOfBorrowersAsync("lender-a", ["b-1", "b-2"], Ct);
                 await store.ListAccountsAsync("lender-a", null, 10, null, Ct);
                 await store.ListAccountsAsync("lender-a", "b-1", 10, "acc-0", Ct);
                 await store.AddFlagAsync("lender-a", "acc-1", flag, T0, Ct);

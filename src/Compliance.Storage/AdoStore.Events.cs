@@ -1,5 +1,6 @@
 using System.Data;
 using System.Data.Common;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
@@ -118,10 +119,11 @@ public abstract partial class AdoStore
     public async Task RunIngestAsync(Func<IIngestSession, Task> work, CancellationToken ct)
     {
         using var activity = StoreTelemetry.Operation("store.ingest_commit");
+        var started = Stopwatch.GetTimestamp();
         var (connection, release) = await OpenIngestAsync(ct);
         try
         {
-            await RunIngestAsync(connection, work, ct);
+            await RunIngestAsync(connection, work, StoreTelemetry.Phase("ingest_turn", started), ct);
         }
         finally
         {
@@ -129,16 +131,21 @@ public abstract partial class AdoStore
         }
     }
 
-    private async Task RunIngestAsync(DbConnection connection, Func<IIngestSession, Task> work, CancellationToken ct)
+    private async Task RunIngestAsync(DbConnection connection, Func<IIngestSession, Task> work, long started, CancellationToken ct)
     {
         await using var tx = await BeginWriteAsync(connection, ct);
+        var phase = StoreTelemetry.Phase("begin", started);
         await using var session = new IngestSession(this, connection, tx, Ledger(connection, tx, ct), ct);
         try
         {
             await session.StartAsync();
+            phase = StoreTelemetry.Phase("start", phase);
             await work(session);
+            phase = StoreTelemetry.Phase("plan", phase);
             await session.FinishAsync();
+            phase = StoreTelemetry.Phase("finish", phase);
             await tx.CommitAsync(ct);
+            StoreTelemetry.Phase("commit", phase);
         }
         catch
         {

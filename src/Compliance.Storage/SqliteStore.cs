@@ -176,7 +176,9 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     /// may change borrowers' histories.</param>
     private async ValueTask<DbTransaction> BeginWriteAsync(DbConnection connection, bool decisionsOnly, CancellationToken ct)
     {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         await _writeTurn.WaitAsync(ct);
+        started = StoreTelemetry.Phase("write_turn", started);
         var sqlite = (SqliteConnection)connection;
         DbTransaction inner;
         try
@@ -184,6 +186,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             if (_logPages >= (ReferenceEquals(sqlite, _ingestConnection) ? _restartAt : _restartAt + _logPagesLimit))
             {
                 await RestartLogAsync(sqlite);
+                started = StoreTelemetry.Phase("log_restart", started);
             }
 
             inner = await base.BeginWriteAsync(connection, ct);
@@ -209,6 +212,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
             try
             {
                 await WriteDecisionsAsync(sqlite, tx, writes, isolate: !decisionsOnly, ct);
+                StoreTelemetry.Phase("decisions", started);
             }
             catch
             {

@@ -95,6 +95,7 @@ internal static class SoakRun
             work.Add(ReportsAsync(channel, officer, clock, meter, stop.Token));
 
             var rows = new List<Minute>();
+            var phases = new List<string>();
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
             var previous = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
             Console.WriteLine("(heap: the managed heap after the GC's last collection; GC: memory the GC kept committed then; SQLite: its page caches and statements; GC pause: ms the GC paused the server in the minute)");
@@ -112,6 +113,11 @@ internal static class SoakRun
 
                 var scrape = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
                 var row = meter.Take(minute, server.ProcessId, dataDirectory, scrape, previous);
+                if (scrape is not null && previous is not null)
+                {
+                    phases.Add(Phases(minute, scrape, previous));
+                }
+
                 previous = scrape ?? previous;
                 rows.Add(row);
                 Console.WriteLine(row.ToString());
@@ -119,6 +125,15 @@ internal static class SoakRun
 
             await stop.CancelAsync();
             await Task.WhenAll(work.Select(t => t.ContinueWith(_ => { }, TaskScheduler.Default)));
+            Console.WriteLine();
+            Console.WriteLine("Where an acknowledgement's time went, each minute: the server's stage and write-phase histograms, as p99 / highest bucket in ms");
+            Console.WriteLine("(bucket bounds: an observation of 130 ms reads 250). Stages: queued, scoring, scored (waiting for the writer); the commit's");
+            Console.WriteLine("phases: ingest_turn, begin (write_turn, log_restart, decisions), start (a part of the key merge), plan, finish (ledger), commit.");
+            foreach (var line in phases)
+            {
+                Console.WriteLine(line);
+            }
+
             return Judge(rows, meter);
         }
         finally
@@ -126,6 +141,15 @@ internal static class SoakRun
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             temp.Delete(recursive: true);
         }
+    }
+
+    private static string Phases(int minute, MetricsScrape scrape, MetricsScrape previous)
+    {
+        static string Ms(double seconds) => double.IsPositiveInfinity(seconds) ? "inf" : $"{seconds * 1000:0.#}";
+        var parts = scrape.Since(previous, "compliance_ingest_stage_duration_seconds", "stage")
+            .Concat(scrape.Since(previous, "compliance_store_write_phase_duration_seconds", "phase"))
+            .Select(p => $"{p.Label} {Ms(p.P99)}/{Ms(p.Max)}");
+        return $"  min {minute,3}: {string.Join(", ", parts)}";
     }
 
     /// <summary>Flat when the last fifth of the run holds no more memory, handles or latency than the second fifth (plus a margin for noise).</summary>

@@ -95,6 +95,16 @@ public sealed class TelemetryTests : IDisposable
         Assert.True(Value(scrape, "compliance_ingest_batches_total", "outcome=\"committed\"") >= 1, scrape);
         Assert.True(Value(scrape, "compliance_ingest_commit_duration_seconds_count") >= 1, scrape);
         Assert.Contains("compliance_ingest_queue_depth", scrape, StringComparison.Ordinal);
+        // Where an acknowledgement's time goes: each batch's stages before its commit, and the phases of each commit
+        // (the store's meter is the process's: at least this server's commits are counted).
+        var committed = Value(scrape, "compliance_ingest_batches_total", "outcome=\"committed\"");
+        Assert.True(Value(scrape, "compliance_ingest_stage_duration_seconds_count", "stage=\"queued\"") >= committed, scrape);
+        Assert.True(Value(scrape, "compliance_ingest_stage_duration_seconds_count", "stage=\"scoring\"") >= committed, scrape);
+        foreach (var phase in new[] { "write_turn", "ingest_turn", "begin", "start", "plan", "finish", "commit" })
+        {
+            Assert.True(Value(scrape, "compliance_store_write_phase_duration_seconds_count", $"phase=\"{phase}\"") >= committed, $"{phase}:\n{scrape}");
+        }
+
         // Memory told apart: SQLite's own (its page caches hold the pages the writes above touched) and the runtime's
         // heap after its last collection, by generation, with the GC's pauses.
         Assert.True(Value(scrape, "compliance_store_sqlite_memory_bytes") > 0, scrape);

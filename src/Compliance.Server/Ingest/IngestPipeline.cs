@@ -19,6 +19,9 @@ internal sealed class PendingBatch(string lenderId, IList<V1.Event> events, bool
 
     public TaskCompletionSource<V1.EventAck[]> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    /// <summary>When the request was queued (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), for the time it waited.</summary>
+    public long Queued { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
     /// <summary>Into an array of the request's size (an indexed Select's ToArray grew its buffer from empty).</summary>
     private static PendingEvent[] Wrap(string lenderId, IList<V1.Event> events, bool imported, DateTimeOffset receivedAt)
     {
@@ -72,6 +75,9 @@ internal sealed class IngestPipeline(
     /// <summary>A batch scored and waiting for its commit.</summary>
     private sealed record ScoredBatch(List<PendingBatch> Requests, BatchResult Result, IReadOnlyList<Func<IIngestSession, Task>> Plan, Contribution Contribution, long Generation)
     {
+        /// <summary>When scoring ended (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+        public long Scored { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+
         /// <summary>Completed once the writer is done with the batch, committed or not.</summary>
         public TaskCompletionSource Written { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
@@ -98,6 +104,12 @@ internal sealed class IngestPipeline(
                 {
                     requests.Add(pending);
                     events.AddRange(pending.Events);
+                }
+
+                // The oldest request waited longest: its wait is the queue's share of the batch's slowest acknowledgement.
+                if (requests.Count > 0)
+                {
+                    metrics.Stage("queued", requests.Min(r => r.Queued));
                 }
 
                 if (!Pipelined)
@@ -142,6 +154,7 @@ internal sealed class IngestPipeline(
     private async Task<ScoredBatch?> ScoreAsync(List<PendingBatch> requests, List<PendingEvent> events, CancellationToken ct)
     {
         var generation = Interlocked.Read(ref _generation);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             PlannedSession? planned = null;
@@ -168,6 +181,7 @@ internal sealed class IngestPipeline(
                 }
 
                 _inFlight.Add(planned!.Contribution);
+                metrics.Stage("scoring", started);
                 return _lastScored = new ScoredBatch(requests, result, planned.Plan, planned.Contribution, generation);
             }
         }
@@ -198,7 +212,7 @@ internal sealed class IngestPipeline(
                     continue;
                 }
 
-                started = System.Diagnostics.Stopwatch.GetTimestamp();
+                started = metrics.Stage("scored", batch.Scored);
                 await store.RunIngestAsync(async session =>
                 {
                     foreach (var write in batch.Plan)

@@ -24,6 +24,7 @@ internal sealed class ComplianceMetrics
     private readonly Counter<long> _events;
     private readonly Counter<long> _batches;
     private readonly Histogram<double> _commitSeconds;
+    private readonly Histogram<double> _stageSeconds;
     private readonly Counter<long> _incidents;
     private Func<int>? _queueDepth;
 
@@ -36,6 +37,10 @@ internal sealed class ComplianceMetrics
         _events = meter.CreateCounter<long>("compliance.ingest.events", "{event}", "Events stored by the ingest's group commits.");
         _batches = meter.CreateCounter<long>("compliance.ingest.batches", "{batch}", "Group commits of the ingest, by outcome.");
         _commitSeconds = meter.CreateHistogram<double>("compliance.ingest.commit.duration", "s", "Duration of one group commit (store transaction).",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+        _stageSeconds = meter.CreateHistogram<double>("compliance.ingest.stage.duration", "s",
+            "Time a batch of requests spent in each stage before its commit, by stage: queued (the oldest request's wait to be taken), " +
+            "scoring, and scored (waiting for the writer, when scoring and writing overlap).",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
         _incidents = meter.CreateCounter<long>("compliance.incidents", "{incident}", "Incidents raised, by rule and severity.");
         meter.CreateObservableGauge("compliance.ingest.queue.depth", () => _queueDepth?.Invoke() ?? 0, "{request}",
@@ -67,6 +72,14 @@ internal sealed class ComplianceMetrics
         var tags = new TagList { { "verdict", decision.Allowed ? "allow" : "deny" }, { "rule", rule } };
         _decisions.Add(1, tags);
         _decisionSeconds.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("verdict", decision.Allowed ? "allow" : "deny"));
+    }
+
+    /// <summary>Records a stage of the ingest that began at <paramref name="started"/>; returns now's timestamp, for the next stage.</summary>
+    public long Stage(string name, long started)
+    {
+        var now = Stopwatch.GetTimestamp();
+        _stageSeconds.Record(Stopwatch.GetElapsedTime(started, now).TotalSeconds, new KeyValuePair<string, object?>("stage", name));
+        return now;
     }
 
     public void Committed(int events, long started)

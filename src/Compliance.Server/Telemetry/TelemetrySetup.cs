@@ -49,7 +49,7 @@ internal static class TelemetrySetup
             {
                 // System.Runtime: the runtime's own meter (heap after the last collection by generation, GC pauses,
                 // committed memory, thread pool), so that memory is told apart from the garbage the GC has yet to collect.
-                metrics.AddMeter(ComplianceMetrics.MeterName, RuntimeMeterName).AddAspNetCoreInstrumentation();
+                metrics.AddMeter(ComplianceMetrics.MeterName, StoreTelemetry.MeterName, RuntimeMeterName).AddAspNetCoreInstrumentation();
                 if (options.Prometheus)
                 {
                     metrics.AddPrometheusExporter();

@@ -1224,10 +1224,16 @@ public abstract partial class AdoStore
 
         public async Task AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now)
         {
+            // Prepared once per batch, as the event rows are: a batch of consumer requests sets many flags.
             var ledger = Writes;
-            var row = await InsertFlagAsync(connection, tx!, lenderId, accountId, flag, now, ct);
-            await store.BumpRegistryStampAsync(connection, tx!, lenderId, accountId, ct);
-            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, row);
+            var values = FlagValues(lenderId, accountId, flag, now);
+            var insert = Prepared(Sql.InsertFlag, [.. values.Select(v => v.Name)]);
+            Bind(insert, [.. values.Select(v => v.Value)]);
+            await insert.ExecuteNonQueryAsync(ct);
+            var stamp = Prepared(store.BumpRegistryStampSql, "lender_id", "account_id");
+            Bind(stamp, lenderId, accountId);
+            await stamp.ExecuteNonQueryAsync(ct);
+            await ledger.AppendAsync(lenderId, LedgerKind.FlagSet, flag.FlagId, accountId, now, flag, FlagBinding(flag, values));
         }
 
         /// <summary>One prepared command per statement for the whole batch (see <see cref="Prepare"/>).</summary>

@@ -391,16 +391,23 @@ public abstract partial class AdoStore : IComplianceStore
     private static async Task<RowRef> InsertFlagAsync(DbConnection connection, DbTransaction tx, string lenderId, string accountId, Flag flag, DateTimeOffset now,
         CancellationToken ct)
     {
-        (string Name, object? Value)[] values =
-        [
-            ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
-            ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
-            ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
-            ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)),
-        ];
+        var values = FlagValues(lenderId, accountId, flag, now);
         await ExecuteAsync(connection, tx, Sql.InsertFlag, ct, values);
-        return BoundTable.Flags.Bind(flag.FlagId, [.. values, ("cleared_at", null), ("cleared_by", null), ("clear_reason", null)]);
+        return FlagBinding(flag, values);
     }
+
+    /// <summary>The parameters of <see cref="Sql.InsertFlag"/>, in its order.</summary>
+    private static (string Name, object? Value)[] FlagValues(string lenderId, string accountId, Flag flag, DateTimeOffset now) =>
+    [
+        ("lender_id", lenderId), ("account_id", accountId), ("flag_id", flag.FlagId), ("type", (int)flag.Type),
+        ("effective_from", ToMs(flag.EffectiveFrom)), ("expires_at", ToMsOrNull(flag.ExpiresAt)), ("channel", (int)flag.Channel),
+        ("party_id", flag.PartyId), ("contact_point_id", flag.ContactPointId), ("note", flag.Note), ("set_by", flag.SetBy),
+        ("window_from", ToMsOrNull(flag.WindowFrom)), ("source", flag.Source), ("created_at", ToMs(now)),
+    ];
+
+    /// <summary>A new flag row's binding, hashed from the values written (the clear columns start empty).</summary>
+    private static RowRef FlagBinding(Flag flag, (string Name, object? Value)[] values) =>
+        BoundTable.Flags.Bind(flag.FlagId, [.. values, ("cleared_at", null), ("cleared_by", null), ("clear_reason", null)]);
 
     public async Task<Flag?> ClearFlagAsync(string lenderId, string accountId, string flagId, DateTimeOffset at, DateTimeOffset now, CancellationToken ct,
         string clearedBy = "", string reason = "")

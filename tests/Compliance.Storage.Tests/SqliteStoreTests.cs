@@ -132,7 +132,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         }
 
         // Three commits of four: the third finds eight waiting and sorts them beside the writer; once they are sorted,
-        // each later commit merges a tenth of them (here one key). The third commit's own four wait in memory.
+        // each later commit merges a part of them (here one key). The third commit's own four wait in memory.
         for (var commit = 0; commit < 3; commit++)
         {
             await store.RunIngestAsync(async session =>

@@ -22,6 +22,19 @@ public abstract class StoreContract
         return store;
     }
 
+    /// <summary>Lender A's borrower b-1 with acc-1 (a cease flag) and acc-2, b-2 with acc-3; lender B's b-1 with acc-9.</summary>
+    private async Task<IComplianceStore> StoreWithBorrowersAsync()
+    {
+        var store = await StoreWithLendersAsync();
+        foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
+        {
+            await store.UpsertAccountAsync(NewAccount(lender, id, borrowerId: borrower), Ct);
+        }
+
+        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        return store;
+    }
+
     protected static Account NewAccount(string lenderId, string accountId, string borrowerId = "b-1") => new(
         lenderId, accountId, borrowerId, "Jane Roe", new Location("US", "US-MA", "02110", "America/New_York"),
         [new ContactPoint("cp-1", ContactPointKind.Phone, ContactPointUse.Mobile, "hash-1", "+1 617*****00", "US", false, ["America/New_York"])],
@@ -143,13 +156,7 @@ public abstract class StoreContract
     [Fact]
     public async Task AccountsOfABorrower_AreEveryOneOfTheLenders_WithTheirPartiesAndFlags()
     {
-        var store = await StoreWithLendersAsync();
-        foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
-        {
-            await store.UpsertAccountAsync(NewAccount(lender, id, borrowerId: borrower), Ct);
-        }
-
-        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        var store = await StoreWithBorrowersAsync();
 
         var ofB1 = await store.AccountsOfBorrowerAsync("lender-a", "b-1", Ct);
 
@@ -164,13 +171,7 @@ public abstract class StoreContract
     [Fact]
     public async Task AccountsReadTogether_AreTheAccountsReadOneByOne()
     {
-        var store = await StoreWithLendersAsync();
-        foreach (var (lender, id, borrower) in new[] { ("lender-a", "acc-2", "b-1"), ("lender-a", "acc-1", "b-1"), ("lender-a", "acc-3", "b-2"), ("lender-b", "acc-9", "b-1") })
-        {
-            await store.UpsertAccountAsync(NewAccount(lender, id, borrowerId: borrower), Ct);
-        }
-
-        await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-1", FlagType.CeaseCommunication, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
+        var store = await StoreWithBorrowersAsync();
         await store.AddFlagAsync("lender-a", "acc-1", new Flag("flg-2", FlagType.WrongNumber, T0.AddMinutes(1), null, Channel.Unspecified, "", "cp-1", "", "key-1", null), T0, Ct);
         await store.AddFlagAsync("lender-a", "acc-3", new Flag("flg-3", FlagType.AttorneyRepresented, T0, null, Channel.Unspecified, "", "", "", "key-1", null), T0, Ct);
 

@@ -276,16 +276,7 @@ public abstract partial class AdoStore : IComplianceStore
     {
         await using var connection = await OpenAsync(ct);
         var accounts = await QueryAsync(connection, Sql.AccountsOfBorrower, ReadAccount, ct, null, ("lender_id", lenderId), ("borrower_id", borrowerId));
-        var withFlags = new List<Account>(accounts.Count);
-        foreach (var account in accounts)
-        {
-            withFlags.Add(account with
-            {
-                Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, null, ("lender_id", lenderId), ("account_id", account.AccountId)),
-            });
-        }
-
-        return withFlags;
+        return await WithFlagsAsync(connection, lenderId, accounts, ct);
     }
 
     public async Task<IReadOnlyDictionary<string, Account>> GetAccountsAsync(string lenderId, IReadOnlyCollection<string> accountIds, CancellationToken ct)
@@ -296,16 +287,8 @@ public abstract partial class AdoStore : IComplianceStore
         }
 
         await using var connection = await OpenAsync(ct);
-        var ids = Json(accountIds);
-        var accounts = await QueryAsync(connection, Sql.AccountsIn(ListOf("@ids")), ReadAccount, ct, null, ("lender_id", lenderId), ("ids", ids));
-        var flags = await FlagsOfAccountsAsync(connection, lenderId, ids, ct);
-        var found = new Dictionary<string, Account>(accounts.Count, StringComparer.Ordinal);
-        foreach (var account in accounts)
-        {
-            found[account.AccountId] = account with { Flags = flags.TryGetValue(account.AccountId, out var set) ? set : [] };
-        }
-
-        return found;
+        var accounts = await QueryAsync(connection, Sql.AccountsIn(ListOf("@ids")), ReadAccount, ct, null, ("lender_id", lenderId), ("ids", Json(accountIds)));
+        return (await WithFlagsAsync(connection, lenderId, accounts, ct)).ToDictionary(a => a.AccountId, StringComparer.Ordinal);
     }
 
     public async Task<IReadOnlyDictionary<string, IReadOnlyList<Account>>> AccountsOfBorrowersAsync(string lenderId, IReadOnlyCollection<string> borrowerIds,
@@ -324,21 +307,29 @@ public abstract partial class AdoStore : IComplianceStore
 
         await using var connection = await OpenAsync(ct);
         var accounts = await QueryAsync(connection, Sql.AccountsOfBorrowersIn(ListOf("@ids")), ReadAccount, ct, null, ("lender_id", lenderId), ("ids", Json(borrowerIds)));
-        var flags = await FlagsOfAccountsAsync(connection, lenderId, Json(accounts.Select(a => a.AccountId)), ct);
-        foreach (var group in accounts.GroupBy(a => a.BorrowerId, StringComparer.Ordinal))
+        foreach (var group in (await WithFlagsAsync(connection, lenderId, accounts, ct)).GroupBy(a => a.BorrowerId, StringComparer.Ordinal))
         {
-            found[group.Key] = [.. group.Select(a => a with { Flags = flags.TryGetValue(a.AccountId, out var set) ? set : [] })];
+            found[group.Key] = [.. group];
         }
 
         return found;
     }
 
-    /// <summary>The flags of the accounts in a JSON list, per account in the order <see cref="Sql.SelectFlagsOfAccount"/> gives one account's.</summary>
-    private async Task<Dictionary<string, List<Flag>>> FlagsOfAccountsAsync(DbConnection connection, string lenderId, string ids, CancellationToken ct)
+    /// <summary>
+    /// The accounts with their flags, read in one query for all of them, each account's in the order
+    /// <see cref="Sql.SelectFlagsOfAccount"/> gives one account's (a query per account once made a borrower's or a page's
+    /// accounts one statement more each).
+    /// </summary>
+    private async Task<List<Account>> WithFlagsAsync(DbConnection connection, string lenderId, IReadOnlyList<Account> accounts, CancellationToken ct)
     {
+        if (accounts.Count == 0)
+        {
+            return [];
+        }
+
         var flags = new Dictionary<string, List<Flag>>(StringComparer.Ordinal);
         foreach (var (accountId, flag) in await QueryAsync(connection, Sql.FlagsOfAccountsIn(ListOf("@ids")), r => (r.GetString(14), ReadFlag(r)), ct, null,
-            ("lender_id", lenderId), ("ids", ids)))
+            ("lender_id", lenderId), ("ids", Json(accounts.Select(a => a.AccountId)))))
         {
             if (!flags.TryGetValue(accountId, out var list))
             {
@@ -348,7 +339,7 @@ public abstract partial class AdoStore : IComplianceStore
             list.Add(flag);
         }
 
-        return flags;
+        return [.. accounts.Select(a => a with { Flags = flags.TryGetValue(a.AccountId, out var set) ? set : [] })];
     }
 
     public async Task<Page<Account>> ListAccountsAsync(string lenderId, string? borrowerId, int limit, string? after, CancellationToken ct)
@@ -357,16 +348,7 @@ public abstract partial class AdoStore : IComplianceStore
         var page = string.IsNullOrEmpty(borrowerId)
             ? await PageAsync(connection, Sql.ListAccounts, ReadAccount, a => a.AccountId, limit, after, ct, ("lender_id", lenderId))
             : await PageAsync(connection, Sql.ListAccountsOfBorrower, ReadAccount, a => a.AccountId, limit, after, ct, ("lender_id", lenderId), ("borrower_id", borrowerId));
-        var withFlags = new List<Account>(page.Items.Count);
-        foreach (var account in page.Items)
-        {
-            withFlags.Add(account with
-            {
-                Flags = await QueryAsync(connection, Sql.SelectFlagsOfAccount, ReadFlag, ct, ("lender_id", lenderId), ("account_id", account.AccountId)),
-            });
-        }
-
-        return page with { Items = withFlags };
+        return page with { Items = await WithFlagsAsync(connection, lenderId, page.Items, ct) };
     }
 
     public async Task<Flag?> AddFlagAsync(string lenderId, string accountId, Flag flag, DateTimeOffset now, CancellationToken ct)

@@ -19,12 +19,17 @@ public static class StoreTelemetry
 
     private static readonly Meter Meter = new(MeterName);
 
-    // 100 us to 10 s, as the service's own latency histograms.
+    /// <summary>
+    /// Bucket bounds in seconds, from 100 us to 10 s, for every latency histogram of the service (OpenTelemetry's
+    /// defaults, 0 to 10,000, are meant for milliseconds: every gate decision fell in the first bucket).
+    /// </summary>
+    public static IReadOnlyList<double> SecondsBuckets { get; } = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
     private static readonly Histogram<double> PhaseSeconds = Meter.CreateHistogram<double>("compliance.store.write.phase.duration", "s",
         "Time one phase of a write transaction took, by phase: for every writer write_turn (waiting for it), log_restart " +
         "(starting the write-ahead log over) and decisions (writing journaled gate decisions first); for the ingest's group commits " +
         "ingest_turn, begin (the three before), start (merging a part of the event keys), plan (the batch's rows), finish (the ledger) and commit.",
-        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+        advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
 
     /// <summary>Records a phase that began at <paramref name="started"/> (a <see cref="Stopwatch.GetTimestamp"/>) and returns now's timestamp, for the next phase.</summary>
     internal static long Phase(string name, long started)

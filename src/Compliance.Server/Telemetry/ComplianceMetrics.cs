@@ -11,12 +11,6 @@ namespace Compliance.Server.Telemetry;
 /// </summary>
 internal sealed class ComplianceMetrics
 {
-    /// <summary>
-    /// Bucket bounds in seconds, from 100 us to 10 s (OpenTelemetry's defaults, 0 to 10,000, are meant for milliseconds:
-    /// every decision fell in the first bucket).
-    /// </summary>
-    private static readonly double[] SecondsBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
-
     public const string MeterName = "Compliance.Server";
 
     private readonly Counter<long> _decisions;
@@ -33,15 +27,15 @@ internal sealed class ComplianceMetrics
         var meter = meters.Create(MeterName);
         _decisions = meter.CreateCounter<long>("compliance.gate.decisions", "{decision}", "Gate decisions (Authorize), by verdict and deciding rule.");
         _decisionSeconds = meter.CreateHistogram<double>("compliance.gate.decision.duration", "s", "Time from a request's arrival at the gate to its recorded decision.",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StoreTelemetry.SecondsBuckets });
         _events = meter.CreateCounter<long>("compliance.ingest.events", "{event}", "Events stored by the ingest's group commits.");
         _batches = meter.CreateCounter<long>("compliance.ingest.batches", "{batch}", "Group commits of the ingest, by outcome.");
         _commitSeconds = meter.CreateHistogram<double>("compliance.ingest.commit.duration", "s", "Duration of one group commit (store transaction).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StoreTelemetry.SecondsBuckets });
         _stageSeconds = meter.CreateHistogram<double>("compliance.ingest.stage.duration", "s",
             "Time a batch of requests spent in each stage before its commit, by stage: queued (the oldest request's wait to be taken), " +
             "scoring, and scored (waiting for the writer, when scoring and writing overlap).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = SecondsBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = StoreTelemetry.SecondsBuckets });
         _incidents = meter.CreateCounter<long>("compliance.incidents", "{incident}", "Incidents raised, by rule and severity.");
         meter.CreateObservableGauge("compliance.ingest.queue.depth", () => _queueDepth?.Invoke() ?? 0, "{request}",
             "Ingest requests waiting for a group commit.");

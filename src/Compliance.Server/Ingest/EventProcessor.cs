@@ -101,9 +101,9 @@ internal sealed class EventProcessor(
             {
                 existing[(group.Key, id)] = found;
             }
-        }
 
-        await PrefetchAccountsAsync(batch, existing, ct);
+            await PrefetchAccountsAsync(group, existing, ct);
+        }
 
         // First pass: check and load, so every borrower's history is read once from early enough. The events are
         // independent here (caches and the registry only), so a large batch is checked in two halves at once.
@@ -282,21 +282,16 @@ internal sealed class EventProcessor(
     }
 
     /// <summary>
-    /// Reads the batch's accounts missing from the cache together, and the borrowers' accounts their policies read (as
-    /// of now: the first pass asks again as of each event's time, and reads one by one anything this did not bring).
-    /// Ids the first pass will refuse are left out.
+    /// Reads a lender's accounts of the batch missing from the cache together, and the borrowers' accounts its policy
+    /// reads (as of now: the first pass asks again as of each event's time, and reads one by one anything this did not
+    /// bring). Events already stored, and ids the first pass will refuse, are left out.
     /// </summary>
-    private async Task PrefetchAccountsAsync(List<PendingEvent> batch, Dictionary<(string, string), StoredEvent> existing, CancellationToken ct)
+    private Task PrefetchAccountsAsync(IGrouping<string, PendingEvent> lender, Dictionary<(string, string), StoredEvent> existing, CancellationToken ct)
     {
-        var now = clock.GetUtcNow();
-        foreach (var group in batch.GroupBy(p => p.LenderId))
-        {
-            var ids = group
-                .Where(p => !existing.ContainsKey((p.LenderId, p.Event.EventId)) && Validate.IdProblem(p.Event.AccountId) is null)
-                .Select(p => p.Event.AccountId);
-            var policy = policies.For(group.Key, now);
-            await accounts.PrefetchAsync(group.Key, ids, policy.ReadsBorrowerAccounts, ct);
-        }
+        var ids = lender
+            .Where(p => !existing.ContainsKey((p.LenderId, p.Event.EventId)) && Validate.IdProblem(p.Event.AccountId) is null)
+            .Select(p => p.Event.AccountId);
+        return accounts.PrefetchAsync(lender.Key, ids, policies.For(lender.Key, clock.GetUtcNow()).ReadsBorrowerAccounts, ct);
     }
 
     private async ValueTask<Item> LoadAsync(PendingEvent pending, CancellationToken ct)

@@ -460,7 +460,7 @@ public sealed partial class SqliteStore : AdoStore, IAsyncDisposable
     }
 
     private protected override IEventRowWriter? EventRowWriter(DbConnection connection) =>
-        _tuning.DirectCalls ? new RawEventRowWriter(((SqliteConnection)connection).Handle!) : null;
+        _tuning.RowWriter ? new RawEventRowWriter(((SqliteConnection)connection).Handle!) : null;
 
     private protected override void FilterFillFailed(Exception e) =>
         _logger.LogWarning(e, "Filling a larger filter of stored event ids from {Path} failed; the current one goes on serving (more events are looked up), and the next merge tries again.", Path);

@@ -27,7 +27,7 @@ internal static class StorageAbRun
         ("all on", SqliteTuning.AllOn),
         ("key merge off", new SqliteTuning(KeyMerge: false)),
         ("Bloom filter off", new SqliteTuning(KeyFilter: false)),
-        ("direct native calls off", new SqliteTuning(DirectCalls: false)),
+        ("row writer off", new SqliteTuning(RowWriter: false)),
         ("checkpoint control off", new SqliteTuning(CheckpointControl: false)),
     ];
 

@@ -14,13 +14,13 @@ public sealed class SqliteTuningTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("compliance-tuning-").FullName;
 
-    public static TheoryData<string> Variants => ["all on", "key merge off", "key filter off", "direct calls off", "checkpoint control off"];
+    public static TheoryData<string> Variants => ["all on", "key merge off", "key filter off", "row writer off", "checkpoint control off"];
 
     private static SqliteTuning Tuning(string variant) => variant switch
     {
         "key merge off" => new SqliteTuning(KeyMerge: false),
         "key filter off" => new SqliteTuning(KeyFilter: false),
-        "direct calls off" => new SqliteTuning(DirectCalls: false),
+        "row writer off" => new SqliteTuning(RowWriter: false),
         "checkpoint control off" => new SqliteTuning(CheckpointControl: false),
         _ => SqliteTuning.AllOn,
     };

@@ -11,10 +11,10 @@ namespace Compliance.Server.Tests;
 /// The scorer's view while earlier batches are still being written: what is in flight counts as stored, writes wait
 /// for the batch's own commit, and a borrower with events in flight is not read from the store before they land.
 /// </summary>
-public sealed class PlannedSessionTests : IDisposable
+public sealed class PlannedSessionTests : IAsyncDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 27, 14, 0, 0, TimeSpan.Zero);
-    private readonly string _directory = Directory.CreateTempSubdirectory("compliance-planned-").FullName;
+    private readonly StoreFolder _folder = new("compliance-planned-");
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -76,7 +76,7 @@ public sealed class PlannedSessionTests : IDisposable
 
     private async Task<SqliteStore> StoreAsync(string file)
     {
-        var store = new SqliteStore(Path.Combine(_directory, file));
+        var store = _folder.Keep(new SqliteStore(_folder.File(file)));
         await store.MigrateAsync(Ct);
         return store;
     }
@@ -93,16 +93,12 @@ public sealed class PlannedSessionTests : IDisposable
 
     private async Task<long> CountAsync(string sql)
     {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "c.db")};Pooling=False");
+        await using var connection = new SqliteConnection($"Data Source={_folder.File("c.db")};Pooling=False");
         await connection.OpenAsync(Ct);
         await using var command = connection.CreateCommand();
         command.CommandText = sql;
         return Convert.ToInt64(await command.ExecuteScalarAsync(Ct));
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _folder.DisposeAsync();
 }

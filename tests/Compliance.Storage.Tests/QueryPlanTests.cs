@@ -10,7 +10,7 @@ namespace Compliance.Storage.Tests;
 /// index it uses. (A borrower's accounts were once read in primary-key order and filtered: all of the lender's
 /// accounts per first look at a borrower.)
 /// </summary>
-public sealed partial class QueryPlanTests : IDisposable
+public sealed partial class QueryPlanTests : IAsyncDisposable
 {
     /// <summary>Reads that are meant to pass over every row: lists of every lender, startup loads.</summary>
     private static readonly HashSet<string> ReadEverything = ["EventSql.AllEventKeys", "GateSql.ListAllPolicies", "LedgerSql.SelectLenders", "ReportSql.SelectLenders", "Sql.AnyLender"];
@@ -26,7 +26,7 @@ public sealed partial class QueryPlanTests : IDisposable
         ("GateSql.ReleaseExpired", "outcome"),
     ];
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("compliance-plans-").FullName;
+    private readonly StoreFolder _folder = new("compliance-plans-");
 
     public static TheoryData<string> Queries() => [.. StoreQueries().Select(q => q.Name)];
 
@@ -85,11 +85,7 @@ public sealed partial class QueryPlanTests : IDisposable
         Assert.DoesNotContain(plan, line => line.StartsWith("SCAN ", StringComparison.Ordinal) && !line.Contains("json_each", StringComparison.Ordinal));
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _folder.DisposeAsync();
 
     private static IEnumerable<(string Name, string Sql)> StoreQueries() =>
         from type in typeof(SqliteStore).Assembly.GetTypes()
@@ -123,7 +119,7 @@ public sealed partial class QueryPlanTests : IDisposable
             return true;
         }
 
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "plans.db")}");
+        await using var connection = new SqliteConnection($"Data Source={_folder.File("plans.db")}");
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = """
@@ -137,10 +133,10 @@ public sealed partial class QueryPlanTests : IDisposable
 
     private async Task<List<string>> PlanAsync(string sql)
     {
-        var path = Path.Combine(_directory, "plans.db");
+        var path = _folder.File("plans.db");
         if (!File.Exists(path))
         {
-            await new SqliteStore(path).MigrateAsync(CancellationToken.None);
+            await _folder.Keep(new SqliteStore(path)).MigrateAsync(CancellationToken.None);
         }
 
         await using var connection = new SqliteConnection($"Data Source={path}");

@@ -3,15 +3,15 @@ using Microsoft.Data.Sqlite;
 namespace Compliance.Storage.Tests;
 
 /// <summary>The store contract against a real SQLite file.</summary>
-public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
+public sealed class SqliteStoreTests : GateLedgerContract, IAsyncDisposable
 {
     private static CancellationToken Ct => CancellationToken.None;
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("compliance-store-").FullName;
+    private readonly StoreFolder _folder = new("compliance-store-");
 
     protected override async Task<IComplianceStore> CreateStoreAsync()
     {
-        var store = new SqliteStore(Path.Combine(_directory, $"{Guid.NewGuid():N}.db"));
+        var store = _folder.Keep(new SqliteStore(_folder.File($"{Guid.NewGuid():N}.db")));
         await store.MigrateAsync(CancellationToken.None);
         return store;
     }
@@ -22,8 +22,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task Upgrading_BindsTheRowsStoredBefore_OnceInTheMigrationsTransaction()
     {
         // A file as schema 13 left it: rows served as evidence, and a chain whose entries bind none of them.
-        var path = Path.Combine(_directory, "unbound.db");
-        var store = new SqliteStore(path);
+        var path = _folder.File("unbound.db");
+        var store = _folder.Keep(new SqliteStore(path));
         await store.MigrateAsync(Ct);
         await store.CreateLenderAsync(new Domain.Registry.Lender("lender-a", "Lender A", "US", T0), Ct);
         await store.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), Ct);
@@ -40,9 +40,9 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         Assert.Empty(await BindingsAsync(store, "lender-a"));
 
         SqliteConnection.ClearAllPools();
-        var upgraded = new SqliteStore(path);
+        var upgraded = _folder.Keep(new SqliteStore(path));
         var status = await upgraded.MigrateAsync(Ct);
-        var again = await new SqliteStore(path).MigrateAsync(Ct);
+        var again = await _folder.Keep(new SqliteStore(path)).MigrateAsync(Ct);
 
         Assert.Equal(["0014_rows_bound", "0015_registry_stamps", "0016_report_progress", "0017_incident_sequence", "0018_violations_index", "0019_lookups_by_borrower_and_time"], status.Applied);
         Assert.Empty(again.Applied);
@@ -56,8 +56,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task Upgrading_NumbersTheIncidentsStoredBefore_PerLenderInTheOrderStored_AndGoesOnFromThere()
     {
         // A file as schema 16 left it: incidents without a sequence, collectors without a stamp.
-        var path = Path.Combine(_directory, "unnumbered.db");
-        var store = new SqliteStore(path);
+        var path = _folder.File("unnumbered.db");
+        var store = _folder.Keep(new SqliteStore(path));
         await store.MigrateAsync(Ct);
         await store.CreateLenderAsync(new Domain.Registry.Lender("lender-a", "Lender A", "US", T0), Ct);
         await store.CreateLenderAsync(new Domain.Registry.Lender("lender-b", "Lender B", "US", T0), Ct);
@@ -77,7 +77,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             + " DROP INDEX ix_incidents_time; DROP INDEX ix_complaints_received; DROP INDEX ix_collectors_agency; DROP INDEX ix_accounts_borrower; CREATE INDEX ix_accounts_borrower ON accounts (lender_id, borrower_id);");
 
         SqliteConnection.ClearAllPools();
-        var upgraded = new SqliteStore(path);
+        var upgraded = _folder.Keep(new SqliteStore(path));
         var status = await upgraded.MigrateAsync(Ct);
         await upgraded.RunIngestAsync(s => s.AddIncidentAsync(At("lender-a", "inc-new", T0)), Ct);
         var numbered = await upgraded.IncidentsAfterAsync("lender-a", 0, Domain.Rules.Severity.Unspecified, 100, Ct);
@@ -93,8 +93,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task Migrate_RefusesANewerSchema_WithAClearMessage()
     {
-        var path = Path.Combine(_directory, "newer.db");
-        var store = new SqliteStore(path);
+        var path = _folder.File("newer.db");
+        var store = _folder.Keep(new SqliteStore(path));
         await store.MigrateAsync(CancellationToken.None);
         await using (var connection = new SqliteConnection($"Data Source={path}"))
         {
@@ -104,7 +104,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             await command.ExecuteNonQueryAsync();
         }
 
-        var error = await Assert.ThrowsAsync<SchemaTooNewException>(() => new SqliteStore(path).MigrateAsync(CancellationToken.None));
+        var error = await Assert.ThrowsAsync<SchemaTooNewException>(() => _folder.Keep(new SqliteStore(path)).MigrateAsync(CancellationToken.None));
 
         Assert.Equal(999, error.DatabaseVersion);
         Assert.Contains("newer schema", error.Message, StringComparison.Ordinal);
@@ -113,8 +113,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task EventKeys_WaitingForTheBulkMerge_AreFoundBeforeAndAfterIt_AndAfterARestart()
     {
-        var path = Path.Combine(_directory, "merge.db");
-        var store = new SqliteStore(path, eventIndexBatch: 5);
+        var path = _folder.File("merge.db");
+        var store = _folder.Keep(new SqliteStore(path, eventIndexBatch: 5));
         await store.MigrateAsync(Ct);
         static StoredEvent Text(int n) => new("lender-a", $"e-{n}", Domain.Events.EventKind.MessageSent, "acc-1", "b-1", "c-1", "", "", Domain.Registry.Channel.Sms,
             Domain.Rules.ContactPurpose.CollectDebt, "hash-1", "+1 617*****00", Domain.Rules.DestinationClass.Own, "", Domain.Rules.AttemptOutcome.Delivered, 0,
@@ -172,7 +172,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var indexed = await CommitUntilAsync("SELECT indexed_seq FROM event_index_state");
         var afterMerge = await ReadAsync(store);
         SqliteConnection.ClearAllPools();
-        var restarted = new SqliteStore(path, eventIndexBatch: 5);
+        var restarted = _folder.Keep(new SqliteStore(path, eventIndexBatch: 5));
         var afterRestart = await ReadAsync(restarted);
         var gateHistory = await restarted.HistoryAsync("lender-a", "b-1", T0.AddDays(-1), Ct);
         var ofAccount = await restarted.EventsOfAccountAsync("lender-a", "acc-1", "b-1", T0, T0.AddHours(1), Ct);
@@ -279,10 +279,10 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task TheWriteAheadLog_StartsOverUnderSustainedIngest_OnceNoReaderHoldsItBack()
     {
         // A log of at most 64 pages (256 KB); its file is cut back to 512 KB when it starts over.
-        var path = Path.Combine(_directory, "restart.db");
+        var path = _folder.File("restart.db");
         var log = path + "-wal";
         var logger = new Microsoft.Extensions.Logging.Testing.FakeLogger<SqliteStore>();
-        var store = new SqliteStore(path, logPages: 64, logger: logger);
+        var store = _folder.Keep(new SqliteStore(path, logPages: 64, logger: logger));
         await store.MigrateAsync(Ct);
         var body = new string('x', 1000);
         var next = 0;
@@ -353,8 +353,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task TheWriteAheadLog_StaysShort_UnderGateDecisionsAlone()
     {
         // No group commits: the decisions' own writes start the log over (each between two group commits, if there were any).
-        var path = Path.Combine(_directory, "gate-log.db");
-        var store = new SqliteStore(path, logPages: 64);
+        var path = _folder.File("gate-log.db");
+        var store = _folder.Keep(new SqliteStore(path, logPages: 64));
         await store.MigrateAsync(Ct);
         var largest = 0L;
         for (var n = 0; n < 1500; n++)
@@ -372,7 +372,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task AWriter_WaitingBehindAnIngestCommit_GoesBeforeTheNextOne()
     {
-        var store = new SqliteStore(Path.Combine(_directory, "turns.db"));
+        var store = _folder.Keep(new SqliteStore(_folder.File("turns.db")));
         await store.MigrateAsync(Ct);
         // An ingest commit holds the write lock; a ledger append asks meanwhile, then the next ingest commit.
         var (first, release) = await HoldAnIngestCommitAsync(store, session => session.AddEventAsync(Event("e-1")));
@@ -550,7 +550,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [InlineData(true)] // a journal made before its numbers were kept from reuse, as it is upgraded at start
     public async Task TheJournal_ForgetsWhatIsWritten_AlsoAfterItWasEmpty(bool journalOfAnOlderRelease)
     {
-        var store = new SqliteStore(Path.Combine(_directory, "forget.db"));
+        var store = _folder.Keep(new SqliteStore(_folder.File("forget.db")));
         if (journalOfAnOlderRelease)
         {
             await ExecuteAsync(store.DecisionJournalPath, "CREATE TABLE pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);");
@@ -569,14 +569,14 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
 
         // Numbers are not used again once the journal was empty: each decision was forgotten once written.
         Assert.Equal(0, await CountAsync(store.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
-        Assert.Equal(3, await CountAsync(Path.Combine(_directory, "forget.db"), "SELECT COUNT(*) FROM decisions"));
+        Assert.Equal(3, await CountAsync(_folder.File("forget.db"), "SELECT COUNT(*) FROM decisions"));
         await store.DisposeAsync();
     }
 
     [Fact]
     public async Task AnAppendBeyondTheLimit_WaitsForTheDatabaseToCatchUp_InsteadOfBeingRefused()
     {
-        var path = Path.Combine(_directory, "room.decisions.db");
+        var path = _folder.File("room.decisions.db");
         using var journal = new DecisionJournal(path, "FULL", 10);
         var first = new List<DecisionJournal.Entry>();
         for (var i = 0; i < 10; i++)
@@ -599,7 +599,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task DecisionsJournaledAtOnce_ShareTransactions_AndEachIsDurableWhenAnswered_UpToTheLimit()
     {
-        var path = Path.Combine(_directory, "group.decisions.db");
+        var path = _folder.File("group.decisions.db");
         var answered = new List<(string DecisionId, long Id)>();
         var refused = 0;
         using (var journal = new DecisionJournal(path, "FULL", 150))
@@ -637,13 +637,13 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     public async Task AJournalOfAnOlderRelease_KeepsWhatItHolds_AndNeverNumbersAnEntryAgain()
     {
         // An entry as a journal of the older release held it, under number 7, in a table that reuses numbers.
-        var donor = Path.Combine(_directory, "donor.decisions.db");
+        var donor = _folder.File("donor.decisions.db");
         using (var journal = new DecisionJournal(donor, "FULL", 10))
         {
             await journal.AppendAsync("b-1", Decision("dec-7", true, T0), Call(T0));
         }
 
-        var path = Path.Combine(_directory, "older.decisions.db");
+        var path = _folder.File("older.decisions.db");
         await ExecuteAsync(path, $"""
             CREATE TABLE pending_decisions (id INTEGER NOT NULL PRIMARY KEY, payload TEXT NOT NULL);
             ATTACH '{donor}' AS donor;
@@ -699,10 +699,10 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         var (store, path) = await MigratedAsync("crash.db");
         var (ingest, release) = await HoldAnIngestCommitAsync(store);
         await store.DecideAsync("lender-a", "b-1", T0.AddDays(-31), _ => new GateOutcome(Decision("dec-1", true, T0), Call(T0)), Ct);
-        var image = Directory.CreateDirectory(Path.Combine(_directory, "image")).FullName;
+        var image = Directory.CreateDirectory(_folder.File("image")).FullName;
         var copy = Path.Combine(image, "crash.db");
         // Without the shared-memory index, which SQLite rebuilds from the log as after a crash of the machine.
-        foreach (var file in Directory.GetFiles(_directory, "crash.*").Where(f => !f.EndsWith("-shm", StringComparison.Ordinal)))
+        foreach (var file in Directory.GetFiles(_folder.Path, "crash.*").Where(f => !f.EndsWith("-shm", StringComparison.Ordinal)))
         {
             File.Copy(file, Path.Combine(image, Path.GetFileName(file)));
         }
@@ -713,7 +713,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
         await store.DisposeAsync();
 
         // Started on the image: the decision is written, with its reservation and ledger entry.
-        var restarted = new SqliteStore(copy);
+        var restarted = _folder.Keep(new SqliteStore(copy));
         await restarted.MigrateAsync(Ct);
         Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM decisions"));
         Assert.Equal(0, await CountAsync(restarted.DecisionJournalPath, "SELECT COUNT(*) FROM pending_decisions"));
@@ -726,7 +726,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             await File.WriteAllBytesAsync(file, bytes, Ct);
         }
 
-        var again = new SqliteStore(copy);
+        var again = _folder.Keep(new SqliteStore(copy));
         await again.MigrateAsync(Ct);
         Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM decisions"));
         Assert.Equal(1, await CountAsync(copy, "SELECT COUNT(*) FROM attempts"));
@@ -796,8 +796,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     {
         // A file as schema 6 left it: events in their own table, each contact also an 'evt:' attempt whose outcome the
         // call's end updated, and a gate reservation confirmed by an event.
-        var path = Path.Combine(_directory, "upgrade.db");
-        await new SqliteStore(path).MigrateAsync(Ct);
+        var path = _folder.File("upgrade.db");
+        await _folder.Keep(new SqliteStore(path)).MigrateAsync(Ct);
         await ExecuteAsync(path, $$"""
             DELETE FROM schema_version WHERE version >= 7;
             DROP INDEX ix_incidents_seq; ALTER TABLE incidents DROP COLUMN seq; ALTER TABLE collectors DROP COLUMN stamp;
@@ -826,7 +826,7 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
             """);
 
         SqliteConnection.ClearAllPools();
-        var upgraded = new SqliteStore(path);
+        var upgraded = _folder.Keep(new SqliteStore(path));
         var status = await upgraded.MigrateAsync(Ct);
         var history = await upgraded.HistoryAsync("lender-a", "b-1", T0.AddDays(-1), Ct);
         IReadOnlyDictionary<string, StoredEvent>? existing = null;
@@ -861,8 +861,8 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     /// <summary>A store on a file of this test's folder, migrated.</summary>
     private async Task<(SqliteStore Store, string Path)> MigratedAsync(string file, int eventIndexBatch = 100_000)
     {
-        var path = Path.Combine(_directory, file);
-        var store = new SqliteStore(path, eventIndexBatch: eventIndexBatch);
+        var path = _folder.File(file);
+        var store = _folder.Keep(new SqliteStore(path, eventIndexBatch: eventIndexBatch));
         await store.MigrateAsync(Ct);
         return (store, path);
     }
@@ -919,22 +919,18 @@ public sealed class SqliteStoreTests : GateLedgerContract, IDisposable
     [Fact]
     public async Task Data_SurvivesReopeningTheFile()
     {
-        var path = Path.Combine(_directory, "reopen.db");
-        var first = new SqliteStore(path);
+        var path = _folder.File("reopen.db");
+        var first = _folder.Keep(new SqliteStore(path));
         await first.MigrateAsync(CancellationToken.None);
         await first.CreateLenderAsync(new Domain.Registry.Lender("lender-a", "A", "US", T0), CancellationToken.None);
         await first.UpsertAccountAsync(NewAccount("lender-a", "acc-1"), CancellationToken.None);
         SqliteConnection.ClearAllPools();
 
-        var second = new SqliteStore(path);
+        var second = _folder.Keep(new SqliteStore(path));
         await second.MigrateAsync(CancellationToken.None);
 
         Assert.NotNull(await second.GetAccountAsync("lender-a", "acc-1", CancellationToken.None));
     }
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _folder.DisposeAsync();
 }

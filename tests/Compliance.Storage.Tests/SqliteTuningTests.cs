@@ -7,12 +7,12 @@ namespace Compliance.Storage.Tests;
 /// The embedded store with each of its mechanisms for speed turned off (<see cref="SqliteTuning"/>, for the A/B of
 /// the load tool's storage-ab): it stores, finds resent events, reads them back and verifies its ledger all the same.
 /// </summary>
-public sealed class SqliteTuningTests : IDisposable
+public sealed class SqliteTuningTests : IAsyncDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 2, 9, 30, 0, TimeSpan.Zero);
     private static CancellationToken Ct => CancellationToken.None;
 
-    private readonly string _directory = Directory.CreateTempSubdirectory("compliance-tuning-").FullName;
+    private readonly StoreFolder _folder = new("compliance-tuning-");
 
     public static TheoryData<string> Variants => ["all on", "key merge off", "key filter off", "row writer off", "checkpoint control off"];
 
@@ -34,8 +34,8 @@ public sealed class SqliteTuningTests : IDisposable
     [MemberData(nameof(Variants))]
     public async Task EachVariant_StoresEvents_FindsThemWhenResent_ReadsThemBack_AndVerifiesItsLedger(string variant)
     {
-        var path = Path.Combine(_directory, "tuning.db");
-        var store = new SqliteStore(path, Tuning(variant), eventIndexBatch: 5, logPages: 64);
+        var path = _folder.File("tuning.db");
+        var store = _folder.Keep(new SqliteStore(path, Tuning(variant), eventIndexBatch: 5, logPages: 64));
         await store.MigrateAsync(Ct);
 
         // Six group commits of four, each checking its ids first as the ingest does: none is stored yet.
@@ -74,7 +74,7 @@ public sealed class SqliteTuningTests : IDisposable
             entry => EventBatchCheck.Problem(store, entry, Ct));
         await store.DisposeAsync();
         SqliteConnection.ClearAllPools();
-        var restarted = new SqliteStore(path, Tuning(variant), eventIndexBatch: 5, logPages: 64);
+        var restarted = _folder.Keep(new SqliteStore(path, Tuning(variant), eventIndexBatch: 5, logPages: 64));
         var foundAfterRestart = 0;
         await restarted.RunIngestReadAsync(async session =>
             foundAfterRestart = (await session.ExistingEventsAsync("lender-a", [.. Enumerable.Range(0, 30).Select(n => $"e-{n}")])).Count, Ct);
@@ -102,9 +102,5 @@ public sealed class SqliteTuningTests : IDisposable
 
     private static Task<long> CountAsync(string path, string sql) => SqliteStoreTests.CountAsync(path, sql);
 
-    public void Dispose()
-    {
-        SqliteConnection.ClearAllPools();
-        Directory.Delete(_directory, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _folder.DisposeAsync();
 }

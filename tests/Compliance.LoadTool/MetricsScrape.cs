@@ -24,6 +24,12 @@ internal sealed class MetricsScrape
     /// <summary>SQLite's own memory in the server (page caches, statements).</summary>
     public double SqliteMb => Sum("compliance_store_sqlite_memory_bytes") / 1048576.0;
 
+    /// <summary>What survived the server's last full blocking collection (0 before its first).</summary>
+    public double LiveHeapMb => Sum("compliance_gc_live_heap_bytes") / 1048576.0;
+
+    /// <summary>The number of the collection <see cref="LiveHeapMb"/> was measured at.</summary>
+    public double FullCollections => Sum("compliance_gc_live_heap_collection");
+
     /// <summary>Time the GC has paused the process since it started.</summary>
     public double GcPauseSeconds => Sum("dotnet_gc_pause_time_seconds_total");
 

@@ -33,6 +33,8 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
+    public int ProcessId => _process.Id;
+
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -6,6 +7,7 @@ using System.Text.RegularExpressions;
 using Compliance.Api.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Compliance.Server.Tests;
 
@@ -73,7 +75,23 @@ public sealed class TelemetryTests : IDisposable
             }
         }
 
-        var scrape = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics", text => Value(text, "compliance_ingest_events_total") >= events.Count);
+        // A full collection asked through the runtime's diagnostics port, as a heap dump asks: the live heap it found is
+        // exported, with the number of that collection.
+        var beforeFull = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics", _ => true);
+        var diagnostics = new DiagnosticsClient(server.ProcessId);
+        using (var session = await diagnostics.StartEventPipeSessionAsync(
+            [new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x1 | 0x800000)], requestRundown: false, circularBufferMB: 16, Ct))
+        {
+            var drained = session.EventStream.CopyToAsync(Stream.Null, Ct);
+            await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics",
+                text => Value(text, "compliance_gc_live_heap_collection") > Value(beforeFull, "compliance_gc_live_heap_collection"));
+            await session.StopAsync(Ct);
+            await drained;
+        }
+
+        var scrape = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics",
+            text => Value(text, "compliance_ingest_events_total") >= events.Count
+                && Value(text, "compliance_gc_live_heap_collection") > Value(beforeFull, "compliance_gc_live_heap_collection"));
         using var http = new HttpClient();
         var onApiPort = await Record.ExceptionAsync(() => http.GetStringAsync($"{server.Endpoint}/metrics", Ct));
         server.Terminate();
@@ -111,6 +129,9 @@ public sealed class TelemetryTests : IDisposable
         Assert.True(Value(scrape, "dotnet_gc_last_collection_heap_size_bytes") > 0 || Value(scrape, "dotnet_gc_collections_total") == 0, scrape);
         Assert.Contains("dotnet_gc_last_collection_heap_size_bytes{", scrape, StringComparison.Ordinal);
         Assert.Contains("dotnet_gc_pause_time_seconds_total", scrape, StringComparison.Ordinal);
+        Assert.True(Value(scrape, "compliance_gc_live_heap_collection") > Value(beforeFull, "compliance_gc_live_heap_collection"), beforeFull + "\n" + scrape);
+        Assert.InRange(Value(scrape, "compliance_gc_live_heap_bytes"), 1, Value(scrape, "dotnet_gc_last_collection_memory_committed_size_bytes"));
+        Assert.True(Value(scrape, "compliance_gc_live_heap_collection") <= Value(scrape, "dotnet_gc_collections_total"), scrape);
         Assert.NotNull(onApiPort); // the API's HTTP/2 port does not serve the scrape
 
         // Every line of the log is a JSON object; none holds a number (any of its spellings), the body or a key.

@@ -41,6 +41,17 @@ internal sealed class ComplianceMetrics
             "Ingest requests waiting for a group commit.");
         meter.CreateObservableGauge("compliance.store.sqlite.memory", () => SqliteStore.NativeMemoryBytes, "By",
             "Memory SQLite holds in this process (page caches, statements), beside the managed heap the runtime's meter reports.");
+        meter.CreateObservableGauge("compliance.gc.live_heap", () => LastFullCollection(info => info.PromotedBytes), "By",
+            "Managed memory that survived the last full blocking collection: the live heap then, without the garbage the runtime's " +
+            "heap size carries between collections of the oldest generation (such a collection is rare; a heap dump asks for one).");
+        meter.CreateObservableGauge("compliance.gc.live_heap.collection", () => LastFullCollection(info => info.Index), "{collection}",
+            "The number of the collection compliance.gc.live_heap was measured at.");
+    }
+
+    private static IEnumerable<Measurement<long>> LastFullCollection(Func<GCMemoryInfo, long> read)
+    {
+        var info = GC.GetGCMemoryInfo(GCKind.FullBlocking);
+        return info.Index == 0 ? [] : [new Measurement<long>(read(info))];
     }
 
     /// <summary>Where the ingest queue's depth is read (set once, by the pipeline).</summary>

@@ -8,8 +8,9 @@ namespace Compliance.LoadTool;
 /// <summary>
 /// What the server holds per account: registers many accounts through the API, then makes some of them active (a few
 /// contacts each over the last week on the stream, and one gate decision each), and reads the server's resident set
-/// before, between and after, each after a quiet pause. The cost per active account is what the caches keep of a
-/// borrower the service is working with (its account, collector, policy and windowed history).
+/// and its live heap (what survives a full collection asked of its runtime) before, between and after, each after a
+/// quiet pause. The cost per active account is what the caches keep of a borrower the service is working with (its
+/// account, collector, policy and windowed history).
 ///   dotnet run -c Release --project tests/Compliance.LoadTool -- memory [registered] [active]
 /// </summary>
 internal static class MemoryRun
@@ -34,6 +35,7 @@ internal static class MemoryRun
             await Task.Delay(Settle, ct);
             var atStart = server.ResidentBytes;
             var heapAtStart = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
+            var liveAtStart = await Live(server, http, ct);
 
             var accounts = Workload.CreateAccounts(registered);
             var registry = new RegistryService.RegistryServiceClient(channel);
@@ -51,6 +53,7 @@ internal static class MemoryRun
             await Task.Delay(Settle, ct);
             var afterRegistering = server.ResidentBytes;
             var heapAfterRegistering = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
+            var liveAfterRegistering = await Live(server, http, ct);
 
             // A tenth of the active accounts first, unmeasured: the runtime compiles the ingest's and the gate's code
             // and the pools fill, so what the rest add is what the caches keep per account.
@@ -59,6 +62,7 @@ internal static class MemoryRun
             await Task.Delay(Settle, ct);
             var afterWarm = server.ResidentBytes;
             var heapAfterWarm = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
+            var liveAfterWarm = await Live(server, http, ct);
 
             clock.Restart();
             var measured = active - warm;
@@ -68,18 +72,19 @@ internal static class MemoryRun
             await Task.Delay(Settle, ct);
             var afterActive = server.ResidentBytes;
             var heapAfterActive = await MetricsScrape.ReadAsync(http, server.Metrics, ct);
+            var liveAfterActive = await Live(server, http, ct);
 
             Console.WriteLine();
-            Console.WriteLine("| server | resident MB | per account | heap after GC MB | per account | SQLite MB |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | | {Heap(heapAtStart):N0} | | {Sqlite(heapAtStart):N0} |"));
+            Console.WriteLine("| server | resident MB | per account | heap after GC MB | live heap MB | per account | SQLite MB |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| started, empty | {atStart / 1048576.0:N0} | | {Heap(heapAtStart):N0} | {liveAtStart:N0} | | {Sqlite(heapAtStart):N0} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes | {Heap(heapAfterRegistering):N0} | {PerAccount(heapAtStart, heapAfterRegistering, registered):N0} bytes | {Sqlite(heapAfterRegistering):N0} |"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {warm:N0} of them active (warm-up) | {afterWarm / 1048576.0:N0} | | {Heap(heapAfterWarm):N0} | | {Sqlite(heapAfterWarm):N0} |"));
+                $"| {registered:N0} accounts registered | {afterRegistering / 1048576.0:N0} | {(afterRegistering - atStart) / (double)registered:N0} bytes | {Heap(heapAfterRegistering):N0} | {liveAfterRegistering:N0} | {PerAccount(liveAtStart, liveAfterRegistering, registered):N0} bytes | {Sqlite(heapAfterRegistering):N0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {warm:N0} of them active (warm-up) | {afterWarm / 1048576.0:N0} | | {Heap(heapAfterWarm):N0} | {liveAfterWarm:N0} | | {Sqlite(heapAfterWarm):N0} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterWarm) / (double)Math.Max(1, measured):N0} bytes per active account | {Heap(heapAfterActive):N0} | {PerAccount(heapAfterWarm, heapAfterActive, measured):N0} bytes per active account (goal: at most 1,024) | {Sqlite(heapAfterActive):N0} |"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | | | | |"));
-            Console.WriteLine("(Resident: includes garbage not yet collected and SQLite's page caches, an upper bound. Heap after GC: the managed heap as the runtime's last collection left it, read from its System.Runtime meter; garbage in generations not collected then still counts.)");
+                $"| {active:N0} of them active | {afterActive / 1048576.0:N0} | {(afterActive - afterWarm) / (double)Math.Max(1, measured):N0} bytes per active account | {Heap(heapAfterActive):N0} | {liveAfterActive:N0} | {PerAccount(liveAfterWarm, liveAfterActive, measured):N0} bytes per active account (goal: at most 1,024) | {Sqlite(heapAfterActive):N0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| peak | {server.PeakResidentBytes / 1048576.0:N0} | | | | | |"));
+            Console.WriteLine("(Resident: includes garbage not yet collected and SQLite's page caches, an upper bound. Heap after GC: the managed heap as the runtime's last collection left it; garbage in generations not collected then still counts. Live heap: what survived a full collection the tool asked the server's runtime for through its diagnostics port; the per-account figures are its differences.)");
             return failed == 0 && streamed.Acks.Accepted == streamed.Events && warmEvents.Acks.Accepted == warmEvents.Events ? 0 : 1;
         }
         finally
@@ -93,8 +98,9 @@ internal static class MemoryRun
 
     private static double Sqlite(MetricsScrape? scrape) => scrape?.SqliteMb ?? double.NaN;
 
-    private static double PerAccount(MetricsScrape? before, MetricsScrape? after, int accounts) =>
-        before is null || after is null ? double.NaN : (after.HeapMb - before.HeapMb) * 1048576.0 / Math.Max(1, accounts);
+    private static double PerAccount(double liveBeforeMb, double liveAfterMb, int accounts) => (liveAfterMb - liveBeforeMb) * 1048576.0 / Math.Max(1, accounts);
+
+    private static Task<double> Live(ServerUnderTest server, HttpClient http, CancellationToken ct) => FullCollection.LiveHeapMbAsync(server.ProcessId, http, server.Metrics, ct);
 
     /// <summary>A few contacts over the last week for each account on the stream, then one gate decision each.</summary>
     private static async Task<(RunResult Streamed, int FailedClosed)> ActivateAsync(Grpc.Net.Client.GrpcChannel channel, Metadata headers,

@@ -95,7 +95,7 @@ internal static class SoakRun
             work.Add(ReportsAsync(channel, officer, clock, meter, stop.Token));
 
             var rows = new List<Minute>();
-            var judged = Math.Max(1, minutes / 3);
+            var third = Math.Max(1, minutes / 3);
             var live = new List<(int Minute, double Mb)>();
             var phases = new List<string>();
             using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -125,7 +125,7 @@ internal static class SoakRun
                 Console.WriteLine(row.ToString());
                 // The live heap at the end of the middle third and of the run, the load still running: the collection
                 // pauses the server, so its minute is not quite like the others (the 21st of 30, in the last third).
-                if (minute == 2 * judged || minute == minutes)
+                if (minute == 2 * third || minute == minutes)
                 {
                     live.Add((minute, await FullCollection.LiveHeapMbAsync(server.ProcessId, http, server.Metrics, ct)));
                     Console.WriteLine($"      live heap after a full collection at the end of minute {minute}: {live[^1].Mb:0} MB");

@@ -614,7 +614,7 @@ public abstract partial class AdoStore
         /// A merge: committed keys sorted by each key table's order (they stay valid however commits fail later), how
         /// many have been handed to a commit, and how many of those were committed.
         /// </summary>
-        private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, int count, long lastSeq, int threshold)
+        private sealed class Merge(RecentKey[] byEvent, RecentKey[] byBorrower, int count, long lastSeq)
         {
             /// <summary>The keys are the first <see cref="Count"/> of each array (they may be longer, being reused).</summary>
             public RecentKey[] ByEvent { get; } = byEvent;
@@ -622,14 +622,14 @@ public abstract partial class AdoStore
             public int Count { get; } = count;
             public long LastSeq { get; } = lastSeq;
             /// <summary>
-            /// A hundredth of the merge, and at least a hundredth of the threshold that starts one (1,000 keys by
-            /// default): no single commit carries much of it.
+            /// A hundredth of the merge (a merge holds at least the threshold that starts one, so a part is at least
+            /// 1,000 keys by default): no single commit carries much of it.
             /// (A tenth made the commit that carried it 100 to 250 ms slower once the key tables outgrew the writer's page
             /// cache, and with it the acknowledgement p99 of a paced feed, 12 ms in the soak's other minutes.) Under full
             /// load new keys gather while a merge goes on, so the next merge is larger and so are its parts: the memory's
             /// keys settle where a merge's hundred commits bring as many keys as they merge.
             /// </summary>
-            public int Part { get; } = Math.Max(1, Math.Max((count + 99) / 100, threshold / 100));
+            public int Part { get; } = Math.Max(1, (count + 99) / 100);
             public int Handed { get; set; }
             public int Committed { get; set; }
         }
@@ -755,7 +755,7 @@ public abstract partial class AdoStore
                                 last = Math.Max(last, key.Seq);
                             }
 
-                            return new Merge(keys, byBorrower, waiting, last, threshold);
+                            return new Merge(keys, byBorrower, waiting, last);
                         });
                     }
 

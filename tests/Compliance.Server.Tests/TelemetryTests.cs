@@ -1,4 +1,3 @@
-using System.Diagnostics.Tracing;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
@@ -7,7 +6,6 @@ using System.Text.RegularExpressions;
 using Compliance.Api.V1;
 using Grpc.Core;
 using Grpc.Net.Client;
-using Microsoft.Diagnostics.NETCore.Client;
 
 namespace Compliance.Server.Tests;
 
@@ -78,16 +76,8 @@ public sealed class TelemetryTests : IDisposable
         // A full collection asked through the runtime's diagnostics port, as a heap dump asks: the live heap it found is
         // exported, with the number of that collection.
         var beforeFull = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics", _ => true);
-        var diagnostics = new DiagnosticsClient(server.ProcessId);
-        using (var session = await diagnostics.StartEventPipeSessionAsync(
-            [new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x1 | 0x800000)], requestRundown: false, circularBufferMB: 16, Ct))
-        {
-            var drained = session.EventStream.CopyToAsync(Stream.Null, Ct);
-            await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics",
-                text => Value(text, "compliance_gc_live_heap_collection") > Value(beforeFull, "compliance_gc_live_heap_collection"));
-            await session.StopAsync(Ct);
-            await drained;
-        }
+        await Compliance.LoadTool.FullCollection.InduceAsync(server.ProcessId, () => ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics",
+            text => Value(text, "compliance_gc_live_heap_collection") > Value(beforeFull, "compliance_gc_live_heap_collection")), Ct);
 
         var scrape = await ScrapeUntilAsync($"http://127.0.0.1:{metricsPort}/metrics",
             text => Value(text, "compliance_ingest_events_total") >= events.Count
